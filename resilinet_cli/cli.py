@@ -1,0 +1,305 @@
+"""The ``resilinet`` command line: thin commands that parse arguments and call the library.
+
+User errors (a bad config, missing data, a run folder of another config) print one line on
+stderr and exit with code 2; ``--debug`` shows the traceback instead. TensorFlow is imported only
+once a command has validated its input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from resilinet_cli import __version__
+from resilinet_cli.errors import ConfigError, ResilinetError, unknown_choice
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+
+
+class _NoRetracingNotice(logging.Filter):
+    """Each swept model is traced once by design; TensorFlow's retracing notice is noise here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_NoRetracingNotice())
+
+
+class App(click.Group):
+    """Click group with one error path: domain errors become one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ResilinetError as error:
+            if ctx.params.get("debug"):
+                raise
+            for line in str(error).splitlines():
+                click.echo(f"error: {line}", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="resilinet")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+def main(debug: bool) -> None:
+    """Train, sweep and report failure-resilient distributed neural networks (ResiliNet).
+
+    \b
+    Quick start:
+      resilinet run configs/quickstart.yaml
+      resilinet evaluate results/quickstart --failures edge --reliability hazardous
+    """
+
+
+def config_options(function: Any) -> Any:
+    """Options shared by the commands that read a config."""
+    options = [
+        click.argument("config", type=click.Path(path_type=Path, dir_okay=False)),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Override a config value (repeatable), e.g. --set train.epochs=5.",
+        ),
+        click.option(
+            "--smoke",
+            is_flag=True,
+            help="Shrink the run to seconds (small data subset, 1 epoch, 1 iteration).",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Run folder [default: results/<name>, or results/<name>-smoke].",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Look for the dataset here first.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def load(config: Path, overrides: Sequence[str], smoke: bool, data_dir: Path | None) -> Any:
+    from resilinet_cli.config import load_config
+
+    extra = [f"dataset.data_dir={data_dir.resolve()}"] if data_dir else []
+    return load_config(config, [*overrides, *extra], smoke=smoke)
+
+
+def default_out(config: Any, smoke: bool, out: Path | None) -> Path:
+    return out or Path("results") / (config.name + ("-smoke" if smoke else ""))
+
+
+def parse_iterations(text: str | None, total: int) -> list[int]:
+    """'N' runs iterations 1..N; 'A..B' runs exactly A..B (to re-run single cells)."""
+    if text is None:
+        return list(range(1, total + 1))
+    first, sep, last = text.partition("..")
+    try:
+        bounds = (int(first), int(last)) if sep else (1, int(first))
+    except ValueError:
+        raise ConfigError(
+            f"--iterations {text!r}: expected N or FIRST..LAST, e.g. 10 or 3..3"
+        ) from None
+    if bounds[0] < 1 or bounds[1] < bounds[0]:
+        raise ConfigError(f"--iterations {text!r}: needs 1 <= FIRST <= LAST")
+    return list(range(bounds[0], bounds[1] + 1))
+
+
+def parse_variants(text: str | None, config: Any) -> list[str]:
+    from resilinet_cli.config import ALL_VARIANTS
+
+    if text is None:
+        return list(config.variants)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in ALL_VARIANTS:
+            raise ConfigError(f"--variants: {unknown_choice('variant', name, ALL_VARIANTS)}")
+    return names
+
+
+def keras_verbosity() -> int:
+    """Keras' live bar on a terminal, one line per epoch in logs."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+@main.command()
+@config_options
+@click.option("--variants", metavar="V1,V2", help="Variants to train [default: the config's].")
+@click.option("--iterations", metavar="N|A..B", help="Iterations to run [default: the config's].")
+def run(
+    config: Path,
+    overrides: tuple[str, ...],
+    smoke: bool,
+    out: Path | None,
+    data_dir: Path | None,
+    variants: str | None,
+    iterations: str | None,
+) -> None:
+    """Train every variant for every iteration, sweep all failure combinations, write tables.
+
+    Finished units in an existing run folder are kept, so re-running resumes an interrupted run.
+
+    \b
+    Example:
+      resilinet run configs/quickstart.yaml
+      resilinet run configs/health.yaml --iterations 3..3 --variants resilinet
+      resilinet run configs/health.yaml --smoke --set train.batch_size=256
+    """
+    cfg = load(config, overrides, smoke, data_dir)
+    names = parse_variants(variants, cfg)
+    chosen = parse_iterations(iterations, cfg.iterations)
+    execute(cfg, default_out(cfg, smoke, out), names, chosen, seed=None)
+
+
+@main.command()
+@config_options
+@click.option(
+    "--variant",
+    required=True,
+    metavar="V",
+    help="vanilla, deepfogguard, resilinet or resilinet_plus.",
+)
+@click.option(
+    "--iteration",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Which iteration folder (iter-K) to write.",
+)
+@click.option("--seed", type=int, help="Seed [default: the config's seed for that iteration].")
+def train(
+    config: Path,
+    overrides: tuple[str, ...],
+    smoke: bool,
+    out: Path | None,
+    data_dir: Path | None,
+    variant: str,
+    iteration: int,
+    seed: int | None,
+) -> None:
+    """Train one model, save it and sweep its failure combinations.
+
+    \b
+    Example:
+      resilinet train configs/quickstart.yaml --variant resilinet --seed 7
+    """
+    cfg = load(config, overrides, smoke, data_dir)
+    names = parse_variants(variant, cfg)
+    if len(names) != 1:
+        raise ConfigError("--variant: name exactly one variant")
+    execute(cfg, default_out(cfg, smoke, out), names, [iteration], seed=seed, force=True)
+
+
+def execute(
+    cfg: Any,
+    out: Path,
+    variants: list[str],
+    iterations: list[int],
+    *,
+    seed: int | None,
+    force: bool = False,
+) -> None:
+    """Run the planned units that are not finished yet, then write the run's tables."""
+    from resilinet_cli import experiment, runs
+
+    runs.prepare_run_folder(out, cfg)
+    units = runs.plan_units(cfg, variants, iterations)
+    if seed is not None:
+        units = [runs.Unit(u.variant, u.iteration, seed) for u in units]
+    todo = [u for u in units if force or not runs.is_done(out, u, cfg)]
+    for unit in units:
+        if unit not in todo:
+            click.echo(f"skip {unit.name}: already finished")
+    started = runs.now()
+    seeds = {f"iter-{u.iteration}": u.seed for u in units}
+    runs.write_record(out, cfg, status="running", started=started, seeds=seeds)
+    splits = experiment.load_splits(cfg) if todo else None
+    for number, unit in enumerate(todo, 1):
+        click.echo(f"[{number}/{len(todo)}] {unit.name}: training (seed {unit.seed})")
+        label = f"[{number}/{len(todo)}] {unit.name}: failure sweep"
+        combos = experiment.run_unit(
+            cfg,
+            unit,
+            out,
+            splits,
+            verbose=keras_verbosity(),
+            sweep_progress=lambda total, label=label: click.progressbar(
+                length=total, label=label, file=sys.stderr
+            ),
+        )
+        click.echo(
+            f"[{number}/{len(todo)}] {unit.name}: accuracy with no failures "
+            f"{100 * experiment.clean_accuracy(combos):.2f}%"
+        )
+    weighted = experiment.write_run_tables(out, cfg)
+    runs.write_record(out, cfg, status="done", started=started, seeds=seeds)
+    from resilinet_cli.report import weighted_markdown
+
+    click.echo("")
+    click.echo(weighted_markdown(weighted))
+    click.echo(
+        f"Results: {out}/tables (weighted_accuracy.csv, .md, combinations.csv); "
+        f"models in {out}/runs"
+    )
+
+
+@main.command()
+@click.argument("target", metavar="RUN_OR_MODEL", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--failures",
+    default="all",
+    show_default=True,
+    metavar="all|NODE,NODE",
+    help="'all' prints every combination; otherwise the nodes that are dead.",
+)
+@click.option(
+    "--reliability",
+    metavar="NAME|r1,r2,...",
+    help="A named setting or one survival rate per failable node [default: all named].",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Look for the dataset here first.",
+)
+def evaluate(target: Path, failures: str, reliability: str | None, data_dir: Path | None) -> None:
+    """Accuracy of trained models under node failures, and their weighted accuracy.
+
+    RUN_OR_MODEL is a run folder (every finished model in it), a unit folder or a model.keras.
+    Writes evaluation.csv and evaluation_weighted.csv next to each model.
+
+    \b
+    Example:
+      resilinet evaluate results/quickstart --failures all
+      resilinet evaluate results/quickstart/runs/resilinet/iter-1/model.keras \\
+          --failures edge,fog2 --reliability 0.9,0.9,0.9
+    """
+    from resilinet_cli import evaluation
+
+    run_dir, models = evaluation.locate_models(target)
+    cfg = evaluation.run_config(run_dir, data_dir)
+    topology = evaluation.topology_of(cfg)
+    dead = evaluation.parse_failures(failures, topology)
+    settings = evaluation.parse_reliability(reliability, topology)
+    splits = None
+    for variant, model_path in models:
+        if splits is None:
+            from resilinet_cli.experiment import load_splits
+
+            splits = load_splits(cfg)
+        result = evaluation.evaluate_model(cfg, variant, model_path, splits, dead, settings)
+        click.echo(f"\n{variant} ({model_path})")
+        click.echo(result.describe())

@@ -1,0 +1,339 @@
+"""YAML experiment configs -> frozen, validated objects.
+
+Everything is checked before any data is loaded or TensorFlow is imported, and every problem is
+reported as one line ``file: key.path: message`` (DESIGN.md §7). All defaults live in the schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from resilinet_cli.errors import ConfigError, unknown_choice
+
+VariantName = Literal["vanilla", "deepfogguard", "resilinet", "resilinet_plus"]
+ALL_VARIANTS: tuple[VariantName, ...] = typing.get_args(VariantName)
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Survival = Annotated[float, Field(gt=0.0, le=1.0)]
+Link = tuple[str, str]
+DEFAULT_SURVIVAL = 0.9  # paper_spec §3: the final code's failout survival rate
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopologyConfig(_Section):
+    """Physical nodes, hyperconnections and reliability settings (paper_spec §2.1, §6.1)."""
+
+    nodes: list[str] = Field(min_length=2, description="input to output")
+    links: list[Link] = Field(min_length=1, description="chain hyperconnections")
+    skips: list[Link] = []
+    failable: list[str] = Field(min_length=1, description="order of combination bits")
+    reliability: dict[str, list[Probability]] = Field(min_length=1)
+
+
+class SubsetConfig(_Section):
+    """Caps on split sizes, for quick runs (``--smoke`` sets them)."""
+
+    train: PositiveInt | None = None
+    val: PositiveInt | None = None
+    test: PositiveInt | None = None
+
+
+class DatasetConfig(_Section):
+    name: str
+    data_dir: Path | None = None
+    download: bool = True
+    split_seed: int = 42
+    subset: SubsetConfig = SubsetConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        from resilinet_cli.data import DATASETS
+
+        if name not in DATASETS:
+            raise ValueError(unknown_choice("dataset", name, DATASETS))
+        return name
+
+
+class ModelConfig(_Section):
+    name: str = "mlp"
+    hidden_units: PositiveInt = 250
+    partition: PositiveInt = 1
+    layers_per_node: dict[str, PositiveInt] | None = Field(
+        default=None, description="overrides the partition setting: layers on each non-input node"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        from resilinet_cli.models.registry import FAMILIES
+
+        if name not in FAMILIES:
+            raise ValueError(unknown_choice("model", name, FAMILIES))
+        return name
+
+
+class FailoutConfig(_Section):
+    """Failout survival rate per failable node (paper_spec §3)."""
+
+    survival: Survival | dict[str, Survival] = DEFAULT_SURVIVAL
+    granularity: Literal["batch", "example"] = "batch"
+
+
+class HyperconnectionConfig(_Section):
+    """Fixed hyperconnection weights (paper_spec §5)."""
+
+    scheme: Literal[1, 2, 3, 4] = 1
+    setting: str = Field(
+        default="no_failure", description="reliability setting that schemes 2 and 3 read"
+    )
+
+
+class TrainConfig(_Section):
+    epochs: PositiveInt = 50
+    batch_size: PositiveInt = 1024
+    failout: FailoutConfig = FailoutConfig()
+    hyperconnection_weights: HyperconnectionConfig = HyperconnectionConfig()
+
+
+class EvaluationConfig(_Section):
+    batch_size: PositiveInt = 1024
+
+
+class ExperimentConfig(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = 0
+    iterations: PositiveInt = 1
+    variants: list[VariantName] = Field(default=list(ALL_VARIANTS), min_length=1)
+    topology: TopologyConfig
+    dataset: DatasetConfig
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+
+    def survival_per_node(self) -> dict[str, float]:
+        """Failout survival rate of every failable node."""
+        survival = self.train.failout.survival
+        if isinstance(survival, dict):
+            return {node: survival.get(node, DEFAULT_SURVIVAL) for node in self.topology.failable}
+        return {node: survival for node in self.topology.failable}
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def digest(self) -> str:
+        """Stable hash of the resolved config: a run folder belongs to exactly one config.
+
+        Where the data lives (``data_dir``, ``download``) does not change results, so it is left
+        out: the same run can resume on a machine that keeps its data elsewhere.
+        """
+        identity = self.to_dict()
+        identity["dataset"] = {
+            k: v for k, v in identity["dataset"].items() if k not in ("data_dir", "download")
+        }
+        text = json.dumps(identity, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+SMOKE_OVERRIDES = (
+    "train.epochs=1",
+    "iterations=1",
+    "dataset.subset.train=512",
+    "dataset.subset.val=128",
+    "dataset.subset.test=256",
+)
+
+
+def load_config(
+    path: Path, overrides: Sequence[str] = (), *, smoke: bool = False
+) -> ExperimentConfig:
+    """Read, override and validate a config file; raise ConfigError listing every problem."""
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of keys at the top level")
+    raw = _resolve_topology(raw, path)
+    for override in (*overrides, *(SMOKE_OVERRIDES if smoke else ())):
+        apply_override(raw, override, path.name)
+    return validate_config(raw, path.name)
+
+
+def validate_config(raw: dict[str, Any], source: str) -> ExperimentConfig:
+    try:
+        config = ExperimentConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError("\n".join(_format_errors(source, error))) from None
+    problems = _semantic_problems(config)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {loc}: {msg}" for loc, msg in problems))
+    return config
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse YAML safely (no object construction); syntax errors carry line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    if not text.strip():
+        raise ConfigError(f"{path.name}: the file is empty")
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        raise ConfigError(f"{path.name}: {where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path.name}: invalid YAML: {error}") from None
+
+
+def apply_override(raw: dict[str, Any], override: str, source: str) -> None:
+    """Apply one Hydra-style ``key.path=value`` override in place (value parsed as YAML)."""
+    key, sep, text = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {override!r}: expected key=value, for example train.epochs=5")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
+    parts = key.strip().split(".")
+    node = raw
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise ConfigError(f"{source}: {where}: is not a section, so {key} cannot be set")
+        node = child
+    node[parts[-1]] = value
+
+
+def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Replace ``topology: NAME`` with the preset ``topologies/NAME.yaml`` next to the config."""
+    name = raw.get("topology")
+    if not isinstance(name, str):
+        return raw
+    candidates = [path.parent / "topologies" / f"{name}.yaml", path.parent / name]
+    preset = next((c for c in candidates if c.is_file()), None)
+    if preset is None:
+        known = sorted(p.stem for p in (path.parent / "topologies").glob("*.yaml"))
+        raise ConfigError(
+            f"{path.name}: topology: {unknown_choice('topology preset', name, known)}"
+        )
+    topology = read_yaml(preset)
+    if not isinstance(topology, dict):
+        raise ConfigError(f"{preset.name}: expected a mapping of keys at the top level")
+    return {**raw, "topology": topology}
+
+
+def _format_errors(source: str, error: ValidationError) -> list[str]:
+    lines = []
+    for problem in error.errors():
+        loc = problem["loc"]
+        if problem["type"] == "extra_forbidden":
+            known = _known_keys(ExperimentConfig, loc[:-1])
+            message = unknown_choice("key", loc[-1], known)
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {_loc_text(loc) or '(top level)'}: {message}")
+    return lines
+
+
+def _loc_text(loc: Sequence[str | int]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not part.startswith(("function-", "tuple[", "list[", "dict[")) and part not in (
+            "float",
+            "str",
+            "int",
+        ):
+            text += f".{part}" if text else part
+    return text
+
+
+def _known_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """Field names of the section at ``loc``: what an unknown key could have meant."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _section_type(annotation)
+        if (
+            isinstance(part, str)
+            and isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+        ):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return []
+            annotation = field.annotation
+    annotation = _section_type(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _section_type(annotation: Any) -> Any:
+    """Unwrap Optional[...] down to the BaseModel it holds."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        models = [a for a in typing.get_args(annotation) if isinstance(a, type)]
+        models = [a for a in models if issubclass(a, BaseModel)]
+        return models[0] if models else annotation
+    return annotation
+
+
+def _semantic_problems(config: ExperimentConfig) -> list[tuple[str, str]]:
+    """Checks that span several keys: the topology graph, node names, partitions."""
+    from resilinet_cli.models.registry import FAMILIES
+    from resilinet_cli.topology import topology_problems
+
+    problems = topology_problems(config.topology)
+    failable = config.topology.failable
+    survival = config.train.failout.survival
+    if isinstance(survival, dict):
+        for node in survival:
+            if node not in failable:
+                message = unknown_choice("failable node", node, failable)
+                problems.append((f"train.failout.survival.{node}", message))
+    setting = config.train.hyperconnection_weights.setting
+    if setting not in config.topology.reliability:
+        message = unknown_choice("reliability setting", setting, list(config.topology.reliability))
+        problems.append(("train.hyperconnection_weights.setting", message))
+    receivers = config.topology.nodes[1:]
+    layers = config.model.layers_per_node
+    if layers is not None:
+        for node in layers:
+            if node not in receivers:
+                problems.append(
+                    (f"model.layers_per_node.{node}", unknown_choice("node", node, receivers))
+                )
+        missing = [node for node in receivers if node not in layers]
+        if missing:
+            problems.append(("model.layers_per_node", f"missing nodes: {', '.join(missing)}"))
+    else:
+        family = FAMILIES[config.model.name]
+        partition = family.partitions.get(config.model.partition)
+        if partition is None:
+            known = ", ".join(str(p) for p in family.partitions)
+            message = f"{config.model.name} has no partition setting {config.model.partition} "
+            problems.append(("model.partition", message + f"(known: {known})"))
+        elif len(partition) != len(receivers):
+            message = (
+                f"partition {config.model.partition} places layers on {len(partition)} nodes, "
+                f"but the topology has {len(receivers)} non-input nodes; "
+                "set model.layers_per_node instead"
+            )
+            problems.append(("model.partition", message))
+    return problems

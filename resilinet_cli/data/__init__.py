@@ -1,0 +1,19 @@
+"""Dataset loaders: each returns numpy arrays split 80/10/10 (DESIGN §5, paper_spec §2).
+
+No TensorFlow here; the training code builds its tf.data pipelines from these arrays.
+"""
+
+from __future__ import annotations
+
+from resilinet_cli.data.registry import DATASETS, LOADERS, Loader, load_dataset, resolve_name
+from resilinet_cli.data.splits import Splits, split_80_10_10
+
+__all__ = [
+    "DATASETS",
+    "LOADERS",
+    "Loader",
+    "Splits",
+    "load_dataset",
+    "resolve_name",
+    "split_80_10_10",
+]

@@ -1,0 +1,53 @@
+"""The 80/10/10 split of paper_spec §2, and the `Splits` container every loader returns.
+
+Why a module of its own: the split protocol must be identical for every dataset (the reference
+code splits CIFAR-10 and MHEALTH the same way), so it lives in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Splits:
+    """80/10/10 split of one dataset, as numpy arrays (x float32, y int64)."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+
+
+def split_80_10_10(
+    x: np.ndarray, y: np.ndarray, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (x_train, y_train, x_val, y_val, x_test, y_test) exactly as the reference code.
+
+    `train_test_split(test_size=0.20, random_state=seed, shuffle=True)`, then the 20 % is split
+    50/50 with the same `random_state`. Not stratified.
+    """
+    # sklearn.model_selection is slow to import; only pay for it when a dataset is split.
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_rest, y_train, y_rest = train_test_split(
+        x, y, test_size=0.20, random_state=seed, shuffle=True
+    )
+    x_val, x_test, y_val, y_test = train_test_split(
+        x_rest, y_rest, test_size=0.50, random_state=seed, shuffle=True
+    )
+    return x_train, y_train, x_val, y_val, x_test, y_test
+
+
+def make_splits(name: str, x: np.ndarray, y: np.ndarray, num_classes: int, seed: int) -> Splits:
+    """Cast to the dtypes the models expect (x float32, y int64) and split 80/10/10."""
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    x_train, y_train, x_val, y_val, x_test, y_test = split_80_10_10(x, y, seed)
+    return Splits(name, x_train, y_train, x_val, y_val, x_test, y_test, num_classes)

@@ -1,0 +1,163 @@
+"""Run an experiment: train each unit, sweep its failure combinations, write its files.
+
+Units already finished with the same config and seed are skipped, so an interrupted run resumes
+where it stopped (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from resilinet_cli import atomic, report, runs
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.data import Splits, load_dataset
+from resilinet_cli.failures import guess_accuracy, sweep
+from resilinet_cli.topology import Topology
+from resilinet_cli.variants import VARIANTS
+
+ChunkCallback = Callable[[int], None]
+
+
+def load_splits(config: ExperimentConfig) -> Splits:
+    """The dataset's 80/10/10 split, cut to the config's subset caps (if any)."""
+    data = config.dataset
+    splits = load_dataset(
+        data.name, data_dir=data.data_dir, download=data.download, split_seed=data.split_seed
+    )
+    caps = data.subset
+    return Splits(
+        name=splits.name,
+        x_train=splits.x_train[: caps.train],
+        y_train=splits.y_train[: caps.train],
+        x_val=splits.x_val[: caps.val],
+        y_val=splits.y_val[: caps.val],
+        x_test=splits.x_test[: caps.test],
+        y_test=splits.y_test[: caps.test],
+        num_classes=splits.num_classes,
+    )
+
+
+def variant_topology(config: ExperimentConfig, variant: str) -> Topology:
+    """The topology a variant really has: Vanilla keeps no skip hyperconnection."""
+    topology = Topology.from_config(config.topology)
+    return topology if VARIANTS[variant].skips else topology.with_skips(())
+
+
+def run_unit(
+    config: ExperimentConfig,
+    unit: runs.Unit,
+    out: Path,
+    splits: Splits,
+    *,
+    verbose: int | str = "auto",
+    sweep_progress: Callable[[int], ContextManager[Any]] | None = None,
+) -> pd.DataFrame:
+    """Train one model, save it, sweep its failures; return its per-combination accuracies.
+
+    ``sweep_progress(total)`` may return a progress bar (an object with ``update(n)``) that the
+    sweep advances by the number of test examples done.
+    """
+    from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.training import set_seeds, train_model
+
+    folder = unit.folder(out)
+    started = runs.now()
+    seeds = {
+        "global": unit.seed,
+        "python": unit.seed,
+        "numpy": unit.seed,
+        "tensorflow": unit.seed,
+        "split": config.dataset.split_seed,
+    }
+    runs.write_record(folder, config, status="running", started=started, seeds=seeds)
+    set_seeds(unit.seed)
+    model, _ = build_from_config(
+        config,
+        unit.variant,
+        input_shape=splits.x_train.shape[1:],
+        num_classes=splits.num_classes,
+        seed=unit.seed,
+    )
+    history = train_model(
+        model,
+        (splits.x_train, splits.y_train, splits.x_val, splits.y_val),
+        epochs=config.train.epochs,
+        batch_size=config.train.batch_size,
+        seed=unit.seed,
+        work_dir=folder,
+        verbose=verbose,
+    )
+    with atomic.atomic_path(folder / "model.keras") as tmp:
+        model.save(tmp)
+    atomic.write_csv(folder / "history.csv", history)
+    progress = sweep_progress(len(splits.y_test)) if sweep_progress else nullcontext()
+    with progress as bar:
+        on_chunk = bar.update if bar is not None else None
+        combinations = sweep_model(config, unit.variant, model, splits, on_chunk=on_chunk)
+    atomic.write_csv(folder / "combinations.csv", combinations)
+    extra = {
+        "unit": {"variant": unit.variant, "iteration": unit.iteration},
+        "best_val_accuracy": float(history["val_accuracy"].max()),
+    }
+    runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
+    return combinations
+
+
+def sweep_model(
+    config: ExperimentConfig,
+    variant: str,
+    model: object,
+    splits: Splits,
+    *,
+    on_chunk: ChunkCallback | None = None,
+) -> pd.DataFrame:
+    """Accuracy of a trained model under every failure combination of its topology."""
+    return sweep(
+        model,
+        variant_topology(config, variant),
+        splits.x_test,
+        splits.y_test,
+        guess=guess_accuracy(splits.y_train, splits.y_test, splits.num_classes),
+        batch_size=config.evaluation.batch_size,
+        on_chunk=on_chunk,
+    )
+
+
+def finished_results(out: Path, config: ExperimentConfig) -> dict[tuple[str, int], pd.DataFrame]:
+    """Per-combination accuracies of every finished unit in the run folder, in config order."""
+    results = {}
+    order = {name: i for i, name in enumerate(config.variants)}
+    folders = sorted(
+        (out / "runs").glob("*/iter-*"),
+        key=lambda f: (
+            order.get(f.parent.name, len(order)),
+            f.parent.name,
+            int(f.name.removeprefix("iter-")),
+        ),
+    )
+    for folder in folders:
+        record = runs.read_record(folder)
+        if record.get("status") == "done" and record.get("config_hash") == config.digest():
+            frame = pd.read_csv(folder / "combinations.csv")
+            results[(folder.parent.name, int(folder.name.removeprefix("iter-")))] = frame
+    return results
+
+
+def write_run_tables(out: Path, config: ExperimentConfig) -> pd.DataFrame:
+    """Rebuild the run's tables from its finished units; return the weighted-accuracy table."""
+    topology = Topology.from_config(config.topology)
+    weighted, combinations = report.summarise(finished_results(out, config), topology)
+    report.write_tables(out, weighted, combinations)
+    return weighted
+
+
+def clean_accuracy(combinations: pd.DataFrame) -> float:
+    """Accuracy with every node alive (the last combination of the sweep)."""
+    return float(np.asarray(combinations["accuracy"])[-1])

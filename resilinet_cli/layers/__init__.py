@@ -1,0 +1,7 @@
+"""Registered, serialisable Keras layers for the alive-mask design (DESIGN.md §2)."""
+
+from resilinet_cli.layers.failout import Failout
+from resilinet_cli.layers.input_mux import InputMux
+from resilinet_cli.layers.node_gate import NodeGate
+
+__all__ = ["Failout", "InputMux", "NodeGate"]

@@ -1,0 +1,75 @@
+"""Failout: random alive masks during training (paper_spec §3, DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+from keras import ops
+
+GRANULARITIES = ("batch", "example")
+
+
+@keras.saving.register_keras_serializable(package="resilinet")
+class Failout(keras.layers.Layer):
+    """Switches whole physical nodes off at random while training.
+
+    The layer acts on the ``alive`` tensor, not on activations: a node whose flag it clears is
+    then zeroed by its `NodeGate`, and a ResiliNet `InputMux` reads the same flag. Survivors are
+    not rescaled (unlike dropout). At inference the layer is the identity.
+
+    Args:
+        survival: probability that each failable node is kept, one value per node, in (0, 1].
+        granularity: ``"batch"`` draws one flag per node for the whole batch (the paper);
+            ``"example"`` draws one per node and example.
+        seed: seed of the layer's random stream.
+
+    Call arguments:
+        alive: float tensor ``[batch, nodes]`` of 0/1 flags.
+        training: whether to draw failures.
+
+    Example:
+        >>> alive = keras.ops.ones((4, 3))
+        >>> Failout([0.9, 0.9, 0.9], seed=1)(alive, training=True).shape
+        (4, 3)
+    """
+
+    def __init__(
+        self,
+        survival: Sequence[float],
+        granularity: str = "batch",
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        survival = [float(s) for s in survival]
+        if not survival or not all(0.0 < s <= 1.0 for s in survival):
+            raise ValueError(f"Each survival rate must be in (0, 1]. Received: survival={survival}")
+        if granularity not in GRANULARITIES:
+            raise ValueError(
+                f"granularity must be one of {GRANULARITIES}. Received: granularity={granularity!r}"
+            )
+        self.survival = survival
+        self.granularity = granularity
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, alive: Any, training: bool | None = None) -> Any:
+        if not training:
+            return alive
+        rows = 1 if self.granularity == "batch" else ops.shape(alive)[0]
+        draw = keras.random.uniform((rows, len(self.survival)), seed=self.seed_generator)
+        keep = ops.cast(draw < ops.convert_to_tensor(self.survival), alive.dtype)
+        return alive * keep
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "survival": self.survival,
+            "granularity": self.granularity,
+            "seed": self.seed,
+        }

@@ -1,0 +1,50 @@
+"""NodeGate: a physical node's output times its alive flag (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+
+def alive_column(alive: Any, index: int, like: Any) -> Any:
+    """Flag ``index`` of ``alive`` shaped to broadcast against ``like`` ([batch, 1, ..., 1])."""
+    flag = ops.cast(ops.take(alive, index, axis=1), like.dtype)
+    return ops.reshape(flag, (-1,) + (1,) * (len(like.shape) - 1))
+
+
+@keras.saving.register_keras_serializable(package="resilinet")
+class NodeGate(keras.layers.Layer):
+    """Makes a dead node output exactly zero.
+
+    Applied after the node's last activation, so a dead node sends zeros, exactly as when the
+    reference code zeroes its last layer's weights (paper_spec §12.4).
+
+    Args:
+        index: column of this node in the ``alive`` tensor.
+
+    Call arguments:
+        inputs: ``[x, alive]``, the node's output and the ``[batch, nodes]`` alive flags.
+
+    Example:
+        >>> gate = NodeGate(index=2)
+        >>> gate([keras.ops.ones((2, 4)), keras.ops.array([[1., 1., 0.], [1., 1., 1.]])])
+        ... # row 0 all zeros, row 1 all ones
+    """
+
+    def __init__(self, index: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if index < 0:
+            raise ValueError(f"index must be >= 0. Received: index={index}")
+        self.index = int(index)
+
+    def call(self, inputs: list[Any]) -> Any:
+        x, alive = inputs
+        return x * alive_column(alive, self.index, x)
+
+    def compute_output_shape(self, input_shape: list[tuple]) -> tuple:
+        return input_shape[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "index": self.index}

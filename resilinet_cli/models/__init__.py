@@ -1,0 +1,1 @@
+"""Partitioned model families, wired to a topology by one shared builder."""

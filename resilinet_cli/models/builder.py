@@ -1,0 +1,108 @@
+"""Wire a model family's node stacks into one Keras model, following the topology.
+
+Every model takes ``features`` and ``alive`` ([batch, failable nodes], 1 = alive): the alive mask
+is the single source of truth for failures (DESIGN.md §2). Failable nodes are gated after their
+last activation; ResiliNet's failout randomises the mask while training.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol
+
+import keras
+
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.hyperconnections import hyperconnection_weights
+from resilinet_cli.layers import Failout, InputMux, NodeGate
+from resilinet_cli.models.registry import FAMILIES
+from resilinet_cli.topology import Link, Topology
+from resilinet_cli.variants import VARIANTS, Variant
+
+
+class Family(Protocol):
+    def input_node(self, features: Any) -> Any: ...
+    def node(self, node: str, x: Any) -> Any: ...
+    def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any: ...
+    def failure_layers(self, node: str) -> list[str]: ...
+
+
+def build_model(
+    *,
+    topology: Topology,
+    variant: Variant,
+    family: Family,
+    input_shape: tuple[int, ...],
+    weights: dict[Link, float],
+    survival: dict[str, float],
+    granularity: str = "batch",
+    seed: int | None = None,
+    mux_detect: str = "alive",
+) -> keras.Model:
+    """The model of ``variant`` on ``topology``; Vanilla drops every skip and weight."""
+    if not variant.skips:
+        topology = topology.with_skips(())
+    column = {node: i for i, node in enumerate(topology.failable)}
+    features = keras.Input(input_shape, name="features")
+    alive = keras.Input((len(topology.failable),), name="alive")
+    flags = alive
+    if variant.failout:
+        rates = [survival[node] for node in topology.failable]
+        flags = Failout(rates, granularity, seed=seed, name="failout")(alive)
+
+    outputs = {topology.input_node: family.input_node(features)}
+    for node in topology.nodes[1:]:
+        links = topology.incoming(node)
+        chain_input = outputs[links[0].src]
+        received = []
+        for link in links:
+            x = outputs[link.src]
+            if link.skip:
+                x = family.skip_projection(link, x, chain_input)
+            if variant.skips:
+                name = f"{link.src}_{link.dst}_weight"
+                x = keras.layers.Rescaling(weights[link], name=name)(x)
+            received.append(x)
+        if len(received) == 1:
+            merged = received[0]
+        elif variant.merge == "mux":
+            senders = [column.get(link.src) for link in links]
+            mux = InputMux(senders, detect=mux_detect, name=f"{node}_merge")
+            merged = mux([*received, flags])
+        else:
+            merged = keras.layers.Add(name=f"{node}_merge")(received)
+        out = family.node(node, merged)
+        if node in column:
+            out = NodeGate(column[node], name=f"{node}_gate")([out, flags])
+        outputs[node] = out
+    return keras.Model([features, alive], outputs[topology.output_node], name=variant.name)
+
+
+def build_from_config(
+    config: ExperimentConfig,
+    variant_name: str,
+    *,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    seed: int,
+    mux_detect: str = "alive",
+) -> tuple[keras.Model, Family]:
+    """Build one variant as the config describes it (hyperconnection weights, failout)."""
+    topology = Topology.from_config(config.topology)
+    family = FAMILIES[config.model.name].load().build_family(config.model, topology, num_classes)
+    scheme = config.train.hyperconnection_weights
+    weights = hyperconnection_weights(
+        topology, scheme.scheme, topology.reliability[scheme.setting], random.Random(seed)
+    )
+    model = build_model(
+        topology=topology,
+        variant=VARIANTS[variant_name],
+        family=family,
+        input_shape=input_shape,
+        weights=weights,
+        survival=config.survival_per_node(),
+        granularity=config.train.failout.granularity,
+        seed=seed,
+        mux_detect=mux_detect,
+    )
+    return model, family

@@ -1,0 +1,70 @@
+"""The Health MLP (paper_spec §2.2): Dense ReLU layers split over the physical nodes.
+
+Layer names follow the reference code: a node with several layers has ``<node>_input_layer``,
+``<node>_layer_<k>`` and ``<node>_output_layer``; the output node's stack ends in ``output``.
+Skip hyperconnections from a node of another width pass through a linear Dense projection named
+``skip_<src><dst>`` (``skip_iotfog2`` in the Health topology), which lives on the sending node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from resilinet_cli.config import ModelConfig
+from resilinet_cli.models.registry import FAMILIES
+from resilinet_cli.topology import Link, Topology
+
+
+class MLPFamily:
+    """Per-node layer stacks of the MLP; `build_model` wires them with the topology."""
+
+    def __init__(
+        self, hidden_units: int, layers_per_node: dict[str, int], output_node: str, num_classes: int
+    ) -> None:
+        self.hidden_units = hidden_units
+        self.layers_per_node = layers_per_node
+        self.output_node = output_node
+        self.num_classes = num_classes
+
+    def layer_names(self, node: str) -> list[str]:
+        count = self.layers_per_node[node]
+        if node == self.output_node:
+            return [f"{node}_input_layer"] + [f"{node}_layer_{k}" for k in range(1, count)]
+        if count == 1:
+            return [f"{node}_output_layer"]
+        middle = [f"{node}_layer_{k}" for k in range(1, count - 1)]
+        return [f"{node}_input_layer", *middle, f"{node}_output_layer"]
+
+    def input_node(self, features: Any) -> Any:
+        """The IoT node sends its raw features (flattened, for image data)."""
+        if len(features.shape) > 2:
+            return keras.layers.Flatten(name="iot_flatten")(features)
+        return features
+
+    def node(self, node: str, x: Any) -> Any:
+        for name in self.layer_names(node):
+            x = keras.layers.Dense(self.hidden_units, activation="relu", name=name)(x)
+        if node == self.output_node:
+            x = keras.layers.Dense(self.num_classes, activation="softmax", name="output")(x)
+        return x
+
+    def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any:
+        """Project a skip input to the width of the chain input it is merged with."""
+        if x.shape[-1] == chain_input.shape[-1]:
+            return x
+        return keras.layers.Dense(chain_input.shape[-1], name=f"skip_{link.src}{link.dst}")(x)
+
+    def failure_layers(self, node: str) -> list[str]:
+        """Layers the reference code zeroes to fail ``node``: its last Dense (kernel and bias)."""
+        return [self.layer_names(node)[-1]]
+
+
+def build_family(config: ModelConfig, topology: Topology, num_classes: int) -> MLPFamily:
+    receivers = topology.nodes[1:]
+    if config.layers_per_node is not None:
+        layers = dict(config.layers_per_node)
+    else:
+        layers = dict(zip(receivers, FAMILIES["mlp"].partitions[config.partition], strict=True))
+    return MLPFamily(config.hidden_units, layers, topology.output_node, num_classes)

@@ -1,0 +1,139 @@
+"""The run folder: its layout (DESIGN.md §4), its units, and the run records that make resume safe.
+
+A unit is one trained model: (variant, iteration). It is finished when its ``run.json`` says
+``done``; that record is written last, after every other file of the unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from resilinet_cli import __version__, atomic
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.errors import RunError
+
+RECORD = "run.json"
+
+
+@dataclass(frozen=True)
+class Unit:
+    variant: str
+    iteration: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.variant}/iter-{self.iteration}"
+
+    def folder(self, out: Path) -> Path:
+        return out / "runs" / self.variant / f"iter-{self.iteration}"
+
+
+def iteration_seed(config: ExperimentConfig, iteration: int) -> int:
+    """Iteration k always uses the same seed, so any cell can be re-run alone."""
+    return config.seed + iteration - 1
+
+
+def plan_units(
+    config: ExperimentConfig, variants: Iterable[str], iterations: Iterable[int]
+) -> list[Unit]:
+    iterations = list(iterations)
+    return [Unit(v, k, iteration_seed(config, k)) for v in variants for k in iterations]
+
+
+def prepare_run_folder(out: Path, config: ExperimentConfig) -> None:
+    """Create the folder for ``config``, or check that an existing one holds the same config."""
+    saved = out / "config.yaml"
+    if saved.exists():
+        previous = read_record(out).get("config_hash")
+        if previous != config.digest():
+            raise RunError(
+                f"{out}: holds a run of another config (hash {str(previous)[:12]}, this one "
+                f"{config.digest()[:12]}); choose another --out or delete the folder"
+            )
+        return
+    atomic.write_text(saved, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def read_record(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / RECORD).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def is_done(out: Path, unit: Unit, config: ExperimentConfig) -> bool:
+    record = read_record(unit.folder(out))
+    return (
+        record.get("status") == "done"
+        and record.get("config_hash") == config.digest()
+        and record.get("seeds", {}).get("global") == unit.seed
+    )
+
+
+def write_record(
+    folder: Path,
+    config: ExperimentConfig,
+    *,
+    status: str,
+    started: str,
+    seeds: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The run record: what ran, with which code and seeds, when, and whether it finished."""
+    record = {
+        "status": status,
+        "config_hash": config.digest(),
+        "seeds": seeds,
+        "versions": versions(),
+        "git": git_state(),
+        "host": platform.node(),
+        "started": started,
+        "finished": now() if status == "done" else None,
+        **(extra or {}),
+    }
+    atomic.write_json(folder / RECORD, record)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "resilinet": __version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def git_state() -> dict[str, Any]:
+    """Commit and dirty flag of the resilinet source tree, when it is a git checkout."""
+    source = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=source, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
