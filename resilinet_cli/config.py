@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -240,15 +241,67 @@ def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def _format_errors(source: str, error: ValidationError) -> list[str]:
     lines = []
-    for problem in error.errors():
+    for problem in _merge_union_members(error.errors()):
         loc = problem["loc"]
         if problem["type"] == "extra_forbidden":
             known = _known_keys(ExperimentConfig, loc[:-1])
             message = unknown_choice("key", loc[-1], known)
+        elif problem["type"] == "literal_error" and isinstance(problem.get("input"), str):
+            known = re.findall(r"'([^']*)'", problem.get("ctx", {}).get("expected", ""))
+            message = unknown_choice(_choice_kind(loc), problem["input"], known)
         else:
             message = problem["msg"].removeprefix("Value error, ")
         lines.append(f"{source}: {_loc_text(loc) or '(top level)'}: {message}")
     return lines
+
+
+def _merge_union_members(problems: list[Any]) -> list[Any]:
+    """One problem per key for ``A | B`` fields.
+
+    Pydantic reports a failed union once per member, under a tag such as ``constrained-float``:
+    ``survival: greater than 0`` and ``survival: should be a valid dictionary`` for
+    ``survival: 0``. Keep the members whose type matched the input; when none did, join the
+    expected types into one line.
+    """
+    groups: dict[Any, list[Any]] = {}
+    for i, problem in enumerate(problems):
+        loc = problem["loc"]
+        tag = next((j for j, part in enumerate(loc) if _is_tag(part)), None)
+        groups.setdefault(("union", loc[:tag]) if tag is not None else i, []).append(problem)
+    merged = []
+    for key, group in groups.items():
+        if not isinstance(key, tuple) or len(group) == 1:
+            merged.extend(group)
+            continue
+        matched = [p for p in group if not _is_type_mismatch(p)]
+        if matched:
+            merged.extend(matched)
+        else:
+            wanted = [p["msg"].removeprefix("Input should be ").split(",")[0] for p in group]
+            merged.append(
+                {**group[0], "loc": key[1], "msg": "Input should be " + " or ".join(wanted)}
+            )
+    return merged
+
+
+def _is_type_mismatch(problem: Any) -> bool:
+    """The input does not have this union member's type at all (not a bad value of it)."""
+    return _is_tag(problem["loc"][-1]) and problem["type"].endswith(("_type", "_parsing"))
+
+
+def _is_tag(part: str | int) -> bool:
+    """A location part that names a schema (a union member), not a key the user wrote."""
+    return isinstance(part, str) and (
+        part.startswith(("function-", "constrained-", "tuple[", "list[", "dict["))
+        or part in ("float", "str", "int")
+    )
+
+
+def _choice_kind(loc: Sequence[str | int]) -> str:
+    """What a literal names: 'granularity', or 'variant' for an item of ``variants``."""
+    names = [part for part in loc if isinstance(part, str) and not _is_tag(part)]
+    name = names[-1] if names else "value"
+    return name[:-1] if isinstance(loc[-1], int) and name.endswith("s") else name
 
 
 def _loc_text(loc: Sequence[str | int]) -> str:
@@ -256,11 +309,7 @@ def _loc_text(loc: Sequence[str | int]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif not part.startswith(("function-", "tuple[", "list[", "dict[")) and part not in (
-            "float",
-            "str",
-            "int",
-        ):
+        elif not _is_tag(part):
             text += f".{part}" if text else part
     return text
 

@@ -21,3 +21,50 @@ def health_topology_config() -> TopologyConfig:
 @pytest.fixture(scope="session")
 def health() -> Topology:
     return Topology.from_config(TopologyConfig(**read_yaml(CONFIGS / "topologies" / "health.yaml")))
+
+
+@pytest.fixture(scope="session")
+def quick_config():
+    """The quickstart config shrunk to a test-sized run."""
+    from resilinet_cli.config import load_config
+
+    return load_config(
+        CONFIGS / "quickstart.yaml",
+        ["train.epochs=2", "dataset.subset.train=600", "dataset.subset.test=200"],
+    )
+
+
+@pytest.fixture(scope="session")
+def digits(quick_config):
+    from resilinet_cli.experiment import load_splits
+
+    return load_splits(quick_config)
+
+
+@pytest.fixture(scope="session")
+def trained(quick_config, digits, tmp_path_factory):
+    """One briefly trained model per variant (2 epochs on 600 digits)."""
+    from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.training import set_seeds, train_model
+
+    models = {}
+    for variant in quick_config.variants:
+        set_seeds(0)
+        model, family = build_from_config(
+            quick_config,
+            variant,
+            input_shape=digits.x_train.shape[1:],
+            num_classes=digits.num_classes,
+            seed=0,
+        )
+        train_model(
+            model,
+            (digits.x_train, digits.y_train, digits.x_val, digits.y_val),
+            epochs=2,
+            batch_size=64,
+            seed=0,
+            work_dir=tmp_path_factory.mktemp(variant),
+            verbose=0,
+        )
+        models[variant] = (model, family)
+    return models

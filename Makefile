@@ -1,0 +1,40 @@
+# resilinet: `make quickstart` sets everything up and runs a real experiment; `make test` tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install install-gpu quickstart test lint fmt check clean
+
+install: $(STAMP)
+
+# (Re)install when the package metadata changes.
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+# The CUDA build of TensorFlow in place of tensorflow-cpu (same version, same code path).
+install-gpu: install
+	$(BIN)/pip install --quiet -e '.[gpu]'
+	$(BIN)/pip uninstall --quiet -y tensorflow-cpu
+	$(BIN)/pip install --quiet --force-reinstall --no-deps 'tensorflow[and-cuda]==2.21.*'
+
+quickstart: install
+	$(BIN)/resilinet run configs/quickstart.yaml
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

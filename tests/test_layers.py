@@ -1,0 +1,114 @@
+"""Layers: failout rates and granularity, gating, the mux rule, and serialisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from layer_harness import check_layer
+
+from resilinet_cli.layers import Failout, InputMux, NodeGate
+
+
+def draw_masks(layer: Failout, batch: int, calls: int) -> np.ndarray:
+    alive = np.ones((batch, len(layer.survival)), "float32")
+    return np.stack([keras.ops.convert_to_numpy(layer(alive, training=True)) for _ in range(calls)])
+
+
+def test_failout_per_batch_switches_off_whole_nodes_at_the_configured_rate() -> None:
+    layer = Failout([0.9, 0.7, 0.5], granularity="batch", seed=3)
+    masks = draw_masks(layer, batch=16, calls=2000)  # [calls, batch, nodes]
+    assert set(np.unique(masks)) <= {0.0, 1.0}
+    # One draw per batch: every example of a call shares the same flags.
+    assert (masks == masks[:, :1, :]).all()
+    kept = masks[:, 0, :].mean(axis=0)
+    # Binomial std at n=2000 is at most 0.0112; allow 4 sigma.
+    np.testing.assert_allclose(kept, [0.9, 0.7, 0.5], atol=0.045)
+    # Nodes draw independently: P(both of the first two kept) ~ 0.9 * 0.7.
+    both = (masks[:, 0, 0] * masks[:, 0, 1]).mean()
+    assert both == pytest.approx(0.63, abs=0.045)
+
+
+def test_failout_per_example_draws_each_row() -> None:
+    layer = Failout([0.8, 0.6], granularity="example", seed=5)
+    masks = draw_masks(layer, batch=64, calls=100)
+    assert not (masks == masks[:, :1, :]).all()
+    np.testing.assert_allclose(masks.reshape(-1, 2).mean(axis=0), [0.8, 0.6], atol=0.03)
+
+
+def test_failout_is_the_identity_at_inference() -> None:
+    layer = Failout([0.5, 0.5], seed=1)
+    alive = np.array([[1, 0], [1, 1]], "float32")
+    for _ in range(20):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(alive)), alive)
+        out = layer(alive, training=False)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), alive)
+
+
+def test_failout_never_revives_a_dead_node() -> None:
+    layer = Failout([1.0, 1.0], seed=1)
+    alive = np.array([[1, 0]] * 4, "float32")
+    out = keras.ops.convert_to_numpy(layer(alive, training=True))
+    np.testing.assert_array_equal(out, alive)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"survival": [0.0]},
+        {"survival": [1.5]},
+        {"survival": []},
+        {"survival": [0.9], "granularity": "node"},
+    ],
+)
+def test_failout_rejects_bad_arguments(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="Received"):
+        Failout(**kwargs)
+
+
+def test_node_gate_zeroes_exactly_the_dead_examples() -> None:
+    x = np.arange(1, 13, dtype="float32").reshape(2, 3, 2)
+    alive = np.array([[1, 0], [1, 1]], "float32")
+    out = keras.ops.convert_to_numpy(NodeGate(index=1)([x, alive]))
+    np.testing.assert_array_equal(out[0], 0.0)
+    np.testing.assert_array_equal(out[1], x[1])
+
+
+def test_mux_picks_the_skip_input_exactly_when_the_sender_is_dead() -> None:
+    chain = np.full((4, 3), 2.0, "float32")
+    skip = np.full((4, 3), 7.0, "float32")
+    # column 0 is the chain sender; rows: alive, dead, alive, dead
+    alive = np.array([[1, 1], [0, 1], [1, 0], [0, 0]], "float32")
+    out = keras.ops.convert_to_numpy(InputMux(senders=[0, None])([chain, skip, alive]))
+    np.testing.assert_array_equal(out[:, 0], [2.0, 7.0, 2.0, 7.0])
+
+
+def test_mux_with_a_dead_skip_sender_outputs_zero() -> None:
+    chain, skip = np.ones((2, 3), "float32"), np.full((2, 3), 5.0, "float32")
+    alive = np.array([[0, 0], [0, 1]], "float32")
+    out = keras.ops.convert_to_numpy(InputMux(senders=[0, 1])([chain, skip, alive]))
+    np.testing.assert_array_equal(out, [[0, 0, 0], [5, 5, 5]])
+
+
+def test_mux_zero_detection_follows_the_reference_rule() -> None:
+    skip = np.full((2, 3), 5.0, "float32")
+    alive = np.ones((2, 1), "float32")
+    mux = InputMux(senders=[0, None], detect="zeros")
+    zero_chain = np.zeros((2, 3), "float32")
+    out = keras.ops.convert_to_numpy(mux([zero_chain, skip, alive]))
+    np.testing.assert_array_equal(out, skip)
+    chain = np.array([[0, 0, 0], [0, 1, 0]], "float32")  # not all zero across the batch
+    out = keras.ops.convert_to_numpy(mux([chain, skip, alive]))
+    np.testing.assert_array_equal(out, chain)
+
+
+def test_layers_survive_a_safe_mode_round_trip(tmp_path: Path) -> None:
+    alive = np.array([[1, 0, 1], [1, 1, 1]], "float32")
+    x = np.random.default_rng(0).random((2, 5)).astype("float32")
+    check_layer(
+        Failout([0.9, 0.8, 0.7], granularity="example", seed=2, name="f"), [alive], tmp_path
+    )
+    check_layer(NodeGate(index=1, name="g"), [x, alive], tmp_path)
+    check_layer(InputMux(senders=[2, None], name="m"), [x, 2 * x, alive], tmp_path)
