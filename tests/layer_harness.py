@@ -1,4 +1,4 @@
-"""A small shared layer-test helper: config round trip, symbolic and eager calls, .keras save/load."""
+"""Shared layer-test helper: config round trip, symbolic and eager calls, .keras save/load."""
 
 from __future__ import annotations
 

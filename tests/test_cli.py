@@ -155,7 +155,7 @@ def test_rerunning_resumes_without_retraining(run_dir) -> None:
 
 def test_a_run_folder_of_another_config_is_refused(run_dir) -> None:
     out, _ = run_dir
-    code, stdout, stderr = invoke(
+    code, _, stderr = invoke(
         "run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), *TINY, "--set", "seed=5"
     )
     assert code == 2
@@ -175,7 +175,7 @@ def test_a_run_folder_of_another_config_is_refused(run_dir) -> None:
     ],
 )
 def test_bad_input_gives_one_line_and_exit_code_2(args: list[str], message: str) -> None:
-    code, stdout, stderr = invoke("run", str(CONFIGS / "quickstart.yaml"), *args)
+    code, _, stderr = invoke("run", str(CONFIGS / "quickstart.yaml"), *args)
     assert code == 2
     assert stderr.count("\n") == 1 and message in stderr and "Traceback" not in stderr
 
@@ -203,3 +203,27 @@ def test_the_installed_command_exits_2_without_a_traceback(tmp_path: Path) -> No
 def test_help_is_complete_with_an_example(command: str) -> None:
     code, stdout, _ = invoke(command, "--help")
     assert code == 0 and "Example:" in stdout and "resilinet " + command in stdout
+
+
+def test_train_writes_one_unit_with_the_given_seed(tmp_path: Path) -> None:
+    out = tmp_path / "one"
+    code, stdout, stderr = invoke(
+        "train",
+        str(CONFIGS / "quickstart.yaml"),
+        "--variant",
+        "resilinet_plus",
+        "--seed",
+        "7",
+        "--out",
+        str(out),
+        *TINY,
+    )
+    assert code == 0, stderr
+    unit = out / "runs" / "resilinet_plus" / "iter-1"
+    record = json.loads((unit / "run.json").read_text())
+    assert record["status"] == "done" and record["seeds"]["global"] == 7
+    assert (unit / "model.keras").is_file()
+    weighted = pd.read_csv(out / "tables" / "weighted_accuracy.csv")
+    assert weighted["variant"].unique().tolist() == ["resilinet_plus"]
+    assert weighted["std"].isna().all() and (weighted["iterations"] == 1).all()
+    assert "accuracy with no failures" in stdout
