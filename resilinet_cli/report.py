@@ -72,7 +72,10 @@ def weighted_markdown(table: pd.DataFrame) -> str:
     wide = wide.loc[list(dict.fromkeys(table["variant"])), list(dict.fromkeys(table["setting"]))]
     runs = table.groupby("variant", sort=False)["iterations"].max()
     wide.insert(0, "iterations", runs.loc[wide.index].astype(int))
-    return wide.to_markdown() + "\n\nWeighted accuracy in %, mean ± sample std over iterations.\n"
+    return (
+        wide.to_markdown(disable_numparse=True)
+        + "\n\nWeighted accuracy in %, mean ± sample std over iterations.\n"
+    )
 
 
 def write_tables(out: Path, weighted: pd.DataFrame, combinations: pd.DataFrame) -> Path:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from paths import CONFIGS
 
 from resilinet_cli.config import TopologyConfig, read_yaml
 from resilinet_cli.topology import Topology
-
-ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ROOT / "configs"
 
 
 @pytest.fixture(scope="session")

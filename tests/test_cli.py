@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import CONFIGS
+from paths import CONFIGS
 
 from resilinet_cli.cli import main
 
@@ -27,6 +27,12 @@ TINY = [
 ]
 
 
+def quick_run(out: Path) -> list[str]:
+    """Two variants x two iterations of a 1-epoch quickstart."""
+    run = ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), *TINY]
+    return [*run, "--variants", "vanilla,resilinet", "--iterations", "2"]
+
+
 def invoke(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
@@ -35,17 +41,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("run") / "quick"
-    code, stdout, stderr = invoke(
-        "run",
-        str(CONFIGS / "quickstart.yaml"),
-        "--out",
-        str(out),
-        *TINY,
-        "--variants",
-        "vanilla,resilinet",
-        "--iterations",
-        "2",
-    )
+    code, stdout, stderr = invoke(*quick_run(out))
     assert code == 0, stderr
     return out, stdout
 
@@ -138,17 +134,7 @@ def test_evaluate_all_with_a_custom_reliability(run_dir) -> None:
 
 def test_rerunning_resumes_without_retraining(run_dir) -> None:
     out, _ = run_dir
-    code, stdout, stderr = invoke(
-        "run",
-        str(CONFIGS / "quickstart.yaml"),
-        "--out",
-        str(out),
-        *TINY,
-        "--variants",
-        "vanilla,resilinet",
-        "--iterations",
-        "2",
-    )
+    code, stdout, stderr = invoke(*quick_run(out))
     assert code == 0, stderr
     assert stdout.count("already finished") == 4 and "training" not in stdout
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import CONFIGS
+from paths import CONFIGS
 
 from resilinet_cli.config import load_config
 from resilinet_cli.models.builder import build_from_config
