@@ -118,7 +118,7 @@ def parse_iterations(text: str | None, total: int) -> list[int]:
     return list(range(bounds[0], bounds[1] + 1))
 
 
-def parse_variants(text: str | None, config: Any) -> list[str]:
+def parse_variants(text: str | None, config: Any, option: str = "--variants") -> list[str]:
     from resilinet_cli.config import ALL_VARIANTS
 
     if text is None:
@@ -126,7 +126,7 @@ def parse_variants(text: str | None, config: Any) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     for name in names:
         if name not in ALL_VARIANTS:
-            raise ConfigError(f"--variants: {unknown_choice('variant', name, ALL_VARIANTS)}")
+            raise ConfigError(f"{option}: {unknown_choice('variant', name, ALL_VARIANTS)}")
     return names
 
 
@@ -197,10 +197,28 @@ def train(
       resilinet train configs/quickstart.yaml --variant resilinet --seed 7
     """
     cfg = load(config, overrides, smoke, data_dir)
-    names = parse_variants(variant, cfg)
+    names = parse_variants(variant, cfg, option="--variant")
     if len(names) != 1:
         raise ConfigError("--variant: name exactly one variant")
     execute(cfg, default_out(cfg, smoke, out), names, [iteration], seed=seed, force=True)
+
+
+class EchoProgress:
+    """Prints a line per unit and a bar over each failure sweep."""
+
+    def skipped(self, unit: Any) -> None:
+        click.echo(f"skip {unit.name}: already finished")
+
+    def started(self, unit: Any, number: int, total: int) -> None:
+        click.echo(f"[{number}/{total}] {unit.name}: training (seed {unit.seed})")
+
+    def sweep_bar(self, unit: Any, number: int, total: int) -> Any:
+        label = f"[{number}/{total}] {unit.name}: failure sweep"
+        return lambda examples: click.progressbar(length=examples, label=label, file=sys.stderr)
+
+    def finished(self, unit: Any, number: int, total: int, combos: Any) -> None:
+        accuracy = 100 * float(combos["accuracy"].iloc[-1])
+        click.echo(f"[{number}/{total}] {unit.name}: accuracy with no failures {accuracy:.2f}%")
 
 
 def execute(
@@ -212,42 +230,16 @@ def execute(
     seed: int | None,
     force: bool = False,
 ) -> None:
-    """Run the planned units that are not finished yet, then write the run's tables."""
+    """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import experiment, runs
+    from resilinet_cli.report import weighted_markdown
 
-    runs.prepare_run_folder(out, cfg)
     units = runs.plan_units(cfg, variants, iterations)
     if seed is not None:
         units = [runs.Unit(u.variant, u.iteration, seed) for u in units]
-    todo = [u for u in units if force or not runs.is_done(out, u, cfg)]
-    for unit in units:
-        if unit not in todo:
-            click.echo(f"skip {unit.name}: already finished")
-    started = runs.now()
-    seeds = {f"iter-{u.iteration}": u.seed for u in units}
-    runs.write_record(out, cfg, status="running", started=started, seeds=seeds)
-    splits = experiment.load_splits(cfg) if todo else None
-    for number, unit in enumerate(todo, 1):
-        click.echo(f"[{number}/{len(todo)}] {unit.name}: training (seed {unit.seed})")
-        label = f"[{number}/{len(todo)}] {unit.name}: failure sweep"
-        combos = experiment.run_unit(
-            cfg,
-            unit,
-            out,
-            splits,
-            verbose=keras_verbosity(),
-            sweep_progress=lambda total, label=label: click.progressbar(
-                length=total, label=label, file=sys.stderr
-            ),
-        )
-        click.echo(
-            f"[{number}/{len(todo)}] {unit.name}: accuracy with no failures "
-            f"{100 * experiment.clean_accuracy(combos):.2f}%"
-        )
-    weighted = experiment.write_run_tables(out, cfg)
-    runs.write_record(out, cfg, status="done", started=started, seeds=seeds)
-    from resilinet_cli.report import weighted_markdown
-
+    weighted = experiment.run_experiment(
+        cfg, out, units, force=force, progress=EchoProgress(), verbose=keras_verbosity()
+    )
     click.echo("")
     click.echo(weighted_markdown(weighted))
     click.echo(

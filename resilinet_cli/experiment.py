@@ -12,7 +12,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from resilinet_cli import atomic, report, runs
@@ -158,6 +157,60 @@ def write_run_tables(out: Path, config: ExperimentConfig) -> pd.DataFrame:
     return weighted
 
 
-def clean_accuracy(combinations: pd.DataFrame) -> float:
-    """Accuracy with every node alive (the last combination of the sweep)."""
-    return float(np.asarray(combinations["accuracy"])[-1])
+class Progress:
+    """What a run reports while it works; the CLI prints it, tests and scripts may ignore it."""
+
+    def skipped(self, unit: runs.Unit) -> None:
+        """A unit was already finished."""
+
+    def started(self, unit: runs.Unit, number: int, total: int) -> None:
+        """A unit starts training."""
+
+    def sweep_bar(self, unit: runs.Unit, number: int, total: int) -> Callable[[int], Any] | None:
+        """A factory ``f(examples)`` for the sweep's progress bar, or None."""
+        return None
+
+    def finished(self, unit: runs.Unit, number: int, total: int, combos: pd.DataFrame) -> None:
+        """A unit's files are all written."""
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out: Path,
+    units: list[runs.Unit],
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    verbose: int | str = "auto",
+) -> pd.DataFrame:
+    """Run the units that are not finished yet (all of them with ``force``), then the tables.
+
+    Returns the weighted-accuracy table of every finished unit in the folder.
+    """
+    progress = progress or Progress()
+    runs.prepare_run_folder(out, config)
+    todo = [u for u in units if force or not runs.is_done(out, u, config)]
+    for unit in units:
+        if unit not in todo:
+            progress.skipped(unit)
+    started = runs.now()
+    seeds = {unit.name: unit.seed for unit in units}
+    runs.write_record(out, config, status="running", started=started, seeds=seeds)
+    splits = load_splits(config) if todo else None
+    for number, unit in enumerate(todo, 1):
+        progress.started(unit, number, len(todo))
+        combos = run_unit(
+            config,
+            unit,
+            out,
+            splits,
+            verbose=verbose,
+            sweep_progress=progress.sweep_bar(unit, number, len(todo)),
+        )
+        progress.finished(unit, number, len(todo), combos)
+    weighted = write_run_tables(out, config)
+    planned = runs.plan_units(config, config.variants, range(1, config.iterations + 1))
+    complete = all(runs.is_done(out, unit, config) for unit in planned)
+    status = "done" if complete else "partial"
+    runs.write_record(out, config, status=status, started=started, seeds=seeds)
+    return weighted
