@@ -286,6 +286,8 @@ def evaluate(target: Path, failures: str, reliability: str | None, data_dir: Pat
     topology = evaluation.topology_of(cfg)
     dead = evaluation.parse_failures(failures, topology)
     settings = evaluation.parse_reliability(reliability, topology)
+    order = {name: i for i, name in enumerate(cfg.variants)}
+    models.sort(key=lambda item: (order.get(item[0], len(order)), str(item[1])))
     splits = None
     for variant, model_path in models:
         if splits is None:

@@ -31,14 +31,18 @@ class Evaluation:
 
     def describe(self) -> str:
         if self.selected is None:
-            table = self.combinations.assign(accuracy=100 * self.combinations[ACCURACY])
+            percent = 100 * self.combinations[ACCURACY]
+            table = self.combinations.drop(columns=ACCURACY).assign(**{"accuracy %": percent})
             lines = [table.to_string(index=False, float_format=lambda v: f"{v:.2f}")]
         else:
             dead = [n for n, a in zip(self.topology.failable, self.selected, strict=True) if not a]
             label = ", ".join(dead) if dead else "no node"
             bits = self.topology.label(self.selected)
             accuracy = 100 * self.selected_accuracy()
-            lines = [f"accuracy with {label} dead (combination {bits}): {accuracy:.2f}%"]
+            line = f"accuracy with {label} dead (combination {bits}): {accuracy:.2f}%"
+            if not self.topology.has_information_flow(self.selected):
+                line += " (no information flow: a guess from the training class frequencies)"
+            lines = [line]
         lines.append("weighted accuracy:")
         lines += [f"  {name}: {100 * value:.2f}%" for name, value in self.weighted.items()]
         return "\n".join(lines)
