@@ -288,12 +288,11 @@ def evaluate(target: Path, failures: str, reliability: str | None, data_dir: Pat
     settings = evaluation.parse_reliability(reliability, topology)
     order = {name: i for i, name in enumerate(cfg.variants)}
     models.sort(key=lambda item: (order.get(item[0], len(order)), str(item[1])))
-    splits = None
-    for variant, model_path in models:
-        if splits is None:
-            from resilinet_cli.experiment import load_splits
+    from resilinet_cli.experiment import load_splits
+    from resilinet_cli.inputs import build_inputs
 
-            splits = load_splits(cfg)
-        result = evaluation.evaluate_model(cfg, variant, model_path, splits, dead, settings)
+    inputs = build_inputs(load_splits(cfg), cfg, len(topology.failable), seed=cfg.seed)
+    for variant, model_path in models:
+        result = evaluation.evaluate_model(cfg, variant, model_path, inputs, dead, settings)
         click.echo(f"\n{variant} ({model_path})")
         click.echo(result.describe())

@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
 
 from resilinet_cli.errors import ConfigError, unknown_choice
 
@@ -56,6 +65,10 @@ class DatasetConfig(_Section):
     download: bool = True
     split_seed: int = 42
     subset: SubsetConfig = SubsetConfig()
+    image_size: PositiveInt | None = Field(
+        default=None, description="pad (or resize, if larger) images to this square size"
+    )
+    channels: Literal[1, 3] | None = Field(default=None, description="repeat grey images to 3")
 
     @field_validator("name")
     @classmethod
@@ -68,12 +81,24 @@ class DatasetConfig(_Section):
 
 
 class ModelConfig(_Section):
+    """The model family and its options; each option belongs to one family (see registry)."""
+
     name: str = "mlp"
-    hidden_units: PositiveInt = 250
     partition: PositiveInt = 1
+    # mlp (paper_spec §2.2)
+    hidden_units: PositiveInt = 250
     layers_per_node: dict[str, PositiveInt] | None = Field(
         default=None, description="overrides the partition setting: layers on each non-input node"
     )
+    # mobilenet (paper_spec §2.3, §2.5)
+    alpha: PositiveFloat = 0.75
+    depth_multiplier: PositiveInt = 1
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.001
+    strides: Literal["cifar", "standard"] = Field(
+        default="cifar", description="cifar: stride 1 in conv1 and block 2 (32x32 inputs)"
+    )
+    # resnet18 (paper_spec §2.4)
+    weight_decay: NonNegativeFloat = 1e-4
 
     @field_validator("name")
     @classmethod
@@ -104,6 +129,10 @@ class HyperconnectionConfig(_Section):
 class TrainConfig(_Section):
     epochs: PositiveInt = 50
     batch_size: PositiveInt = 1024
+    augment: bool = Field(
+        default=False, description="random rotation 30 deg, shifts 0.2, horizontal flip (images)"
+    )
+    mixed_precision: bool = Field(default=False, description="float16 compute on a GPU")
     failout: FailoutConfig = FailoutConfig()
     hyperconnection_weights: HyperconnectionConfig = HyperconnectionConfig()
 
@@ -132,7 +161,13 @@ class ExperimentConfig(_Section):
         return {node: survival for node in self.topology.failable}
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The resolved config; the model section keeps only its family's options."""
+        from resilinet_cli.models.registry import FAMILIES
+
+        data = self.model_dump(mode="json")
+        keep = {"name", "partition", *FAMILIES[self.model.name].keys}
+        data["model"] = {k: v for k, v in data["model"].items() if k in keep}
+        return data
 
     def digest(self) -> str:
         """Stable hash of the resolved config: a run folder belongs to exactly one config.
@@ -360,6 +395,10 @@ def _semantic_problems(config: ExperimentConfig) -> list[tuple[str, str]]:
     if setting not in config.topology.reliability:
         message = unknown_choice("reliability setting", setting, list(config.topology.reliability))
         problems.append(("train.hyperconnection_weights.setting", message))
+    family = FAMILIES[config.model.name]
+    for key in sorted(config.model.model_fields_set - {"name", "partition", *family.keys}):
+        message = f"does not apply to model '{config.model.name}' (its keys: "
+        problems.append((f"model.{key}", message + ", ".join(("partition", *family.keys)) + ")"))
     receivers = config.topology.nodes[1:]
     layers = config.model.layers_per_node
     if layers is not None:
@@ -372,7 +411,6 @@ def _semantic_problems(config: ExperimentConfig) -> list[tuple[str, str]]:
         if missing:
             problems.append(("model.layers_per_node", f"missing nodes: {', '.join(missing)}"))
     else:
-        family = FAMILIES[config.model.name]
         partition = family.partitions.get(config.model.partition)
         if partition is None:
             known = ", ".join(str(p) for p in family.partitions)

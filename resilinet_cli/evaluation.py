@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig, load_config
-from resilinet_cli.data import Splits
 from resilinet_cli.errors import ConfigError, RunError, unknown_choice
 from resilinet_cli.failures import ACCURACY, weighted_accuracy
 from resilinet_cli.topology import Combination, Topology
+
+if TYPE_CHECKING:
+    from resilinet_cli.inputs import Inputs
 
 MODEL = "model.keras"
 
@@ -109,7 +112,7 @@ def evaluate_model(
     config: ExperimentConfig,
     variant: str,
     model_path: Path,
-    splits: Splits,
+    inputs: Inputs,
     selected: Combination | None,
     settings: dict[str, tuple[float, ...]],
 ) -> Evaluation:
@@ -120,7 +123,7 @@ def evaluate_model(
     from resilinet_cli.experiment import sweep_model, variant_topology
 
     model = keras.models.load_model(model_path, safe_mode=True)
-    combinations = sweep_model(config, variant, model, splits)
+    combinations = sweep_model(config, variant, model, inputs)
     topology = variant_topology(config, variant)
     weighted = {
         name: weighted_accuracy(combinations, topology, vector) for name, vector in settings.items()

@@ -6,9 +6,9 @@ where it stopped (DESIGN.md §7).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +16,22 @@ import pandas as pd
 
 from resilinet_cli import atomic, report, runs
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.data import Splits, load_dataset
-from resilinet_cli.failures import guess_accuracy, sweep
+from resilinet_cli.data import FolderSplits, Splits, load_dataset
+from resilinet_cli.failures import sweep
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import VARIANTS
 
 ChunkCallback = Callable[[int], None]
 
 
-def load_splits(config: ExperimentConfig) -> Splits:
+def load_splits(config: ExperimentConfig) -> Splits | FolderSplits:
     """The dataset's 80/10/10 split, cut to the config's subset caps (if any)."""
     data = config.dataset
     splits = load_dataset(
         data.name, data_dir=data.data_dir, download=data.download, split_seed=data.split_seed
     )
+    if isinstance(splits, FolderSplits):
+        return splits
     caps = data.subset
     return Splits(
         name=splits.name,
@@ -53,7 +55,7 @@ def run_unit(
     config: ExperimentConfig,
     unit: runs.Unit,
     out: Path,
-    splits: Splits,
+    splits: Splits | FolderSplits,
     *,
     verbose: int | str = "auto",
     sweep_progress: Callable[[int], ContextManager[Any]] | None = None,
@@ -63,6 +65,7 @@ def run_unit(
     ``sweep_progress(total)`` may return a progress bar (an object with ``update(n)``) that the
     sweep advances by the number of test examples done.
     """
+    from resilinet_cli.inputs import build_inputs
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training import set_seeds, train_model
 
@@ -77,43 +80,62 @@ def run_unit(
     }
     runs.write_record(folder, config, status="running", started=started, seeds=seeds)
     set_seeds(unit.seed)
-    model, _ = build_from_config(
-        config,
-        unit.variant,
-        input_shape=splits.x_train.shape[1:],
-        num_classes=splits.num_classes,
-        seed=unit.seed,
-    )
+    failable = len(config.topology.failable)
+    inputs = build_inputs(splits, config, failable, unit.seed)
+    with precision(config.train.mixed_precision):
+        model, _ = build_from_config(
+            config,
+            unit.variant,
+            input_shape=inputs.input_shape,
+            num_classes=inputs.num_classes,
+            seed=unit.seed,
+        )
     history = train_model(
         model,
-        (splits.x_train, splits.y_train, splits.x_val, splits.y_val),
+        inputs.train,
+        inputs.val,
         epochs=config.train.epochs,
-        batch_size=config.train.batch_size,
-        seed=unit.seed,
         work_dir=folder,
         verbose=verbose,
     )
     with atomic.atomic_path(folder / "model.keras") as tmp:
         model.save(tmp)
     atomic.write_csv(folder / "history.csv", history)
-    progress = sweep_progress(len(splits.y_test)) if sweep_progress else nullcontext()
+    progress = sweep_progress(inputs.test_size) if sweep_progress else nullcontext()
     with progress as bar:
         on_chunk = bar.update if bar is not None else None
-        combinations = sweep_model(config, unit.variant, model, splits, on_chunk=on_chunk)
+        combinations = sweep_model(config, unit.variant, model, inputs, on_chunk=on_chunk)
     atomic.write_csv(folder / "combinations.csv", combinations)
+    metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
     extra = {
         "unit": {"variant": unit.variant, "iteration": unit.iteration},
-        "best_val_accuracy": float(history["val_accuracy"].max()),
+        f"best_{metric}": float(history[metric].max()),
     }
     runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
     return combinations
+
+
+@contextmanager
+def precision(mixed: bool) -> Iterator[None]:
+    """Build layers under Keras' mixed_float16 policy when asked (a GPU option)."""
+    import keras
+
+    if not mixed:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def sweep_model(
     config: ExperimentConfig,
     variant: str,
     model: object,
-    splits: Splits,
+    inputs: Any,
     *,
     on_chunk: ChunkCallback | None = None,
 ) -> pd.DataFrame:
@@ -121,9 +143,9 @@ def sweep_model(
     return sweep(
         model,
         variant_topology(config, variant),
-        splits.x_test,
-        splits.y_test,
-        guess=guess_accuracy(splits.y_train, splits.y_test, splits.num_classes),
+        inputs.test,
+        inputs.test_size,
+        guess=inputs.guess,
         batch_size=config.evaluation.batch_size,
         on_chunk=on_chunk,
     )

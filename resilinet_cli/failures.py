@@ -8,6 +8,7 @@ flow; combinations without it never run the model.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,15 +31,18 @@ def guess_accuracy(y_train: np.ndarray, y_test: np.ndarray, num_classes: int) ->
 
 
 def correct_counts(
-    model: object,
-    x: np.ndarray,
-    y: np.ndarray,
+    model: Any,
+    data: Any,
     masks: Sequence[Combination],
     *,
     batch_size: int,
     on_chunk: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """Number of correct argmax predictions under each alive mask, in one pass over ``x``."""
+    """Number of correct argmax predictions under each alive mask, in one pass over ``data``.
+
+    ``data`` is an unbatched ``tf.data.Dataset`` of (features, label). Each chunk of examples
+    is tiled once per mask and evaluated in one compiled call.
+    """
     import tensorflow as tf
 
     if not masks:
@@ -46,34 +50,29 @@ def correct_counts(
     mask_tensor = tf.constant(np.asarray(masks, dtype="float32"))
     count = len(masks)
 
-    @tf.function
-    def chunk_counts(xc: tf.Tensor, yc: tf.Tensor) -> tf.Tensor:
-        rows = tf.shape(xc)[0]
-        tiled = tf.tile(xc, tf.concat([[count], tf.ones([tf.rank(xc) - 1], tf.int32)], 0))
+    @tf.function(reduce_retracing=True)
+    def chunk_counts(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        rows = tf.shape(x)[0]
+        tiled = tf.tile(x, tf.concat([[count], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
         alive = tf.repeat(mask_tensor, rows, axis=0)
         predicted = tf.argmax(model([tiled, alive], training=False), axis=-1)
-        hits = tf.equal(predicted, tf.tile(tf.cast(yc, tf.int64), [count]))
+        hits = tf.equal(predicted, tf.tile(tf.cast(y, tf.int64), [count]))
         return tf.reduce_sum(tf.reshape(tf.cast(hits, tf.int64), [count, rows]), axis=1)
 
-    step = min(len(x), max(1, batch_size // count))
+    step = max(1, batch_size // count)
     totals = np.zeros(count, dtype=np.int64)
-    for start in range(0, len(x), step):
-        xc, yc = x[start : start + step], y[start : start + step]
-        done = len(yc)
-        if done < step:  # pad the last chunk so the function is traced once; -1 never matches
-            xc = np.concatenate([xc, np.zeros((step - done, *x.shape[1:]), x.dtype)])
-            yc = np.concatenate([yc, np.full(step - done, -1, y.dtype)])
-        totals += chunk_counts(xc, yc).numpy()
+    for x, y in data.batch(step).prefetch(tf.data.AUTOTUNE):
+        totals += chunk_counts(x, y).numpy()
         if on_chunk:
-            on_chunk(done)
+            on_chunk(int(y.shape[0]))
     return totals
 
 
 def sweep(
-    model: object,
+    model: Any,
     topology: Topology,
-    x: np.ndarray,
-    y: np.ndarray,
+    data: Any,
+    size: int,
     *,
     guess: float,
     batch_size: int,
@@ -81,19 +80,19 @@ def sweep(
 ) -> pd.DataFrame:
     """Accuracy under every failure combination: one row each, in sweep order.
 
-    ``topology`` must be the variant's own (Vanilla: no skips), since it decides information flow.
+    ``data`` is the unbatched test set of ``size`` examples. ``topology`` must be the
+    variant's own (Vanilla: no skips), since it decides information flow.
     """
     combos = topology.combinations()
     flow = [topology.has_information_flow(c) for c in combos]
     runnable = [c for c, f in zip(combos, flow, strict=True) if f]
-    counts = correct_counts(model, x, y, runnable, batch_size=batch_size, on_chunk=on_chunk)
+    counts = correct_counts(model, data, runnable, batch_size=batch_size, on_chunk=on_chunk)
     correct = dict(zip(runnable, counts, strict=True))
     rows = []
     for combo, has_flow in zip(combos, flow, strict=True):
-        accuracy = correct[combo] / len(y) if has_flow else guess
-        rows.append(
-            {**dict(zip(topology.failable, combo, strict=True)), FLOW: has_flow, ACCURACY: accuracy}
-        )
+        accuracy = correct[combo] / size if has_flow else guess
+        bits = dict(zip(topology.failable, combo, strict=True))
+        rows.append({**bits, FLOW: has_flow, ACCURACY: accuracy})
     return pd.DataFrame(rows, columns=[*topology.failable, FLOW, ACCURACY])
 
 

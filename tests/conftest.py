@@ -40,25 +40,26 @@ def digits(quick_config):
 @pytest.fixture(scope="session")
 def trained(quick_config, digits, tmp_path_factory):
     """One briefly trained model per variant (2 epochs on 600 digits)."""
+    from resilinet_cli.inputs import build_inputs
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training import set_seeds, train_model
 
+    inputs = build_inputs(digits, quick_config, failable=3, seed=0)
     models = {}
     for variant in quick_config.variants:
         set_seeds(0)
         model, family = build_from_config(
             quick_config,
             variant,
-            input_shape=digits.x_train.shape[1:],
-            num_classes=digits.num_classes,
+            input_shape=inputs.input_shape,
+            num_classes=inputs.num_classes,
             seed=0,
         )
         train_model(
             model,
-            (digits.x_train, digits.y_train, digits.x_val, digits.y_val),
+            inputs.train,
+            inputs.val,
             epochs=2,
-            batch_size=64,
-            seed=0,
             work_dir=tmp_path_factory.mktemp(variant),
             verbose=0,
         )

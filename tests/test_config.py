@@ -139,7 +139,8 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
             "train:\n  epoch: 5\n",
             [
                 "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
-                "known: epochs, batch_size, failout, hyperconnection_weights)"
+                "known: epochs, batch_size, augment, mixed_precision, failout, "
+                "hyperconnection_weights)"
             ],
             id="unknown-key",
         ),
@@ -221,7 +222,7 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
         ),
         pytest.param(
             "model:\n  name: cnn\n",
-            ["exp.yaml: model.name: unknown model 'cnn' (known: mlp)"],
+            ["exp.yaml: model.name: unknown model 'cnn' (known: mlp, mobilenet, resnet18)"],
             id="unknown-model",
         ),
         pytest.param(
@@ -253,11 +254,12 @@ def test_all_problems_are_listed_together(config_dir: Path) -> None:
     text = MINIMAL + "iterations: 0\ntrain:\n  epoch: 5\n  batch_size: big\nmodel:\n  name: cnn\n"
     assert error_lines(write(config_dir, text)) == [
         "exp.yaml: iterations: Input should be greater than 0",
-        "exp.yaml: model.name: unknown model 'cnn' (known: mlp)",
+        "exp.yaml: model.name: unknown model 'cnn' (known: mlp, mobilenet, resnet18)",
         "exp.yaml: train.batch_size: Input should be a valid integer, "
         "unable to parse string as an integer",
         "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
-        "known: epochs, batch_size, failout, hyperconnection_weights)",
+        "known: epochs, batch_size, augment, mixed_precision, failout, "
+        "hyperconnection_weights)",
     ]
 
 

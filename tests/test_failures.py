@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from resilinet_cli.experiment import variant_topology
 from resilinet_cli.failures import correct_counts, guess_accuracy, sweep, weighted_accuracy
 from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.topology import Topology
+
+
+def dataset(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((x, y))
 
 
 def test_guess_accuracy_uses_the_real_label_values() -> None:
@@ -60,7 +65,7 @@ def test_mask_sweep_equals_weight_zeroing(quick_config, digits, trained, variant
         slow_out = reference_predictions(slow, model, family, x, combo, topology)
         np.testing.assert_allclose(fast, slow_out, atol=1e-6, err_msg=f"{variant} {combo}")
         # The batched sweep counts exactly the argmax hits of the mask-based predictions.
-        hits = correct_counts(model, x, y, [combo], batch_size=37)[0]
+        hits = correct_counts(model, dataset(x, y), [combo], batch_size=37)[0]
         assert hits == int((fast.argmax(axis=1) == y).sum())
 
 
@@ -80,7 +85,8 @@ def test_sweep_rows_flow_and_guessing(quick_config, digits, trained) -> None:
     model, _ = trained["resilinet"]
     guess = guess_accuracy(digits.y_train, digits.y_test, digits.num_classes)
     topology = variant_topology(quick_config, "resilinet")
-    frame = sweep(model, topology, digits.x_test, digits.y_test, guess=guess, batch_size=64)
+    data = dataset(digits.x_test, digits.y_test)
+    frame = sweep(model, topology, data, len(digits.y_test), guess=guess, batch_size=64)
     assert list(frame.columns) == ["fog1", "fog2", "edge", "information_flow", "accuracy"]
     assert len(frame) == 8
     labels = ["".join(map(str, r[:3])) for r in frame.itertuples(index=False)]
@@ -97,6 +103,7 @@ def test_sweep_rows_flow_and_guessing(quick_config, digits, trained) -> None:
 def test_vanilla_sweep_runs_only_the_all_alive_combination(quick_config, digits, trained) -> None:
     model, _ = trained["vanilla"]
     topology = variant_topology(quick_config, "vanilla")
-    frame = sweep(model, topology, digits.x_test, digits.y_test, guess=0.1, batch_size=64)
+    data = dataset(digits.x_test, digits.y_test)
+    frame = sweep(model, topology, data, len(digits.y_test), guess=0.1, batch_size=64)
     assert frame["information_flow"].tolist() == [False] * 7 + [True]
     assert (frame["accuracy"].iloc[:7] == 0.1).all()

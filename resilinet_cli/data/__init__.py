@@ -6,11 +6,12 @@ No TensorFlow here; the training code builds its tf.data pipelines from these ar
 from __future__ import annotations
 
 from resilinet_cli.data.registry import DATASETS, LOADERS, Loader, load_dataset, resolve_name
-from resilinet_cli.data.splits import Splits, split_80_10_10
+from resilinet_cli.data.splits import FolderSplits, Splits, split_80_10_10
 
 __all__ = [
     "DATASETS",
     "LOADERS",
+    "FolderSplits",
     "Loader",
     "Splits",
     "load_dataset",

@@ -7,6 +7,7 @@ code splits CIFAR-10 and MHEALTH the same way), so it lives in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -51,3 +52,25 @@ def make_splits(name: str, x: np.ndarray, y: np.ndarray, num_classes: int, seed:
     y = np.asarray(y, dtype=np.int64)
     x_train, y_train, x_val, y_val, x_test, y_test = split_80_10_10(x, y, seed)
     return Splits(name, x_train, y_train, x_val, y_val, x_test, y_test, num_classes)
+
+
+@dataclass(frozen=True)
+class FolderSplits:
+    """An image dataset too large for memory: class-subfolder trees, streamed by tf.data.
+
+    ``val_dir`` may be None (the reference ImageNet run had no validation set: it kept the last
+    weights). Class counts give the exact random-guess accuracy without reading any image.
+    """
+
+    name: str
+    train_dir: Path
+    val_dir: Path | None
+    test_dir: Path
+    class_names: tuple[str, ...]
+    train_counts: tuple[int, ...]
+    test_counts: tuple[int, ...]
+    image_size: int
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)

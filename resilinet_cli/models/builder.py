@@ -39,9 +39,7 @@ def build_model(
     seed: int | None = None,
     mux_detect: str = "alive",
 ) -> keras.Model:
-    """The model of ``variant`` on ``topology``; Vanilla drops every skip and weight."""
-    if not variant.skips:
-        topology = topology.with_skips(())
+    """The model of ``variant`` on ``topology`` (the variant's own: Vanilla has no skips)."""
     column = {node: i for i, node in enumerate(topology.failable)}
     features = keras.Input(input_shape, name="features")
     alive = keras.Input((len(topology.failable),), name="alive")
@@ -75,7 +73,10 @@ def build_model(
         if node in column:
             out = NodeGate(column[node], name=f"{node}_gate")([out, flags])
         outputs[node] = out
-    return keras.Model([features, alive], outputs[topology.output_node], name=variant.name)
+    output = outputs[topology.output_node]
+    if keras.config.dtype_policy().compute_dtype != "float32":  # mixed precision: float32 out
+        output = keras.layers.Activation("linear", dtype="float32", name="output_float32")(output)
+    return keras.Model([features, alive], output, name=variant.name)
 
 
 def build_from_config(
@@ -88,15 +89,19 @@ def build_from_config(
     mux_detect: str = "alive",
 ) -> tuple[keras.Model, Family]:
     """Build one variant as the config describes it (hyperconnection weights, failout)."""
+    variant = VARIANTS[variant_name]
     topology = Topology.from_config(config.topology)
-    family = FAMILIES[config.model.name].load().build_family(config.model, topology, num_classes)
+    if not variant.skips:
+        topology = topology.with_skips(())
+    module = FAMILIES[config.model.name].load()
+    family = module.build_family(config.model, topology, num_classes, input_shape)
     scheme = config.train.hyperconnection_weights
     weights = hyperconnection_weights(
         topology, scheme.scheme, topology.reliability[scheme.setting], random.Random(seed)
     )
     model = build_model(
         topology=topology,
-        variant=VARIANTS[variant_name],
+        variant=variant,
         family=family,
         input_shape=input_shape,
         weights=weights,

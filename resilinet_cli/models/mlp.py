@@ -61,7 +61,10 @@ class MLPFamily:
         return [self.layer_names(node)[-1]]
 
 
-def build_family(config: ModelConfig, topology: Topology, num_classes: int) -> MLPFamily:
+def build_family(
+    config: ModelConfig, topology: Topology, num_classes: int, input_shape: tuple[int, ...]
+) -> MLPFamily:
+    """The MLP's node stacks for ``topology`` (the variant's own); any input is flattened."""
     receivers = topology.nodes[1:]
     if config.layers_per_node is not None:
         layers = dict(config.layers_per_node)
