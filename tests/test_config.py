@@ -125,7 +125,8 @@ def test_validation_needs_no_tensorflow() -> None:
 def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
     path = write(config_dir, MINIMAL.replace("topology: health", "topology: helth"))
     assert error_lines(path) == [
-        "exp.yaml: topology: unknown topology preset 'helth' (did you mean 'health'? known: health)"
+        "exp.yaml: topology: unknown topology preset 'helth' "
+        "(did you mean 'health'? known: cnn, health)"
     ]
 
 
@@ -246,7 +247,7 @@ def test_unknown_dataset_suggests_the_closest_name(config_dir: Path) -> None:
     path = write(config_dir, MINIMAL.replace("name: digits", "name: mhelth"))
     assert error_lines(path) == [
         "exp.yaml: dataset.name: unknown dataset 'mhelth' (did you mean 'mhealth'? "
-        "known: digits, fashion_mnist, mhealth)"
+        "known: cifar10, digits, fashion_mnist, imagenet, mhealth)"
     ]
 
 

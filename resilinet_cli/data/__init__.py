@@ -1,6 +1,7 @@
-"""Dataset loaders: each returns numpy arrays split 80/10/10 (DESIGN §5, paper_spec §2).
+"""Dataset loaders: each returns numpy arrays split 80/10/10 (DESIGN §5, paper_spec §2), or,
+for ImageNet, a FolderSplits of class-subfolder trees that the training code streams.
 
-No TensorFlow here; the training code builds its tf.data pipelines from these arrays.
+No TensorFlow here; the training code builds its tf.data pipelines from these arrays and folders.
 """
 
 from __future__ import annotations

@@ -7,26 +7,33 @@ import difflib
 from collections.abc import Callable
 from pathlib import Path
 
-from resilinet_cli.data import digits, fashion_mnist, mhealth
-from resilinet_cli.data.splits import Splits
+from resilinet_cli.data import cifar10, digits, fashion_mnist, imagenet, mhealth
+from resilinet_cli.data.splits import FolderSplits, Splits
 from resilinet_cli.errors import DataError
 
-Loader = Callable[[Path | None, bool, int], Splits]
-"""Every loader: (data_dir, download, split_seed) -> Splits."""
+Loader = Callable[[Path | None, bool, int], Splits | FolderSplits]
+"""Every loader: (data_dir, download, split_seed) -> Splits (arrays) or FolderSplits (streamed
+image folders, such as ImageNet)."""
 
-LOADERS: dict[str, Loader] = {
+LOADERS: dict[str, Loader] = {  # alphabetical: error messages list them in this order
+    cifar10.NAME: cifar10.load,
     digits.NAME: digits.load,
     fashion_mnist.NAME: fashion_mnist.load,
+    imagenet.NAME: imagenet.load,
     mhealth.NAME: mhealth.load,
 }
 DATASETS: tuple[str, ...] = tuple(LOADERS)
 
 
 def resolve_name(name: str) -> str:
-    """The registered name for `name` ("Fashion-MNIST" → "fashion_mnist"), else DataError."""
+    """The registered name for `name` ("Fashion-MNIST" → "fashion_mnist", "CIFAR-10" →
+    "cifar10"), else DataError."""
     key = name.strip().lower().replace("-", "_")
     if key in LOADERS:
         return key
+    squeezed = {known.replace("_", ""): known for known in DATASETS}
+    if key.replace("_", "") in squeezed:
+        return squeezed[key.replace("_", "")]
     close = difflib.get_close_matches(key, DATASETS, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}{hint}")
@@ -38,11 +45,12 @@ def load_dataset(
     data_dir: Path | str | None = None,
     download: bool = True,
     split_seed: int = 42,
-) -> Splits:
+) -> Splits | FolderSplits:
     """Load dataset `name` split 80/10/10 (train, val, test) with `split_seed`.
 
-    Files are looked for in `data_dir`, `$RESILINET_DATA`, the Keras cache and system paths,
-    then downloaded into the cache when `download` is true (see `locate`).
+    ImageNet is the exception: a FolderSplits of its own train/ and val/ folders, which cannot
+    be downloaded. Files are looked for in `data_dir`, `$RESILINET_DATA`, the Keras cache and
+    system paths, then downloaded into the cache when `download` is true (see `locate`).
     """
     loader = LOADERS[resolve_name(name)]
     return loader(

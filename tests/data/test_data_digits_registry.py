@@ -29,10 +29,13 @@ def test_digits_split_seed_changes_the_split() -> None:
 
 
 def test_registry_names() -> None:
-    assert DATASETS == ("digits", "fashion_mnist", "mhealth")
+    assert DATASETS == ("cifar10", "digits", "fashion_mnist", "imagenet", "mhealth")
     assert set(LOADERS) == set(DATASETS)
     assert resolve_name("Fashion-MNIST") == "fashion_mnist"
+    assert resolve_name("fashionmnist") == "fashion_mnist"
     assert resolve_name(" MHEALTH ") == "mhealth"
+    assert resolve_name("CIFAR-10") == resolve_name("cifar_10") == "cifar10"
+    assert resolve_name("ImageNet") == "imagenet"
 
 
 def test_unknown_name_lists_known_and_suggests() -> None:
@@ -41,11 +44,11 @@ def test_unknown_name_lists_known_and_suggests() -> None:
     msg = str(info.value)
     assert "\n" not in msg
     assert "unknown dataset 'fashon_mnist'" in msg
-    assert "digits, fashion_mnist, mhealth" in msg
+    assert "known datasets: cifar10, digits, fashion_mnist, imagenet, mhealth;" in msg
     assert "did you mean 'fashion_mnist'" in msg
 
 
 def test_unknown_name_without_close_match() -> None:
     with pytest.raises(DataError, match="known datasets") as info:
-        load_dataset("imagenet-22k-xyz")
+        load_dataset("places-365-xyz")
     assert "did you mean" not in str(info.value)

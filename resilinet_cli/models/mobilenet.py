@@ -1,0 +1,180 @@
+"""MobileNet-v1 split over physical nodes (paper_spec §2.3 CIFAR-10, §2.5 ImageNet).
+
+Built from Keras layers with the layer names of ``keras.applications.MobileNet``: ``conv1`` after
+an asymmetric ((0,1),(0,1)) zero-padding with valid padding, then depthwise blocks ``conv_dw_i``
+/ ``conv_pw_i`` (stride-2 blocks padded ((0,1),(0,1)) first), and the top ``conv_preds``.
+
+- ``strides: cifar`` keeps stride 1 in ``conv1`` and block 2 (32x32 inputs); ``standard`` is the
+  ImageNet network.
+- A skip hyperconnection is a trainable 1x1 convolution without bias, named
+  ``skip_hyperconnection_<src><dst>``. Its stride is the downsampling of the nodes it skips and
+  its filters match the chain input it joins: 96 filters, stride 1 for IoT→fog and 384 filters,
+  stride 4 for edge→cloud on CIFAR (stride 2 and 4 on ImageNet).
+- When a skip's projection comes out larger than the chain input it joins (CIFAR: 8x8 against the
+  fog's 7x7), the chain sender's output is zero-padded ((0,1),(0,1)) to match, as in the
+  reference code; Vanilla, with no skips, keeps 7x7.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+
+from resilinet_cli.config import ModelConfig
+from resilinet_cli.models.registry import FAMILIES
+from resilinet_cli.topology import Link, Topology
+
+# (pointwise filters before alpha, stride) of depthwise blocks 1..13 (keras.applications).
+BLOCKS = [
+    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+]  # fmt: skip
+CIFAR_STRIDE_ONE = {"conv1", 2}  # paper_spec §2.3: strides (1,1) for conv1 and block 2
+
+
+class MobileNetFamily:
+    """Per-node MobileNet stacks; `build_model` wires them with the topology."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        blocks_per_node: dict[str, list[int]],
+        *,
+        alpha: float,
+        depth_multiplier: int,
+        dropout: float,
+        cifar_strides: bool,
+        num_classes: int,
+    ) -> None:
+        self.topology = topology
+        self.blocks_per_node = blocks_per_node
+        self.alpha = alpha
+        self.depth_multiplier = depth_multiplier
+        self.dropout = dropout
+        self.cifar_strides = cifar_strides
+        self.num_classes = num_classes
+        self.node_stride: dict[str, int] = {}
+        self.node_size: dict[str, int] = {}
+
+    def block_stride(self, block: int | str) -> int:
+        if self.cifar_strides and block in CIFAR_STRIDE_ONE:
+            return 1
+        return 2 if block == "conv1" else BLOCKS[block - 1][1]
+
+    def input_node(self, features: Any) -> Any:
+        """conv1 (and any blocks the partition places on the IoT node)."""
+        node = self.topology.input_node
+        stride = self.block_stride("conv1")
+        x = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name="conv1_pad")(features)
+        x = keras.layers.Conv2D(
+            int(32 * self.alpha),
+            3,
+            strides=stride,
+            padding="valid",
+            use_bias=False,
+            name="conv1",
+        )(x)
+        x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+        x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
+        x = self._blocks(node, x, initial_stride=stride)
+        return x
+
+    def node(self, node: str, x: Any) -> Any:
+        x = self._blocks(node, x)
+        if node == self.topology.output_node:
+            return self._top(x)
+        return self._pad_for_skips(node, x)
+
+    def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any:
+        """1x1 conv: filters of the chain input, stride = downsampling of the skipped nodes."""
+        order = self.topology.nodes
+        skipped = order[order.index(link.src) + 1 : order.index(link.dst)]
+        stride = math.prod(self.node_stride[n] for n in skipped)
+        return keras.layers.Conv2D(
+            chain_input.shape[-1],
+            1,
+            strides=stride,
+            padding="valid",
+            use_bias=False,
+            name=f"skip_hyperconnection_{link.src}{link.dst}",
+        )(x)
+
+    def failure_layers(self, node: str) -> list[str]:
+        """The reference code fails a node by zeroing its last BN (``conv_pw_<i>_bn``)."""
+        return [f"conv_pw_{self.blocks_per_node[node][-1]}_bn"]
+
+    def _blocks(self, node: str, x: Any, initial_stride: int = 1) -> Any:
+        stride = initial_stride
+        for block in self.blocks_per_node[node]:
+            x = self._depthwise_block(x, block)
+            stride *= self.block_stride(block)
+        self.node_stride[node] = stride
+        self.node_size[node] = x.shape[1]
+        return x
+
+    def _depthwise_block(self, x: Any, block: int) -> Any:
+        filters = int(BLOCKS[block - 1][0] * self.alpha)
+        stride = self.block_stride(block)
+        if stride > 1:
+            x = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"conv_pad_{block}")(x)
+        x = keras.layers.DepthwiseConv2D(
+            3,
+            strides=stride,
+            padding="same" if stride == 1 else "valid",
+            depth_multiplier=self.depth_multiplier,
+            use_bias=False,
+            name=f"conv_dw_{block}",
+        )(x)
+        x = keras.layers.BatchNormalization(name=f"conv_dw_{block}_bn")(x)
+        x = keras.layers.ReLU(6.0, name=f"conv_dw_{block}_relu")(x)
+        x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"conv_pw_{block}")(x)
+        x = keras.layers.BatchNormalization(name=f"conv_pw_{block}_bn")(x)
+        return keras.layers.ReLU(6.0, name=f"conv_pw_{block}_relu")(x)
+
+    def _pad_for_skips(self, node: str, x: Any) -> Any:
+        """Zero-pad ``node``'s output up to the size of a skip projection that joins it."""
+        order = self.topology.nodes
+        target = x.shape[1]
+        for link in self.topology.skips:
+            if order.index(link.dst) != order.index(node) + 1 or link.src not in self.node_size:
+                continue
+            skipped = order[order.index(link.src) + 1 : order.index(link.dst)]
+            stride = math.prod(self.node_stride[n] for n in skipped)
+            target = max(target, (self.node_size[link.src] - 1) // stride + 1)
+        extra = target - x.shape[1]
+        if extra <= 0:
+            return x
+        return keras.layers.ZeroPadding2D(((0, extra), (0, extra)), name=f"{node}_output_pad")(x)
+
+    def _top(self, x: Any) -> Any:
+        """GAP, dropout, 1x1 ``conv_preds`` and softmax, as in keras.applications."""
+        channels = x.shape[-1]
+        x = keras.layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
+        x = keras.layers.Reshape((1, 1, channels), name="reshape_1")(x)
+        x = keras.layers.Dropout(self.dropout, name="dropout")(x)
+        x = keras.layers.Conv2D(self.num_classes, 1, padding="same", name="conv_preds")(x)
+        x = keras.layers.Reshape((self.num_classes,), name="reshape_2")(x)
+        return keras.layers.Activation("softmax", name="predictions")(x)
+
+
+def build_family(
+    config: ModelConfig, topology: Topology, num_classes: int, input_shape: tuple[int, ...]
+) -> MobileNetFamily:
+    """Assign blocks 1..13 to the nodes after the input following the partition setting."""
+    counts = FAMILIES["mobilenet"].partitions[config.partition]
+    first = len(BLOCKS) - sum(counts) + 1  # blocks before `first` stay on the IoT node
+    blocks = {topology.input_node: list(range(1, first))}
+    for node, count in zip(topology.nodes[1:], counts, strict=True):
+        blocks[node] = list(range(first, first + count))
+        first += count
+    return MobileNetFamily(
+        topology,
+        blocks,
+        alpha=config.alpha,
+        depth_multiplier=config.depth_multiplier,
+        dropout=config.dropout,
+        cifar_strides=config.strides == "cifar",
+        num_classes=num_classes,
+    )

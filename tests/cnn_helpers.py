@@ -1,0 +1,62 @@
+"""Build CNN models from the repository's CNN topology preset, for the model tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from paths import CONFIGS
+
+from resilinet_cli.config import ExperimentConfig, read_yaml, validate_config
+from resilinet_cli.models.builder import build_from_config
+
+COMBINATIONS = [(0, 0), (0, 1), (1, 0), (1, 1)]  # [fog, edge]
+
+
+def cnn_config(model: dict[str, Any], **train: Any) -> ExperimentConfig:
+    raw = {
+        "name": "test",
+        "topology": read_yaml(CONFIGS / "topologies" / "cnn.yaml"),
+        "dataset": {"name": "fashion_mnist"},
+        "model": model,
+        "train": train,
+    }
+    return validate_config(raw, "test")
+
+
+def build(config: ExperimentConfig, variant: str, shape: tuple[int, ...], **kwargs: Any) -> Any:
+    model, family = build_from_config(
+        config, variant, input_shape=shape, num_classes=10, seed=0, **kwargs
+    )
+    return model, family
+
+
+def zeroing_predictions(slow: Any, model: Any, family: Any, x: np.ndarray, combo: tuple) -> Any:
+    """The reference method: zero-testing mux, every weight of the dead nodes' failure layers 0."""
+    slow.set_weights(model.get_weights())
+    for node, alive in zip(("fog", "edge"), combo, strict=True):
+        if not alive:
+            for name in family.failure_layers(node):
+                layer = slow.get_layer(name)
+                layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    return slow.predict([x, np.ones((len(x), 2), "float32")], verbose=0, batch_size=len(x))
+
+
+def train_one_step(model: Any, x: np.ndarray) -> None:
+    """One step, with BN momentum 0 so inference statistics equal the batch's.
+
+    At initialisation, inference-mode BN (mean 0, variance 1) shrinks MobileNet's signal to
+    nothing, and every combination would give the same output: the oracle would prove nothing.
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.0
+    labels = np.arange(len(x)) % 10
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit([x, np.ones((len(x), 2), "float32")], labels, batch_size=len(x), verbose=0)
+
+
+def mask_predictions(model: Any, x: np.ndarray, combo: tuple) -> Any:
+    alive = np.tile(np.asarray(combo, "float32"), (len(x), 1))
+    return model.predict([x, alive], verbose=0, batch_size=len(x))

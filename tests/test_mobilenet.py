@@ -1,0 +1,132 @@
+"""MobileNet-v1 (paper_spec §2.3, §2.5): node shapes, parameters, and the weight-zeroing oracle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from cnn_helpers import (
+    COMBINATIONS,
+    build,
+    cnn_config,
+    mask_predictions,
+    train_one_step,
+    zeroing_predictions,
+)
+
+CIFAR = (32, 32, 3)
+IMAGENET = (160, 160, 3)
+
+
+def shapes(model: keras.Model, names: list[str]) -> dict[str, tuple]:
+    present = {layer.name for layer in model.layers}
+    return {n: tuple(model.get_layer(n).output.shape[1:]) for n in names if n in present}
+
+
+BOUNDARIES = ["iot", "edge_gate", "fog_gate", "skip_hyperconnection_iotfog",
+              "skip_hyperconnection_edgecloud", "conv_pw_13_relu"]  # fmt: skip
+
+
+def iot_output(model: keras.Model, partition: int) -> tuple:
+    return tuple(
+        model.get_layer("conv1_relu" if partition == 1 else "conv_pw_1_relu").output.shape[1:]
+    )
+
+
+@pytest.mark.parametrize("partition", [1, 2])
+def test_cifar_shapes_at_every_node_boundary(partition: int) -> None:
+    config = cnn_config({"name": "mobilenet", "partition": partition})
+    vanilla, family = build(config, "vanilla", CIFAR)
+    skip, _ = build(config, "resilinet", CIFAR)
+    iot = (31, 31, 24) if partition == 1 else (31, 31, 48)
+    assert iot_output(vanilla, partition) == iot == iot_output(skip, partition)
+    assert shapes(vanilla, BOUNDARIES) == {
+        "edge_gate": (31, 31, 96),
+        "fog_gate": (7, 7, 384),
+        "conv_pw_13_relu": (3, 3, 768),
+    }
+    assert shapes(skip, BOUNDARIES) == {
+        "edge_gate": (31, 31, 96),
+        "fog_gate": (8, 8, 384),  # 7x7 padded to the edge->cloud projection's 8x8
+        "skip_hyperconnection_iotfog": (31, 31, 96),
+        "skip_hyperconnection_edgecloud": (8, 8, 384),
+        "conv_pw_13_relu": (4, 4, 768),
+    }
+    assert skip.get_layer("skip_hyperconnection_edgecloud").strides == (4, 4)
+    assert skip.get_layer("skip_hyperconnection_iotfog").strides == (1, 1)
+    last_fog_block = 8 if partition == 1 else 7
+    assert family.failure_layers("fog") == [f"conv_pw_{last_fog_block}_bn"]
+    assert family.failure_layers("edge") == ["conv_pw_3_bn"]
+
+
+def test_imagenet_shapes() -> None:
+    config = cnn_config({"name": "mobilenet", "strides": "standard"})
+    model, _ = build(config, "resilinet", IMAGENET)
+    assert iot_output(model, 1) == (80, 80, 24)
+    assert shapes(model, BOUNDARIES) == {
+        "edge_gate": (40, 40, 96),
+        "fog_gate": (10, 10, 384),  # no padding on ImageNet
+        "skip_hyperconnection_iotfog": (40, 40, 96),
+        "skip_hyperconnection_edgecloud": (10, 10, 384),
+        "conv_pw_13_relu": (5, 5, 768),
+    }
+    assert model.get_layer("skip_hyperconnection_iotfog").strides == (2, 2)
+    model_1000, _ = build_from_classes(config, 1000)
+    assert model_1000.output_shape == (None, 1000)
+
+
+def build_from_classes(config, classes):
+    from resilinet_cli.models.builder import build_from_config
+
+    return build_from_config(config, "vanilla", input_shape=IMAGENET, num_classes=classes, seed=0)
+
+
+def trainable(model: keras.Model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def test_vanilla_has_the_parameters_of_keras_applications_mobilenet() -> None:
+    reference = keras.applications.MobileNet(
+        alpha=0.75, weights=None, include_top=True, classes=10, input_shape=CIFAR
+    )
+    config = cnn_config({"name": "mobilenet"})
+    vanilla, _ = build(config, "vanilla", CIFAR)
+    assert trainable(vanilla) == trainable(reference) == 1_824_250
+    # The skip variants add two bias-free 1x1 projections: 24*96 and 96*384 weights.
+    skip, _ = build(config, "deepfogguard", CIFAR)
+    assert trainable(skip) == trainable(reference) + 24 * 96 + 96 * 384
+    names = {layer.name for layer in vanilla.layers}
+    assert {f"conv_dw_{i}" for i in range(1, 14)} | {"conv1", "conv_preds"} <= names
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "deepfogguard", "resilinet", "resilinet_plus"])
+def test_mask_sweep_equals_weight_zeroing(variant: str) -> None:
+    config = cnn_config({"name": "mobilenet", "strides": "standard"})
+    model, family = build(config, variant, CIFAR)
+    rng = np.random.default_rng(0)
+    x = rng.random((16, *CIFAR)).astype("float32")
+    train_one_step(model, x)
+    slow, _ = build(config, variant, CIFAR, mux_detect="zeros")
+    outputs = []
+    for combo in COMBINATIONS:
+        fast = mask_predictions(model, x, combo)
+        np.testing.assert_allclose(
+            fast, zeroing_predictions(slow, model, family, x, combo), atol=1e-5, err_msg=str(combo)
+        )
+        outputs.append(fast)
+    assert np.abs(outputs[0] - outputs[-1]).max() > 1e-4  # failures change the predictions
+
+
+def test_round_trip_through_a_safe_mode_keras_file(tmp_path: Path) -> None:
+    config = cnn_config({"name": "mobilenet", "strides": "standard"})
+    model, _ = build(config, "resilinet", CIFAR)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    x = np.random.default_rng(1).random((4, *CIFAR)).astype("float32")
+    alive = np.array([[1, 0]] * 4, "float32")
+    np.testing.assert_allclose(
+        loaded.predict([x, alive], verbose=0), model.predict([x, alive], verbose=0), atol=1e-6
+    )
