@@ -219,3 +219,20 @@ def test_train_writes_one_unit_with_the_given_seed(tmp_path: Path) -> None:
     assert weighted["variant"].unique().tolist() == ["resilinet_plus"]
     assert weighted["std"].isna().all() and (weighted["iterations"] == 1).all()
     assert "accuracy with no failures" in stdout
+
+
+def test_cifar_without_its_data_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("RESILINET_DATA", raising=False)
+    code, _, stderr = invoke(
+        "run",
+        str(CONFIGS / "cifar_mobilenet.yaml"),
+        "--out",
+        str(tmp_path / "out"),
+        "--set",
+        "dataset.download=false",
+    )
+    assert code == 2 and stderr.count("\n") == 1
+    assert "cifar-10-binary.tar.gz" in stderr and "Traceback" not in stderr
