@@ -14,11 +14,13 @@ from resilinet_cli.models.builder import build_from_config
 COMBINATIONS = [(0, 0), (0, 1), (1, 0), (1, 1)]  # [fog, edge]
 
 
-def cnn_config(model: dict[str, Any], **train: Any) -> ExperimentConfig:
+def cnn_config(
+    model: dict[str, Any], dataset: dict[str, Any] | None = None, **train: Any
+) -> ExperimentConfig:
     raw = {
         "name": "test",
         "topology": read_yaml(CONFIGS / "topologies" / "cnn.yaml"),
-        "dataset": {"name": "fashion_mnist"},
+        "dataset": {"name": "fashion_mnist", **(dataset or {})},
         "model": model,
         "train": train,
     }
