@@ -7,6 +7,7 @@ once a command has validated its input.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -231,20 +232,21 @@ def execute(
     force: bool = False,
 ) -> None:
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
-    from resilinet_cli import experiment, runs
+    from resilinet_cli import experiment
+    from resilinet_cli.ablations import plan_units
     from resilinet_cli.report import weighted_markdown
 
-    units = runs.plan_units(cfg, variants, iterations)
+    units = plan_units(cfg, variants, iterations)
     if seed is not None:
-        units = [runs.Unit(u.variant, u.iteration, seed) for u in units]
+        units = [dataclasses.replace(u, seed=seed) for u in units]
     weighted = experiment.run_experiment(
         cfg, out, units, force=force, progress=EchoProgress(), verbose=keras_verbosity()
     )
     click.echo("")
     click.echo(weighted_markdown(weighted))
     click.echo(
-        f"Results: {out}/tables (weighted_accuracy.csv, .md, combinations.csv); "
-        f"models in {out}/runs"
+        f"Results: {out}/REPORT.md, tables in {out}/tables (weighted_accuracy.csv, .md, .tex, "
+        f"combinations.csv), figures in {out}/figures, models in {out}/runs"
     )
 
 
@@ -296,3 +298,24 @@ def evaluate(target: Path, failures: str, reliability: str | None, data_dir: Pat
         result = evaluation.evaluate_model(cfg, variant, model_path, inputs, dead, settings)
         click.echo(f"\n{variant} ({model_path})")
         click.echo(result.describe())
+
+
+@main.command()
+@click.argument(
+    "run_dir", metavar="DIR", type=click.Path(path_type=Path, exists=True, file_okay=False)
+)
+def report(run_dir: Path) -> None:
+    """Rebuild a run's tables, figures and REPORT.md from its saved results, without retraining.
+
+    \b
+    Example:
+      resilinet report results/quickstart
+    """
+    from resilinet_cli.config import load_config
+    from resilinet_cli.experiment import write_run_tables
+    from resilinet_cli.report import weighted_markdown
+
+    cfg = load_config(run_dir / "config.yaml")
+    weighted = write_run_tables(run_dir, cfg)
+    click.echo(weighted_markdown(weighted))
+    click.echo(f"Report: {run_dir}/REPORT.md")

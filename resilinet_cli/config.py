@@ -137,6 +137,30 @@ class TrainConfig(_Section):
     hyperconnection_weights: HyperconnectionConfig = HyperconnectionConfig()
 
 
+ExperimentType = Literal[
+    "average_accuracy",
+    "failout_rate",
+    "hyperconnection_weight",
+    "skip_sensitivity",
+    "partition",
+    "merge",
+]
+
+
+class ExperimentSection(_Section):
+    """Which experiment (paper_spec §7) a run performs, and the levels of its factor."""
+
+    type: ExperimentType = "average_accuracy"
+    survival: list[Survival] = Field(
+        default=[0.95, 0.9, 0.7, 0.5], min_length=1, description="failout_rate: fixed rates"
+    )
+    variable: bool = Field(
+        default=True, description="failout_rate: also survival = each setting's reliability"
+    )
+    schemes: list[Literal[1, 2, 3, 4]] = Field(default=[1, 2, 3, 4], min_length=1)
+    partitions: list[PositiveInt] = Field(default=[1, 2], min_length=1)
+
+
 class EvaluationConfig(_Section):
     batch_size: PositiveInt = 1024
 
@@ -152,6 +176,7 @@ class ExperimentConfig(_Section):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    experiment: ExperimentSection = ExperimentSection()
 
     def survival_per_node(self) -> dict[str, float]:
         """Failout survival rate of every failable node."""
@@ -168,6 +193,15 @@ class ExperimentConfig(_Section):
         keep = {"name", "partition", *FAMILIES[self.model.name].keys}
         data["model"] = {k: v for k, v in data["model"].items() if k in keep}
         return data
+
+    def with_overrides(self, overrides: Sequence[str]) -> ExperimentConfig:
+        """This config with ``key=value`` overrides applied and validated again."""
+        if not overrides:
+            return self
+        raw = self.to_dict()
+        for override in overrides:
+            apply_override(raw, override, self.name)
+        return validate_config(raw, self.name)
 
     def digest(self) -> str:
         """Stable hash of the resolved config: a run folder belongs to exactly one config.

@@ -69,6 +69,8 @@ def run_unit(
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training import set_seeds, train_model
 
+    run_config = config
+    config = unit.config(run_config)
     folder = unit.folder(out)
     started = runs.now()
     seeds = {
@@ -108,7 +110,12 @@ def run_unit(
     atomic.write_csv(folder / "combinations.csv", combinations)
     metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
     extra = {
-        "unit": {"variant": unit.variant, "iteration": unit.iteration},
+        "unit": unit.to_record(),
+        "hyperconnection_weights": {
+            layer.name.removesuffix("_weight"): float(layer.scale)
+            for layer in model.layers
+            if layer.name.endswith("_weight")
+        },
         f"best_{metric}": float(history[metric].max()),
     }
     runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
@@ -151,31 +158,28 @@ def sweep_model(
     )
 
 
-def finished_results(out: Path, config: ExperimentConfig) -> dict[tuple[str, int], pd.DataFrame]:
-    """Per-combination accuracies of every finished unit in the run folder, in config order."""
-    results = {}
-    order = {name: i for i, name in enumerate(config.variants)}
-    folders = sorted(
-        (out / "runs").glob("*/iter-*"),
-        key=lambda f: (
-            order.get(f.parent.name, len(order)),
-            f.parent.name,
-            int(f.name.removeprefix("iter-")),
-        ),
-    )
-    for folder in folders:
-        record = runs.read_record(folder)
-        if record.get("status") == "done" and record.get("config_hash") == config.digest():
-            frame = pd.read_csv(folder / "combinations.csv")
-            results[(folder.parent.name, int(folder.name.removeprefix("iter-")))] = frame
-    return results
+def finished_results(out: Path, config: ExperimentConfig) -> dict[runs.Unit, pd.DataFrame]:
+    """Per-combination accuracies of every finished unit in the run folder, in plan order."""
+    from resilinet_cli.ablations import plan_units
+
+    found = {}
+    for record_path in (out / "runs").glob(f"**/iter-*/{runs.RECORD}"):
+        record = runs.read_record(record_path.parent)
+        if record.get("status") != "done" or "unit" not in record:
+            continue
+        unit = runs.Unit.from_record(record["unit"])
+        if record.get("config_hash") == unit.config(config).digest():
+            found[unit] = pd.read_csv(record_path.parent / "combinations.csv")
+    iterations = sorted({unit.iteration for unit in found})
+    order = {u: i for i, u in enumerate(plan_units(config, config.variants, iterations))}
+    return {u: found[u] for u in sorted(found, key=lambda u: (order.get(u, len(order)), u.name))}
 
 
 def write_run_tables(out: Path, config: ExperimentConfig) -> pd.DataFrame:
     """Rebuild the run's tables from its finished units; return the weighted-accuracy table."""
     topology = Topology.from_config(config.topology)
     weighted, combinations = report.summarise(finished_results(out, config), topology)
-    report.write_tables(out, weighted, combinations)
+    report.write_tables(out, config, weighted, combinations)
     return weighted
 
 
@@ -209,6 +213,8 @@ def run_experiment(
 
     Returns the weighted-accuracy table of every finished unit in the folder.
     """
+    from resilinet_cli.ablations import plan_units
+
     progress = progress or Progress()
     runs.prepare_run_folder(out, config)
     todo = [u for u in units if force or not runs.is_done(out, u, config)]
@@ -231,7 +237,7 @@ def run_experiment(
         )
         progress.finished(unit, number, len(todo), combos)
     weighted = write_run_tables(out, config)
-    planned = runs.plan_units(config, config.variants, range(1, config.iterations + 1))
+    planned = plan_units(config, config.variants, range(1, config.iterations + 1))
     complete = all(runs.is_done(out, unit, config) for unit in planned)
     status = "done" if complete else "partial"
     runs.write_record(out, config, status=status, started=started, seeds=seeds)

@@ -11,7 +11,11 @@ from pathlib import Path
 import pandas as pd
 
 from resilinet_cli import atomic
+from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.failures import ACCURACY, weighted_accuracy
+from resilinet_cli.plots import plots_for
+from resilinet_cli.report_page import Section, table_formats, write_report
+from resilinet_cli.runs import Unit
 from resilinet_cli.topology import Topology
 
 WEIGHTED_COLUMNS = ["variant", "setting", "mean", "std", "iterations"]
@@ -27,28 +31,29 @@ def unit_weighted(combinations: pd.DataFrame, topology: Topology) -> dict[str, f
 
 
 def summarise(
-    results: dict[tuple[str, int], pd.DataFrame], topology: Topology
+    results: dict[Unit, pd.DataFrame], topology: Topology
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(weighted_accuracy table, combinations table) from each unit's combinations."""
+    """(weighted_accuracy table, combinations table) from each unit's combinations.
+
+    Ablations add their factor as a column after ``variant``. A model trained for one
+    reliability setting (weight schemes 2 and 3, variable failout) is scored on that one only.
+    """
+    factors = list(dict.fromkeys(unit.factor for unit in results if unit.factor))
     weighted, combos = [], []
-    for (variant, iteration), frame in results.items():
+    for unit, frame in results.items():
+        keys = {"variant": unit.variant, **({unit.factor: unit.value} if unit.factor else {})}
         for setting, value in unit_weighted(frame, topology).items():
-            weighted.append(
-                {"variant": variant, "iteration": iteration, "setting": setting, "value": value}
-            )
+            if unit.trained_for in (None, setting):
+                weighted.append({**keys, "setting": setting, "value": value})
+        if unit.trained_for is not None:
+            continue  # its combinations belong to a per-setting model; not comparable
         for row in frame.itertuples(index=False):
             bits = "".join(str(int(getattr(row, node))) for node in topology.failable)
-            combos.append(
-                {
-                    "variant": variant,
-                    "iteration": iteration,
-                    "combination": bits,
-                    "value": getattr(row, ACCURACY),
-                }
-            )
+            combos.append({**keys, "combination": bits, "value": getattr(row, ACCURACY)})
+    keys = ["variant", *factors]
     return (
-        _mean_std(pd.DataFrame(weighted), ["variant", "setting"], WEIGHTED_COLUMNS),
-        _mean_std(pd.DataFrame(combos), ["variant", "combination"], COMBINATION_COLUMNS),
+        _mean_std(pd.DataFrame(weighted), [*keys, "setting"], [*keys, *WEIGHTED_COLUMNS[1:]]),
+        _mean_std(pd.DataFrame(combos), [*keys, "combination"], [*keys, *COMBINATION_COLUMNS[1:]]),
     )
 
 
@@ -61,26 +66,84 @@ def _mean_std(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.Da
 
 
 def weighted_markdown(table: pd.DataFrame) -> str:
-    """Variants as rows, reliability settings as columns, cells 'mean ± std' in percent."""
-
-    def cell(row: pd.Series) -> str:
-        text = f"{100 * row['mean']:.2f}"
-        return text if pd.isna(row["std"]) else f"{text} ± {100 * row['std']:.2f}"
-
-    frame = table.assign(cell=table.apply(cell, axis=1))
-    wide = frame.pivot(index="variant", columns="setting", values="cell")
-    wide = wide.loc[list(dict.fromkeys(table["variant"])), list(dict.fromkeys(table["setting"]))]
-    runs = table.groupby("variant", sort=False)["iterations"].max()
-    wide.insert(0, "iterations", runs.loc[wide.index].astype(int))
-    return (
-        wide.to_markdown(disable_numparse=True)
-        + "\n\nWeighted accuracy in %, mean ± sample std over iterations.\n"
-    )
+    """The weighted table as Markdown, with the line that says how to read it."""
+    return table_formats(table)["markdown"] + "\n\n" + NOTE + "\n"
 
 
-def write_tables(out: Path, weighted: pd.DataFrame, combinations: pd.DataFrame) -> Path:
+NOTE = "Weighted accuracy in %, mean ± sample std (ddof=1) over n iterations."
+STAND_INS = {"digits": "scikit-learn digits", "fashion_mnist": "Fashion-MNIST"}
+KIND_TEXT = {
+    "average_accuracy": "Every variant under every reliability setting (paper_spec §6).",
+    "failout_rate": (
+        "ResiliNet trained with fixed failout survival rates, and with 'variable' failout "
+        "(each node's survival equals its reliability in the setting it is scored on; one "
+        "model per setting)."
+    ),
+    "hyperconnection_weight": (
+        "Hyperconnection weight schemes (paper_spec §5): 1 all ones, 2 normalised sender "
+        "reliability, 3 sender reliability, 4 random. Schemes 2 and 3 train one model per "
+        "reliability setting, scored on that setting."
+    ),
+    "skip_sensitivity": (
+        "Every subset of the skip hyperconnections; skip_config has one bit per skip, in the "
+        "topology's order. Information flow follows the reduced graph."
+    ),
+    "partition": "Partition settings: how the layers are split over the physical nodes.",
+    "merge": "ResiliNet's input multiplexer (mux) against ResiliNet+'s sum (add).",
+}
+
+
+def write_tables(
+    out: Path, config: ExperimentConfig, weighted: pd.DataFrame, combinations: pd.DataFrame
+) -> Path:
+    """CSV, Markdown and LaTeX tables, the figures, and REPORT.md: everything a reader opens."""
     tables = out / "tables"
     atomic.write_csv(tables / "weighted_accuracy.csv", weighted)
     atomic.write_csv(tables / "combinations.csv", combinations)
-    atomic.write_text(tables / "weighted_accuracy.md", weighted_markdown(weighted))
+    if weighted.empty:
+        return tables
+    formats = table_formats(weighted)
+    atomic.write_text(tables / "weighted_accuracy.md", formats["markdown"] + "\n\n" + NOTE + "\n")
+    atomic.write_text(tables / "weighted_accuracy.tex", formats["latex"] + "\n")
+    kind = config.experiment.type
+    figures = plots_for(
+        kind,
+        weighted,
+        combinations,
+        out / "figures",
+        config.topology.failable,
+        config.name,
+        skip_labels=skip_labels(config),
+    )
+    write_report(out / "REPORT.md", config.name, [report_section(config, weighted, figures)])
     return tables
+
+
+def report_section(
+    config: ExperimentConfig, weighted: pd.DataFrame, figures: list[Path]
+) -> Section:
+    """One experiment on the report page: what it is, on which data, its table and figures."""
+    data = config.dataset.name
+    lines = [KIND_TEXT[config.experiment.type]]
+    if data in STAND_INS:
+        lines.append(
+            f"**Not the paper's data:** this run uses {STAND_INS[data]} as an offline stand-in."
+        )
+    lines.append(
+        f"Model `{config.model.name}` (partition {config.model.partition}), dataset `{data}`, "
+        f"{config.train.epochs} epochs, batch {config.train.batch_size}; config hash "
+        f"`{config.digest()[:12]}`."
+    )
+    title = config.description or config.name
+    return Section(title, "\n\n".join(lines), [("Weighted accuracy", weighted)], figures)
+
+
+def skip_labels(config: ExperimentConfig) -> dict[str, str]:
+    """'101' -> 'iot->fog2 + fog2->cloud': readable names for skip subsets."""
+    skips = config.topology.skips
+    labels = {}
+    for index in range(2 ** len(skips)):
+        bits = format(index, f"0{len(skips)}b")
+        kept = [f"{a}->{b}" for (a, b), bit in zip(skips, bits, strict=True) if bit == "1"]
+        labels[bits] = " + ".join(kept) or "no skips"
+    return labels

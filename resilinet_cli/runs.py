@@ -10,8 +10,7 @@ import datetime as dt
 import json
 import platform
 import subprocess
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,28 +25,47 @@ RECORD = "run.json"
 
 @dataclass(frozen=True)
 class Unit:
+    """One model to train: a variant, an iteration and (for ablations) a factor level."""
+
     variant: str
     iteration: int
     seed: int
+    factor: str | None = None
+    value: str | None = None
+    trained_for: str | None = None
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> str | None:
+        """The folder of a factor level, e.g. ``weight_scheme=2,setting=poor``."""
+        if self.factor is None:
+            return None
+        group = f"{self.factor}={self.value}"
+        return group + (f",setting={self.trained_for}" if self.trained_for else "")
 
     @property
     def name(self) -> str:
-        return f"{self.variant}/iter-{self.iteration}"
+        path = f"{self.variant}/iter-{self.iteration}"
+        return f"{self.group}/{path}" if self.group else path
 
     def folder(self, out: Path) -> Path:
-        return out / "runs" / self.variant / f"iter-{self.iteration}"
+        return out / "runs" / self.name
+
+    def config(self, base: ExperimentConfig) -> ExperimentConfig:
+        """The unit's own config: the run's config with the level's overrides."""
+        return base.with_overrides(self.overrides)
+
+    def to_record(self) -> dict[str, Any]:
+        return {**asdict(self), "overrides": list(self.overrides)}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Unit:
+        return cls(**{**data, "overrides": tuple(data.get("overrides", ()))})
 
 
 def iteration_seed(config: ExperimentConfig, iteration: int) -> int:
     """Iteration k always uses the same seed, so any cell can be re-run alone."""
     return config.seed + iteration - 1
-
-
-def plan_units(
-    config: ExperimentConfig, variants: Iterable[str], iterations: Iterable[int]
-) -> list[Unit]:
-    iterations = list(iterations)
-    return [Unit(v, k, iteration_seed(config, k)) for v in variants for k in iterations]
 
 
 def prepare_run_folder(out: Path, config: ExperimentConfig) -> None:
@@ -72,10 +90,11 @@ def read_record(folder: Path) -> dict[str, Any]:
 
 
 def is_done(out: Path, unit: Unit, config: ExperimentConfig) -> bool:
+    """Finished, with this unit's config and seed."""
     record = read_record(unit.folder(out))
     return (
         record.get("status") == "done"
-        and record.get("config_hash") == config.digest()
+        and record.get("config_hash") == unit.config(config).digest()
         and record.get("seeds", {}).get("global") == unit.seed
     )
 

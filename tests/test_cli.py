@@ -98,7 +98,7 @@ def test_run_writes_every_file_of_the_schema(run_dir: tuple[Path, str]) -> None:
 
     markdown = (out / "tables" / "weighted_accuracy.md").read_text()
     assert "| resilinet" in markdown and " ± " in markdown
-    assert "hazardous" in stdout and f"Results: {out}/tables" in stdout
+    assert "hazardous" in stdout and f"Results: {out}/REPORT.md" in stdout
     record = json.loads((out / "run.json").read_text())
     # Two of the config's four variants ran: the run is partial, not done.
     assert record["status"] == "partial" and record["seeds"] == {
@@ -236,3 +236,24 @@ def test_cifar_without_its_data_says_how_to_get_it(
     )
     assert code == 2 and stderr.count("\n") == 1
     assert "cifar-10-binary.tar.gz" in stderr and "Traceback" not in stderr
+
+
+def test_report_rebuilds_identical_tables_and_a_page_from_saved_results(run_dir) -> None:
+    import re as regex
+    import shutil
+
+    out, _ = run_dir
+    before = {p.name: p.read_bytes() for p in (out / "tables").glob("*.csv")}
+    assert set(before) == {"weighted_accuracy.csv", "combinations.csv"}
+    assert "\\toprule" in (out / "tables" / "weighted_accuracy.tex").read_text()
+    shutil.rmtree(out / "tables")
+    shutil.rmtree(out / "figures")
+    (out / "REPORT.md").unlink()
+    code, stdout, stderr = invoke("report", str(out))
+    assert code == 0, stderr
+    assert {p.name: p.read_bytes() for p in (out / "tables").glob("*.csv")} == before
+    page = (out / "REPORT.md").read_text()
+    links = regex.findall(r"!\[[^]]*\]\(([^)]+)\)", page)
+    assert links and all((out / link).is_file() for link in links)
+    assert "Not the paper's data" in page and "| resilinet" in page
+    assert "REPORT.md" in stdout
