@@ -167,7 +167,10 @@ def finished_results(out: Path, config: ExperimentConfig) -> dict[runs.Unit, pd.
         record = runs.read_record(record_path.parent)
         if record.get("status") != "done" or "unit" not in record:
             continue
-        unit = runs.Unit.from_record(record["unit"])
+        try:
+            unit = runs.Unit.from_record(record["unit"])
+        except TypeError:  # a record from another version of resilinet: not ours to reuse
+            continue
         if record.get("config_hash") == unit.config(config).digest():
             found[unit] = pd.read_csv(record_path.parent / "combinations.csv")
     iterations = sorted({unit.iteration for unit in found})
