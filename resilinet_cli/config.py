@@ -230,13 +230,42 @@ def load_config(
     path: Path, overrides: Sequence[str] = (), *, smoke: bool = False
 ) -> ExperimentConfig:
     """Read, override and validate a config file; raise ConfigError listing every problem."""
-    raw = read_yaml(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path.name}: expected a mapping of keys at the top level")
+    raw = read_mapping(path)
     raw = _resolve_topology(raw, path)
     for override in (*overrides, *(SMOKE_OVERRIDES if smoke else ())):
         apply_override(raw, override, path.name)
     return validate_config(raw, path.name)
+
+
+def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file as a mapping; ``base: other.yaml`` inherits that file's keys.
+
+    The file's own keys win, section by section, so an ablation config states only what it
+    changes (``base: ../health.yaml`` plus an ``experiment:`` section).
+    """
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of keys at the top level")
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ConfigError(f"{path.name}: base: expected the path of another config file")
+    parent = (path.parent / base).resolve()
+    if parent in seen or parent == path.resolve():
+        raise ConfigError(f"{path.name}: base: {base} includes itself")
+    inherited = _resolve_topology(read_mapping(parent, (*seen, path.resolve())), parent)
+    return _deep_merge(inherited, raw)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "topology":
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def validate_config(raw: dict[str, Any], source: str) -> ExperimentConfig:
@@ -291,14 +320,19 @@ def apply_override(raw: dict[str, Any], override: str, source: str) -> None:
 
 
 def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Replace ``topology: NAME`` with the preset ``topologies/NAME.yaml`` next to the config."""
+    """Replace ``topology: NAME`` with the preset ``topologies/NAME.yaml``.
+
+    Presets are looked for next to the config and in its parent folders (so that
+    ``configs/ablations/*.yaml`` find ``configs/topologies/``).
+    """
     name = raw.get("topology")
     if not isinstance(name, str):
         return raw
-    candidates = [path.parent / "topologies" / f"{name}.yaml", path.parent / name]
+    folders = [path.parent, *list(path.parent.parents)[:2]]
+    candidates = [d / "topologies" / f"{name}.yaml" for d in folders] + [path.parent / name]
     preset = next((c for c in candidates if c.is_file()), None)
     if preset is None:
-        known = sorted(p.stem for p in (path.parent / "topologies").glob("*.yaml"))
+        known = sorted({p.stem for d in folders for p in (d / "topologies").glob("*.yaml")})
         raise ConfigError(
             f"{path.name}: topology: {unknown_choice('topology preset', name, known)}"
         )

@@ -27,7 +27,7 @@ from resilinet_cli.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
-SHIPPED = sorted(CONFIGS.glob("*.yaml"))
+SHIPPED = sorted([*CONFIGS.glob("*.yaml"), *CONFIGS.glob("ablations/*.yaml")])
 
 HEALTH_NODES = ["iot", "edge", "fog2", "fog1", "cloud"]
 HEALTH_LINKS = [["iot", "edge"], ["edge", "fog2"], ["fog2", "fog1"], ["fog1", "cloud"]]
@@ -82,7 +82,7 @@ def test_the_repository_ships_configs() -> None:
     assert CONFIGS / "quickstart.yaml" in SHIPPED
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_every_shipped_config_validates(path: Path) -> None:
     config = load_config(path)
     assert isinstance(config, ExperimentConfig)
@@ -90,10 +90,26 @@ def test_every_shipped_config_validates(path: Path) -> None:
     assert set(config.topology.failable) <= set(config.topology.nodes)
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_every_shipped_config_starts_with_its_run_command(path: Path) -> None:
     first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith(f"# resilinet run configs/{path.name}")
+    assert first.startswith(f"# resilinet run {path.relative_to(CONFIGS.parent)}")
+
+
+def test_an_ablation_config_inherits_its_base_and_states_its_change() -> None:
+    config = load_config(CONFIGS / "ablations" / "cifar_resnet_skip_sensitivity.yaml")
+    base = load_config(CONFIGS / "cifar_resnet.yaml")
+    assert config.experiment.type == "skip_sensitivity" and config.variants == ["resilinet"]
+    assert config.train.failout.survival == 0.95 and base.train.failout.survival == 0.9
+    assert config.train.epochs == base.train.epochs == 75 and config.model == base.model
+    assert config.topology == base.topology
+
+
+def test_a_config_that_inherits_itself_is_refused(config_dir: Path) -> None:
+    path = config_dir / "loop.yaml"
+    path.write_text("base: loop.yaml\nname: loop\n")
+    with pytest.raises(ConfigError, match="includes itself"):
+        load_config(path)
 
 
 def test_health_preset_resolves_to_the_spec_topology(config_dir: Path) -> None:
