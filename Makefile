@@ -4,7 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-gpu quickstart test lint fmt check clean
+.PHONY: install install-gpu quickstart reproduce-paper test lint fmt check clean
+
+PROFILE ?= full
 
 install: $(STAMP)
 
@@ -22,6 +24,10 @@ install-gpu: install
 
 quickstart: install
 	$(BIN)/resilinet run configs/quickstart.yaml
+
+# PROFILE=full (default): the paper's experiments; PROFILE=quick: offline stand-ins.
+reproduce-paper: install
+	$(BIN)/resilinet reproduce --profile $(PROFILE)
 
 test: install
 	$(BIN)/python -m pytest

@@ -319,3 +319,52 @@ def report(run_dir: Path) -> None:
     weighted = write_run_tables(run_dir, cfg)
     click.echo(weighted_markdown(weighted))
     click.echo(f"Report: {run_dir}/REPORT.md")
+
+
+@main.command()
+@click.option(
+    "--profile",
+    "profile",
+    default="full",
+    show_default=True,
+    metavar="quick|full|PATH",
+    help="A profile of configs/profiles, or a profile file.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Output folder [default: results/paper for full, results/<profile> otherwise].",
+)
+@click.option(
+    "--imagenet-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="IMAGENET_DIR",
+    help="ImageNet folder (train/, val/); or $IMAGENET_DIR.",
+)
+def reproduce(profile: str, out: Path | None, imagenet_dir: Path | None) -> None:
+    """Run every experiment of a profile and write one REPORT.md for them all.
+
+    Missing data for one experiment stops nothing else; it is listed at the end. Re-running
+    resumes: finished units are kept.
+
+    \b
+    Example:
+      make reproduce-paper PROFILE=quick
+      resilinet reproduce --profile full --imagenet-dir /data/imagenet
+    """
+    from resilinet_cli import reproduce as runner
+
+    path = runner.profile_path(profile)
+    out = out or Path("results") / ("paper" if path.stem == "full" else path.stem)
+    outcome = runner.reproduce(
+        path, out, imagenet_dir=imagenet_dir, progress=EchoProgress(), verbose=keras_verbosity()
+    )
+    click.echo(f"\nReport: {out}/REPORT.md ({len(outcome.finished)} experiments finished)")
+    for name, why in outcome.missing:
+        click.echo(f"missing data: {name}: {why}", err=True)
+    for name, why in outcome.skipped:
+        click.echo(f"skipped: {name}: {why}", err=True)
+    for name, why in outcome.failed:
+        click.echo(f"failed: {name}: {why}", err=True)
+    if outcome.failed:
+        raise click.exceptions.Exit(1)

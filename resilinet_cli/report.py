@@ -6,6 +6,7 @@ setting; weighted accuracies are averaged over iterations (mean, sample std with
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pandas as pd
@@ -134,8 +135,22 @@ def report_section(
         f"{config.train.epochs} epochs, batch {config.train.batch_size}; config hash "
         f"`{config.digest()[:12]}`."
     )
+    if config.experiment.type == "average_accuracy":
+        lines.append(ordering(weighted))
     title = config.description or config.name
     return Section(title, "\n\n".join(lines), [("Weighted accuracy", weighted)], figures)
+
+
+def ordering(weighted: pd.DataFrame, setting: str = "hazardous") -> str:
+    """Whether ResiliNet >= deepFogGuard >= Vanilla holds under ``setting`` (the paper's claim)."""
+    row = weighted[weighted["setting"] == setting].set_index("variant")["mean"]
+    chain = [v for v in ("resilinet", "deepfogguard", "vanilla") if v in row.index]
+    if len(chain) < 2:
+        return f"Under {setting}: not enough variants to compare."
+    text = " ≥ ".join(f"{v} {100 * row[v]:.2f}" for v in chain)
+    holds = all(row[a] >= row[b] for a, b in itertools.pairwise(chain))
+    verdict = "holds" if holds else "does NOT hold on this run"
+    return f"Under {setting}: {text} — the paper's ordering {verdict}."
 
 
 def skip_labels(config: ExperimentConfig) -> dict[str, str]:
