@@ -140,6 +140,8 @@ def keras_verbosity() -> int:
 @config_options
 @click.option("--variants", metavar="V1,V2", help="Variants to train [default: the config's].")
 @click.option("--iterations", metavar="N|A..B", help="Iterations to run [default: the config's].")
+@click.option("--dry-run", is_flag=True, help="List the units and which are already done.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first unit that fails.")
 def run(
     config: Path,
     overrides: tuple[str, ...],
@@ -148,21 +150,32 @@ def run(
     data_dir: Path | None,
     variants: str | None,
     iterations: str | None,
+    dry_run: bool,
+    fail_fast: bool,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
     Finished units in an existing run folder are kept, so re-running resumes an interrupted run.
 
+    A --set with several comma-separated values (key=a,b) runs once per value, Hydra-style,
+    each into a folder named by its values under the run folder.
+
     \b
     Example:
       resilinet run configs/quickstart.yaml
       resilinet run configs/health.yaml --iterations 3..3 --variants resilinet
-      resilinet run configs/health.yaml --smoke --set train.batch_size=256
+      resilinet run configs/quickstart.yaml --set train.failout.survival=0.9,0.7 --dry-run
     """
-    cfg = load(config, overrides, smoke, data_dir)
-    names = parse_variants(variants, cfg)
-    chosen = parse_iterations(iterations, cfg.iterations)
-    execute(cfg, default_out(cfg, smoke, out), names, chosen, seed=None)
+    from resilinet_cli.config import multirun
+
+    for folder, chosen_overrides in multirun(overrides):
+        cfg = load(config, chosen_overrides, smoke, data_dir)
+        names = parse_variants(variants, cfg)
+        chosen = parse_iterations(iterations, cfg.iterations)
+        target = default_out(cfg, smoke, out) / folder if folder else default_out(cfg, smoke, out)
+        if folder:
+            click.echo(f"== {folder}")
+        execute(cfg, target, names, chosen, seed=None, dry_run=dry_run, fail_fast=fail_fast)
 
 
 @main.command()
@@ -217,6 +230,9 @@ class EchoProgress:
         label = f"[{number}/{total}] {unit.name}: failure sweep"
         return lambda examples: click.progressbar(length=examples, label=label, file=sys.stderr)
 
+    def failed(self, unit: Any, error: str) -> None:
+        click.echo(f"{unit.name}: FAILED: {error}", err=True)
+
     def finished(self, unit: Any, number: int, total: int, combos: Any) -> None:
         accuracy = 100 * float(combos["accuracy"].iloc[-1])
         click.echo(f"[{number}/{total}] {unit.name}: accuracy with no failures {accuracy:.2f}%")
@@ -230,6 +246,8 @@ def execute(
     *,
     seed: int | None,
     force: bool = False,
+    dry_run: bool = False,
+    fail_fast: bool = False,
 ) -> None:
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import experiment
@@ -239,15 +257,35 @@ def execute(
     units = plan_units(cfg, variants, iterations)
     if seed is not None:
         units = [dataclasses.replace(u, seed=seed) for u in units]
-    weighted = experiment.run_experiment(
-        cfg, out, units, force=force, progress=EchoProgress(), verbose=keras_verbosity()
+    if dry_run:
+        from resilinet_cli.runs import is_done
+
+        done = [is_done(out, unit, cfg) for unit in units]
+        for unit, finished in zip(units, done, strict=True):
+            click.echo(f"{'done' if finished else 'todo'}  {unit.name}")
+        click.echo(f"{done.count(False)} of {len(units)} units to run in {out}")
+        return
+    result = experiment.run_experiment(
+        cfg,
+        out,
+        units,
+        force=force,
+        fail_fast=fail_fast,
+        progress=EchoProgress(),
+        verbose=keras_verbosity(),
     )
     click.echo("")
-    click.echo(weighted_markdown(weighted))
+    if not result.weighted.empty:
+        click.echo(weighted_markdown(result.weighted))
     click.echo(
         f"Results: {out}/REPORT.md, tables in {out}/tables (weighted_accuracy.csv, .md, .tex, "
         f"combinations.csv), figures in {out}/figures, models in {out}/runs"
     )
+    if result.failed:
+        click.echo(f"{len(result.failed)} unit(s) failed:", err=True)
+        for unit, why in result.failed:
+            click.echo(f"  {unit.name}: {why}", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @main.command()

@@ -7,6 +7,7 @@ reported as one line ``file: key.path: message`` (DESIGN.md §7). All defaults l
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import types
@@ -317,6 +318,44 @@ def apply_override(raw: dict[str, Any], override: str, source: str) -> None:
             raise ConfigError(f"{source}: {where}: is not a section, so {key} cannot be set")
         node = child
     node[parts[-1]] = value
+
+
+def multirun(overrides: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """Hydra-style sweeps: ``key=a,b`` gives one run per value.
+
+    Returns (folder name, overrides) per run; the folder is ``""`` when nothing sweeps. Commas
+    inside brackets, braces or quotes do not split (``variants=[a,b]`` is one value).
+    """
+    single, sweeps = [], []
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        values = _split_top_level(text) if sep else [text]
+        if len(values) > 1:
+            sweeps.append([f"{key}={value}" for value in values])
+        else:
+            single.append(override)
+    if not sweeps:
+        return [("", list(single))]
+    return [(",".join(chosen), [*single, *chosen]) for chosen in itertools.product(*sweeps)]
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, quote, current = [], 0, "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    return [*parts, current]
 
 
 def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:

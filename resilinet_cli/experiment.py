@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,15 @@ class Progress:
     def finished(self, unit: runs.Unit, number: int, total: int, combos: pd.DataFrame) -> None:
         """A unit's files are all written."""
 
+    def failed(self, unit: runs.Unit, error: str) -> None:
+        """A unit raised; the run goes on unless it fails fast."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    weighted: pd.DataFrame
+    failed: list[tuple[runs.Unit, str]]
+
 
 def run_experiment(
     config: ExperimentConfig,
@@ -209,12 +219,14 @@ def run_experiment(
     units: list[runs.Unit],
     *,
     force: bool = False,
+    fail_fast: bool = False,
     progress: Progress | None = None,
     verbose: int | str = "auto",
-) -> pd.DataFrame:
+) -> RunResult:
     """Run the units that are not finished yet (all of them with ``force``), then the tables.
 
-    Returns the weighted-accuracy table of every finished unit in the folder.
+    A unit that raises is recorded as failed and the run goes on (unless ``fail_fast``); the
+    tables then hold every finished unit of the folder.
     """
     from resilinet_cli.ablations import plan_units
 
@@ -228,20 +240,37 @@ def run_experiment(
     seeds = {unit.name: unit.seed for unit in units}
     runs.write_record(out, config, status="running", started=started, seeds=seeds)
     splits = load_splits(config) if todo else None
+    failed = []
     for number, unit in enumerate(todo, 1):
         progress.started(unit, number, len(todo))
-        combos = run_unit(
-            config,
-            unit,
-            out,
-            splits,
-            verbose=verbose,
-            sweep_progress=progress.sweep_bar(unit, number, len(todo)),
-        )
+        try:
+            combos = run_unit(
+                config,
+                unit,
+                out,
+                splits,
+                verbose=verbose,
+                sweep_progress=progress.sweep_bar(unit, number, len(todo)),
+            )
+        except Exception as error:
+            if fail_fast:
+                raise
+            message = f"{type(error).__name__}: {error}".splitlines()[0]
+            failed.append((unit, message))
+            runs.write_record(
+                unit.folder(out),
+                unit.config(config),
+                status="failed",
+                started=started,
+                seeds={"global": unit.seed},
+                extra={"unit": unit.to_record(), "error": message},
+            )
+            progress.failed(unit, message)
+            continue
         progress.finished(unit, number, len(todo), combos)
     weighted = write_run_tables(out, config)
     planned = plan_units(config, config.variants, range(1, config.iterations + 1))
     complete = all(runs.is_done(out, unit, config) for unit in planned)
     status = "done" if complete else "partial"
     runs.write_record(out, config, status=status, started=started, seeds=seeds)
-    return weighted
+    return RunResult(weighted, failed)

@@ -92,7 +92,7 @@ def reproduce(
         config = load_config(path.parent.parent / entry.config, overrides)
         units = plan_units(config, config.variants, range(1, config.iterations + 1))
         try:
-            weighted = run_experiment(
+            result = run_experiment(
                 config, out / config.name, units, progress=progress, verbose=verbose
             )
         except DataError as error:
@@ -101,9 +101,13 @@ def reproduce(
         except ResilinetError as error:
             outcome.failed.append((config.name, str(error)))
             continue
+        for unit, why in result.failed:
+            outcome.failed.append((f"{config.name}/{unit.name}", why))
+        if result.weighted.empty:
+            continue
         outcome.finished.append(config.name)
         figures = sorted((out / config.name / "figures").glob("*.png"))
-        sections.append(report_section(config, weighted, figures))
+        sections.append(report_section(config, result.weighted, figures))
     sections.append(Section("What did not run", _not_run(outcome)))
     write_report(
         out / "REPORT.md",
