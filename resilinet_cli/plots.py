@@ -12,6 +12,7 @@ numbers are coerced here, and an optional factor column (``FACTORS``) splits the
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 from resilinet_cli import atomic
+from resilinet_cli.config import ExperimentType
 from resilinet_cli.errors import RunError, unknown_choice
 
 FACTORS = ("failout_survival", "weight_scheme", "skip_config", "partition", "merge")
@@ -46,14 +48,7 @@ HEATMAP_PNG = "combinations_heatmap.png"
 FAILOUT_PNG = "failout_rate.png"
 WEIGHT_SCHEME_PNG = "weight_scheme.png"
 SKIP_CONFIG_PNG = "skip_config.png"
-KINDS = (
-    "average_accuracy",
-    "failout_rate",
-    "hyperconnection_weight",
-    "skip_sensitivity",
-    "partition",
-    "merge",
-)
+KINDS = typing.get_args(ExperimentType)
 
 _PALETTE = [to_hex(c) for c in colormaps["tab10"].colors]
 _ACCURACY_LABEL = "accuracy (%)"

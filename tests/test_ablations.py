@@ -200,7 +200,7 @@ def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
     assert "edge_input_layer" in {layer.name for layer in model.layers}
     out = run("merge", tmp_path, variants="resilinet,resilinet_plus")
     weighted, _ = tables(out)
-    assert list(dict.fromkeys(zip(weighted.variant, weighted.merge, strict=True))) == [
+    assert list(dict.fromkeys(zip(weighted["variant"], weighted["merge"], strict=True))) == [
         ("resilinet", "mux"),
         ("resilinet_plus", "add"),
     ]
