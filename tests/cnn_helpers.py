@@ -34,17 +34,6 @@ def build(config: ExperimentConfig, variant: str, shape: tuple[int, ...], **kwar
     return model, family
 
 
-def zeroing_predictions(slow: Any, model: Any, family: Any, x: np.ndarray, combo: tuple) -> Any:
-    """The reference method: zero-testing mux, every weight of the dead nodes' failure layers 0."""
-    slow.set_weights(model.get_weights())
-    for node, alive in zip(("fog", "edge"), combo, strict=True):
-        if not alive:
-            for name in family.failure_layers(node):
-                layer = slow.get_layer(name)
-                layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
-    return slow.predict([x, np.ones((len(x), 2), "float32")], verbose=0, batch_size=len(x))
-
-
 def train_one_step(model: Any, x: np.ndarray) -> None:
     """One step, with BN momentum 0 so inference statistics equal the batch's.
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from reference_method import reference_predictions
 
 from resilinet_cli.experiment import variant_topology
 from resilinet_cli.failures import correct_counts, guess_accuracy, sweep, weighted_accuracy
@@ -34,18 +35,6 @@ def test_weighted_accuracy_is_the_probability_weighted_sum(health: Topology) -> 
     assert weighted_accuracy(frame, health, hazardous) == pytest.approx(0.25, abs=1e-12)
 
 
-def reference_predictions(slow, model, family, x, combo, topology):
-    """The reference method: a zero-testing mux, and the dead nodes' last layers zeroed."""
-    slow.set_weights(model.get_weights())
-    for node, alive in zip(topology.failable, combo, strict=True):
-        if not alive:
-            for name in family.failure_layers(node):
-                layer = slow.get_layer(name)
-                layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
-    everyone = np.ones((len(x), len(topology.failable)), "float32")
-    return slow.predict([x, everyone], verbose=0, batch_size=len(x))
-
-
 @pytest.mark.parametrize("variant", ["vanilla", "deepfogguard", "resilinet", "resilinet_plus"])
 def test_mask_sweep_equals_weight_zeroing(quick_config, digits, trained, variant) -> None:
     model, family = trained[variant]
@@ -62,7 +51,7 @@ def test_mask_sweep_equals_weight_zeroing(quick_config, digits, trained, variant
     for combo in topology.combinations():
         alive = np.tile(np.array(combo, "float32"), (len(x), 1))
         fast = model.predict([x, alive], verbose=0, batch_size=len(x))
-        slow_out = reference_predictions(slow, model, family, x, combo, topology)
+        slow_out = reference_predictions(slow, model, family, topology.failable, x, combo)
         np.testing.assert_allclose(fast, slow_out, atol=1e-6, err_msg=f"{variant} {combo}")
         # The batched sweep counts exactly the argmax hits of the mask-based predictions.
         hits = correct_counts(model, dataset(x, y), [combo], batch_size=37)[0]

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from reference_method import reference_predictions
 
 from resilinet_cli.config import validate_config
 from resilinet_cli.hyperconnections import hyperconnection_weights
@@ -264,13 +265,7 @@ def test_alive_mask_equals_weight_zeroing(variant: str) -> None:
     full = predict(model, x, everyone)
     for combination in COMBINATIONS:
         fast = predict(model, x, alive_rows(combination, len(x)))
-        slow.set_weights(model.get_weights())
-        for node, alive in zip(TOPOLOGY.failable, combination, strict=True):
-            if not alive:
-                for name in family.failure_layers(node):
-                    layer = slow.get_layer(name)
-                    layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
-        reference = predict(slow, x, everyone)
+        reference = reference_predictions(slow, model, family, TOPOLOGY.failable, x, combination)
         np.testing.assert_allclose(fast, reference, atol=1e-5, err_msg=f"{variant} {combination}")
         # Every failure changes the predictions, so the equality above is not vacuous.
         assert (np.abs(fast - full).max() > 1e-3) == (combination != (1, 1)), combination

@@ -1,0 +1,26 @@
+"""The reference code's failure simulation, kept as the independent slow path of the oracles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def reference_predictions(
+    slow: Any, model: Any, family: Any, failable: Sequence[str], x: np.ndarray, combo: Sequence[int]
+) -> np.ndarray:
+    """Zero every weight of the dead nodes' failure layers and predict with all nodes alive.
+
+    ``slow`` is the same variant built with ``mux_detect="zeros"`` (the reference mux tests for
+    an all-zero input instead of reading alive flags); it receives ``model``'s weights first.
+    """
+    slow.set_weights(model.get_weights())
+    for node, alive in zip(failable, combo, strict=True):
+        if not alive:
+            for name in family.failure_layers(node):
+                layer = slow.get_layer(name)
+                layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    everyone = np.ones((len(x), len(failable)), "float32")
+    return slow.predict([x, everyone], verbose=0, batch_size=len(x))
