@@ -98,6 +98,10 @@ class ModelConfig(_Section):
     strides: Literal["cifar", "standard"] = Field(
         default="cifar", description="cifar: stride 1 in conv1 and block 2 (32x32 inputs)"
     )
+    bn_momentum: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        default=0.99,
+        description="Keras' default; short runs need less (inference BN lags fast weights)",
+    )
     # resnet18 (paper_spec §2.4)
     weight_decay: NonNegativeFloat = 1e-4
 

@@ -133,3 +133,11 @@ def test_round_trip_through_a_safe_mode_keras_file(tmp_path: Path) -> None:
     np.testing.assert_allclose(
         loaded.predict([x, alive], verbose=0), model.predict([x, alive], verbose=0), atol=1e-6
     )
+
+
+def test_bn_momentum_is_an_option_for_short_runs() -> None:
+    default, _ = build(cnn_config({"name": "mobilenet"}), "vanilla", CIFAR)
+    short, _ = build(cnn_config({"name": "mobilenet", "bn_momentum": 0.9}), "vanilla", CIFAR)
+    norms = [layer for layer in short.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 27 and {layer.momentum for layer in norms} == {0.9}
+    assert default.get_layer("conv_pw_13_bn").momentum == 0.99

@@ -47,6 +47,7 @@ class MobileNetFamily:
         dropout: float,
         cifar_strides: bool,
         num_classes: int,
+        bn_momentum: float = 0.99,
     ) -> None:
         self.topology = topology
         self.blocks_per_node = blocks_per_node
@@ -55,6 +56,7 @@ class MobileNetFamily:
         self.dropout = dropout
         self.cifar_strides = cifar_strides
         self.num_classes = num_classes
+        self.bn_momentum = bn_momentum
         self.node_stride: dict[str, int] = {}
         self.node_size: dict[str, int] = {}
 
@@ -76,7 +78,7 @@ class MobileNetFamily:
             use_bias=False,
             name="conv1",
         )(x)
-        x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=self.bn_momentum, name="conv1_bn")(x)
         x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
         x = self._blocks(node, x, initial_stride=stride)
         return x
@@ -127,10 +129,14 @@ class MobileNetFamily:
             use_bias=False,
             name=f"conv_dw_{block}",
         )(x)
-        x = keras.layers.BatchNormalization(name=f"conv_dw_{block}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=self.bn_momentum, name=f"conv_dw_{block}_bn")(
+            x
+        )
         x = keras.layers.ReLU(6.0, name=f"conv_dw_{block}_relu")(x)
         x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"conv_pw_{block}")(x)
-        x = keras.layers.BatchNormalization(name=f"conv_pw_{block}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=self.bn_momentum, name=f"conv_pw_{block}_bn")(
+            x
+        )
         return keras.layers.ReLU(6.0, name=f"conv_pw_{block}_relu")(x)
 
     def _pad_for_skips(self, node: str, x: Any) -> Any:
@@ -177,4 +183,5 @@ def build_family(
         dropout=config.dropout,
         cifar_strides=config.strides == "cifar",
         num_classes=num_classes,
+        bn_momentum=config.bn_momentum,
     )

@@ -34,7 +34,7 @@ FAMILIES: dict[str, FamilyInfo] = {
     "mobilenet": FamilyInfo(
         "resilinet_cli.models.mobilenet",
         {1: (3, 5, 5), 2: (2, 4, 6)},
-        keys=("alpha", "depth_multiplier", "dropout", "strides"),
+        keys=("alpha", "depth_multiplier", "dropout", "strides", "bn_momentum"),
     ),
     # paper_spec §2.4: residual stages on edge, fog, cloud: "1->4->4->9" and "1->8->4->5".
     "resnet18": FamilyInfo(
