@@ -60,6 +60,13 @@ def main(debug: bool) -> None:
     """
 
 
+DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Look for the dataset here first.",
+)
+
+
 def config_options(function: Any) -> Any:
     """Options shared by the commands that read a config."""
     options = [
@@ -81,11 +88,7 @@ def config_options(function: Any) -> Any:
             type=click.Path(path_type=Path, file_okay=False),
             help="Run folder [default: results/<name>, or results/<name>-smoke].",
         ),
-        click.option(
-            "--data-dir",
-            type=click.Path(path_type=Path, file_okay=False),
-            help="Look for the dataset here first.",
-        ),
+        DATA_DIR_OPTION,
     ]
     for option in reversed(options):
         function = option(function)
@@ -302,11 +305,7 @@ def execute(
     metavar="NAME|r1,r2,...",
     help="A named setting or one survival rate per failable node [default: all named].",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Look for the dataset here first.",
-)
+@DATA_DIR_OPTION
 def evaluate(target: Path, failures: str, reliability: str | None, data_dir: Path | None) -> None:
     """Accuracy of trained models under node failures, and their weighted accuracy.
 
@@ -333,7 +332,8 @@ def evaluate(target: Path, failures: str, reliability: str | None, data_dir: Pat
 
     inputs = build_inputs(load_splits(cfg), cfg, len(topology.failable), seed=cfg.seed)
     for variant, model_path in models:
-        result = evaluation.evaluate_model(cfg, variant, model_path, inputs, dead, settings)
+        own = evaluation.unit_config(cfg, model_path)
+        result = evaluation.evaluate_model(own, variant, model_path, inputs, dead, settings)
         click.echo(f"\n{variant} ({model_path})")
         click.echo(result.describe())
 

@@ -72,6 +72,18 @@ def run_config(run_dir: Path, data_dir: Path | None) -> ExperimentConfig:
     return load_config(run_dir / "config.yaml", overrides)
 
 
+def unit_config(config: ExperimentConfig, model_path: Path) -> ExperimentConfig:
+    """The config a model was trained with: an ablation unit's overrides on the run's config."""
+    from resilinet_cli import runs
+
+    record = runs.read_record(model_path.parent)
+    try:
+        unit = runs.Unit.from_record(record["unit"])
+    except (KeyError, TypeError):
+        return config
+    return unit.config(config)
+
+
 def topology_of(config: ExperimentConfig) -> Topology:
     return Topology.from_config(config.topology)
 

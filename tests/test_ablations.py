@@ -206,3 +206,18 @@ def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
     ]
     markdown = (out / "tables" / "weighted_accuracy.md").read_text()
     assert "| resilinet_plus | add" in markdown
+
+
+@pytest.mark.slow
+def test_evaluate_uses_each_ablation_units_own_topology(tmp_path: Path) -> None:
+    out = run("skip_sensitivity", tmp_path, "iterations=1")
+    unit = out / "runs" / "skip_config=000" / "resilinet" / "iter-1"
+    result = CliRunner().invoke(
+        main, ["evaluate", str(unit / "model.keras"), "--failures", "all"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    written = pd.read_csv(unit / "evaluation.csv")
+    saved = pd.read_csv(unit / "combinations.csv")
+    # No skips: only 111 has information flow, exactly as the run recorded.
+    assert written["information_flow"].tolist() == [False] * 7 + [True]
+    assert written["accuracy"].tolist() == saved["accuracy"].tolist()
