@@ -145,6 +145,11 @@ def keras_verbosity() -> int:
 @click.option("--iterations", metavar="N|A..B", help="Iterations to run [default: the config's].")
 @click.option("--dry-run", is_flag=True, help="List the units and which are already done.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first unit that fails.")
+@click.option(
+    "--reuse-from",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Copy units whose training equals a finished unit under this folder.",
+)
 def run(
     config: Path,
     overrides: tuple[str, ...],
@@ -155,6 +160,7 @@ def run(
     iterations: str | None,
     dry_run: bool,
     fail_fast: bool,
+    reuse_from: Path | None,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
@@ -168,6 +174,7 @@ def run(
       resilinet run configs/quickstart.yaml
       resilinet run configs/health.yaml --iterations 3..3 --variants resilinet
       resilinet run configs/quickstart.yaml --set train.failout.survival=0.9,0.7 --dry-run
+      resilinet run configs/ablations/digits_merge.yaml --reuse-from results
     """
     from resilinet_cli.config import multirun
 
@@ -178,7 +185,16 @@ def run(
         target = default_out(cfg, smoke, out) / folder if folder else default_out(cfg, smoke, out)
         if folder:
             click.echo(f"== {folder}")
-        execute(cfg, target, names, chosen, seed=None, dry_run=dry_run, fail_fast=fail_fast)
+        execute(
+            cfg,
+            target,
+            names,
+            chosen,
+            seed=None,
+            dry_run=dry_run,
+            fail_fast=fail_fast,
+            reuse_from=reuse_from,
+        )
 
 
 @main.command()
@@ -236,9 +252,30 @@ class EchoProgress:
     def failed(self, unit: Any, error: str) -> None:
         click.echo(f"{unit.name}: FAILED: {error}", err=True)
 
+    def reused(self, unit: Any, donor: Path) -> None:
+        click.echo(f"{unit.name}: same training as {donor}, copied")
+
     def finished(self, unit: Any, number: int, total: int, combos: Any) -> None:
         accuracy = 100 * float(combos["accuracy"].iloc[-1])
         click.echo(f"[{number}/{total}] {unit.name}: accuracy with no failures {accuracy:.2f}%")
+
+
+def dry_run_listing(cfg: Any, out: Path, units: list[Any], reuse_from: Path | None) -> None:
+    """One line per unit: done, copy (an identical unit is finished elsewhere) or todo."""
+    from resilinet_cli import reuse
+    from resilinet_cli.runs import is_done
+
+    donors = reuse.finished_units(reuse_from) if reuse_from else {}
+    todo = 0
+    for unit in units:
+        if is_done(out, unit, cfg):
+            state = "done"
+        elif reuse.training_key(cfg, unit) in donors:
+            state = "copy"
+        else:
+            state, todo = "todo", todo + 1
+        click.echo(f"{state}  {unit.name}")
+    click.echo(f"{todo} of {len(units)} units to train in {out}")
 
 
 def execute(
@@ -251,6 +288,7 @@ def execute(
     force: bool = False,
     dry_run: bool = False,
     fail_fast: bool = False,
+    reuse_from: Path | None = None,
 ) -> None:
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import experiment
@@ -261,12 +299,7 @@ def execute(
     if seed is not None:
         units = [dataclasses.replace(u, seed=seed) for u in units]
     if dry_run:
-        from resilinet_cli.runs import is_done
-
-        done = [is_done(out, unit, cfg) for unit in units]
-        for unit, finished in zip(units, done, strict=True):
-            click.echo(f"{'done' if finished else 'todo'}  {unit.name}")
-        click.echo(f"{done.count(False)} of {len(units)} units to run in {out}")
+        dry_run_listing(cfg, out, units, reuse_from)
         return
     result = experiment.run_experiment(
         cfg,
@@ -276,6 +309,7 @@ def execute(
         fail_fast=fail_fast,
         progress=EchoProgress(),
         verbose=keras_verbosity(),
+        reuse_from=reuse_from,
     )
     click.echo("")
     if not result.weighted.empty:

@@ -6,6 +6,7 @@ where it stopped (DESIGN.md §7).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from resilinet_cli import atomic, report, runs
+from resilinet_cli import atomic, report, reuse, runs
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import FolderSplits, Splits, load_dataset
 from resilinet_cli.failures import sweep
@@ -112,6 +113,7 @@ def run_unit(
     metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
     extra = {
         "unit": unit.to_record(),
+        "training_key": reuse.training_key(run_config, unit),
         "hyperconnection_weights": {
             layer.name.removesuffix("_weight"): float(layer.scale)
             for layer in model.layers
@@ -121,6 +123,29 @@ def run_unit(
     }
     runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
     return combinations
+
+
+def copy_unit(config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path) -> pd.DataFrame:
+    """Finish ``unit`` with a copy of ``donor``'s files; its own record names the donor."""
+    folder = unit.folder(out)
+    reuse.copy_unit(donor, folder)
+    record = runs.read_record(donor)
+    extra = {
+        key: record[key]
+        for key in ("training_key", "hyperconnection_weights", "best_val_accuracy", "best_accuracy")
+        if key in record
+    }
+    extra |= {"unit": unit.to_record(), "reused_from": os.path.relpath(donor, folder)}
+    started = runs.now()
+    runs.write_record(
+        folder,
+        unit.config(config),
+        status="done",
+        started=started,
+        seeds=record["seeds"],
+        extra=extra,
+    )
+    return pd.read_csv(folder / "combinations.csv")
 
 
 @contextmanager
@@ -206,6 +231,9 @@ class Progress:
     def failed(self, unit: runs.Unit, error: str) -> None:
         """A unit raised; the run goes on unless it fails fast."""
 
+    def reused(self, unit: runs.Unit, donor: Path) -> None:
+        """A unit was copied from a finished unit with the same training."""
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -222,11 +250,13 @@ def run_experiment(
     fail_fast: bool = False,
     progress: Progress | None = None,
     verbose: int | str = "auto",
+    reuse_from: Path | None = None,
 ) -> RunResult:
     """Run the units that are not finished yet (all of them with ``force``), then the tables.
 
     A unit that raises is recorded as failed and the run goes on (unless ``fail_fast``); the
-    tables then hold every finished unit of the folder.
+    tables then hold every finished unit of the folder. A unit whose training key matches a
+    finished unit under ``reuse_from`` is copied from it instead of trained.
     """
     from resilinet_cli.ablations import plan_units
 
@@ -241,7 +271,14 @@ def run_experiment(
     runs.write_record(out, config, status="running", started=started, seeds=seeds)
     splits = load_splits(config) if todo else None
     failed = []
+    donors = reuse.finished_units(reuse_from) if reuse_from and not force else {}
     for number, unit in enumerate(todo, 1):
+        donor = donors.get(reuse.training_key(config, unit))
+        if donor is not None and donor != unit.folder(out):
+            combos = copy_unit(config, unit, out, donor)
+            progress.reused(unit, donor)
+            progress.finished(unit, number, len(todo), combos)
+            continue
         progress.started(unit, number, len(todo))
         try:
             combos = run_unit(

@@ -93,7 +93,12 @@ def reproduce(
         units = plan_units(config, config.variants, range(1, config.iterations + 1))
         try:
             result = run_experiment(
-                config, out / config.name, units, progress=progress, verbose=verbose
+                config,
+                out / config.name,
+                units,
+                progress=progress,
+                verbose=verbose,
+                reuse_from=out,
             )
         except DataError as error:
             outcome.missing.append((config.name, str(error)))

@@ -75,7 +75,7 @@ def test_dry_run_lists_done_and_todo_units_and_runs_nothing(tmp_path: Path) -> N
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "todo  vanilla/iter-1", "todo  vanilla/iter-2", "todo  resilinet/iter-1",
-        "todo  resilinet/iter-2", f"4 of 4 units to run in {out}",
+        "todo  resilinet/iter-2", f"4 of 4 units to train in {out}",
     ]  # fmt: skip
     assert not out.exists()
 
