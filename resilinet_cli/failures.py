@@ -1,19 +1,25 @@
 """The failure sweep (every combination of dead nodes) and weighted accuracy (paper_spec §6).
 
-The sweep feeds fixed alive masks to the trained model: no weight surgery and no retracing. One
-compiled call evaluates a chunk of the test set under every combination that has information
-flow; combinations without it never run the model.
+The sweep cuts the trained model into its nodes and computes each node's output once per
+distinct input that reaches it (``sweep_plan.py``): the IoT and edge outputs once, not once per
+combination. One compiled call does a chunk of the test set under every combination with
+information flow; combinations without it never run the model. No weight surgery, no retracing.
+Models without node markers are swept by feeding one alive mask per combination instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from resilinet_cli.sweep_plan import Signature, SweepPlan, input_links, plan_sweep
 from resilinet_cli.topology import Combination, Topology
+
+if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it runs
+    from resilinet_cli.node_graph import NodeGraph
 
 ACCURACY = "accuracy"
 FLOW = "information_flow"
@@ -68,6 +74,100 @@ def correct_counts(
     return totals
 
 
+class SharedSweep:
+    """The compiled shared-work sweep of one model: traced once, run on any test set."""
+
+    def __init__(self, graph: NodeGraph, plan: SweepPlan) -> None:
+        import tensorflow as tf
+
+        self.graph = graph
+        self.plan = plan
+        self.distinct = plan.distinct_outputs()
+        self._chunk_counts = tf.function(self._hits, reduce_retracing=True)
+
+    def _hits(self, x: Any, y: Any) -> Any:
+        import tensorflow as tf
+
+        outputs = run_plan(self.graph, self.plan, x)
+        labels = tf.cast(y, tf.int64)
+        hits = [
+            tf.reduce_sum(tf.cast(tf.equal(tf.argmax(outputs[s], axis=-1), labels), tf.int64))
+            for s in self.distinct
+        ]
+        return tf.stack(hits)
+
+    def counts(
+        self, data: Any, *, batch_size: int, on_chunk: Callable[[int], None] | None = None
+    ) -> dict[Combination, int]:
+        """Correct predictions under each planned combination, over the unbatched ``data``."""
+        import tensorflow as tf
+
+        if not self.distinct:
+            return {}
+        totals = np.zeros(len(self.distinct), dtype=np.int64)
+        for x, y in data.batch(batch_size).prefetch(tf.data.AUTOTUNE):
+            totals += self._chunk_counts(x, y).numpy()
+            if on_chunk:
+                on_chunk(int(y.shape[0]))
+        by_signature = dict(zip(self.distinct, totals, strict=True))
+        return {combo: int(by_signature[s]) for combo, s in self.plan.outputs.items()}
+
+
+def predict_combinations(
+    model: Any, topology: Topology, x: np.ndarray, combinations: Sequence[Combination]
+) -> dict[Combination, np.ndarray]:
+    """The model's outputs for ``x`` under each combination, by the shared-work plan."""
+    from resilinet_cli.node_graph import cut_nodes
+
+    graph = cut_nodes(model, topology)
+    if graph is None:
+        raise ValueError(f"model {model.name!r} has no node markers to cut it by")
+    plan = plan_sweep(topology, graph.merge, combinations)
+    values = run_plan(graph, plan, x)
+    return {combo: np.asarray(values[s]) for combo, s in plan.outputs.items()}
+
+
+def run_plan(graph: NodeGraph, plan: SweepPlan, x: Any) -> dict[Signature, Any]:
+    """Every planned node output for the examples ``x`` (traced inside ``tf.function``)."""
+    import tensorflow as tf
+
+    rows = tf.shape(x)[0]
+    values: dict[Signature, Any] = {}
+    received: dict[Signature, Any] = {}
+
+    def zeros(shape: tuple[int, ...], dtype: str, count: Any) -> Any:
+        return tf.zeros(tf.concat([[count], list(shape)], 0), dtype=dtype)
+
+    def link_value(link: Signature) -> Any:
+        if link not in received:
+            src, dst, sender = link
+            model = graph.links[(src, dst)]
+            if sender is None:  # a dead sender sends zeros; its projection is one row, broadcast
+                shape, dtype = graph.sent[src]
+                value = zeros(shape, dtype, 1)
+                value = model(value, training=False) if model is not None else value
+                value = tf.broadcast_to(value, tf.concat([[rows], tf.shape(value)[1:]], 0))
+            else:
+                value = values[sender]
+                value = model(value, training=False) if model is not None else value
+            received[link] = value
+        return received[link]
+
+    for signature in plan.nodes:
+        node, inputs = signature
+        if not inputs:
+            merged = x
+        elif inputs[0] == "zeros":
+            merged = zeros(*graph.stack_in[node], rows)
+        else:
+            links = [link_value(link) for link in input_links(signature)]
+            merged = links[0]
+            for value in links[1:]:  # summed in the order of Keras' Add layer
+                merged = merged + value
+        values[signature] = graph.stacks[node](merged, training=False)
+    return values
+
+
 def sweep(
     model: Any,
     topology: Topology,
@@ -86,8 +186,16 @@ def sweep(
     combos = topology.combinations()
     flow = [topology.has_information_flow(c) for c in combos]
     runnable = [c for c, f in zip(combos, flow, strict=True) if f]
-    counts = correct_counts(model, data, runnable, batch_size=batch_size, on_chunk=on_chunk)
-    correct = dict(zip(runnable, counts, strict=True))
+    from resilinet_cli.node_graph import cut_nodes
+
+    graph = cut_nodes(model, topology)
+    if graph is not None:
+        plan = plan_sweep(topology, graph.merge, runnable)
+        runner = SharedSweep(graph, plan)
+        correct = runner.counts(data, batch_size=batch_size, on_chunk=on_chunk)
+    else:
+        counts = correct_counts(model, data, runnable, batch_size=batch_size, on_chunk=on_chunk)
+        correct = dict(zip(runnable, counts, strict=True))
     rows = []
     for combo, has_flow in zip(combos, flow, strict=True):
         accuracy = correct[combo] / size if has_flow else guess

@@ -16,6 +16,9 @@ from cnn_helpers import (
 )
 from reference_method import reference_predictions
 
+from resilinet_cli.experiment import variant_topology
+from resilinet_cli.failures import predict_combinations
+
 CIFAR = (32, 32, 3)
 IMAGENET = (160, 160, 3)
 
@@ -109,15 +112,16 @@ def test_mask_sweep_equals_weight_zeroing(variant: str) -> None:
     x = rng.random((16, *CIFAR)).astype("float32")
     train_one_step(model, x)
     slow, _ = build(config, variant, CIFAR, mux_detect="zeros")
+    topology = variant_topology(config, variant)
+    runnable = [c for c in COMBINATIONS if topology.has_information_flow(c)]
+    shared = predict_combinations(model, topology, x, runnable)  # the sweep's node-by-node path
     outputs = []
     for combo in COMBINATIONS:
         fast = mask_predictions(model, x, combo)
-        np.testing.assert_allclose(
-            fast,
-            reference_predictions(slow, model, family, ("fog", "edge"), x, combo),
-            atol=1e-5,
-            err_msg=str(combo),
-        )
+        reference = reference_predictions(slow, model, family, ("fog", "edge"), x, combo)
+        np.testing.assert_allclose(fast, reference, atol=1e-5, err_msg=str(combo))
+        if combo in shared:
+            np.testing.assert_allclose(shared[combo], reference, atol=1e-5, err_msg=str(combo))
         outputs.append(fast)
     assert np.abs(outputs[0] - outputs[-1]).max() > 1e-4  # failures change the predictions
 

@@ -12,6 +12,7 @@ import tensorflow as tf
 from reference_method import reference_predictions
 
 from resilinet_cli.config import validate_config
+from resilinet_cli.failures import predict_combinations
 from resilinet_cli.hyperconnections import hyperconnection_weights
 from resilinet_cli.models.builder import build_from_config, build_model
 from resilinet_cli.models.resnet import ResNetFamily, build_family
@@ -263,10 +264,15 @@ def test_alive_mask_equals_weight_zeroing(variant: str) -> None:
     slow, _ = build(variant, mux_detect="zeros")
     x, everyone = x[:16], everyone[:16]
     full = predict(model, x, everyone)
+    own = TOPOLOGY if VARIANTS[variant].skips else TOPOLOGY.with_skips(())
+    runnable = [c for c in COMBINATIONS if own.has_information_flow(c)]
+    shared = predict_combinations(model, own, x, runnable)  # the sweep's node-by-node path
     for combination in COMBINATIONS:
         fast = predict(model, x, alive_rows(combination, len(x)))
         reference = reference_predictions(slow, model, family, TOPOLOGY.failable, x, combination)
         np.testing.assert_allclose(fast, reference, atol=1e-5, err_msg=f"{variant} {combination}")
+        if combination in shared:
+            np.testing.assert_allclose(shared[combination], reference, atol=1e-5)
         # Every failure changes the predictions, so the equality above is not vacuous.
         assert (np.abs(fast - full).max() > 1e-3) == (combination != (1, 1)), combination
     if variant == "deepfogguard":

@@ -1,5 +1,8 @@
 """Wire a model family's node stacks into one Keras model, following the topology.
 
+Each node's layer stack is framed by two named Identity layers (``<node>_stack_in``,
+``<node>_stack_out``) so that it can be cut out of the model (see ``node_graph.py``).
+
 Every model takes ``features`` and ``alive`` ([batch, failable nodes], 1 = alive): the alive mask
 is the single source of truth for failures (DESIGN.md §2). Failable nodes are gated after their
 last activation; ResiliNet's failout randomises the mask while training.
@@ -48,7 +51,8 @@ def build_model(
         rates = [survival[node] for node in topology.failable]
         flags = Failout(rates, granularity, seed=seed, name="failout")(alive)
 
-    outputs = {topology.input_node: family.input_node(features)}
+    input_output = family.input_node(features)
+    outputs = {topology.input_node: marker(input_output, topology.input_node, STACK_OUT)}
     for node in topology.nodes[1:]:
         links = topology.incoming(node)
         chain_input = outputs[links[0].src]
@@ -69,7 +73,7 @@ def build_model(
             merged = mux([*received, flags])
         else:
             merged = keras.layers.Add(name=f"{node}_merge")(received)
-        out = family.node(node, merged)
+        out = marker(family.node(node, marker(merged, node, STACK_IN)), node, STACK_OUT)
         if node in column:
             out = NodeGate(column[node], name=f"{node}_gate")([out, flags])
         outputs[node] = out
@@ -77,6 +81,19 @@ def build_model(
     if keras.config.dtype_policy().compute_dtype != "float32":  # mixed precision: float32 out
         output = keras.layers.Activation("linear", dtype="float32", name="output_float32")(output)
     return keras.Model([features, alive], output, name=variant.name)
+
+
+STACK_IN = "stack_in"
+STACK_OUT = "stack_out"
+
+
+def marker(x: Any, node: str, where: str) -> Any:
+    """Name the tensor entering or leaving a node's layer stack, e.g. ``fog1_stack_in``.
+
+    Identity layers cost nothing; they let the failure sweep cut a trained (or loaded) model
+    into per-node sub-models, so each node's output is computed once per distinct input.
+    """
+    return keras.layers.Identity(name=f"{node}_{where}")(x)
 
 
 def build_from_config(

@@ -1,0 +1,77 @@
+"""Cut a trained model into its physical nodes: one sub-model per node stack and per link.
+
+The builder frames every node's layer stack with ``<node>_stack_in`` / ``<node>_stack_out``
+Identity layers; a skip variant's links end in ``<src>_<dst>_weight``. From those named tensors
+Keras builds sub-models that share the trained layers, so the failure sweep can run each node
+on exactly the inputs that reach it (``sweep_plan.py``) instead of re-running the whole model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from resilinet_cli.layers import InputMux
+from resilinet_cli.models.builder import STACK_IN, STACK_OUT
+from resilinet_cli.topology import Topology
+
+
+@dataclass(frozen=True)
+class NodeGraph:
+    """Per-node sub-models of one model, with what a dead sender or an empty mux feeds."""
+
+    merge: str  # "mux" or "add"
+    stacks: dict[str, Any]  # node -> keras.Model: its stack input -> its output
+    links: dict[tuple[str, str], Any | None]  # (src, dst) -> sent -> received; None: identity
+    sent: dict[str, tuple[tuple[int, ...], str]]  # node -> (shape without batch, dtype)
+    stack_in: dict[str, tuple[tuple[int, ...], str]]
+
+
+def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
+    """The node graph of ``model`` (built on the variant's own ``topology``).
+
+    None for a model without stack markers (saved by an earlier resilinet) or whose mux tests
+    inputs for zeros (the reference-method check): those are swept with alive masks instead.
+    """
+    import keras
+
+    names = {layer.name for layer in model.layers}
+    if any(f"{node}_{STACK_OUT}" not in names for node in topology.nodes):
+        return None
+    muxes = [layer for layer in model.layers if isinstance(layer, InputMux)]
+    if any(mux.detect != "alive" for mux in muxes):
+        return None
+
+    def tensor(name: str) -> Any:
+        return model.get_layer(name).output
+
+    def sent(node: str) -> Any:
+        return tensor(f"{node}_gate" if node in topology.failable else f"{node}_{STACK_OUT}")
+
+    stacks, stack_in = {}, {}
+    for node in topology.nodes:
+        if node == topology.input_node:
+            start = model.inputs[0]
+        else:
+            start = tensor(f"{node}_{STACK_IN}")
+            stack_in[node] = described(start)
+        stacks[node] = keras.Model(start, tensor(f"{node}_{STACK_OUT}"), name=f"{node}_stack")
+    links = {}
+    for link in topology.links:
+        weight = f"{link.src}_{link.dst}_weight"
+        end = tensor(weight) if weight in names else None
+        name = f"{link.src}_{link.dst}_link"
+        links[(link.src, link.dst)] = (
+            None if end is None else keras.Model(sent(link.src), end, name=name)
+        )
+    return NodeGraph(
+        merge="mux" if muxes else "add",
+        stacks=stacks,
+        links=links,
+        sent={node: described(sent(node)) for node in topology.nodes[:-1]},
+        stack_in=stack_in,
+    )
+
+
+def described(tensor: Any) -> tuple[tuple[int, ...], str]:
+    return tuple(tensor.shape[1:]), str(tensor.dtype)
