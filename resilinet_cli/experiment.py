@@ -148,6 +148,16 @@ def copy_unit(config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path)
     return pd.read_csv(folder / "combinations.csv")
 
 
+def release_models() -> None:
+    """Drop Keras' global state after a unit: without it, a long run keeps every model alive.
+
+    A quick profile of 66 CNN units grew to 9 GB resident without this.
+    """
+    import keras
+
+    keras.backend.clear_session(free_memory=True)
+
+
 @contextmanager
 def precision(mixed: bool) -> Iterator[None]:
     """Build layers under Keras' mixed_float16 policy when asked (a GPU option)."""
@@ -290,6 +300,7 @@ def run_experiment(
                 sweep_progress=progress.sweep_bar(unit, number, len(todo)),
             )
         except Exception as error:
+            release_models()
             if fail_fast:
                 raise
             message = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -304,6 +315,7 @@ def run_experiment(
             )
             progress.failed(unit, message)
             continue
+        release_models()
         progress.finished(unit, number, len(todo), combos)
     weighted = write_run_tables(out, config)
     planned = plan_units(config, config.variants, range(1, config.iterations + 1))
