@@ -147,7 +147,9 @@ def ordering(weighted: pd.DataFrame, setting: str = "hazardous") -> str:
     chain = [v for v in ("resilinet", "deepfogguard", "vanilla") if v in row.index]
     if len(chain) < 2:
         return f"Under {setting}: not enough variants to compare."
-    text = " ≥ ".join(f"{v} {100 * row[v]:.2f}" for v in chain)
+    text = f"{chain[0]} {100 * row[chain[0]]:.2f}"
+    for a, b in itertools.pairwise(chain):
+        text += f" {'≥' if row[a] >= row[b] else '<'} {b} {100 * row[b]:.2f}"
     holds = all(row[a] >= row[b] for a, b in itertools.pairwise(chain))
     verdict = "holds" if holds else "does NOT hold on this run"
     return f"Under {setting}: {text} — the paper's ordering {verdict}."

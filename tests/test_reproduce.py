@@ -66,3 +66,25 @@ def test_a_profile_runs_everything_it_can_and_reports_missing_data(
         assert (out / name / "tables" / "weighted_accuracy.csv").is_file()
     assert (out / "quickstart" / "figures" / "weighted_accuracy.png").is_file()
     assert "](quickstart/figures/weighted_accuracy.png)" in page
+
+
+def test_the_ordering_sentence_shows_each_comparison_as_measured() -> None:
+    import pandas as pd
+
+    from resilinet_cli.report import ordering
+
+    frame = pd.DataFrame(
+        {
+            "variant": ["vanilla", "deepfogguard", "resilinet"],
+            "setting": "hazardous",
+            "mean": [0.5101, 0.6000, 0.5351],
+        }
+    )
+    assert ordering(frame) == (
+        "Under hazardous: resilinet 53.51 < deepfogguard 60.00 ≥ vanilla 51.01 — "
+        "the paper's ordering does NOT hold on this run."
+    )
+    frame["mean"] = [0.5, 0.6, 0.7]
+    assert ordering(frame).endswith(
+        "resilinet 70.00 ≥ deepfogguard 60.00 ≥ vanilla 50.00 — the paper's ordering holds."
+    )
