@@ -1,0 +1,95 @@
+"""The tf.data input pipeline alone against training, in examples per second.
+
+    python -m bench.input_pipeline                 # Health and CIFAR MobileNet (augmentation on)
+    python -m bench.input_pipeline --models cifar_mobilenet --steps 30
+
+The pipeline is resilinet's own (``inputs.build_inputs``: shuffle, batch, shape, augment, alive
+mask, prefetch) over a synthetic training set of the real shape. Its throughput is measured
+alone, then training ResiliNet on it. Target (issue 5): pipeline >= 3x training throughput, so
+the input is never what training waits for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from bench.common import CONFIGS, MODELS, Model, print_results
+from bench.train_step import EpochTimer
+
+TRAIN_SIZE = {"health": 100_000, "cifar_mobilenet": 10_000}  # synthetic training rows
+
+
+def synthetic_splits(case: Model) -> Any:
+    from resilinet_cli.data import Splits
+
+    rng = np.random.default_rng(0)
+
+    def part(n: int) -> tuple[np.ndarray, np.ndarray]:
+        return rng.random((n, *case.shape), dtype="float32"), rng.integers(0, case.classes, n)
+
+    (xt, yt), (xv, yv), (xs, ys) = part(TRAIN_SIZE[case.name]), part(256), part(256)
+    return Splits(case.name, xt, yt, xv, yv, xs, ys, case.classes)
+
+
+def measure(case: Model, steps: int) -> dict[str, Any]:
+    import keras
+
+    from resilinet_cli.config import load_config
+    from resilinet_cli.inputs import build_inputs
+    from resilinet_cli.models.builder import build_from_config
+
+    config = load_config(CONFIGS / case.config)
+    failable = len(config.topology.failable)
+    inputs = build_inputs(synthetic_splits(case), config, failable, seed=0)
+    batch = config.train.batch_size
+    for _ in inputs.train.take(steps):  # warm-up: traces the maps, fills the shuffle buffer
+        pass
+    start = time.perf_counter()
+    for _ in inputs.train.take(steps):
+        pass
+    pipeline = steps * batch / (time.perf_counter() - start)
+
+    model, _ = build_from_config(
+        config, "resilinet", input_shape=inputs.input_shape, num_classes=case.classes, seed=0
+    )
+    model.compile(keras.optimizers.Adam(), "sparse_categorical_crossentropy", ["accuracy"])
+    timer = EpochTimer()
+    model.fit(inputs.train.repeat(), epochs=3, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    training = steps * batch / min(timer.times[1:])
+    return {
+        "model": case.name,
+        "augment": int(config.train.augment),
+        "batch": batch,
+        "pipeline_examples_per_s": pipeline,
+        "train_examples_per_s": training,
+        "pipeline_over_train": pipeline / training,
+        "ok": int(pipeline >= 3 * training),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS), help=", ".join(MODELS))
+    parser.add_argument("--steps", type=int, default=40, help="batches per timed pass")
+    args = parser.parse_args()
+    rows = [measure(MODELS[name], args.steps) for name in args.models.split(",")]
+    print()
+    print(
+        f"{'model':<16}{'augment':>8}{'batch':>6}{'pipeline ex/s':>15}"
+        f"{'train ex/s':>12}{'ratio':>7}"
+    )
+    for r in rows:
+        print(
+            f"{r['model']:<16}{'on' if r['augment'] else 'off':>8}{r['batch']:>6}"
+            f"{r['pipeline_examples_per_s']:>15.0f}{r['train_examples_per_s']:>12.0f}"
+            f"{r['pipeline_over_train']:>7.1f}  {'ok' if r['ok'] else 'MISS (target 3.0)'}"
+        )
+    print_results(rows)
+
+
+if __name__ == "__main__":
+    main()
