@@ -52,6 +52,22 @@ class TopologyConfig(_Section):
     reliability: dict[str, list[Probability]] = Field(min_length=1)
 
 
+class GeneratedTopologyConfig(_Section):
+    """``topology: {generate: chain, size: 16}``: a topology made by ``generate.py``."""
+
+    generate: str
+    size: int = Field(ge=1, le=64, description="failable nodes")
+
+    @field_validator("generate")
+    @classmethod
+    def _known_generator(cls, name: str) -> str:
+        from resilinet_cli.generate import GENERATORS
+
+        if name not in GENERATORS:
+            raise ValueError(unknown_choice("topology generator", name, GENERATORS))
+        return name
+
+
 class SubsetConfig(_Section):
     """Caps on split sizes, for quick runs (``--smoke`` sets them)."""
 
@@ -239,7 +255,7 @@ def load_config(
     raw = _resolve_topology(raw, path)
     for override in (*overrides, *(SMOKE_OVERRIDES if smoke else ())):
         apply_override(raw, override, path.name)
-    return validate_config(raw, path.name)
+    return validate_config(_expand_generated(raw, path.name), path.name)
 
 
 def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -383,6 +399,32 @@ def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:
     if not isinstance(topology, dict):
         raise ConfigError(f"{preset.name}: expected a mapping of keys at the top level")
     return {**raw, "topology": topology}
+
+
+def _expand_generated(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """Replace ``topology: {generate: KIND, size: N}`` with the generated topology mapping.
+
+    Expanded after the overrides, so ``--set topology.size=20`` resizes a generated topology.
+    """
+    spec = raw.get("topology")
+    if not isinstance(spec, dict) or "generate" not in spec:
+        return raw
+    from resilinet_cli.generate import GENERATORS
+
+    try:
+        generated = GeneratedTopologyConfig.model_validate(spec)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            loc = ("topology", *problem["loc"])
+            if problem["type"] == "extra_forbidden":
+                known = list(GeneratedTopologyConfig.model_fields)
+                message = unknown_choice("key", loc[-1], known)
+            else:
+                message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {_loc_text(loc)}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+    return {**raw, "topology": GENERATORS[generated.generate](generated.size)}
 
 
 def _format_errors(source: str, error: ValidationError) -> list[str]:

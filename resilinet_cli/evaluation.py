@@ -1,39 +1,57 @@
-"""``resilinet evaluate``: saved models under chosen failures and reliability settings."""
+"""``resilinet evaluate``: saved models under chosen failures and reliability settings.
+
+Up to ``estimate.SMALL`` failable nodes (the paper's topologies) every combination is swept, as
+``run`` does. With more, or when ``--method`` asks for it, each weighted accuracy is computed by
+``estimate.py`` (exhaustive, bounded or Monte Carlo) and reported with its interval.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from resilinet_cli import atomic
+from resilinet_cli.bounded import Interval
 from resilinet_cli.config import ExperimentConfig, load_config
 from resilinet_cli.errors import ConfigError, RunError, unknown_choice
-from resilinet_cli.failures import ACCURACY, weighted_accuracy
+from resilinet_cli.estimate import METHODS, SMALL, EstimateOptions
+from resilinet_cli.failures import ACCURACY, FLOW, weighted_accuracy
 from resilinet_cli.topology import Combination, Topology
 
 if TYPE_CHECKING:
     from resilinet_cli.inputs import Inputs
 
 MODEL = "model.keras"
+MAX_EXHAUSTIVE = 24  # failable nodes: beyond, --method exhaustive is refused
+MAX_TABLE = 32  # rows of evaluated combinations printed; all are in evaluation.csv
 
 
 @dataclass(frozen=True)
 class Evaluation:
     variant: str
     topology: Topology
-    combinations: pd.DataFrame
+    combinations: pd.DataFrame  # every combination (swept), or those evaluated exactly
     selected: Combination | None
     weighted: dict[str, float]
+    intervals: dict[str, Interval]
+    swept: bool = True  # ``combinations`` holds all 2^N, in sweep order
+    selected_value: float | None = None
 
     def selected_accuracy(self) -> float:
+        if self.selected_value is not None:
+            return self.selected_value
         index = self.topology.combinations().index(self.selected)
         return float(self.combinations[ACCURACY].iloc[index])
 
     def describe(self) -> str:
-        if self.selected is None:
+        if self.selected is None and not self.swept and len(self.combinations) > MAX_TABLE:
+            lines = [f"{len(self.combinations)} combinations evaluated exactly (evaluation.csv)"]
+        elif self.selected is None:
             percent = 100 * self.combinations[ACCURACY]
             table = self.combinations.drop(columns=ACCURACY).assign(**{"accuracy %": percent})
             lines = [table.to_string(index=False, float_format=lambda v: f"{v:.2f}")]
@@ -47,8 +65,42 @@ class Evaluation:
                 line += " (no information flow: a guess from the training class frequencies)"
             lines = [line]
         lines.append("weighted accuracy:")
-        lines += [f"  {name}: {100 * value:.2f}%" for name, value in self.weighted.items()]
+        if self.swept:
+            lines += [f"  {name}: {100 * value:.2f}%" for name, value in self.weighted.items()]
+            count = len(self.combinations)
+            lines.append(f"method: exhaustive (all {count} combinations, exact)")
+        else:
+            lines += [f"  {name}: {describe_interval(i)}" for name, i in self.intervals.items()]
         return "\n".join(lines)
+
+
+def describe_interval(interval: Interval) -> str:
+    """One weighted accuracy with how it was obtained, e.g.
+
+    ``54.98% (montecarlo: 95% interval [54.51%, 55.45%], 8 combinations exact + 22798 samples)``
+    """
+
+    def percent(value: float) -> str:
+        return f"{100 * value:.2f}%"
+
+    combos = f"{interval.combinations} combination{'s' if interval.combinations != 1 else ''}"
+    if interval.method == "exhaustive":
+        detail = f"exhaustive: exact, {combos}"
+    elif interval.confidence is None:
+        detail = (
+            f"{interval.method}: exact interval [{percent(interval.lower)}, "
+            f"{percent(interval.upper)}], {combos}"
+        )
+    else:
+        detail = (
+            f"{interval.method}: {100 * interval.confidence:.0f}% interval "
+            f"[{percent(interval.lower)}, {percent(interval.upper)}], "
+            f"{combos} exact + {interval.samples} samples"
+        )
+    if not interval.target_met:
+        wanted = "half-width" if interval.method == "montecarlo" else "tolerance"
+        detail += f"; {wanted} not reached within the budget"
+    return f"{percent(interval.estimate)} ({detail})"
 
 
 def locate_models(target: Path) -> tuple[Path, list[tuple[str, Path]]]:
@@ -120,6 +172,55 @@ def parse_reliability(text: str | None, topology: Topology) -> dict[str, tuple[f
     return {text: vector}
 
 
+def parse_options(
+    method: str, tolerance: str, half_width: str, budget: str, *, seed: int
+) -> EstimateOptions:
+    """The estimation flags of ``evaluate``, checked: one line per problem, as ConfigError."""
+    if method not in METHODS:
+        raise ConfigError(f"--method: {unknown_choice('method', method, METHODS)}")
+
+    def number(option: str, text: str, valid: Callable[[float], bool], expected: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and valid(value)):
+            raise ConfigError(f"{option} {text!r}: expected {expected}")
+        return value
+
+    return EstimateOptions(
+        method=method,
+        tolerance=number(
+            "--tolerance",
+            tolerance,
+            lambda v: 0 <= v < 1,
+            "a probability mass in [0, 1), e.g. 0.01",
+        ),
+        half_width=number(
+            "--half-width", half_width, lambda v: 0 < v <= 0.5, "a number in (0, 0.5], e.g. 0.005"
+        ),
+        budget=number(
+            "--budget", budget, lambda v: v > 0, "a positive number of seconds, e.g. 120"
+        ),
+        seed=seed,
+    )
+
+
+def check_method(options: EstimateOptions, topology: Topology) -> None:
+    """Refuse an exhaustive evaluation that could not finish."""
+    failable = len(topology.failable)
+    if options.method == "exhaustive" and failable > MAX_EXHAUSTIVE:
+        raise ConfigError(
+            f"--method exhaustive: {failable} failable nodes have 2^{failable} combinations; "
+            "use bounded or montecarlo"
+        )
+
+
+def uses_sweep(options: EstimateOptions, topology: Topology) -> bool:
+    """Small topologies under auto or exhaustive: the plain sweep of every combination."""
+    return options.method in ("auto", "exhaustive") and len(topology.failable) <= SMALL
+
+
 def evaluate_model(
     config: ExperimentConfig,
     variant: str,
@@ -127,29 +228,132 @@ def evaluate_model(
     inputs: Inputs,
     selected: Combination | None,
     settings: dict[str, tuple[float, ...]],
+    options: EstimateOptions | None = None,
 ) -> Evaluation:
-    """Sweep a saved model; write evaluation.csv and evaluation_weighted.csv beside it."""
+    """Evaluate a saved model; write evaluation.csv and evaluation_weighted.csv beside it."""
     import keras
 
     from resilinet_cli import layers  # noqa: F401  (registers the custom layers)
-    from resilinet_cli.experiment import sweep_model, variant_topology
+    from resilinet_cli.experiment import variant_topology
 
+    options = options or EstimateOptions(seed=config.seed)
     model = keras.models.load_model(model_path, safe_mode=True)
-    combinations = sweep_model(config, variant, model, inputs)
     topology = variant_topology(config, variant)
-    weighted = {
-        name: weighted_accuracy(combinations, topology, vector) for name, vector in settings.items()
-    }
-    result = Evaluation(variant, topology, combinations, selected, weighted)
-    rows = combinations
-    if selected is not None:
-        rows = combinations.iloc[[topology.combinations().index(selected)]]
+    if uses_sweep(options, topology):
+        result = swept_evaluation(config, variant, model, inputs, topology, selected, settings)
+    else:
+        result = estimated_evaluation(
+            config, variant, model, inputs, topology, selected, settings, options
+        )
+    rows = result.combinations
+    if selected is not None and result.swept:
+        rows = rows.iloc[[topology.combinations().index(selected)]]
     atomic.write_csv(model_path.parent / "evaluation.csv", rows)
     weighted_rows = pd.DataFrame(
         [
-            {"setting": name, "reliability": ",".join(map(str, settings[name])), "accuracy": value}
-            for name, value in weighted.items()
+            {
+                "setting": name,
+                "reliability": ",".join(map(str, settings[name])),
+                "accuracy": interval.estimate,
+                "method": interval.method,
+                "lower": interval.lower,
+                "upper": interval.upper,
+                "combinations": interval.combinations,
+                "samples": interval.samples,
+            }
+            for name, interval in result.intervals.items()
         ]
     )
     atomic.write_csv(model_path.parent / "evaluation_weighted.csv", weighted_rows)
     return result
+
+
+def swept_evaluation(
+    config: ExperimentConfig,
+    variant: str,
+    model: Any,
+    inputs: Inputs,
+    topology: Topology,
+    selected: Combination | None,
+    settings: dict[str, tuple[float, ...]],
+) -> Evaluation:
+    """Every combination swept, as ``run`` does; the weighted accuracies are exact."""
+    from resilinet_cli.experiment import sweep_model
+
+    combinations = sweep_model(config, variant, model, inputs)
+    weighted = {
+        name: weighted_accuracy(combinations, topology, vector) for name, vector in settings.items()
+    }
+    count = len(combinations)
+    intervals = {
+        name: Interval("exhaustive", value, value, value, combinations=count)
+        for name, value in weighted.items()
+    }
+    return Evaluation(variant, topology, combinations, selected, weighted, intervals)
+
+
+def estimated_evaluation(
+    config: ExperimentConfig,
+    variant: str,
+    model: Any,
+    inputs: Inputs,
+    topology: Topology,
+    selected: Combination | None,
+    settings: dict[str, tuple[float, ...]],
+    options: EstimateOptions,
+) -> Evaluation:
+    """Each weighted accuracy by ``estimate.py``; combination accuracies are shared between them."""
+    from resilinet_cli.estimate import estimate_weighted
+    from resilinet_cli.scoring import CombinationAccuracy, ExampleScorer, materialise
+
+    source = CombinationAccuracy(
+        model, topology, inputs.test, inputs.test_size, batch_size=config.evaluation.batch_size
+    )
+    scorers: list[ExampleScorer] = []
+
+    def make_scorer() -> ExampleScorer:
+        if not scorers:
+            scorers.append(ExampleScorer(model, *materialise(inputs.test)))
+        return scorers[0]
+
+    intervals = {
+        name: estimate_weighted(
+            topology,
+            vector,
+            source,
+            make_scorer,
+            guess=inputs.guess,
+            test_size=inputs.test_size,
+            options=options,
+        )
+        for name, vector in settings.items()
+    }
+    selected_value = None
+    if selected is not None:
+        flow = topology.has_information_flow(selected)
+        selected_value = source([selected])[selected] if flow else inputs.guess
+        accuracies = {selected: selected_value}
+    else:
+        accuracies = dict(source.cache)
+    rows = pd.DataFrame(
+        [
+            {
+                **dict(zip(topology.failable, combo, strict=True)),
+                FLOW: topology.has_information_flow(combo),
+                ACCURACY: accuracy,
+            }
+            for combo, accuracy in accuracies.items()
+        ],
+        columns=[*topology.failable, FLOW, ACCURACY],
+    )
+    weighted = {name: interval.estimate for name, interval in intervals.items()}
+    return Evaluation(
+        variant,
+        topology,
+        rows,
+        selected,
+        weighted,
+        intervals,
+        swept=False,
+        selected_value=selected_value,
+    )

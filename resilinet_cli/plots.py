@@ -45,6 +45,9 @@ DPI = 150
 
 WEIGHTED_PNG = "weighted_accuracy.png"
 HEATMAP_PNG = "combinations_heatmap.png"
+# One labelled column per combination is readable up to about this many (2^6); a generated
+# topology with many failable nodes has thousands, which no figure can show (combinations.csv).
+HEATMAP_MAX_COMBINATIONS = 64
 FAILOUT_PNG = "failout_rate.png"
 WEIGHT_SCHEME_PNG = "weight_scheme.png"
 SKIP_CONFIG_PNG = "skip_config.png"
@@ -138,7 +141,11 @@ def plots_for(
                 weighted, out_dir / WEIGHTED_PNG, f"{prefix}weighted accuracy per setting"
             )
         )
-    if kind != "hyperconnection_weight" and combinations is not None and len(combinations):
+    if (
+        kind != "hyperconnection_weight"
+        and combinations is not None
+        and 0 < combinations["combination"].nunique() <= HEATMAP_MAX_COMBINATIONS
+    ):
         paths.append(combination_heatmap(combinations, out_dir / HEATMAP_PNG, heatmap_title, nodes))
     return paths
 
