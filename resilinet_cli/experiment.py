@@ -149,9 +149,10 @@ def copy_unit(config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path)
 
 
 def release_models() -> None:
-    """Drop Keras' global state after a unit: without it, a long run keeps every model alive.
+    """Drop Keras' global state after a unit, so that a long run does not keep every model.
 
-    A quick profile of 66 CNN units grew to 9 GB resident without this.
+    The quick profile's peak resident memory fell from 12.4 to 10.0 GB with this; what still
+    grows across units is not found yet.
     """
     import keras
 
