@@ -56,7 +56,11 @@ def measure(case: Model, steps: int) -> dict[str, Any]:
     model, _ = build_from_config(
         config, "resilinet", input_shape=inputs.input_shape, num_classes=case.classes, seed=0
     )
-    model.compile(keras.optimizers.Adam(), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     timer = EpochTimer()
     model.fit(inputs.train.repeat(), epochs=3, steps_per_epoch=steps, callbacks=[timer], verbose=0)
     training = steps * batch / min(timer.times[1:])
