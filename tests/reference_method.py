@@ -24,3 +24,18 @@ def reference_predictions(
                 layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
     everyone = np.ones((len(x), len(failable)), "float32")
     return slow.predict([x, everyone], verbose=0, batch_size=len(x))
+
+
+def reference_model(config: Any, variant: str, splits: Any) -> Any:
+    """``variant`` built for ``splits`` with the reference code's zero-testing mux."""
+    from resilinet_cli.models.builder import build_from_config
+
+    slow, _ = build_from_config(
+        config,
+        variant,
+        input_shape=splits.x_test.shape[1:],
+        num_classes=splits.num_classes,
+        seed=0,
+        mux_detect="zeros",
+    )
+    return slow

@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from reference_method import reference_predictions
+from reference_method import reference_model, reference_predictions
 
 from resilinet_cli.experiment import variant_topology
 from resilinet_cli.failures import correct_counts, guess_accuracy, sweep, weighted_accuracy
-from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.topology import Topology
 
 
@@ -40,14 +39,7 @@ def test_mask_sweep_equals_weight_zeroing(quick_config, digits, trained, variant
     model, family = trained[variant]
     topology = Topology.from_config(quick_config.topology)
     x, y = digits.x_test, digits.y_test
-    slow, _ = build_from_config(
-        quick_config,
-        variant,
-        input_shape=x.shape[1:],
-        num_classes=digits.num_classes,
-        seed=0,
-        mux_detect="zeros",
-    )
+    slow = reference_model(quick_config, variant, digits)
     for combo in topology.combinations():
         alive = np.tile(np.array(combo, "float32"), (len(x), 1))
         fast = model.predict([x, alive], verbose=0, batch_size=len(x))

@@ -7,11 +7,10 @@ from collections import Counter
 import numpy as np
 import pytest
 import tensorflow as tf
-from reference_method import reference_predictions
+from reference_method import reference_model, reference_predictions
 
 from resilinet_cli.experiment import variant_topology
 from resilinet_cli.failures import correct_counts, predict_combinations, sweep
-from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.node_graph import cut_nodes
 from resilinet_cli.sweep_plan import flop_ratio, input_links, plan_sweep
 from resilinet_cli.topology import Topology
@@ -60,14 +59,7 @@ def test_health_shared_sweep_equals_masks_and_weight_zeroing(
     runnable = [c for c in topology.combinations() if topology.has_information_flow(c)]
     shared = predict_combinations(model, topology, x, runnable)
     assert set(shared) == set(runnable)
-    slow, _ = build_from_config(
-        quick_config,
-        variant,
-        input_shape=x.shape[1:],
-        num_classes=digits.num_classes,
-        seed=0,
-        mux_detect="zeros",
-    )
+    slow = reference_model(quick_config, variant, digits)
     full = Topology.from_config(quick_config.topology)
     for combo in runnable:
         alive = np.tile(np.array(combo, "float32"), (len(x), 1))
@@ -100,14 +92,7 @@ def test_a_chunked_sweep_equals_an_unchunked_one(quick_config, digits, trained) 
 
 
 def test_a_model_without_node_markers_is_swept_with_masks(quick_config, digits) -> None:
-    slow, _ = build_from_config(
-        quick_config,
-        "resilinet",
-        input_shape=digits.x_test.shape[1:],
-        num_classes=digits.num_classes,
-        seed=0,
-        mux_detect="zeros",
-    )
+    slow = reference_model(quick_config, "resilinet", digits)
     topology = variant_topology(quick_config, "resilinet")
     assert cut_nodes(slow, topology) is None
     data = tf.data.Dataset.from_tensor_slices((digits.x_test, digits.y_test))
