@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import sys
 import time
 from typing import Any
 
@@ -111,6 +112,14 @@ def reference_geometry(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def progress(case: Model, name: str, jit: bool, seconds: float) -> None:
+    """One line per measurement as it lands (a CIFAR run takes minutes per case)."""
+    xla = "on" if jit else "off"
+    print(
+        f"{case.name} {name} XLA {xla}: {1000 * seconds:.2f} ms/step", file=sys.stderr, flush=True
+    )
+
+
 def measure(case: Model, jits: list[bool], epochs: int) -> list[dict[str, Any]]:
     from resilinet_cli.config import load_config
     from resilinet_cli.models.builder import build_from_config
@@ -126,6 +135,7 @@ def measure(case: Model, jits: list[bool], epochs: int) -> list[dict[str, Any]]:
         plain = plain_model(case, base.model.hidden_units, hidden)
         plain_flops = model_flops(plain)
         t_plain = step_time(plain, x, y, case, jit, epochs)
+        progress(case, "plain", jit, t_plain)
         for variant, granularity in VARIANTS:
             keras.backend.clear_session()
             config = base.with_overrides([f"train.failout.granularity={granularity}"])
@@ -135,6 +145,7 @@ def measure(case: Model, jits: list[bool], epochs: int) -> list[dict[str, Any]]:
             alive = np.ones((BATCH[case.name], len(config.topology.failable)), "float32")
             t = step_time(model, (x, alive), y, case, jit, epochs)
             name = variant if variant != "resilinet" else f"resilinet_{granularity}"
+            progress(case, name, jit, t)
             flop_ratio = model_flops(model) / plain_flops
             if variant == "vanilla" and abs(flop_ratio - 1) > 0.01:
                 raise SystemExit(f"{case.name}: plain model does not match Vanilla's FLOPs")
