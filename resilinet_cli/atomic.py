@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# A full disk or a read-only folder: every later write would fail too, so a run stops at once.
+STOP_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def cannot_write(error: BaseException) -> bool:
+    """Whether ``error`` means that no result file can be written any more."""
+    return isinstance(error, OSError) and error.errno in STOP_ERRNOS
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ once a command has validated its input.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import sys
@@ -33,6 +34,19 @@ class _NoRetracingNotice(logging.Filter):
 logging.getLogger("tensorflow").addFilter(_NoRetracingNotice())
 
 
+# Errors of a full disk or a folder we may not write, with what to do about each. Finished
+# units are on disk already (every file is written atomically), so a rerun resumes.
+WRITE_ERRORS = {
+    errno.ENOSPC: "the disk is full; free space (or choose another --out) and rerun to resume",
+    errno.EDQUOT: "the disk quota is used up; free space and rerun to resume",
+    errno.EROFS: "the file system is read-only; choose another --out",
+    errno.EACCES: "no permission; choose another --out or fix the folder's permissions",
+    errno.EPERM: "no permission; choose another --out or fix the folder's permissions",
+    errno.ENOTDIR: "part of the path is a file, not a folder; choose another --out",
+    errno.EEXIST: "a file is in the way of a folder; choose another --out",
+}
+
+
 class App(click.Group):
     """Click group with one error path: domain errors become one line and exit code 2."""
 
@@ -45,6 +59,15 @@ class App(click.Group):
             for line in str(error).splitlines():
                 click.echo(f"error: {line}", err=True)
             ctx.exit(error.exit_code)
+        except OSError as error:
+            if ctx.params.get("debug") or error.errno not in WRITE_ERRORS:
+                raise
+            where = error.filename or "a result file"
+            click.echo(
+                f"error: cannot write {where}: {error.strerror}; {WRITE_ERRORS[error.errno]}",
+                err=True,
+            )
+            ctx.exit(2)
 
 
 @click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,6 +173,11 @@ def keras_verbosity() -> int:
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Copy units whose training equals a finished unit under this folder.",
 )
+@click.option(
+    "--no-sweep",
+    is_flag=True,
+    help="Train and save only; estimate later with `resilinet evaluate` (for many nodes).",
+)
 def run(
     config: Path,
     overrides: tuple[str, ...],
@@ -161,6 +189,7 @@ def run(
     dry_run: bool,
     fail_fast: bool,
     reuse_from: Path | None,
+    no_sweep: bool,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
@@ -180,6 +209,7 @@ def run(
 
     for folder, chosen_overrides in multirun(overrides):
         cfg = load(config, chosen_overrides, smoke, data_dir)
+        check_sweep_size(config, cfg, no_sweep)
         names = parse_variants(variants, cfg)
         chosen = parse_iterations(iterations, cfg.iterations)
         target = default_out(cfg, smoke, out) / folder if folder else default_out(cfg, smoke, out)
@@ -194,6 +224,7 @@ def run(
             dry_run=dry_run,
             fail_fast=fail_fast,
             reuse_from=reuse_from,
+            swept=not no_sweep,
         )
 
 
@@ -213,6 +244,11 @@ def run(
     help="Which iteration folder (iter-K) to write.",
 )
 @click.option("--seed", type=int, help="Seed [default: the config's seed for that iteration].")
+@click.option(
+    "--no-sweep",
+    is_flag=True,
+    help="Train and save only; estimate later with `resilinet evaluate` (for many nodes).",
+)
 def train(
     config: Path,
     overrides: tuple[str, ...],
@@ -222,6 +258,7 @@ def train(
     variant: str,
     iteration: int,
     seed: int | None,
+    no_sweep: bool,
 ) -> None:
     """Train one model, save it and sweep its failure combinations.
 
@@ -230,10 +267,25 @@ def train(
       resilinet train configs/quickstart.yaml --variant resilinet --seed 7
     """
     cfg = load(config, overrides, smoke, data_dir)
+    check_sweep_size(config, cfg, no_sweep)
     names = parse_variants(variant, cfg, option="--variant")
     if len(names) != 1:
         raise ConfigError("--variant: name exactly one variant")
-    execute(cfg, default_out(cfg, smoke, out), names, [iteration], seed=seed, force=True)
+    target = default_out(cfg, smoke, out)
+    execute(cfg, target, names, [iteration], seed=seed, force=True, swept=not no_sweep)
+
+
+def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
+    """Refuse, before any work, a sweep of more combinations than ``run`` can enumerate."""
+    from resilinet_cli.failures import MAX_SWEEP_NODES
+
+    nodes = len(cfg.topology.failable)
+    if nodes > MAX_SWEEP_NODES and not no_sweep:
+        raise ConfigError(
+            f"{path}: topology: {nodes} failable nodes make {2**nodes:,} failure combinations, "
+            f"more than the sweep enumerates (2^{MAX_SWEEP_NODES}); add --no-sweep to train "
+            "only, then `resilinet evaluate RUN_DIR` bounds or samples them"
+        )
 
 
 class EchoProgress:
@@ -256,19 +308,24 @@ class EchoProgress:
         click.echo(f"{unit.name}: same training as {donor}, copied")
 
     def finished(self, unit: Any, number: int, total: int, combos: Any) -> None:
+        if combos is None:
+            click.echo(f"[{number}/{total}] {unit.name}: trained and saved (not swept)")
+            return
         accuracy = 100 * float(combos["accuracy"].iloc[-1])
         click.echo(f"[{number}/{total}] {unit.name}: accuracy with no failures {accuracy:.2f}%")
 
 
-def dry_run_listing(cfg: Any, out: Path, units: list[Any], reuse_from: Path | None) -> None:
+def dry_run_listing(
+    cfg: Any, out: Path, units: list[Any], reuse_from: Path | None, swept: bool
+) -> None:
     """One line per unit: done, copy (an identical unit is finished elsewhere) or todo."""
     from resilinet_cli import reuse
     from resilinet_cli.runs import is_done
 
-    donors = reuse.finished_units(reuse_from) if reuse_from else {}
+    donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from else {}
     todo = 0
     for unit in units:
-        if is_done(out, unit, cfg):
+        if is_done(out, unit, cfg, swept=swept):
             state = "done"
         elif reuse.training_key(cfg, unit) in donors:
             state = "copy"
@@ -276,6 +333,20 @@ def dry_run_listing(cfg: Any, out: Path, units: list[Any], reuse_from: Path | No
             state, todo = "todo", todo + 1
         click.echo(f"{state}  {unit.name}")
     click.echo(f"{todo} of {len(units)} units to train in {out}")
+
+
+def report_interruption(cfg: Any, out: Path, units: list[Any], swept: bool) -> None:
+    """After Ctrl-C: which units are finished, and the command that resumes the run."""
+    import shlex
+
+    from resilinet_cli.runs import is_done
+
+    done = [unit.name for unit in units if is_done(out, unit, cfg, swept=swept)]
+    click.echo(f"\ninterrupted: {len(done)} of {len(units)} units finished in {out}", err=True)
+    for name in done:
+        click.echo(f"  done {name}", err=True)
+    command = shlex.join(["resilinet", *sys.argv[1:]])
+    click.echo(f"resume with the same command; finished units are kept: {command}", err=True)
 
 
 def execute(
@@ -289,6 +360,7 @@ def execute(
     dry_run: bool = False,
     fail_fast: bool = False,
     reuse_from: Path | None = None,
+    swept: bool = True,
 ) -> None:
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import experiment
@@ -299,25 +371,33 @@ def execute(
     if seed is not None:
         units = [dataclasses.replace(u, seed=seed) for u in units]
     if dry_run:
-        dry_run_listing(cfg, out, units, reuse_from)
+        dry_run_listing(cfg, out, units, reuse_from, swept)
         return
-    result = experiment.run_experiment(
-        cfg,
-        out,
-        units,
-        force=force,
-        fail_fast=fail_fast,
-        progress=EchoProgress(),
-        verbose=keras_verbosity(),
-        reuse_from=reuse_from,
-    )
+    try:
+        result = experiment.run_experiment(
+            cfg,
+            out,
+            units,
+            force=force,
+            fail_fast=fail_fast,
+            progress=EchoProgress(),
+            verbose=keras_verbosity(),
+            reuse_from=reuse_from,
+            swept=swept,
+        )
+    except KeyboardInterrupt:
+        report_interruption(cfg, out, units, swept)
+        raise click.exceptions.Exit(130) from None
     click.echo("")
     if not result.weighted.empty:
         click.echo(weighted_markdown(result.weighted))
-    click.echo(
-        f"Results: {out}/REPORT.md, tables in {out}/tables (weighted_accuracy.csv, .md, .tex, "
-        f"combinations.csv), figures in {out}/figures, models in {out}/runs"
-    )
+    if not swept:
+        click.echo(f"Models in {out}/runs, not swept. Weighted accuracy: resilinet evaluate {out}")
+    else:
+        click.echo(
+            f"Results: {out}/REPORT.md, tables in {out}/tables (weighted_accuracy.csv, .md, "
+            f".tex, combinations.csv), figures in {out}/figures, models in {out}/runs"
+        )
     if result.failed:
         click.echo(f"{len(result.failed)} unit(s) failed:", err=True)
         for unit, why in result.failed:
@@ -488,3 +568,72 @@ def reproduce(profile: str, out: Path | None, imagenet_dir: Path | None) -> None
         click.echo(f"failed: {name}: {why}", err=True)
     if outcome.failed:
         raise click.exceptions.Exit(1)
+
+
+@main.group()
+def data() -> None:
+    """Describe, check and download the datasets.
+
+    \b
+    Example:
+      resilinet data info
+      resilinet data verify fashion_mnist
+      resilinet data fetch cifar10
+    """
+
+
+DATASET_ARGUMENT = click.argument("name", metavar="NAME")
+
+
+@data.command("info")
+def data_info() -> None:
+    """Each dataset: what it is, where it comes from, where a download is cached.
+
+    \b
+    Example:
+      resilinet data info
+    """
+    from resilinet_cli.data.catalog import catalog
+
+    for name, entry in catalog().items():
+        click.echo(f"{name}\n  {entry.what}\n  source: {entry.source}")
+        if entry.cache:
+            click.echo(f"  cache:  {entry.cache}")
+
+
+@data.command("verify")
+@DATASET_ARGUMENT
+@DATA_DIR_OPTION
+def data_verify(name: str, data_dir: Path | None) -> None:
+    """Load a dataset from local files only, check it fully, and print its shape.
+
+    Checks file structure and counts (and checksums where a download is kept). Exit code 2,
+    with one line naming the bad file, when something is missing or corrupt.
+
+    \b
+    Example:
+      resilinet data verify fashion_mnist
+      resilinet data verify imagenet --data-dir /data/imagenet
+    """
+    from resilinet_cli.data import load_dataset
+    from resilinet_cli.data.catalog import summary
+
+    click.echo(summary(load_dataset(name, data_dir=data_dir, download=False)) + ": ok")
+
+
+@data.command("fetch")
+@DATASET_ARGUMENT
+@DATA_DIR_OPTION
+def data_fetch(name: str, data_dir: Path | None) -> None:
+    """Download a dataset into the cache (verified, atomic), unless it is already there.
+
+    ImageNet cannot be downloaded; this prints how to build its folders by hand.
+
+    \b
+    Example:
+      resilinet data fetch cifar10
+    """
+    from resilinet_cli.data import load_dataset
+    from resilinet_cli.data.catalog import summary
+
+    click.echo(summary(load_dataset(name, data_dir=data_dir, download=True)) + ": ready")

@@ -104,8 +104,10 @@ class ModelConfig(_Section):
     partition: PositiveInt = 1
     # mlp (paper_spec §2.2)
     hidden_units: PositiveInt = 250
-    layers_per_node: dict[str, PositiveInt] | None = Field(
-        default=None, description="overrides the partition setting: layers on each non-input node"
+    layers_per_node: PositiveInt | dict[str, PositiveInt] | None = Field(
+        default=None,
+        description="overrides the partition setting: layers on each non-input node, or one "
+        "number for every non-input node (handy for generated topologies of any size)",
     )
     # mobilenet (paper_spec §2.3, §2.5)
     alpha: PositiveFloat = 0.75
@@ -554,7 +556,7 @@ def _semantic_problems(config: ExperimentConfig) -> list[tuple[str, str]]:
         problems.append((f"model.{key}", message + ", ".join(("partition", *family.keys)) + ")"))
     receivers = config.topology.nodes[1:]
     layers = config.model.layers_per_node
-    if layers is not None:
+    if isinstance(layers, dict):
         for node in layers:
             if node not in receivers:
                 problems.append(
@@ -563,7 +565,7 @@ def _semantic_problems(config: ExperimentConfig) -> list[tuple[str, str]]:
         missing = [node for node in receivers if node not in layers]
         if missing:
             problems.append(("model.layers_per_node", f"missing nodes: {', '.join(missing)}"))
-    else:
+    elif layers is None:
         partition = family.partitions.get(config.model.partition)
         if partition is None:
             known = ", ".join(str(p) for p in family.partitions)

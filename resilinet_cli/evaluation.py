@@ -231,13 +231,11 @@ def evaluate_model(
     options: EstimateOptions | None = None,
 ) -> Evaluation:
     """Evaluate a saved model; write evaluation.csv and evaluation_weighted.csv beside it."""
-    import keras
-
-    from resilinet_cli import layers  # noqa: F401  (registers the custom layers)
     from resilinet_cli.experiment import variant_topology
+    from resilinet_cli.model_files import load_model
 
     options = options or EstimateOptions(seed=config.seed)
-    model = keras.models.load_model(model_path, safe_mode=True)
+    model = load_model(model_path)
     topology = variant_topology(config, variant)
     if uses_sweep(options, topology):
         result = swept_evaluation(config, variant, model, inputs, topology, selected, settings)

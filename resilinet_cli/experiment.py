@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from resilinet_cli import atomic, report, reuse, runs
+from resilinet_cli import atomic, interrupt, report, reuse, runs
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import FolderSplits, Splits, load_dataset
 from resilinet_cli.failures import sweep
@@ -62,11 +62,13 @@ def run_unit(
     *,
     verbose: int | str = "auto",
     sweep_progress: Callable[[int], ContextManager[Any]] | None = None,
-) -> pd.DataFrame:
+    swept: bool = True,
+) -> pd.DataFrame | None:
     """Train one model, save it, sweep its failures; return its per-combination accuracies.
 
     ``sweep_progress(total)`` may return a progress bar (an object with ``update(n)``) that the
-    sweep advances by the number of test examples done.
+    sweep advances by the number of test examples done. Without ``swept`` the model is only
+    trained and saved (for topologies too large to sweep; ``evaluate`` then estimates).
     """
     from resilinet_cli.inputs import build_inputs
     from resilinet_cli.models.builder import build_from_config
@@ -106,11 +108,18 @@ def run_unit(
     with atomic.atomic_path(folder / "model.keras") as tmp:
         model.save(tmp)
     atomic.write_csv(folder / "history.csv", history)
-    progress = sweep_progress(inputs.test_size) if sweep_progress else nullcontext()
-    with progress as bar:
-        on_chunk = bar.update if bar is not None else None
-        combinations = sweep_model(config, unit.variant, model, inputs, on_chunk=on_chunk)
-    atomic.write_csv(folder / "combinations.csv", combinations)
+    combinations = None
+    if swept:
+        progress = sweep_progress(inputs.test_size) if sweep_progress else nullcontext()
+        with progress as bar:
+
+            def on_chunk(examples: int) -> None:
+                interrupt.check()  # Ctrl-C stops the sweep after this chunk at the latest
+                if bar is not None:
+                    bar.update(examples)
+
+            combinations = sweep_model(config, unit.variant, model, inputs, on_chunk=on_chunk)
+        atomic.write_csv(folder / "combinations.csv", combinations)
     metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
     extra = {
         "unit": unit.to_record(),
@@ -121,19 +130,28 @@ def run_unit(
             if layer.name.endswith("_weight")
         },
         f"best_{metric}": float(history[metric].max()),
+        "swept": swept,
     }
     runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
     return combinations
 
 
-def copy_unit(config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path) -> pd.DataFrame:
+def copy_unit(
+    config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path
+) -> pd.DataFrame | None:
     """Finish ``unit`` with a copy of ``donor``'s files; its own record names the donor."""
     folder = unit.folder(out)
     reuse.copy_unit(donor, folder)
     record = runs.read_record(donor)
     extra = {
         key: record[key]
-        for key in ("training_key", "hyperconnection_weights", "best_val_accuracy", "best_accuracy")
+        for key in (
+            "training_key",
+            "hyperconnection_weights",
+            "best_val_accuracy",
+            "best_accuracy",
+            "swept",
+        )
         if key in record
     }
     extra |= {"unit": unit.to_record(), "reused_from": os.path.relpath(donor, folder)}
@@ -146,7 +164,8 @@ def copy_unit(config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path)
         seeds=record["seeds"],
         extra=extra,
     )
-    return pd.read_csv(folder / "combinations.csv")
+    combinations = folder / "combinations.csv"
+    return pd.read_csv(combinations) if combinations.exists() else None
 
 
 def release_models() -> None:
@@ -212,7 +231,7 @@ def finished_results(out: Path, config: ExperimentConfig) -> dict[runs.Unit, pd.
     found = {}
     for record_path in (out / "runs").glob(f"**/iter-*/{runs.RECORD}"):
         record = runs.read_record(record_path.parent)
-        if record.get("status") != "done" or "unit" not in record:
+        if record.get("status") != "done" or "unit" not in record or not record.get("swept", True):
             continue
         try:
             unit = runs.Unit.from_record(record["unit"])
@@ -246,8 +265,10 @@ class Progress:
         """A factory ``f(examples)`` for the sweep's progress bar, or None."""
         return None
 
-    def finished(self, unit: runs.Unit, number: int, total: int, combos: pd.DataFrame) -> None:
-        """A unit's files are all written."""
+    def finished(
+        self, unit: runs.Unit, number: int, total: int, combos: pd.DataFrame | None
+    ) -> None:
+        """A unit's files are all written (``combos`` is None when it was not swept)."""
 
     def failed(self, unit: runs.Unit, error: str) -> None:
         """A unit raised; the run goes on unless it fails fast."""
@@ -272,18 +293,20 @@ def run_experiment(
     progress: Progress | None = None,
     verbose: int | str = "auto",
     reuse_from: Path | None = None,
+    swept: bool = True,
 ) -> RunResult:
     """Run the units that are not finished yet (all of them with ``force``), then the tables.
 
     A unit that raises is recorded as failed and the run goes on (unless ``fail_fast``); the
     tables then hold every finished unit of the folder. A unit whose training key matches a
-    finished unit under ``reuse_from`` is copied from it instead of trained.
+    finished unit under ``reuse_from`` is copied from it instead of trained. Without ``swept``
+    units are trained and saved but not swept, and the tables stay empty.
     """
     from resilinet_cli.ablations import plan_units
 
     progress = progress or Progress()
     runs.prepare_run_folder(out, config)
-    todo = [u for u in units if force or not runs.is_done(out, u, config)]
+    todo = [u for u in units if force or not runs.is_done(out, u, config, swept=swept)]
     for unit in units:
         if unit not in todo:
             progress.skipped(unit)
@@ -292,45 +315,48 @@ def run_experiment(
     runs.write_record(out, config, status="running", started=started, seeds=seeds)
     splits = load_splits(config) if todo else None
     failed = []
-    donors = reuse.finished_units(reuse_from) if reuse_from and not force else {}
-    for number, unit in enumerate(todo, 1):
-        donor = donors.get(reuse.training_key(config, unit))
-        if donor is not None and donor != unit.folder(out):
-            combos = copy_unit(config, unit, out, donor)
-            progress.reused(unit, donor)
-            progress.finished(unit, number, len(todo), combos)
-            continue
-        progress.started(unit, number, len(todo))
-        try:
-            combos = run_unit(
-                config,
-                unit,
-                out,
-                splits,
-                verbose=verbose,
-                sweep_progress=progress.sweep_bar(unit, number, len(todo)),
-            )
-        except Exception as error:
+    donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from and not force else {}
+    with interrupt.catching_ctrl_c():
+        for number, unit in enumerate(todo, 1):
+            interrupt.check()
+            donor = donors.get(reuse.training_key(config, unit))
+            if donor is not None and donor != unit.folder(out):
+                combos = copy_unit(config, unit, out, donor)
+                progress.reused(unit, donor)
+                progress.finished(unit, number, len(todo), combos)
+                continue
+            progress.started(unit, number, len(todo))
+            try:
+                combos = run_unit(
+                    config,
+                    unit,
+                    out,
+                    splits,
+                    verbose=verbose,
+                    sweep_progress=progress.sweep_bar(unit, number, len(todo)),
+                    swept=swept,
+                )
+            except Exception as error:
+                release_models()
+                if fail_fast or atomic.cannot_write(error):
+                    raise
+                message = f"{type(error).__name__}: {error}".splitlines()[0]
+                failed.append((unit, message))
+                runs.write_record(
+                    unit.folder(out),
+                    unit.config(config),
+                    status="failed",
+                    started=started,
+                    seeds={"global": unit.seed},
+                    extra={"unit": unit.to_record(), "error": message},
+                )
+                progress.failed(unit, message)
+                continue
             release_models()
-            if fail_fast:
-                raise
-            message = f"{type(error).__name__}: {error}".splitlines()[0]
-            failed.append((unit, message))
-            runs.write_record(
-                unit.folder(out),
-                unit.config(config),
-                status="failed",
-                started=started,
-                seeds={"global": unit.seed},
-                extra={"unit": unit.to_record(), "error": message},
-            )
-            progress.failed(unit, message)
-            continue
-        release_models()
-        progress.finished(unit, number, len(todo), combos)
+            progress.finished(unit, number, len(todo), combos)
     weighted = write_run_tables(out, config)
     planned = plan_units(config, config.variants, range(1, config.iterations + 1))
-    complete = all(runs.is_done(out, unit, config) for unit in planned)
+    complete = all(runs.is_done(out, unit, config, swept=swept) for unit in planned)
     status = "done" if complete else "partial"
     runs.write_record(out, config, status=status, started=started, seeds=seeds)
     return RunResult(weighted, failed)

@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it r
 
 ACCURACY = "accuracy"
 FLOW = "information_flow"
+# ``run`` sweeps every combination up to this many failable nodes (65,536 combinations);
+# beyond, models are trained with --no-sweep and ``evaluate`` bounds or samples them.
+MAX_SWEEP_NODES = 16
 
 
 def guess_accuracy(y_train: np.ndarray, y_test: np.ndarray, num_classes: int) -> float:

@@ -36,13 +36,13 @@ def training_key(config: ExperimentConfig, unit: runs.Unit) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def finished_units(root: Path) -> dict[str, Path]:
-    """Folders of the finished units under ``root``, by training key."""
+def finished_units(root: Path, *, swept: bool = True) -> dict[str, Path]:
+    """Folders of the finished units under ``root`` (with their sweep if ``swept``), by key."""
     found: dict[str, Path] = {}
     for record_path in sorted(root.glob(f"**/runs/**/iter-*/{runs.RECORD}")):
         record = runs.read_record(record_path.parent)
         key = record.get("training_key")
-        if record.get("status") == "done" and key:
+        if record.get("status") == "done" and key and (record.get("swept", True) or not swept):
             found.setdefault(key, record_path.parent)
     return found
 

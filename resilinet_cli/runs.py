@@ -89,13 +89,14 @@ def read_record(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def is_done(out: Path, unit: Unit, config: ExperimentConfig) -> bool:
-    """Finished, with this unit's config and seed."""
+def is_done(out: Path, unit: Unit, config: ExperimentConfig, *, swept: bool = True) -> bool:
+    """Finished, with this unit's config and seed (and its failure sweep, when ``swept``)."""
     record = read_record(unit.folder(out))
     return (
         record.get("status") == "done"
         and record.get("config_hash") == unit.config(config).digest()
         and record.get("seeds", {}).get("global") == unit.seed
+        and (record.get("swept", True) or not swept)
     )
 
 

@@ -43,20 +43,29 @@ def invoke(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def test_kill_9_after_the_first_unit_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def start_until_first_unit(out: Path, stderr: int) -> subprocess.Popen:
+    """A real ``resilinet run`` subprocess, returned once its first unit is finished."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "resilinet_cli", *command(killed)],
+        [sys.executable, "-m", "resilinet_cli", *command(out)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+        stderr=stderr,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        text=True,
+        # A shell's background job ignores SIGINT, and a child inherits that; a user's terminal
+        # does not, so restore the default for the run.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    first = killed / "runs" / "vanilla" / "iter-1" / "run.json"
+    first = out / "runs" / "vanilla" / "iter-1" / "run.json"
     deadline = time.monotonic() + 240
     while not (first.is_file() and '"done"' in first.read_text()):
         assert process.poll() is None and time.monotonic() < deadline, "the run ended too early"
         time.sleep(0.05)
+    return process
+
+
+def test_kill_9_after_the_first_unit_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    process = start_until_first_unit(killed, stderr=subprocess.DEVNULL)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (killed / "tables").exists() or process.returncode == -signal.SIGKILL
@@ -117,3 +126,78 @@ def test_set_with_several_values_runs_one_folder_per_value(tmp_path: Path) -> No
         folder = out / f"train.failout.survival={value}"
         assert (folder / "tables" / "weighted_accuracy.csv").is_file()
         assert f"survival: {value}" in (folder / "config.yaml").read_text()
+
+
+def test_two_runs_of_one_config_give_identical_results(tmp_path: Path) -> None:
+    """Same config and seed, two fresh processes: byte-identical per-unit and run tables."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    outs = [tmp_path / "first", tmp_path / "second"]
+    for out in outs:
+        args = command(out, "--variants", "resilinet", "--iterations", "1")
+        done = subprocess.run(
+            [sys.executable, "-m", "resilinet_cli", *args], env=env, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+    files = [
+        Path("runs/resilinet/iter-1/combinations.csv"),
+        Path("runs/resilinet/iter-1/history.csv"),
+        Path("tables/weighted_accuracy.csv"),
+        Path("tables/combinations.csv"),
+    ]
+    for name in files:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_ctrl_c_stops_within_seconds_and_says_how_to_resume(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = start_until_first_unit(out, stderr=subprocess.PIPE)
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - sent < 20
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    assert "  done vanilla/iter-1" in stderr
+    assert "resume with the same command; finished units are kept: resilinet run " in stderr
+    resumed = invoke(*command(out))
+    assert resumed.exit_code == 0 and "skip vanilla/iter-1: already finished" in resumed.stdout
+    assert (out / "tables" / "weighted_accuracy.csv").is_file()
+
+
+def test_a_full_disk_stops_the_run_with_one_line_and_a_rerun_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC when the second unit's files are renamed into place (a full disk, simulated at
+    the one call every result file goes through)."""
+    import errno
+
+    from resilinet_cli import atomic
+
+    real_replace = os.replace
+
+    def full_disk(source, target) -> None:
+        if "resilinet" in str(target) and "iter-1" in str(target):
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        real_replace(source, target)
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(atomic.os, "replace", full_disk)
+    result = CliRunner().invoke(main, command(out, "--iterations", "1"))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1  # the rest of stderr is the first unit's progress bar
+    assert errors[0].startswith(f"error: cannot write {out / 'runs' / 'resilinet' / 'iter-1'}")
+    assert "No space left on device; the disk is full; free space" in errors[0]
+    assert [p for p in out.rglob("*") if ".tmp" in p.name] == []
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    resumed = invoke(*command(out, "--iterations", "1"))
+    assert resumed.exit_code == 0 and "skip vanilla/iter-1: already finished" in resumed.stdout
+
+
+def test_an_output_folder_that_cannot_be_created_gives_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, command(blocker / "run", "--iterations", "1"))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: cannot write {blocker}")

@@ -8,6 +8,7 @@ estimators are checked against the exhaustive value without mocking any of our c
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from pathlib import Path
 
@@ -648,3 +649,86 @@ def bare_run(folder: Path, size: int) -> Path:
     (unit / "model.keras").write_bytes(b"")
     write_config(folder, {"generate": "chain", "size": size}, size).rename(folder / "config.yaml")
     return folder
+
+
+# -- run on topologies too large to sweep ------------------------------------------------------
+
+
+def chain_config(folder: Path, size: int) -> Path:
+    """ResiliNet on a generated chain, one Dense(16) per node given as a single number."""
+    raw = {
+        "name": "chain",
+        "variants": ["resilinet"],
+        "iterations": 1,
+        "dataset": {"name": "digits"},
+        "topology": {"generate": "chain", "size": size},
+        "model": {"name": "mlp", "hidden_units": 16, "layers_per_node": 1},
+        "train": {"batch_size": 64},
+    }
+    path = folder / "chain.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_one_number_of_layers_per_node_fits_any_size_of_topology(tmp_path: Path) -> None:
+    from resilinet_cli.models.builder import build_from_config
+
+    config = load_config(chain_config(tmp_path, 3), ["topology.size=5"])
+    model, _ = build_from_config(config, "resilinet", input_shape=(64,), num_classes=10, seed=0)
+    dense = [layer.name for layer in model.layers if type(layer).__name__ == "Dense"]
+    hidden = [name for name in dense if not name.startswith("skip_")]
+    # one layer on each fog node and one on the cloud, then the classifier
+    assert hidden == [f"fog{k}_output_layer" for k in range(1, 6)] + ["cloud_input_layer", "output"]
+
+
+@pytest.mark.parametrize("command", ["run", "train"])
+def test_run_refuses_a_sweep_it_cannot_enumerate_before_any_work(
+    tmp_path: Path, command: str
+) -> None:
+    path = chain_config(tmp_path, 17)
+    extra = ["--variant", "resilinet"] if command == "train" else []
+    out = tmp_path / "out"
+    code, _, stderr = invoke(command, str(path), "--out", str(out), *extra)
+    assert code == 2
+    assert stderr == (
+        f"error: {path}: topology: 17 failable nodes make 131,072 failure combinations, more "
+        "than the sweep enumerates (2^16); add --no-sweep to train only, then "
+        "`resilinet evaluate RUN_DIR` bounds or samples them\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_no_sweep_trains_and_saves_then_evaluate_estimates(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    path = str(chain_config(tmp_path, 17))
+    code, stdout, stderr = invoke("run", path, "--out", str(out), "--no-sweep", *TINY)
+    assert code == 0, stderr
+    assert "resilinet/iter-1: trained and saved (not swept)" in stdout
+    unit = out / "runs" / "resilinet" / "iter-1"
+    assert (unit / "model.keras").exists() and not (unit / "combinations.csv").exists()
+    assert json.loads((unit / "run.json").read_text())["swept"] is False
+    code, stdout, stderr = invoke(
+        "evaluate", str(out), "--method", "montecarlo", "--half-width", "0.05"
+    )
+    assert code == 0, stderr
+    weighted = weighted_csv(out)
+    assert weighted.loc["hazardous", "method"] == "montecarlo"
+    assert (
+        (weighted["lower"] <= weighted["accuracy"]) & (weighted["accuracy"] <= weighted["upper"])
+    ).all()
+
+
+@pytest.mark.slow
+def test_a_unit_trained_without_its_sweep_is_not_done_for_a_sweeping_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    path = str(chain_config(tmp_path, 3))
+    assert invoke("run", path, "--out", str(out), "--no-sweep", *TINY)[0] == 0
+    code, stdout, stderr = invoke("run", path, "--out", str(out), "--no-sweep", *TINY)
+    assert code == 0 and "skip resilinet/iter-1: already finished" in stdout
+    code, stdout, stderr = invoke("run", path, "--out", str(out), *TINY)
+    assert code == 0, stderr
+    assert "resilinet/iter-1: accuracy with no failures" in stdout
+    unit = out / "runs" / "resilinet" / "iter-1"
+    assert len(pd.read_csv(unit / "combinations.csv")) == 2**3
+    assert len(pd.read_csv(out / "tables" / "weighted_accuracy.csv")) == 4

@@ -66,7 +66,9 @@ def build_family(
 ) -> MLPFamily:
     """The MLP's node stacks for ``topology`` (the variant's own); any input is flattened."""
     receivers = topology.nodes[1:]
-    if config.layers_per_node is not None:
+    if isinstance(config.layers_per_node, int):
+        layers = dict.fromkeys(receivers, config.layers_per_node)
+    elif config.layers_per_node is not None:
         layers = dict(config.layers_per_node)
     else:
         layers = dict(zip(receivers, FAMILIES["mlp"].partitions[config.partition], strict=True))

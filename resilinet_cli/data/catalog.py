@@ -1,0 +1,69 @@
+"""What ``resilinet data info|verify|fetch`` print: each dataset's source and its loaded shape.
+
+Why here: the loaders already search, download, checksum and validate; the commands only need
+a short description of each dataset and a summary of what a loader returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resilinet_cli.data import cifar10, fashion_mnist, imagenet, mhealth
+from resilinet_cli.data.locate import cache_dir
+from resilinet_cli.data.splits import FolderSplits, Splits
+
+
+@dataclass(frozen=True)
+class Entry:
+    what: str
+    source: str
+    cache: str | None  # the folder a download goes to; None when nothing is downloaded
+
+
+def catalog() -> dict[str, Entry]:
+    """Every dataset by its config name, alphabetical."""
+    return {
+        cifar10.NAME: Entry(
+            "CIFAR-10, 60,000 colour images 32x32, 10 classes (binary version; never unpickled)",
+            f"{cifar10.URL} (md5 {cifar10.ARCHIVE_MD5})",
+            str(cache_dir(cifar10.SUBFOLDER)),
+        ),
+        "digits": Entry(
+            "scikit-learn's 1,797 handwritten digits 8x8, 10 classes (the quickstart data)",
+            "inside the scikit-learn wheel; nothing to download",
+            None,
+        ),
+        fashion_mnist.NAME: Entry(
+            "Fashion-MNIST, 70,000 greyscale images 28x28, 10 classes (offline CNN stand-in)",
+            f"{fashion_mnist.BASE_URL}, or Debian's dataset-fashion-mnist package",
+            str(cache_dir(fashion_mnist.SUBFOLDER)),
+        ),
+        imagenet.NAME: Entry(
+            "ImageNet ILSVRC-2012 folders (train/ and val/, 1000 classes), read at 160x160",
+            f"{imagenet.HOMEPAGE}: needs an account; build the folders by hand "
+            "(resilinet data fetch imagenet prints the steps)",
+            None,
+        ),
+        mhealth.NAME: Entry(
+            "MHEALTH, body-sensor logs of 10 subjects, 23 features, 13 activities (Health)",
+            f"{mhealth.URLS[0]} (structure verified: UCI publishes no checksum)",
+            str(cache_dir(mhealth.SUBFOLDER)),
+        ),
+    }
+
+
+def summary(splits: Splits | FolderSplits) -> str:
+    """Split sizes, input shape and classes of a loaded dataset, on one line."""
+    if isinstance(splits, FolderSplits):
+        val = "none (the reference run keeps the last weights)" if splits.val_dir is None else ""
+        return (
+            f"{splits.name}: train {sum(splits.train_counts):,} images in {splits.train_dir}, "
+            f"test {sum(splits.test_counts):,} in {splits.test_dir}"
+            + (f", validation {val}" if val else "")
+            + f"; {splits.num_classes} classes, read at {splits.image_size}x{splits.image_size}"
+        )
+    shape = "x".join(str(n) for n in splits.x_train.shape[1:])
+    return (
+        f"{splits.name}: train {len(splits.y_train):,}, validation {len(splits.y_val):,}, "
+        f"test {len(splits.y_test):,} examples of shape {shape}; {splits.num_classes} classes"
+    )
