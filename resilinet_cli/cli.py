@@ -90,6 +90,13 @@ DATA_DIR_OPTION = click.option(
 )
 
 
+NO_SWEEP_OPTION = click.option(
+    "--no-sweep",
+    is_flag=True,
+    help="Train and save only; estimate later with `resilinet evaluate` (for many nodes).",
+)
+
+
 def config_options(function: Any) -> Any:
     """Options shared by the commands that read a config."""
     options = [
@@ -173,11 +180,7 @@ def keras_verbosity() -> int:
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Copy units whose training equals a finished unit under this folder.",
 )
-@click.option(
-    "--no-sweep",
-    is_flag=True,
-    help="Train and save only; estimate later with `resilinet evaluate` (for many nodes).",
-)
+@NO_SWEEP_OPTION
 def run(
     config: Path,
     overrides: tuple[str, ...],
@@ -244,11 +247,7 @@ def run(
     help="Which iteration folder (iter-K) to write.",
 )
 @click.option("--seed", type=int, help="Seed [default: the config's seed for that iteration].")
-@click.option(
-    "--no-sweep",
-    is_flag=True,
-    help="Train and save only; estimate later with `resilinet evaluate` (for many nodes).",
-)
+@NO_SWEEP_OPTION
 def train(
     config: Path,
     overrides: tuple[str, ...],
