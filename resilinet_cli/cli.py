@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -336,8 +337,6 @@ def dry_run_listing(
 
 def report_interruption(cfg: Any, out: Path, units: list[Any], swept: bool) -> None:
     """After Ctrl-C: which units are finished, and the command that resumes the run."""
-    import shlex
-
     from resilinet_cli.runs import is_done
 
     done = [unit.name for unit in units if is_done(out, unit, cfg, swept=swept)]
@@ -555,9 +554,16 @@ def reproduce(profile: str, out: Path | None, imagenet_dir: Path | None) -> None
 
     path = runner.profile_path(profile)
     out = out or Path("results") / ("paper" if path.stem == "full" else path.stem)
-    outcome = runner.reproduce(
-        path, out, imagenet_dir=imagenet_dir, progress=EchoProgress(), verbose=keras_verbosity()
-    )
+    try:
+        outcome = runner.reproduce(
+            path, out, imagenet_dir=imagenet_dir, progress=EchoProgress(), verbose=keras_verbosity()
+        )
+    except KeyboardInterrupt:
+        command = shlex.join(["resilinet", *sys.argv[1:]])
+        click.echo(
+            f"\ninterrupted; finished units in {out} are kept. Resume with: {command}", err=True
+        )
+        raise click.exceptions.Exit(130) from None
     click.echo(f"\nReport: {out}/REPORT.md ({len(outcome.finished)} experiments finished)")
     for name, why in outcome.missing:
         click.echo(f"missing data: {name}: {why}", err=True)

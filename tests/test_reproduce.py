@@ -88,3 +88,17 @@ def test_the_ordering_sentence_shows_each_comparison_as_measured() -> None:
     assert ordering(frame).endswith(
         "resilinet 70.00 ≥ deepfogguard 60.00 ≥ vanilla 50.00 — the paper's ordering holds."
     )
+
+
+def test_ctrl_c_during_reproduce_says_how_to_resume(tmp_path: Path, monkeypatch) -> None:
+    from resilinet_cli import reproduce as runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "reproduce", interrupted)
+    out = tmp_path / "quick"
+    result = CliRunner().invoke(main, ["reproduce", "--profile", "quick", "--out", str(out)])
+    assert result.exit_code == 130
+    assert f"interrupted; finished units in {out} are kept. Resume with: resilinet" in result.stderr
+    assert "Traceback" not in result.stderr
