@@ -8,6 +8,19 @@ import keras
 from keras import ops
 
 
+def branch_on_whole_batch() -> bool:
+    """Whether gates and muxes branch around their work when a flag is the same for the batch.
+
+    In training every node is usually alive (Vanilla, deepFogGuard), or failout's flags hold for
+    the whole batch, so the branch skips a pass over the feature map and another over its
+    gradient. On CPU a branch costs nothing. On a GPU its condition must be copied to the host,
+    which stalls the device every time; there the branch-free elementwise op is cheaper.
+    """
+    import tensorflow as tf
+
+    return not tf.config.list_logical_devices("GPU")
+
+
 def alive_column(alive: Any, index: int, like: Any) -> Any:
     """Flag ``index`` of ``alive`` shaped to broadcast against ``like`` ([batch, 1, ..., 1])."""
     flag = ops.cast(ops.take(alive, index, axis=1), like.dtype)
@@ -41,7 +54,10 @@ class NodeGate(keras.layers.Layer):
 
     def call(self, inputs: list[Any]) -> Any:
         x, alive = inputs
-        return x * alive_column(alive, self.index, x)
+        flag = alive_column(alive, self.index, x)
+        if not branch_on_whole_batch():
+            return x * flag
+        return ops.cond(ops.all(flag > 0), lambda: x, lambda: x * flag)
 
     def compute_output_shape(self, input_shape: list[tuple]) -> tuple:
         return input_shape[0]
