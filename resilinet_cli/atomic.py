@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,31 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+TEMPORARY = re.compile(r"\..+\.(\d+)\.tmp(\.[^.]*)?")  # atomic_path's names: .<stem>.<pid>.tmp<ext>
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporary files that a killed process left in ``folder``.
+
+    A SIGKILL leaves no chance to clean up. A temporary file whose writer no longer runs can
+    never be moved into place; it is only clutter.
+    """
+    for path in folder.rglob(".*.tmp*"):
+        match = TEMPORARY.fullmatch(path.name)
+        if match and path.is_file() and not process_runs(int(match[1])):
+            path.unlink(missing_ok=True)
+
+
+def process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def write_text(path: Path, text: str) -> None:

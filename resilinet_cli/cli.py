@@ -307,6 +307,9 @@ class EchoProgress:
     def reused(self, unit: Any, donor: Path) -> None:
         click.echo(f"{unit.name}: same training as {donor}, copied")
 
+    def resumed(self, unit: Any, epochs_done: int) -> None:
+        click.echo(f"{unit.name}: resuming after epoch {epochs_done}, where the last run stopped")
+
     def finished(self, unit: Any, number: int, total: int, combos: Any) -> None:
         if combos is None:
             click.echo(f"[{number}/{total}] {unit.name}: trained and saved (not swept)")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +64,17 @@ def run_unit(
     verbose: int | str = "auto",
     sweep_progress: Callable[[int], ContextManager[Any]] | None = None,
     swept: bool = True,
+    on_resume: Callable[[int], None] | None = None,
 ) -> pd.DataFrame | None:
     """Train one model, save it, sweep its failures; return its per-combination accuracies.
 
     ``sweep_progress(total)`` may return a progress bar (an object with ``update(n)``) that the
     sweep advances by the number of test examples done. Without ``swept`` the model is only
     trained and saved (for topologies too large to sweep; ``evaluate`` then estimates).
+    Training goes on from the unit's last epoch checkpoint, if an interrupted run left one
+    (``on_resume(epochs_done)`` is told); a finished unit keeps none.
     """
+    from resilinet_cli.checkpoint import EpochCheckpoint
     from resilinet_cli.inputs import build_inputs
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training import set_seeds, train_model
@@ -85,29 +90,40 @@ def run_unit(
         "tensorflow": unit.seed,
         "split": config.dataset.split_seed,
     }
-    runs.write_record(folder, config, status="running", started=started, seeds=seeds)
+    key = reuse.training_key(run_config, unit)
+    trained = saved_training(folder, key)
+    runs.write_record(
+        folder, config, status="running", started=started, seeds=seeds, extra={"training_key": key}
+    )
     set_seeds(unit.seed)
     failable = len(config.topology.failable)
     inputs = build_inputs(splits, config, failable, unit.seed)
-    with precision(config.train.mixed_precision):
-        model, _ = build_from_config(
-            config,
-            unit.variant,
-            input_shape=inputs.input_shape,
-            num_classes=inputs.num_classes,
+    if trained is not None:  # stopped during its sweep: only the sweep is left to do
+        model, history = trained
+        if on_resume:
+            on_resume(config.train.epochs)
+    else:
+        with precision(config.train.mixed_precision):
+            model, _ = build_from_config(
+                config,
+                unit.variant,
+                input_shape=inputs.input_shape,
+                num_classes=inputs.num_classes,
+                seed=unit.seed,
+            )
+        history = train_model(
+            model,
+            inputs.train_epoch,
+            inputs.val,
+            epochs=config.train.epochs,
             seed=unit.seed,
+            work_dir=folder,
+            checkpoint=EpochCheckpoint(folder / ".resume", key, on_resume=on_resume),
+            verbose=verbose,
         )
-    history = train_model(
-        model,
-        inputs.train,
-        inputs.val,
-        epochs=config.train.epochs,
-        work_dir=folder,
-        verbose=verbose,
-    )
-    with atomic.atomic_path(folder / "model.keras") as tmp:
-        model.save(tmp)
-    atomic.write_csv(folder / "history.csv", history)
+        with atomic.atomic_path(folder / "model.keras") as tmp:
+            model.save(tmp)
+        atomic.write_csv(folder / "history.csv", history)
     combinations = None
     if swept:
         progress = sweep_progress(inputs.test_size) if sweep_progress else nullcontext()
@@ -134,6 +150,23 @@ def run_unit(
     }
     runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
     return combinations
+
+
+def saved_training(folder: Path, key: str) -> tuple[Any, pd.DataFrame] | None:
+    """The model and history that an interrupted run of this same training saved, if any.
+
+    A unit stopped during its failure sweep has both files and a "running" record; its rerun
+    sweeps the saved model instead of training it again. A finished unit that ``train`` is
+    asked to redo is trained again.
+    """
+    from resilinet_cli.model_files import load_model
+
+    record = runs.read_record(folder)
+    interrupted = record.get("status") == "running" and record.get("training_key") == key
+    model_file, history_file = folder / "model.keras", folder / "history.csv"
+    if not (interrupted and model_file.exists() and history_file.exists()):
+        return None
+    return load_model(model_file), pd.read_csv(history_file)
 
 
 def copy_unit(
@@ -276,6 +309,9 @@ class Progress:
     def reused(self, unit: runs.Unit, donor: Path) -> None:
         """A unit was copied from a finished unit with the same training."""
 
+    def resumed(self, unit: runs.Unit, epochs_done: int) -> None:
+        """A unit's training goes on after the epochs an interrupted run finished."""
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -306,6 +342,7 @@ def run_experiment(
 
     progress = progress or Progress()
     runs.prepare_run_folder(out, config)
+    atomic.remove_stale_temporaries(out)
     todo = [u for u in units if force or not runs.is_done(out, u, config, swept=swept)]
     for unit in units:
         if unit not in todo:
@@ -335,6 +372,7 @@ def run_experiment(
                     verbose=verbose,
                     sweep_progress=progress.sweep_bar(unit, number, len(todo)),
                     swept=swept,
+                    on_resume=partial(progress.resumed, unit),
                 )
             except Exception as error:
                 release_models()

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import FolderSplits, Splits
+from resilinet_cli.epoch_seeds import AUGMENT, SHUFFLE, epoch_seed
 from resilinet_cli.failures import guess_accuracy
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -22,7 +23,9 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 @dataclass(frozen=True)
 class Inputs:
-    train: tf.data.Dataset  # batched ((features, alive), label), shuffled and augmented
+    # epoch -> batched ((features, alive), label), shuffled and augmented with seeds of that
+    # epoch, so that a resumed unit sees the same batches as an uninterrupted one
+    train_epoch: Callable[[int], tf.data.Dataset]
     val: tf.data.Dataset | None  # batched ((features, alive), label)
     test: tf.data.Dataset  # unbatched (features, label), for the sweep
     test_size: int
@@ -64,6 +67,12 @@ def augmentation(seed: int) -> keras.Sequential:
     )
 
 
+def augmented(batches: tf.data.Dataset, seed: int) -> tf.data.Dataset:
+    """``batches`` with random augmentation applied, drawn from ``seed``."""
+    augment = augmentation(seed)
+    return batches.map(lambda f, label: (augment(f, training=True), label), AUTOTUNE)
+
+
 def with_alive(failable: int) -> Callable[[tf.Tensor, tf.Tensor], tuple]:
     """Add an all-alive mask to each batch; failout draws its own failures inside the model."""
 
@@ -83,20 +92,23 @@ def build_inputs(
     shape = image_shaper(config)
     batch = config.train.batch_size
 
+    add = with_alive(failable)
+
     def batched(x: np.ndarray, y: np.ndarray, shuffle_seed: int | None) -> tf.data.Dataset:
         data = tf.data.Dataset.from_tensor_slices((x, y))
         if shuffle_seed is not None:
-            data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+            data = data.shuffle(len(x), seed=shuffle_seed)
         return data.batch(batch).map(lambda f, label: (shape(f), label), AUTOTUNE)
 
-    train = batched(splits.x_train, splits.y_train, seed)
-    if config.train.augment:
-        augment = augmentation(seed)
-        train = train.map(lambda f, label: (augment(f, training=True), label), AUTOTUNE)
-    add = with_alive(failable)
+    def train_epoch(epoch: int) -> tf.data.Dataset:
+        train = batched(splits.x_train, splits.y_train, epoch_seed(seed, epoch, SHUFFLE))
+        if config.train.augment:
+            train = augmented(train, epoch_seed(seed, epoch, AUGMENT))
+        return train.map(add, AUTOTUNE).prefetch(AUTOTUNE)
+
     test = tf.data.Dataset.from_tensor_slices((splits.x_test, splits.y_test))
     return Inputs(
-        train=train.map(add, AUTOTUNE).prefetch(AUTOTUNE),
+        train_epoch=train_epoch,
         val=batched(splits.x_val, splits.y_val, None).map(add, AUTOTUNE).prefetch(AUTOTUNE),
         test=test.map(lambda f, label: (shape(f), label), AUTOTUNE),
         test_size=len(splits.y_test),
@@ -113,7 +125,7 @@ def _folder_inputs(
     size = (splits.image_size, splits.image_size)
     batch = config.train.batch_size
 
-    def read(folder: object, shuffle: bool, batch_size: int | None) -> tf.data.Dataset:
+    def read(folder: object, shuffle: bool, batch_size: int | None, seed: int) -> tf.data.Dataset:
         data = keras.utils.image_dataset_from_directory(
             folder,
             labels="inferred",
@@ -127,20 +139,23 @@ def _folder_inputs(
         )
         return data.map(lambda f, label: (f / 255.0, label), AUTOTUNE)
 
-    train = read(splits.train_dir, True, batch)
-    if config.train.augment:
-        augment = augmentation(seed)
-        train = train.map(lambda f, label: (augment(f, training=True), label), AUTOTUNE)
     add = with_alive(failable)
+
+    def train_epoch(epoch: int) -> tf.data.Dataset:
+        train = read(splits.train_dir, True, batch, epoch_seed(seed, epoch, SHUFFLE))
+        if config.train.augment:
+            train = augmented(train, epoch_seed(seed, epoch, AUGMENT))
+        return train.map(add, AUTOTUNE).prefetch(AUTOTUNE)
+
     val = None
     if splits.val_dir is not None:
-        val = read(splits.val_dir, False, batch).map(add, AUTOTUNE).prefetch(AUTOTUNE)
+        val = read(splits.val_dir, False, batch, seed).map(add, AUTOTUNE).prefetch(AUTOTUNE)
     p_train = np.asarray(splits.train_counts) / sum(splits.train_counts)
     p_test = np.asarray(splits.test_counts) / sum(splits.test_counts)
     return Inputs(
-        train=train.map(add, AUTOTUNE).prefetch(AUTOTUNE),
+        train_epoch=train_epoch,
         val=val,
-        test=read(splits.test_dir, False, None),
+        test=read(splits.test_dir, False, None, seed),
         test_size=sum(splits.test_counts),
         input_shape=(*size, 3),
         num_classes=splits.num_classes,

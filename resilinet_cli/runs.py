@@ -71,15 +71,18 @@ def iteration_seed(config: ExperimentConfig, iteration: int) -> int:
 def prepare_run_folder(out: Path, config: ExperimentConfig) -> None:
     """Create the folder for ``config``, or check that an existing one holds the same config."""
     saved = out / "config.yaml"
+    text = yaml.safe_dump(config.to_dict(), sort_keys=False)
     if saved.exists():
         previous = read_record(out).get("config_hash")
+        if previous is None and saved.read_text(encoding="utf-8") == text:
+            return  # a run killed before its first record: the same config, go on
         if previous != config.digest():
             raise RunError(
                 f"{out}: holds a run of another config (hash {str(previous)[:12]}, this one "
                 f"{config.digest()[:12]}); choose another --out or delete the folder"
             )
         return
-    atomic.write_text(saved, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    atomic.write_text(saved, text)
 
 
 def read_record(folder: Path) -> dict[str, Any]:

@@ -7,7 +7,9 @@ last weights when there is no validation set, as in the reference ImageNet run).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -15,6 +17,8 @@ import pandas as pd
 import tensorflow as tf
 
 from resilinet_cli import interrupt
+from resilinet_cli.checkpoint import EpochCheckpoint, TrainingState
+from resilinet_cli.epoch_seeds import MODEL, epoch_seed
 
 
 def set_seeds(seed: int) -> None:
@@ -29,14 +33,21 @@ def set_seeds(seed: int) -> None:
 
 def train_model(
     model: keras.Model,
-    train: tf.data.Dataset,
+    train_epoch: Callable[[int], tf.data.Dataset],
     val: tf.data.Dataset | None,
     *,
     epochs: int,
+    seed: int,
     work_dir: Path,
+    checkpoint: EpochCheckpoint | None = None,
     verbose: int | str = "auto",
 ) -> pd.DataFrame:
-    """Fit ``model`` in place, leave it holding its best-validation weights; return the history."""
+    """Fit ``model`` in place, leave it holding its best-validation weights; return the history.
+
+    ``train_epoch(e)`` gives epoch ``e``'s batches. With a ``checkpoint``, training starts after
+    the last epoch it holds and saves each finished epoch to it, so that a run killed at any
+    point resumes with the same result as if it had never stopped (README, "Determinism").
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(),
         loss="sparse_categorical_crossentropy",
@@ -45,32 +56,74 @@ def train_model(
         # the whole training step a second time (about 3.5 s per MobileNet unit on 2 cores).
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
-    # The optimizer's slots likewise: built here, outside tf.function, for the same reason.
+    # The optimizer's slots likewise: built here, outside tf.function, for the same reason
+    # (and so that a checkpoint can restore them).
     model.optimizer.build(model.trainable_variables)
     work_dir.mkdir(parents=True, exist_ok=True)
-    best = work_dir / ".best.weights.h5"
-    callbacks = [interrupt.keras_callback()]
-    if val is not None:
-        callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                best,
-                monitor="val_accuracy",
-                mode="max",
-                save_best_only=True,
-                save_weights_only=True,
-            )
+    best_path = work_dir / ".best.weights.h5"
+    state = checkpoint.restore(model) if checkpoint else TrainingState()
+    for epoch in range(state.epoch, epochs):
+        reseed_random_layers(model, seed, epoch)
+        callbacks = [interrupt.keras_callback(), StopAfterOneEpoch()]
+        if val is not None:
+            # After a resume, the best accuracy so far must be remembered: without
+            # initial_value_threshold, ModelCheckpoint would keep any next epoch as the best.
+            callbacks.insert(0, best_checkpoint(best_path, state.best))
+        fit = model.fit(
+            train_epoch(epoch),
+            validation_data=val,
+            initial_epoch=epoch,
+            epochs=epochs,
+            callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself, with a seed of the epoch
+            verbose=verbose,
         )
-    history = model.fit(
-        train,
-        validation_data=val,
-        epochs=epochs,
-        callbacks=callbacks,
-        shuffle=False,  # the dataset shuffles itself, with the unit's seed
-        verbose=verbose,
-    )
+        logs = {name: float(values[-1]) for name, values in fit.history.items()}
+        state.history.append(logs)
+        state.epoch = epoch + 1
+        if val is not None and (state.best is None or logs["val_accuracy"] > state.best):
+            state.best = logs["val_accuracy"]
+        if checkpoint and state.epoch < epochs:
+            checkpoint.save(model, state)
     if val is not None:
-        model.load_weights(best)
-        best.unlink()
-    frame = pd.DataFrame(history.history)
+        model.load_weights(best_path)
+        best_path.unlink()
+    if checkpoint:
+        checkpoint.clear()
+    frame = pd.DataFrame(state.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return frame
+
+
+def best_checkpoint(path: Path, best_so_far: float | None) -> keras.callbacks.ModelCheckpoint:
+    """Keeps the weights of the epoch with the best validation accuracy at ``path``."""
+    return keras.callbacks.ModelCheckpoint(
+        path,
+        monitor="val_accuracy",
+        mode="max",
+        save_best_only=True,
+        save_weights_only=True,
+        initial_value_threshold=best_so_far,
+    )
+
+
+class StopAfterOneEpoch(keras.callbacks.Callback):
+    """Ends ``fit`` after its first epoch; the loop in `train_model` then checkpoints.
+
+    One ``fit`` per epoch, rather than ``fit(epochs=1)``, keeps Keras' progress line right
+    ("Epoch 3/10").
+    """
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.model.stop_training = True
+
+
+def reseed_random_layers(model: keras.Model, seed: int, epoch: int) -> None:
+    """Restart each random layer's stream (failout, dropout) from a seed of (seed, epoch).
+
+    Keras keeps a random layer's stream in a ``seed_generator_state`` variable, which weight
+    files do not hold; restarting it each epoch makes a resumed epoch draw what it drew before.
+    """
+    states = [v for v in model.variables if v.name == "seed_generator_state"]
+    for i, state in enumerate(states):
+        state.assign([epoch_seed(seed, epoch, MODEL + i), 0])

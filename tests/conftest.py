@@ -57,9 +57,10 @@ def trained(quick_config, digits, tmp_path_factory):
         )
         train_model(
             model,
-            inputs.train,
+            inputs.train_epoch,
             inputs.val,
             epochs=2,
+            seed=0,
             work_dir=tmp_path_factory.mktemp(variant),
             verbose=0,
         )

@@ -92,11 +92,13 @@ def test_augmentation_runs_on_the_fly_for_training_only() -> None:
     inputs = build_inputs(splits, config, failable=2, seed=0)
     assert inputs.input_shape == (32, 32, 3)
     padded = tf.image.resize_with_crop_or_pad(images, 32, 32).numpy().repeat(3, axis=-1)
-    epochs = [next(iter(inputs.train))[0][0].numpy() for _ in range(2)]
+    epochs = [next(iter(inputs.train_epoch(e)))[0][0].numpy() for e in range(2)]
     for batch in epochs:
         assert batch.shape == (8, 32, 32, 3) and batch.min() >= 0.0 and batch.max() <= 1.0
         for image in batch:  # no training image comes out untouched
             assert min(np.abs(image - raw).mean() for raw in padded) > 1e-3
-    assert np.abs(epochs[0] - epochs[1]).mean() > 1e-3  # fresh draws every pass
+    assert np.abs(epochs[0] - epochs[1]).mean() > 1e-3  # fresh draws every epoch
+    again = next(iter(inputs.train_epoch(1)))[0][0].numpy()
+    np.testing.assert_array_equal(again, epochs[1])  # the same draws for the same epoch
     test = np.stack([x.numpy() for x, _ in inputs.test])
     np.testing.assert_array_equal(test, padded)  # evaluation sees the images as they are

@@ -30,8 +30,16 @@ def test_release_models_frees_every_traced_training_step(tmp_path):
         x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
         y = np.arange(32) % 3
         data = keras.utils.split_dataset((x, y), left_size=0.75)
-        train_model(model, data[0].batch(8), data[1].batch(8), epochs=1, work_dir=tmp_path)
-        del model, data
+        train = data[0].batch(8)
+        train_model(
+            model,
+            lambda epoch, train=train: train,
+            data[1].batch(8),
+            epochs=1,
+            seed=0,
+            work_dir=tmp_path,
+        )
+        del model, data, train
         release_models()
     assert live_training_graphs() - before == set()
 
@@ -48,6 +56,6 @@ def test_training_traces_its_step_once(tmp_path, monkeypatch):
     monkeypatch.setattr(func_graph, "func_graph_from_py_func", counting)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
     data = tf.data.Dataset.from_tensor_slices((np.zeros((16, 4), "float32"), np.zeros(16))).batch(8)
-    train_model(model, data, None, epochs=2, work_dir=tmp_path)
+    train_model(model, lambda epoch: data, None, epochs=2, seed=0, work_dir=tmp_path)
     assert traced.count("one_step_on_data") == 1
     release_models()

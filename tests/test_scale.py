@@ -422,7 +422,13 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):
         config, "resilinet", input_shape=inputs.input_shape, num_classes=10, seed=0
     )
     train_model(
-        model, inputs.train, inputs.val, epochs=3, work_dir=tmp_path_factory.mktemp("t"), verbose=0
+        model,
+        inputs.train_epoch,
+        inputs.val,
+        epochs=3,
+        seed=0,
+        work_dir=tmp_path_factory.mktemp("t"),
+        verbose=0,
     )
     topology = variant_topology(config, "resilinet")
     flows = [c for c in topology.combinations() if topology.has_information_flow(c)]
