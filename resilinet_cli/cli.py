@@ -54,6 +54,14 @@ class App(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as error:  # a bad command-line value: one line, like the rest
+            if ctx.params.get("debug"):
+                raise
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            click.echo(f"error: {error.format_message()}{hint}", err=True)
+            ctx.exit(2)
         except ResilinetError as error:
             if ctx.params.get("debug"):
                 raise

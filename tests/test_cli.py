@@ -257,3 +257,16 @@ def test_report_rebuilds_identical_tables_and_a_page_from_saved_results(run_dir)
     assert links and all((out / link).is_file() for link in links)
     assert "Not the paper's data" in page and "| resilinet" in page
     assert "REPORT.md" in stdout
+
+
+def test_a_bad_command_line_value_gives_one_line_with_the_option(tmp_path) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    result = CliRunner().invoke(
+        main, ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(a_file)], prog_name="resilinet"
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: Invalid value for '--out': Directory '{a_file}' is a file. "
+        "(see 'resilinet run --help')\n"
+    )

@@ -201,3 +201,33 @@ def test_an_output_folder_that_cannot_be_created_gives_one_line(tmp_path: Path) 
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: cannot write {blocker}")
+
+
+def test_a_read_only_file_system_gives_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """EROFS on the first result file, simulated where every result file goes through."""
+    import errno
+
+    from resilinet_cli import atomic
+
+    def read_only(source, target) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(target))
+
+    monkeypatch.setattr(atomic.os, "replace", read_only)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, command(out, "--iterations", "1"))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"error: cannot write {out / 'config.yaml'}: Read-only file system; "
+        "the file system is read-only; choose another --out\n"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through folder permissions")
+def test_a_folder_without_write_permission_gives_one_line(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    result = CliRunner().invoke(main, command(locked / "run", "--iterations", "1"))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: cannot write {locked / 'run'}")
+    assert result.stderr.count("\n") == 1
