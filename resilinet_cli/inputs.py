@@ -142,6 +142,8 @@ def _folder_inputs(
     add = with_alive(failable)
 
     def train_epoch(epoch: int) -> tf.data.Dataset:
+        # Lists the class folders again each epoch (one directory scan) to shuffle the file
+        # list with this epoch's seed.
         train = read(splits.train_dir, True, batch, epoch_seed(seed, epoch, SHUFFLE))
         if config.train.augment:
             train = augmented(train, epoch_seed(seed, epoch, AUGMENT))
