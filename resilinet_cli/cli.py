@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import logging
-import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -21,8 +20,9 @@ import click
 
 from resilinet_cli import __version__
 from resilinet_cli.errors import ConfigError, ResilinetError, unknown_choice
+from resilinet_cli.quiet_import import quiet_tensorflow_import
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+quiet_tensorflow_import()  # hide TensorFlow's C++ start-up chatter
 
 
 class _NoRetracingNotice(logging.Filter):
