@@ -30,6 +30,7 @@ class RunError(ResilinetError):
 
 def unknown_choice(kind: str, name: object, known: Sequence[str]) -> str:
     """'unknown dataset 'mhelth' (did you mean 'mhealth'? known: ...)': one message style."""
-    close = difflib.get_close_matches(str(name), list(known), n=1)
+    known = list(dict.fromkeys(known))  # a duplicated name, itself reported, once
+    close = difflib.get_close_matches(str(name), known, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown {kind} '{name}' ({hint}known: {', '.join(known)})"

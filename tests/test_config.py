@@ -517,3 +517,10 @@ def test_survival_mapping_defaults_unlisted_nodes_to_0_9(config_dir: Path) -> No
 
 def test_survival_default_is_0_9(config_dir: Path) -> None:
     assert resolved(config_dir).survival_per_node() == {"fog1": 0.9, "fog2": 0.9, "edge": 0.9}
+
+
+def test_a_duplicated_known_name_is_listed_once() -> None:
+    from resilinet_cli.errors import unknown_choice
+
+    message = unknown_choice("node", "fog1", ["iot", "fog2", "fog2", "cloud"])
+    assert message == "unknown node 'fog1' (did you mean 'fog2'? known: iot, fog2, cloud)"
