@@ -112,3 +112,26 @@ def test_layers_survive_a_safe_mode_round_trip(tmp_path: Path) -> None:
     )
     check_layer(NodeGate(index=1, name="g"), [x, alive], tmp_path)
     check_layer(InputMux(senders=[2, None], name="m"), [x, 2 * x, alive], tmp_path)
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "deepfogguard", "resilinet", "resilinet_plus"])
+@pytest.mark.parametrize("dead", [(), (0,), (2,)])
+def test_every_weight_gets_a_gradient_in_training(quick_config, variant, dead) -> None:
+    """The skip hyperconnections too, also when their sender's chain link is alive.
+
+    A branching mux once passed the chain input alone; the skip weights then had no gradient
+    at all (None), so training never changed them.
+    """
+    import tensorflow as tf
+
+    from resilinet_cli.models.builder import build_from_config
+
+    model, _ = build_from_config(quick_config, variant, input_shape=(64,), num_classes=10, seed=0)
+    alive = np.ones((8, 3), "float32")
+    alive[:, list(dead)] = 0.0
+    features = np.random.default_rng(0).normal(size=(8, 64)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model([features, alive], training=True))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    variables = model.trainable_variables
+    assert [v.path for v, g in zip(variables, gradients, strict=True) if g is None] == []

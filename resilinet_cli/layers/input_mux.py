@@ -8,7 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from resilinet_cli.layers.node_gate import alive_column, branch_on_whole_batch
+from resilinet_cli.layers.node_gate import alive_column
 
 DETECTIONS = ("alive", "zeros")
 
@@ -53,7 +53,7 @@ class InputMux(keras.layers.Layer):
             if sender is None:
                 out = x
             elif self.detect == "alive":
-                out = select(alive_column(alive, sender, x) > 0, x, out)
+                out = ops.where(alive_column(alive, sender, x) > 0, x, out)
             else:
                 out = ops.where(ops.any(ops.not_equal(x, 0)), x, out)
         return out
@@ -63,15 +63,3 @@ class InputMux(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "senders": self.senders, "detect": self.detect}
-
-
-def select(alive: Any, x: Any, fallback: Any) -> Any:
-    """``x`` for rows whose sender is alive, else ``fallback``; no elementwise pass when the
-    whole batch agrees and branching pays (see `branch_on_whole_batch`)."""
-    if not branch_on_whole_batch():
-        return ops.where(alive, x, fallback)
-    return ops.cond(
-        ops.all(alive),
-        lambda: x,
-        lambda: ops.cond(ops.any(alive), lambda: ops.where(alive, x, fallback), lambda: fallback),
-    )

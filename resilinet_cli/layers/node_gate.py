@@ -9,12 +9,15 @@ from keras import ops
 
 
 def branch_on_whole_batch() -> bool:
-    """Whether gates and muxes branch around their work when a flag is the same for the batch.
+    """Whether a gate branches around its multiplication when its flag is the same for the batch.
 
-    In training every node is usually alive (Vanilla, deepFogGuard), or failout's flags hold for
-    the whole batch, so the branch skips a pass over the feature map and another over its
-    gradient. On CPU a branch costs nothing. On a GPU its condition must be copied to the host,
-    which stalls the device every time; there the branch-free elementwise op is cheaper.
+    In training every node is usually alive, or per-batch failout's flags hold for the whole
+    batch, so the branch skips a pass over the feature map and another over its gradient. On CPU
+    a branch costs nothing. On a GPU its condition must be copied to the host, which stalls the
+    device every time; there the branch-free multiplication is cheaper.
+
+    The input mux does not branch: a branch that passes the chain input alone would leave the
+    skip hyperconnection without any gradient (None, not zero), so it would never be trained.
     """
     import tensorflow as tf
 
