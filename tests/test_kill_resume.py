@@ -57,7 +57,8 @@ def kill_when(out: Path, ready: Callable[[], bool], delay: float) -> bool:
         [sys.executable, "-m", "resilinet_cli", *command(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        # A checkpoint after every epoch, so that kills can land around them.
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RESILINET_CHECKPOINT_SECONDS": "0"},
     )
     deadline = time.monotonic() + 300
     while not ready():

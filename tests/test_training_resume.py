@@ -19,6 +19,14 @@ from resilinet_cli.training import set_seeds, train_model
 EPOCHS = 3
 
 
+@pytest.fixture(autouse=True, scope="module")
+def checkpoint_every_epoch():
+    """These epochs take a fraction of a second; by default a checkpoint waits 30 s."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RESILINET_CHECKPOINT_SECONDS", "0")
+        yield
+
+
 @pytest.fixture(scope="module")
 def inputs(quick_config, digits):
     return build_inputs(digits, quick_config, failable=3, seed=0)
@@ -150,4 +158,15 @@ def test_an_epoch_folder_without_its_state_file_is_ignored(quick_config, inputs,
     state = checkpoint.restore(model)
     assert (state.epoch, state.history, state.best) == (1, [{"loss": 1.0}], 0.5)
     assert [p.name for p in folder.iterdir()] == ["epoch-00001"]
+    release_models()
+
+
+def test_short_epochs_are_not_checkpointed_until_the_interval_has_passed(
+    quick_config, inputs, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("RESILINET_CHECKPOINT_SECONDS", "3600")
+    saved = []
+    monkeypatch.setattr(EpochCheckpoint, "save", lambda self, model, state: saved.append(state))
+    train(quick_config, inputs, tmp_path, EpochCheckpoint(tmp_path / "ckpt", "key"))
+    assert saved == []
     release_models()
