@@ -66,8 +66,8 @@ def train_model(
     best_path = work_dir / ".best.weights.h5"
     state = checkpoint.restore(model) if checkpoint else TrainingState()
     if state.epoch < epochs:
-        # One fit over the remaining epochs, each built with its own seeds: a fit per epoch
-        # cost about 0.4 s per epoch in Keras' set-up.
+        # One fit over the remaining epochs: each epoch's pipeline has seeds of its own, and
+        # the pipelines run one after the other.
         batches = [train_epoch(epoch) for epoch in range(state.epoch, epochs)]
         steps = int(batches[0].cardinality())
         callbacks = [interrupt.keras_callback(), EpochBookkeeping(seed, state, checkpoint, epochs)]
