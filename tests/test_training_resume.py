@@ -41,6 +41,14 @@ def fresh_model(config, inputs):
     return model
 
 
+def model_with_optimizer(config, inputs):
+    """A fresh model whose optimizer slots exist, as a checkpoint saves and restores them."""
+    model = fresh_model(config, inputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
 def train(config, inputs, folder: Path, checkpoint: EpochCheckpoint):
     model = fresh_model(config, inputs)
     history = train_model(
@@ -134,9 +142,7 @@ def test_the_best_epoch_so_far_survives_a_resume(quick_config, inputs, tmp_path,
 
 def test_a_checkpoint_of_another_training_is_not_resumed(quick_config, inputs, tmp_path):
     folder = tmp_path / "ckpt"
-    model = fresh_model(quick_config, inputs)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.optimizer.build(model.trainable_variables)
+    model = model_with_optimizer(quick_config, inputs)
     EpochCheckpoint(folder, "old config").save(model, TrainingState(epoch=2, history=[{}, {}]))
     resumed = []
     state = EpochCheckpoint(folder, "new config", on_resume=resumed.append).restore(model)
@@ -147,9 +153,7 @@ def test_a_checkpoint_of_another_training_is_not_resumed(quick_config, inputs, t
 def test_an_epoch_folder_without_its_state_file_is_ignored(quick_config, inputs, tmp_path):
     """A kill while an epoch was being saved: the epoch before it is resumed."""
     folder = tmp_path / "ckpt"
-    model = fresh_model(quick_config, inputs)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.optimizer.build(model.trainable_variables)
+    model = model_with_optimizer(quick_config, inputs)
     checkpoint = EpochCheckpoint(folder, "key")
     checkpoint.save(model, TrainingState(epoch=1, history=[{"loss": 1.0}], best=0.5))
     half = folder / "epoch-00002"
