@@ -1,7 +1,8 @@
 """YAML experiment configs -> frozen, validated objects.
 
 Everything is checked before any data is loaded or TensorFlow is imported, and every problem is
-reported as one line ``file: key.path: message`` (DESIGN.md §7). All defaults live in the schema.
+reported as one line ``file: key.path: message`` (docs/architecture.md §7). All defaults live in
+the schema.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ ALL_VARIANTS: tuple[VariantName, ...] = typing.get_args(VariantName)
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Survival = Annotated[float, Field(gt=0.0, le=1.0)]
 Link = tuple[str, str]
-DEFAULT_SURVIVAL = 0.9  # paper_spec §3: the final code's failout survival rate
+DEFAULT_SURVIVAL = 0.9  # docs/method.md §3: the final code's failout survival rate
 
 
 class _Section(BaseModel):
@@ -43,7 +44,7 @@ class _Section(BaseModel):
 
 
 class TopologyConfig(_Section):
-    """Physical nodes, hyperconnections and reliability settings (paper_spec §2.1, §6.1)."""
+    """Physical nodes, hyperconnections and reliability settings (docs/method.md §2.1, §6.1)."""
 
     nodes: list[str] = Field(min_length=2, description="input to output")
     links: list[Link] = Field(min_length=1, description="chain hyperconnections")
@@ -102,14 +103,14 @@ class ModelConfig(_Section):
 
     name: str = "mlp"
     partition: PositiveInt = 1
-    # mlp (paper_spec §2.2)
+    # mlp (docs/method.md §2.2)
     hidden_units: PositiveInt = 250
     layers_per_node: PositiveInt | dict[str, PositiveInt] | None = Field(
         default=None,
         description="overrides the partition setting: layers on each non-input node, or one "
         "number for every non-input node (handy for generated topologies of any size)",
     )
-    # mobilenet (paper_spec §2.3, §2.5)
+    # mobilenet (docs/method.md §2.3, §2.5)
     alpha: PositiveFloat = 0.75
     depth_multiplier: PositiveInt = 1
     dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.001
@@ -120,7 +121,7 @@ class ModelConfig(_Section):
         default=0.99,
         description="Keras' default; short runs need less (inference BN lags fast weights)",
     )
-    # resnet18 (paper_spec §2.4)
+    # resnet18 (docs/method.md §2.4)
     weight_decay: NonNegativeFloat = 1e-4
 
     @field_validator("name")
@@ -134,14 +135,14 @@ class ModelConfig(_Section):
 
 
 class FailoutConfig(_Section):
-    """Failout survival rate per failable node (paper_spec §3)."""
+    """Failout survival rate per failable node (docs/method.md §3)."""
 
     survival: Survival | dict[str, Survival] = DEFAULT_SURVIVAL
     granularity: Literal["batch", "example"] = "batch"
 
 
 class HyperconnectionConfig(_Section):
-    """Fixed hyperconnection weights (paper_spec §5)."""
+    """Fixed hyperconnection weights (docs/method.md §5)."""
 
     scheme: Literal[1, 2, 3, 4] = 1
     setting: str = Field(
@@ -171,7 +172,7 @@ ExperimentType = Literal[
 
 
 class ExperimentSection(_Section):
-    """Which experiment (paper_spec §7) a run performs, and the levels of its factor."""
+    """Which experiment (docs/method.md §7) a run performs, and the levels of its factor."""
 
     type: ExperimentType = "average_accuracy"
     survival: list[Survival] = Field(
@@ -191,6 +192,9 @@ class EvaluationConfig(_Section):
 class ExperimentConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    smoke: bool = Field(
+        default=False, description="set by --smoke: a shrunk run whose numbers mean nothing"
+    )
     seed: int = 0
     iterations: PositiveInt = 1
     variants: list[VariantName] = Field(default=list(ALL_VARIANTS), min_length=1)
@@ -213,6 +217,8 @@ class ExperimentConfig(_Section):
         from resilinet_cli.models.registry import FAMILIES
 
         data = self.model_dump(mode="json")
+        if not self.smoke:  # keeps the hash of every ordinary config as it was
+            del data["smoke"]
         keep = {"name", "partition", *FAMILIES[self.model.name].keys}
         data["model"] = {k: v for k, v in data["model"].items() if k in keep}
         return data
@@ -223,7 +229,7 @@ class ExperimentConfig(_Section):
             return self
         raw = self.to_dict()
         for override in overrides:
-            apply_override(raw, override, self.name)
+            apply_override(raw, override)
         return validate_config(raw, self.name)
 
     def digest(self) -> str:
@@ -241,6 +247,7 @@ class ExperimentConfig(_Section):
 
 
 SMOKE_OVERRIDES = (
+    "smoke=true",
     "train.epochs=1",
     "iterations=1",
     "dataset.subset.train=512",
@@ -255,9 +262,11 @@ def load_config(
     """Read, override and validate a config file; raise ConfigError listing every problem."""
     raw = read_mapping(path)
     raw = _resolve_topology(raw, path)
-    for override in (*overrides, *(SMOKE_OVERRIDES if smoke else ())):
-        apply_override(raw, override, path.name)
-    return validate_config(_expand_generated(raw, path.name), path.name)
+    # --smoke shrinks first, so that what the user sets explicitly wins.
+    for override in (*(SMOKE_OVERRIDES if smoke else ()), *overrides):
+        apply_override(raw, override)
+    raw = _resolve_topology(raw, path)  # --set topology=cnn names a preset too
+    return validate_config(_expand_generated(raw, path.name), path.name, overrides)
 
 
 def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -291,15 +300,30 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def validate_config(raw: dict[str, Any], source: str) -> ExperimentConfig:
+def validate_config(
+    raw: dict[str, Any], source: str, overrides: Sequence[str] = ()
+) -> ExperimentConfig:
+    """The validated config; each problem is blamed on the ``--set`` that caused it, if any."""
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError("\n".join(_format_errors(source, error))) from None
-    problems = _semantic_problems(config)
+        problems = _format_errors(error)
+    else:
+        problems = _semantic_problems(config)
     if problems:
-        raise ConfigError("\n".join(f"{source}: {loc}: {msg}" for loc, msg in problems))
+        raise ConfigError("\n".join(_blame(source, overrides, loc, msg) for loc, msg in problems))
     return config
+
+
+def _blame(source: str, overrides: Sequence[str], loc: str, message: str) -> str:
+    """``file: key: message``, or ``--set key=value: message`` when an override set that key."""
+    for override in reversed(overrides):  # the last override of a key is the one that counts
+        key = override.partition("=")[0].strip()
+        if loc == key:
+            return f"--set {override}: {message}"
+        if loc.startswith((f"{key}.", f"{key}[")) or key.startswith(f"{loc}."):
+            return f"--set {override}: {loc}: {message}"
+    return f"{source}: {loc or '(top level)'}: {message}"
 
 
 def read_yaml(path: Path) -> Any:
@@ -322,7 +346,7 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path.name}: invalid YAML: {error}") from None
 
 
-def apply_override(raw: dict[str, Any], override: str, source: str) -> None:
+def apply_override(raw: dict[str, Any], override: str) -> None:
     """Apply one Hydra-style ``key.path=value`` override in place (value parsed as YAML)."""
     key, sep, text = override.partition("=")
     if not sep or not key.strip():
@@ -337,7 +361,7 @@ def apply_override(raw: dict[str, Any], override: str, source: str) -> None:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             where = ".".join(parts[: depth + 1])
-            raise ConfigError(f"{source}: {where}: is not a section, so {key} cannot be set")
+            raise ConfigError(f"--set {override}: {where} is not a section, so {key} cannot be set")
         node = child
     node[parts[-1]] = value
 
@@ -380,20 +404,25 @@ def _split_top_level(text: str) -> list[str]:
     return [*parts, current]
 
 
-def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Replace ``topology: NAME`` with the preset ``topologies/NAME.yaml``.
+PRESETS = Path(__file__).resolve().parent / "topologies"
 
-    Presets are looked for next to the config and in its parent folders (so that
-    ``configs/ablations/*.yaml`` find ``configs/topologies/``).
+
+def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Replace ``topology: NAME`` with a preset's mapping.
+
+    A preset is looked for next to the config first (``topologies/NAME.yaml``, or ``NAME`` as a
+    path), so a project can keep its own, and then among the presets shipped in the package, so
+    that ``topology: health`` works from any folder.
     """
     name = raw.get("topology")
     if not isinstance(name, str):
         return raw
-    folders = [path.parent, *list(path.parent.parents)[:2]]
-    candidates = [d / "topologies" / f"{name}.yaml" for d in folders] + [path.parent / name]
+    here = path.parent
+    candidates = [here / "topologies" / f"{name}.yaml", here / name]
+    candidates.append(PRESETS / f"{name}.yaml")
     preset = next((c for c in candidates if c.is_file()), None)
     if preset is None:
-        known = sorted({p.stem for d in folders for p in (d / "topologies").glob("*.yaml")})
+        known = sorted({p.stem for d in (here / "topologies", PRESETS) for p in d.glob("*.yaml")})
         raise ConfigError(
             f"{path.name}: topology: {unknown_choice('topology preset', name, known)}"
         )
@@ -429,7 +458,8 @@ def _expand_generated(raw: dict[str, Any], source: str) -> dict[str, Any]:
     return {**raw, "topology": GENERATORS[generated.generate](generated.size)}
 
 
-def _format_errors(source: str, error: ValidationError) -> list[str]:
+def _format_errors(error: ValidationError) -> list[tuple[str, str]]:
+    """(key path, message) per problem, with did-you-mean for unknown keys and choices."""
     lines = []
     for problem in _merge_union_members(error.errors()):
         loc = problem["loc"]
@@ -441,7 +471,7 @@ def _format_errors(source: str, error: ValidationError) -> list[str]:
             message = unknown_choice(_choice_kind(loc), problem["input"], known)
         else:
             message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: {_loc_text(loc) or '(top level)'}: {message}")
+        lines.append((_loc_text(loc), message))
     return lines
 
 

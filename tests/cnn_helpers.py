@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 import numpy as np
-from paths import CONFIGS
+from paths import TOPOLOGIES
 
 from resilinet_cli.config import ExperimentConfig, read_yaml, validate_config
 from resilinet_cli.models.builder import build_from_config
@@ -19,7 +19,7 @@ def cnn_config(
 ) -> ExperimentConfig:
     raw = {
         "name": "test",
-        "topology": read_yaml(CONFIGS / "topologies" / "cnn.yaml"),
+        "topology": read_yaml(TOPOLOGIES / "cnn.yaml"),
         "dataset": {"name": "fashion_mnist", **(dataset or {})},
         "model": model,
         "train": train,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from paths import CONFIGS
+from paths import CONFIGS, TOPOLOGIES
 
 from resilinet_cli.config import TopologyConfig, read_yaml
 from resilinet_cli.topology import Topology
@@ -11,12 +11,12 @@ from resilinet_cli.topology import Topology
 
 @pytest.fixture(scope="session")
 def health_topology_config() -> TopologyConfig:
-    return TopologyConfig(**read_yaml(CONFIGS / "topologies" / "health.yaml"))
+    return TopologyConfig(**read_yaml(TOPOLOGIES / "health.yaml"))
 
 
 @pytest.fixture(scope="session")
 def health() -> Topology:
-    return Topology.from_config(TopologyConfig(**read_yaml(CONFIGS / "topologies" / "health.yaml")))
+    return Topology.from_config(TopologyConfig(**read_yaml(TOPOLOGIES / "health.yaml")))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Config loading: every shipped config validates, and each mistake gives its exact message lines.
 
-DESIGN.md §7: one line per problem, ``file.yaml: key.path: message``, all problems listed.
-Reliability values are paper_spec §6.1.
+docs/architecture.md §7: one line per problem, ``file.yaml: key.path: message``, all listed.
+Reliability values are docs/method.md §6.1.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from resilinet_cli.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
+TOPOLOGIES = ROOT / "resilinet_cli" / "topologies"
 SHIPPED = sorted([*CONFIGS.glob("*.yaml"), *CONFIGS.glob("ablations/*.yaml")])
 
 HEALTH_NODES = ["iot", "edge", "fog2", "fog1", "cloud"]
 HEALTH_LINKS = [["iot", "edge"], ["edge", "fog2"], ["fog2", "fog1"], ["fog1", "cloud"]]
 HEALTH_SKIPS = [["iot", "fog2"], ["edge", "fog1"], ["fog2", "cloud"]]
-HEALTH_RELIABILITY = {  # paper_spec §6.1, order [fog1, fog2, edge]
+HEALTH_RELIABILITY = {  # docs/method.md §6.1, order [fog1, fog2, edge]
     "no_failure": [1.0, 1.0, 1.0],
     "normal": [0.99, 0.96, 0.92],
     "poor": [0.95, 0.91, 0.87],
@@ -53,7 +54,7 @@ KNOWN_NODES = "known: iot, edge, fog2, fog1, cloud"
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     """A folder that holds the topology presets, as configs/ does."""
-    shutil.copytree(CONFIGS / "topologies", tmp_path / "topologies")
+    shutil.copytree(TOPOLOGIES, tmp_path / "topologies")
     return tmp_path
 
 
@@ -431,11 +432,35 @@ def test_override_replaces_a_file_value_and_later_overrides_win(config_dir: Path
     assert config.train.batch_size == 64  # the sibling key is kept
 
 
-def test_a_bad_override_fails_validation_like_a_bad_file(config_dir: Path) -> None:
+def test_a_bad_override_is_blamed_on_the_set_not_the_file(config_dir: Path) -> None:
     path = write(config_dir, MINIMAL)
     assert error_lines(path, ("train.epochs=0",)) == [
-        "exp.yaml: train.epochs: Input should be greater than 0"
+        "--set train.epochs=0: Input should be greater than 0"
     ]
+
+
+def test_an_unknown_key_in_a_set_suggests_the_known_one(config_dir: Path) -> None:
+    [line] = error_lines(write(config_dir, MINIMAL), ("train.epoch=3",))
+    expected = "--set train.epoch=3: unknown key 'epoch' (did you mean 'epochs'? known: epochs, "
+    assert line.startswith(expected)
+
+
+def test_a_set_below_an_unknown_section_names_the_section(config_dir: Path) -> None:
+    [line] = error_lines(write(config_dir, MINIMAL), ("modle.alpha=1",))
+    expected = "--set modle.alpha=1: modle: unknown key 'modle' (did you mean 'model'? known: "
+    assert line.startswith(expected)
+
+
+def test_a_semantic_problem_of_a_set_is_blamed_on_the_set(config_dir: Path) -> None:
+    assert error_lines(write(config_dir, MINIMAL), ("model.partition=9",)) == [
+        "--set model.partition=9: mlp has no partition setting 9 (known: 1, 2)"
+    ]
+
+
+def test_a_problem_of_the_file_is_still_blamed_on_the_file(config_dir: Path) -> None:
+    path = write(config_dir, MINIMAL + "train:\n  epoch: 3\n")
+    lines = error_lines(path, ("train.epochs=3",))
+    assert len(lines) == 1 and lines[0].startswith("exp.yaml: train.epoch: unknown key 'epoch'")
 
 
 def test_an_override_without_equals_sign(config_dir: Path) -> None:
@@ -452,23 +477,65 @@ def test_an_override_with_invalid_yaml_value(config_dir: Path) -> None:
 
 def test_an_override_below_a_scalar(config_dir: Path) -> None:
     assert error_lines(write(config_dir, MINIMAL), ("name.x=1",)) == [
-        "exp.yaml: name: is not a section, so name.x cannot be set"
+        "--set name.x=1: name is not a section, so name.x cannot be set"
     ]
 
 
 def test_apply_override_creates_missing_sections() -> None:
     raw: dict[str, Any] = {"name": "t"}
-    apply_override(raw, "dataset.subset.train=100", "x.yaml")
+    apply_override(raw, "dataset.subset.train=100")
     assert raw == {"name": "t", "dataset": {"subset": {"train": 100}}}
 
 
 def test_smoke_caps_epochs_iterations_and_subsets(config_dir: Path) -> None:
     path = write(config_dir, MINIMAL + "iterations: 5\ntrain:\n  epochs: 30\n")
-    config = load_config(path, ["train.epochs=9"], smoke=True)
+    config = load_config(path, smoke=True)
     assert config.train.epochs == 1
     assert config.iterations == 1
+    assert config.smoke
     subset = config.dataset.subset
     assert (subset.train, subset.val, subset.test) == (512, 128, 256)
+
+
+def test_smoke_leaves_what_the_user_sets_explicitly(config_dir: Path) -> None:
+    path = write(config_dir, MINIMAL + "iterations: 5\ntrain:\n  epochs: 30\n")
+    config = load_config(path, ["train.epochs=2", "dataset.subset.train=64"], smoke=True)
+    assert config.train.epochs == 2
+    assert config.dataset.subset.train == 64
+    assert (config.iterations, config.dataset.subset.test) == (1, 256)  # still shrunk
+
+
+def test_smoke_is_left_out_of_an_ordinary_configs_hash(config_dir: Path) -> None:
+    config = load_config(write(config_dir, MINIMAL))
+    assert "smoke" not in config.to_dict()
+    assert load_config(write(config_dir, MINIMAL), smoke=True).to_dict()["smoke"] is True
+
+
+# -- topology presets ----------------------------------------------------------------------------
+
+
+def test_a_preset_is_found_in_the_package_from_any_folder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))  # no topologies/ folder next to it
+    assert config.topology.failable == ["fog1", "fog2", "edge"]
+
+
+def test_a_preset_next_to_the_config_wins_over_the_package(config_dir: Path) -> None:
+    own = yaml.safe_load((config_dir / "topologies" / "health.yaml").read_text())
+    own["reliability"] = {"only": [0.5, 0.5, 0.5]}
+    (config_dir / "topologies" / "health.yaml").write_text(yaml.safe_dump(own))
+    path = write(config_dir, MINIMAL + "train:\n  hyperconnection_weights:\n    setting: only\n")
+    assert list(load_config(path).topology.reliability) == ["only"]
+
+
+def test_a_set_names_a_preset_as_the_file_does(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), ["topology=cnn", "model.name=mobilenet"])
+    assert config.topology.nodes == ["iot", "edge", "fog", "cloud"]
+
+
+def test_a_set_naming_an_unknown_preset_lists_the_shipped_ones(tmp_path: Path) -> None:
+    assert error_lines(write(tmp_path, MINIMAL), ("topology=cn",)) == [
+        "exp.yaml: topology: unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, health)"
+    ]
 
 
 def test_without_smoke_there_are_no_subset_caps(config_dir: Path) -> None:

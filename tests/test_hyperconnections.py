@@ -1,4 +1,4 @@
-"""Hyperconnection weight schemes 1-4 on the Health topology, against paper_spec §5."""
+"""Hyperconnection weight schemes 1-4 on the Health topology, against docs/method.md §5."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from resilinet_cli.config import TopologyConfig, read_yaml
 from resilinet_cli.hyperconnections import hyperconnection_weights
 from resilinet_cli.topology import Link, Topology
 
-HEALTH_YAML = Path(__file__).resolve().parent.parent / "configs" / "topologies" / "health.yaml"
-POOR = (0.95, 0.91, 0.87)  # paper_spec §6.1, order [fog1, fog2, edge]
+HEALTH_YAML = Path(__file__).resolve().parent.parent / "resilinet_cli" / "topologies" / "health.yaml"
+POOR = (0.95, 0.91, 0.87)  # docs/method.md §6.1, order [fog1, fog2, edge]
 
 IOT_E = Link("iot", "edge")
 E_F2 = Link("edge", "fog2")
@@ -30,7 +30,7 @@ def health() -> Topology:
 
 
 def scheme2_oracle(r_f1: float, r_f2: float, r_e: float) -> dict[Link, float]:
-    """paper_spec §5, scheme 2, Health column."""
+    """docs/method.md §5, scheme 2, Health column."""
     return {
         IOT_E: 1.0,
         IOT_F2: 1 / (1 + r_e),
@@ -43,7 +43,7 @@ def scheme2_oracle(r_f1: float, r_f2: float, r_e: float) -> dict[Link, float]:
 
 
 def scheme3_oracle(r_f1: float, r_f2: float, r_e: float) -> dict[Link, float]:
-    """paper_spec §5, scheme 3, Health column: the sender's reliability, IoT's is 1."""
+    """docs/method.md §5, scheme 3, Health column: the sender's reliability, IoT's is 1."""
     return {
         IOT_E: 1.0,
         IOT_F2: 1.0,
