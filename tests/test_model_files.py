@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -77,3 +80,37 @@ def test_evaluate_refuses_a_lambda_model_with_exit_code_2(tmp_path: Path) -> Non
     assert result.stderr.count("\n") == 1
     assert "refusing to load a model with a Lambda layer (double)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def readme_block(containing: str) -> str:
+    """The README's Python code block that contains ``containing``, exactly as written."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    [block] = [b for b in blocks if containing in b]
+    return block
+
+
+def test_the_readme_load_model_example_runs_as_written(trained, tmp_path: Path) -> None:
+    """A resilinet model (custom layers and all) loads in a fresh process after the import."""
+    model, _ = trained["resilinet"]
+    path = tmp_path / "results/quickstart/runs/resilinet/iter-1/model.keras"
+    path.parent.mkdir(parents=True)
+    model.save(path)
+    code = readme_block("keras.models.load_model")
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [model.name, str(model.count_params())]
+
+
+def test_without_the_import_keras_cannot_load_the_layers(trained, tmp_path: Path) -> None:
+    """The control: the registration above really comes from ``import resilinet_cli``."""
+    model, _ = trained["resilinet"]
+    model.save(tmp_path / "model.keras")
+    code = "import keras; keras.models.load_model('model.keras', safe_mode=True)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "Could not locate class" in done.stderr
