@@ -22,14 +22,30 @@ def cannot_write(error: BaseException) -> bool:
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it into place only if the block succeeds."""
+    """Yield a temporary path next to ``path``; move it into place only if the block succeeds.
+
+    The file's data reaches the disk before the rename, and the rename before we return, so
+    that after a power cut ``path`` holds the old file or the whole new one, never a zero-length
+    file (a rename can otherwise reach the disk before the data it names).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
+        fsync(tmp)
         os.replace(tmp, path)
+        fsync(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def fsync(path: Path) -> None:
+    """Flush a file's, or a folder's, data and metadata to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 TEMPORARY = re.compile(r"\..+\.(\d+)\.tmp(\.[^.]*)?")  # atomic_path's names: .<stem>.<pid>.tmp<ext>
