@@ -1,6 +1,6 @@
 """Training one model: seeds, Adam, and the best-validation checkpoint.
 
-paper_spec §8: Adam with Keras defaults, sparse categorical cross-entropy, the batch size and
+docs/method.md §8: Adam with Keras defaults, sparse categorical cross-entropy, the batch size and
 epoch count of the config, and the weights of the epoch with the best validation accuracy (the
 last weights when there is no validation set, as in the reference ImageNet run).
 """
@@ -44,15 +44,17 @@ def train_model(
     work_dir: Path,
     checkpoint: EpochCheckpoint | None = None,
     verbose: int | str = "auto",
+    gradient_accumulation_steps: int | None = None,
 ) -> pd.DataFrame:
     """Fit ``model`` in place, leave it holding its best-validation weights; return the history.
 
     ``train_epoch(e)`` gives epoch ``e``'s batches. With a ``checkpoint``, training starts after
     the last epoch it holds and saves each finished epoch to it, so that a run killed at any
     point resumes with the same result as if it had never stopped (README, "Determinism").
+    ``gradient_accumulation_steps``: see `make_optimizer`.
     """
     model.compile(
-        optimizer=keras.optimizers.Adam(),
+        optimizer=make_optimizer(gradient_accumulation_steps),
         loss="sparse_categorical_crossentropy",
         # A metric object, not the string "accuracy": Keras builds a string metric, and so
         # creates its variables, inside the first traced step, which makes TensorFlow trace
@@ -93,6 +95,22 @@ def train_model(
     frame = pd.DataFrame(state.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return frame
+
+
+def make_optimizer(gradient_accumulation_steps: int | None = None) -> keras.optimizers.Adam:
+    """Adam with Keras' defaults, stepping once per ``gradient_accumulation_steps`` batches.
+
+    Keras 3 adds each batch's gradient to an accumulator and, on every n-th batch, steps Adam on
+    the accumulated sum divided by n, with the weights unchanged in between: the mean gradient
+    of n batches, which is what the reference code's ImageNet run got from averaging 4 GPUs of
+    1024 images each. Batch norm and failout still see one batch at a time, as each GPU did.
+    Adam's step count (for its bias correction) counts the steps, not the batches. Batches left
+    over at the end of training, fewer than n, never reach the weights. The accumulators are
+    optimizer variables, so an epoch checkpoint saves and restores them with Adam's moments.
+    None or 1: a step per batch.
+    """
+    steps = gradient_accumulation_steps if (gradient_accumulation_steps or 1) > 1 else None
+    return keras.optimizers.Adam(gradient_accumulation_steps=steps)
 
 
 def best_checkpoint(path: Path, best_so_far: float | None) -> keras.callbacks.ModelCheckpoint:

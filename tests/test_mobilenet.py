@@ -1,4 +1,4 @@
-"""MobileNet-v1 (paper_spec §2.3, §2.5): node shapes, parameters, and the weight-zeroing oracle."""
+"""MobileNet-v1 (docs/method.md §2.3, §2.5): node shapes, parameters, the weight-zeroing oracle."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cnn_helpers import (
 )
 from reference_method import reference_predictions
 
+from resilinet_cli.ablations import factor_levels
 from resilinet_cli.experiment import variant_topology
 from resilinet_cli.failures import predict_combinations
 
@@ -145,3 +146,33 @@ def test_bn_momentum_is_an_option_for_short_runs() -> None:
     norms = [layer for layer in short.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(norms) == 27 and {layer.momentum for layer in norms} == {0.9}
     assert default.get_layer("conv_pw_13_bn").momentum == 0.99
+
+
+@pytest.mark.parametrize("variant", ["deepfogguard", "resilinet", "resilinet_plus", "vanilla"])
+def test_the_cloud_input_has_one_shape_in_every_skip_subset(variant: str) -> None:
+    """The skip-sensitivity ablation must compare skips, not two architectures.
+
+    The reference code removes a skip by weighting it 0 and pads the fog's 7x7 output to 8x8
+    whenever it uses the CIFAR strides, so its cloud always runs 8x8 -> 4x4. Its Vanilla has no
+    padding (7x7 -> 3x3), and neither has ours.
+    """
+    config = cnn_config({"name": "mobilenet"}).with_overrides(["experiment.type=skip_sensitivity"])
+    subsets = [config.with_overrides(level.overrides) for level in factor_levels(config, variant)]
+    kept_skips = {tuple(subset.topology.skips) for subset in subsets}
+    assert kept_skips == {
+        (),
+        (("iot", "fog"),),
+        (("edge", "cloud"),),
+        (("iot", "fog"), ("edge", "cloud")),
+    }
+    padded = variant != "vanilla"
+    for subset in subsets:
+        model, _ = build(subset, variant, CIFAR)
+        skips = {layer.name for layer in model.layers if layer.name.startswith("skip_")}
+        kept = {f"skip_hyperconnection_{src}{dst}" for src, dst in subset.topology.skips}
+        assert skips == (kept if padded else set()), subset.topology.skips
+        assert shapes(model, ["cloud_stack_in", "conv_pw_13_relu"]) == {
+            "cloud_stack_in": (8, 8, 384) if padded else (7, 7, 384),
+            "conv_pw_13_relu": (4, 4, 768) if padded else (3, 3, 768),
+        }, subset.topology.skips
+        keras.backend.clear_session()

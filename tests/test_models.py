@@ -14,7 +14,7 @@ from resilinet_cli.config import load_config
 from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.variants import VARIANTS
 
-# paper_spec §2.2: Keras layer names per node, partition settings 1 and 2.
+# docs/method.md §2.2: Keras layer names per node, partition settings 1 and 2.
 SPEC_LAYERS = {
     1: [
         "edge_output_layer",

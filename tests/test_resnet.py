@@ -1,4 +1,4 @@
-"""ResNet-18 split over iot → edge → fog → cloud (paper_spec §2.4): shapes, names, failures."""
+"""ResNet-18 split over iot → edge → fog → cloud (docs/method.md §2.4): shapes, names, failures."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ TOPOLOGY_CONFIG = {
     "reliability": {"no_failure": [1.0, 1.0], "hazardous": [0.85, 0.80]},
 }
 
-# paper_spec §2.4: output shape of every node boundary on 32x32 input.
+# docs/method.md §2.4: output shape of every node boundary on 32x32 input.
 SHAPES = {
     1: {
         "relu_1": (16, 16, 64),
@@ -136,7 +136,7 @@ def test_shapes_at_every_node_boundary(partition: int, variant: str) -> None:
         layer = model.get_layer(name)
         assert layer.strides == SKIP_STRIDES[partition][name]
         assert layer.kernel_size == (1, 1) and layer.padding == "valid"
-        assert not layer.use_bias and layer.kernel_regularizer is not None
+        assert not layer.use_bias and layer.kernel_regularizer is None
     # Residual stages: stage 0 ends at 4x4x64 ... stage 3 at 1x1x512 (the add of each last block).
     stage_ends = {"add_6": (4, 4, 64), "add_11": (2, 2, 128), "add_16": (1, 1, 256)}
     for name, shape in {**stage_ends, "add_21": (1, 1, 512)}.items():
@@ -192,12 +192,13 @@ def test_vanilla_parameter_count_and_skip_projections() -> None:
     assert built("resilinet", 2)[0].count_params() == total + 64 * 128 + 128 * 256
 
 
-def test_l2_regularises_every_conv_kernel() -> None:
+def test_l2_regularises_every_chain_conv_kernel() -> None:
     model, _ = built("resilinet", 1)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     regularised = [layer for layer in convs if layer.kernel_regularizer is not None]
-    # conv_1, res0a_branch2a, 15 conv_<id>, 4 skip_conv_<id>, 2 skip hyperconnections
-    assert len(regularised) == len(convs) == 23
+    # conv_1, res0a_branch2a, 15 conv_<id>, 4 skip_conv_<id>; not the 2 skip hyperconnections
+    assert len(convs) == 23 and len(regularised) == 21
+    assert not any(layer.name.startswith("skip_hyperconnection") for layer in regularised)
     assert len(model.losses) == len(regularised)
     assert all(layer.kernel_regularizer.l2 == pytest.approx(1e-4) for layer in regularised)
     conv_1 = model.get_layer("conv_1").kernel.numpy()
@@ -210,6 +211,35 @@ def test_l2_regularises_every_conv_kernel() -> None:
         config(1, weight_decay=0.0), "vanilla", input_shape=INPUT, num_classes=CLASSES, seed=0
     )
     assert plain.losses == []
+
+
+@pytest.mark.parametrize("variant", ["deepfogguard", "resilinet", "resilinet_plus"])
+@pytest.mark.parametrize("partition", [1, 2])
+def test_skip_hyperconnections_are_plain_reference_convs(partition: int, variant: str) -> None:
+    """The reference code builds them as ``Conv2D(..., use_bias=False)``: glorot_uniform, no L2.
+
+    With failout a skip gets a data gradient only on the batches that drop the node it skips;
+    an L2 term would shrink it on every step. The chain's convs keep he_normal and L2.
+    """
+    model, _ = built(variant, partition)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    skips = [layer for layer in convs if layer.name.startswith("skip_hyperconnection")]
+    assert {layer.name for layer in skips} == set(SKIP_STRIDES[partition])
+    for layer in skips:
+        assert isinstance(layer.kernel_initializer, keras.initializers.GlorotUniform), layer.name
+        assert layer.kernel_regularizer is None and not layer.use_bias, layer.name
+        # The values, too: uniform within the Glorot limit sqrt(6 / (fan_in + fan_out)).
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        limit = np.sqrt(6 / (kernel.shape[2] + kernel.shape[3]))
+        assert np.abs(kernel).max() <= limit
+        assert kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.05), layer.name
+    chain = [layer for layer in convs if layer not in skips]
+    assert len(chain) == 21
+    for layer in chain:
+        assert isinstance(layer.kernel_initializer, keras.initializers.HeNormal), layer.name
+        assert layer.kernel_regularizer.l2 == pytest.approx(1e-4), layer.name
+    # Only the chain's kernels add an L2 loss.
+    assert len(model.losses) == len(chain)
 
 
 def test_rejects_inputs_that_are_not_images() -> None:
@@ -250,7 +280,7 @@ def failure_zeroes_the_node(family: ResNetFamily, model: keras.Model, node: str)
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_alive_mask_equals_weight_zeroing(variant: str) -> None:
-    """The mask design against the reference method (paper_spec §6.2) on a briefly trained net."""
+    """The mask design against the reference method (docs/method.md §6.2), briefly trained net."""
     keras.utils.set_random_seed(7)
     model, family = build(variant)
     x = images(64, seed=1)

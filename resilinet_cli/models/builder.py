@@ -4,8 +4,8 @@ Each node's layer stack is framed by two named Identity layers (``<node>_stack_i
 ``<node>_stack_out``) so that it can be cut out of the model (see ``node_graph.py``).
 
 Every model takes ``features`` and ``alive`` ([batch, failable nodes], 1 = alive): the alive mask
-is the single source of truth for failures (DESIGN.md §2). Failable nodes are gated after their
-last activation; ResiliNet's failout randomises the mask while training.
+is the single source of truth for failures (docs/architecture.md §2). Failable nodes are gated
+after their last activation; ResiliNet's failout randomises the mask while training.
 """
 
 from __future__ import annotations
@@ -111,7 +111,9 @@ def build_from_config(
     if not variant.skips:
         topology = topology.with_skips(())
     module = FAMILIES[config.model.name].load()
-    family = module.build_family(config.model, topology, num_classes, input_shape)
+    family = module.build_family(
+        config.model, topology, num_classes, input_shape, hyperconnected=variant.skips
+    )
     scheme = config.train.hyperconnection_weights
     weights = hyperconnection_weights(
         topology, scheme.scheme, topology.reliability[scheme.setting], random.Random(seed)

@@ -1,4 +1,4 @@
-"""The Health MLP (paper_spec §2.2): Dense ReLU layers split over the physical nodes.
+"""The Health MLP (docs/method.md §2.2): Dense ReLU layers split over the physical nodes.
 
 Layer names follow the reference code: a node with several layers has ``<node>_input_layer``,
 ``<node>_layer_<k>`` and ``<node>_output_layer``; the output node's stack ends in ``output``.
@@ -62,9 +62,18 @@ class MLPFamily:
 
 
 def build_family(
-    config: ModelConfig, topology: Topology, num_classes: int, input_shape: tuple[int, ...]
+    config: ModelConfig,
+    topology: Topology,
+    num_classes: int,
+    input_shape: tuple[int, ...],
+    *,
+    hyperconnected: bool = True,
 ) -> MLPFamily:
-    """The MLP's node stacks for ``topology`` (the variant's own); any input is flattened."""
+    """The MLP's node stacks for ``topology`` (the variant's own); any input is flattened.
+
+    ``hyperconnected`` (whether the variant has skips) changes nothing here: the MLP's shapes
+    never depend on it.
+    """
     receivers = topology.nodes[1:]
     if isinstance(config.layers_per_node, int):
         layers = dict.fromkeys(receivers, config.layers_per_node)

@@ -1,4 +1,4 @@
-"""MobileNet-v1 split over physical nodes (paper_spec §2.3 CIFAR-10, §2.5 ImageNet).
+"""MobileNet-v1 split over physical nodes (docs/method.md §2.3 CIFAR-10, §2.5 ImageNet).
 
 Built from Keras layers with the layer names of ``keras.applications.MobileNet``: ``conv1`` after
 an asymmetric ((0,1),(0,1)) zero-padding with valid padding, then depthwise blocks ``conv_dw_i``
@@ -10,9 +10,16 @@ an asymmetric ((0,1),(0,1)) zero-padding with valid padding, then depthwise bloc
   ``skip_hyperconnection_<src><dst>``. Its stride is the downsampling of the nodes it skips and
   its filters match the chain input it joins: 96 filters, stride 1 for IoT→fog and 384 filters,
   stride 4 for edge→cloud on CIFAR (stride 2 and 4 on ImageNet).
-- When a skip's projection comes out larger than the chain input it joins (CIFAR: 8x8 against the
-  fog's 7x7), the chain sender's output is zero-padded ((0,1),(0,1)) to match, as in the
-  reference code; Vanilla, with no skips, keeps 7x7.
+- Padding rule. In a variant with skip hyperconnections (deepFogGuard, ResiliNet, ResiliNet+),
+  each node's output is zero-padded ((0,k),(0,k)) up to the largest projection that a skip from
+  *any* earlier node into the next node would have, whether the topology has that skip or not.
+  On CIFAR this pads the fog's 7x7 to the edge->cloud projection's 8x8, so the cloud sees
+  8x8x384 (alpha 0.75) in every skip subset of an ablation: the reference code pads whenever it
+  uses the CIFAR strides and removes a skip by weighting it 0, so its cloud never changes shape.
+  Vanilla, which the reference never pads, keeps 7x7x384. ImageNet's 160x160 and 224x224 inputs
+  divide evenly and get no padding. A 1x1 projection of stride s gives ceil(size / s), and
+  ceil(ceil(a / b) / c) = ceil(a / (b c)), so every skip into a node, from whichever earlier
+  node, projects to the same size: the padded chain input's.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ BLOCKS = [
     (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
     (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
 ]  # fmt: skip
-CIFAR_STRIDE_ONE = {"conv1", 2}  # paper_spec §2.3: strides (1,1) for conv1 and block 2
+CIFAR_STRIDE_ONE = {"conv1", 2}  # docs/method.md §2.3: strides (1,1) for conv1 and block 2
 
 
 class MobileNetFamily:
@@ -48,6 +55,7 @@ class MobileNetFamily:
         cifar_strides: bool,
         num_classes: int,
         bn_momentum: float = 0.99,
+        hyperconnected: bool = True,
     ) -> None:
         self.topology = topology
         self.blocks_per_node = blocks_per_node
@@ -57,6 +65,7 @@ class MobileNetFamily:
         self.cifar_strides = cifar_strides
         self.num_classes = num_classes
         self.bn_momentum = bn_momentum
+        self.hyperconnected = hyperconnected  # the variant has skips (Vanilla: False)
         self.node_stride: dict[str, int] = {}
         self.node_size: dict[str, int] = {}
 
@@ -87,7 +96,9 @@ class MobileNetFamily:
         x = self._blocks(node, x)
         if node == self.topology.output_node:
             return self._top(x)
-        return self._pad_for_skips(node, x)
+        x = self._pad_for_skips(node, x)
+        self.node_size[node] = x.shape[1]  # what a skip from this node will project
+        return x
 
     def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any:
         """1x1 conv: filters of the chain input, stride = downsampling of the skipped nodes."""
@@ -140,15 +151,20 @@ class MobileNetFamily:
         return keras.layers.ReLU(6.0, name=f"conv_pw_{block}_relu")(x)
 
     def _pad_for_skips(self, node: str, x: Any) -> Any:
-        """Zero-pad ``node``'s output up to the size of a skip projection that joins it."""
+        """Zero-pad ``node``'s output up to the largest projection a skip into the next node
+        could have.
+
+        Every earlier node counts, not only the topology's skips: the chain's shapes then do
+        not depend on which skips a skip-sensitivity subset keeps. Vanilla is never padded.
+        """
+        if not self.hyperconnected:
+            return x
         order = self.topology.nodes
+        here = order.index(node)
         target = x.shape[1]
-        for link in self.topology.skips:
-            if order.index(link.dst) != order.index(node) + 1 or link.src not in self.node_size:
-                continue
-            skipped = order[order.index(link.src) + 1 : order.index(link.dst)]
-            stride = math.prod(self.node_stride[n] for n in skipped)
-            target = max(target, (self.node_size[link.src] - 1) // stride + 1)
+        for i, src in enumerate(order[:here]):
+            stride = math.prod(self.node_stride[n] for n in order[i + 1 : here + 1])
+            target = max(target, (self.node_size[src] - 1) // stride + 1)
         extra = target - x.shape[1]
         if extra <= 0:
             return x
@@ -166,9 +182,18 @@ class MobileNetFamily:
 
 
 def build_family(
-    config: ModelConfig, topology: Topology, num_classes: int, input_shape: tuple[int, ...]
+    config: ModelConfig,
+    topology: Topology,
+    num_classes: int,
+    input_shape: tuple[int, ...],
+    *,
+    hyperconnected: bool = True,
 ) -> MobileNetFamily:
-    """Assign blocks 1..13 to the nodes after the input following the partition setting."""
+    """Assign blocks 1..13 to the nodes after the input following the partition setting.
+
+    ``hyperconnected`` says whether the variant has skip hyperconnections at all (Vanilla does
+    not); it decides the padding, which must not depend on the subset of skips ``topology`` has.
+    """
     counts = FAMILIES["mobilenet"].partitions[config.partition]
     first = len(BLOCKS) - sum(counts) + 1  # blocks before `first` stay on the IoT node
     blocks = {topology.input_node: list(range(1, first))}
@@ -184,4 +209,5 @@ def build_family(
         cifar_strides=config.strides == "cifar",
         num_classes=num_classes,
         bn_momentum=config.bn_momentum,
+        hyperconnected=hyperconnected,
     )

@@ -24,19 +24,19 @@ class FamilyInfo:
 
 
 FAMILIES: dict[str, FamilyInfo] = {
-    # paper_spec §2.2: "1->2->3->4" and "2->3->2->3" (edge, fog2, fog1, cloud).
+    # docs/method.md §2.2: "1->2->3->4" and "2->3->2->3" (edge, fog2, fog1, cloud).
     "mlp": FamilyInfo(
         "resilinet_cli.models.mlp",
         {1: (1, 2, 3, 4), 2: (2, 3, 2, 3)},
         keys=("hidden_units", "layers_per_node"),
     ),
-    # paper_spec §2.3: depthwise blocks on edge, fog, cloud: "1->3->5->5" and "2->2->4->6".
+    # docs/method.md §2.3: depthwise blocks on edge, fog, cloud: "1->3->5->5" and "2->2->4->6".
     "mobilenet": FamilyInfo(
         "resilinet_cli.models.mobilenet",
         {1: (3, 5, 5), 2: (2, 4, 6)},
         keys=("alpha", "depth_multiplier", "dropout", "strides", "bn_momentum"),
     ),
-    # paper_spec §2.4: residual stages on edge, fog, cloud: "1->4->4->9" and "1->8->4->5".
+    # docs/method.md §2.4: residual stages on edge, fog, cloud: "1->4->4->9" and "1->8->4->5".
     "resnet18": FamilyInfo(
         "resilinet_cli.models.resnet",
         {1: (1, 1, 2), 2: (2, 1, 1)},

@@ -1,4 +1,4 @@
-"""ResNet-18 for CIFAR-10 split over iot → edge → fog → cloud (paper_spec §2.4).
+"""ResNet-18 for CIFAR-10 split over iot → edge → fog → cloud (docs/method.md §2.4).
 
 The network is the reference code's adaptation of keras-contrib ``resnet.py``: basic blocks of
 "v2" pre-activation residual units (BN → ReLU → Conv), repetitions [2, 2, 2, 2], 64 initial
@@ -29,8 +29,11 @@ branches and both shortcuts then carry exactly zero, so the node outputs exactly
 
 Skip hyperconnections (deepFogGuard, ResiliNet, ResiliNet+) pass through a 1x1 conv without bias
 named ``skip_hyperconnection_<src><dst>``, with as many filters as the chain input it is merged
-with and stride ceil(source size / chain-input size), padding valid. **Our choice:** they use the
-same he_normal initialisation and L2(``weight_decay``) kernel regulariser as the other convs.
+with and stride ceil(source size / chain-input size), padding valid. As in the reference code,
+which builds them as a plain ``Conv2D(..., use_bias=False)``, they keep Keras' default
+glorot_uniform initialisation and have no regulariser, unlike the he_normal, L2-regularised convs
+of the chain. This matters: with failout a skip gets a data gradient only on the batches where
+the node it skips is dropped, while an L2 term would shrink its kernel on every step.
 """
 
 from __future__ import annotations
@@ -188,7 +191,8 @@ class ResNetFamily:
         """Project a skip input to the shape of the chain input it is merged with.
 
         A 1x1 conv without bias, ``chain_input`` channels, stride ceil(source / chain-input
-        size), padding valid, named ``skip_hyperconnection_<src><dst>``.
+        size), padding valid, named ``skip_hyperconnection_<src><dst>``; glorot_uniform and no
+        regulariser, as the reference code builds it.
         """
         source, target = tuple(x.shape[1:3]), tuple(chain_input.shape[1:3])
         strides = tuple(math.ceil(s / t) for s, t in zip(source, target, strict=True))
@@ -198,8 +202,8 @@ class ResNetFamily:
             strides=strides,
             padding="valid",
             use_bias=False,
-            kernel_initializer="he_normal",
-            kernel_regularizer=self._regulariser(),
+            kernel_initializer="glorot_uniform",  # the reference's plain Conv2D: Keras' default
+            kernel_regularizer=None,
             name=f"skip_hyperconnection_{link.src}{link.dst}",
         )(x)
         if tuple(y.shape[1:]) != tuple(chain_input.shape[1:]):
@@ -211,7 +215,7 @@ class ResNetFamily:
         return y
 
     def failure_layers(self, node: str) -> list[str]:
-        """Layers the reference code zeroes to fail ``node`` (paper_spec §6.2).
+        """Layers the reference code zeroes to fail ``node`` (docs/method.md §6.2).
 
         For the node's last stage: the last conv of each later block, then the first block's
         second conv and shortcut BN, e.g. ``conv_6, conv_3, skip_bn_4`` for stage 0. Zeroing
@@ -226,9 +230,18 @@ class ResNetFamily:
 
 
 def build_family(
-    config: ModelConfig, topology: Topology, num_classes: int, input_shape: tuple[int, ...]
+    config: ModelConfig,
+    topology: Topology,
+    num_classes: int,
+    input_shape: tuple[int, ...],
+    *,
+    hyperconnected: bool = True,
 ) -> ResNetFamily:
-    """ResNet-18's node stacks for ``topology`` (the variant's own); images are HxWxC."""
+    """ResNet-18's node stacks for ``topology`` (the variant's own); images are HxWxC.
+
+    ``hyperconnected`` (whether the variant has skips) changes nothing here: a skip projection
+    adapts to the chain, never the chain to it.
+    """
     if len(input_shape) != 3:
         raise ValueError(
             f"ResNet-18 needs image input (height, width, channels). Received: {input_shape}"
