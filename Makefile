@@ -26,6 +26,8 @@ quickstart: install
 	$(BIN)/resilinet run configs/quickstart.yaml
 
 # PROFILE=full (default): the paper's experiments; PROFILE=quick: offline stand-ins.
+# Runs into reproduced/$(PROFILE) (a rerun resumes there) and ends by comparing it with the
+# committed results/$(PROFILE), when there is one.
 reproduce-paper: install
 	$(BIN)/resilinet reproduce --profile $(PROFILE)
 

@@ -1,7 +1,7 @@
 """Run an experiment: train each unit, sweep its failure combinations, write its files.
 
 Units already finished with the same config and seed are skipped, so an interrupted run resumes
-where it stopped (DESIGN.md §7).
+where it stopped (docs/architecture.md §7).
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ def run_unit(
             work_dir=folder,
             checkpoint=EpochCheckpoint(folder / ".resume", key, on_resume=on_resume),
             verbose=verbose,
+            gradient_accumulation_steps=config.train.gradient_accumulation_steps,
         )
         with atomic.atomic_path(folder / "model.keras") as tmp:
             model.save(tmp)
@@ -156,13 +157,17 @@ def saved_training(folder: Path, key: str) -> tuple[Any, pd.DataFrame] | None:
     """The model and history that an interrupted run of this same training saved, if any.
 
     A unit stopped during its failure sweep has both files and a "running" record; its rerun
-    sweeps the saved model instead of training it again. A finished unit that ``train`` is
-    asked to redo is trained again.
+    sweeps the saved model instead of training it again, if this training code made it. A
+    finished unit that ``train`` is asked to redo is trained again.
     """
     from resilinet_cli.model_files import load_model
 
     record = runs.read_record(folder)
-    interrupted = record.get("status") == "running" and record.get("training_key") == key
+    interrupted = (
+        record.get("status") == "running"
+        and record.get("training_key") == key
+        and runs.is_current(record)
+    )
     model_file, history_file = folder / "model.keras", folder / "history.csv"
     if not (interrupted and model_file.exists() and history_file.exists()):
         return None
@@ -257,30 +262,33 @@ def sweep_model(
     )
 
 
-def finished_results(out: Path, config: ExperimentConfig) -> dict[runs.Unit, pd.DataFrame]:
-    """Per-combination accuracies of every finished unit in the run folder, in plan order."""
+def finished_results(
+    out: Path, config: ExperimentConfig, *, current_only: bool = False
+) -> dict[runs.Unit, pd.DataFrame]:
+    """Per-combination accuracies of every finished unit in the run folder, in plan order.
+
+    With ``current_only`` only units made by this training code count (what a run tabulates
+    unless --reuse-stale); without it, ``resilinet report`` rebuilds the pages of any folder,
+    such as a committed reference made by older code.
+    """
     from resilinet_cli.ablations import plan_units
 
     found = {}
-    for record_path in (out / "runs").glob(f"**/iter-*/{runs.RECORD}"):
-        record = runs.read_record(record_path.parent)
-        if record.get("status") != "done" or "unit" not in record or not record.get("swept", True):
-            continue
-        try:
-            unit = runs.Unit.from_record(record["unit"])
-        except TypeError:  # a record from another version of resilinet: not ours to reuse
-            continue
-        if record.get("config_hash") == unit.config(config).digest():
-            found[unit] = pd.read_csv(record_path.parent / "combinations.csv")
+    for unit, record in runs.finished_records(out, config):
+        if record.get("swept", True) and (runs.is_current(record) or not current_only):
+            found[unit] = pd.read_csv(unit.folder(out) / "combinations.csv")
     iterations = sorted({unit.iteration for unit in found})
     order = {u: i for i, u in enumerate(plan_units(config, config.variants, iterations))}
     return {u: found[u] for u in sorted(found, key=lambda u: (order.get(u, len(order)), u.name))}
 
 
-def write_run_tables(out: Path, config: ExperimentConfig) -> pd.DataFrame:
+def write_run_tables(
+    out: Path, config: ExperimentConfig, *, current_only: bool = False
+) -> pd.DataFrame:
     """Rebuild the run's tables from its finished units; return the weighted-accuracy table."""
     topology = Topology.from_config(config.topology)
-    weighted, combinations = report.summarise(finished_results(out, config), topology)
+    found = finished_results(out, config, current_only=current_only)
+    weighted, combinations = report.summarise(found, topology)
     report.write_tables(out, config, weighted, combinations)
     return weighted
 
@@ -330,6 +338,7 @@ def run_experiment(
     verbose: int | str = "auto",
     reuse_from: Path | None = None,
     swept: bool = True,
+    reuse_stale: bool = False,
 ) -> RunResult:
     """Run the units that are not finished yet (all of them with ``force``), then the tables.
 
@@ -337,13 +346,19 @@ def run_experiment(
     tables then hold every finished unit of the folder. A unit whose training key matches a
     finished unit under ``reuse_from`` is copied from it instead of trained. Without ``swept``
     units are trained and saved but not swept, and the tables stay empty.
+
+    A folder holding finished units of another training version is refused (RunError) unless
+    ``reuse_stale`` keeps them; units the run trains again anyway (``force``) do not count.
     """
     from resilinet_cli.ablations import plan_units
 
     progress = progress or Progress()
     runs.prepare_run_folder(out, config)
+    retrained = {unit.name for unit in units} if force else set()
+    runs.check_versions(out, config, reuse_stale=reuse_stale, retrained=retrained)
     atomic.remove_stale_temporaries(out)
-    todo = [u for u in units if force or not runs.is_done(out, u, config, swept=swept)]
+    done = partial(runs.is_done, out, config=config, swept=swept, reuse_stale=reuse_stale)
+    todo = [u for u in units if force or not done(u)]
     for unit in units:
         if unit not in todo:
             progress.skipped(unit)
@@ -392,9 +407,9 @@ def run_experiment(
                 continue
             release_models()
             progress.finished(unit, number, len(todo), combos)
-    weighted = write_run_tables(out, config)
+    weighted = write_run_tables(out, config, current_only=not reuse_stale)
     planned = plan_units(config, config.variants, range(1, config.iterations + 1))
-    complete = all(runs.is_done(out, unit, config, swept=swept) for unit in planned)
+    complete = all(done(unit) for unit in planned)
     status = "done" if complete else "partial"
     runs.write_record(out, config, status=status, started=started, seeds=seeds)
     return RunResult(weighted, failed)

@@ -17,32 +17,44 @@ from pathlib import Path
 
 from resilinet_cli import atomic, runs
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.training_version import TRAINING_VERSION
 
 # Config keys that name, group or count units but change no unit's results.
-LABELS = ("name", "description", "seed", "iterations", "variants", "experiment")
+LABELS = ("name", "description", "seed", "iterations", "variants", "experiment", "smoke")
 # Dataset keys that say where the data lives, not what it is.
 LOCATION = ("data_dir", "download")
 COPIED = ("model.keras", "history.csv", "combinations.csv")
 
 
-def training_key(config: ExperimentConfig, unit: runs.Unit) -> str:
-    """Hash of what the unit's results depend on; equal keys mean equal results."""
+def training_key(
+    config: ExperimentConfig, unit: runs.Unit, *, version: int = TRAINING_VERSION
+) -> str:
+    """Hash of what the unit's results depend on; equal keys mean equal results.
+
+    The training code's version is part of it: a unit made by other code is never copied, and
+    its epoch checkpoints and saved model are not resumed.
+    """
     identity = unit.config(config).to_dict()
     for key in LABELS:
         identity.pop(key, None)
     identity["dataset"] = {k: v for k, v in identity["dataset"].items() if k not in LOCATION}
     identity["unit"] = {"variant": unit.variant, "seed": unit.seed}
+    identity["training_version"] = version
     text = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def finished_units(root: Path, *, swept: bool = True) -> dict[str, Path]:
-    """Folders of the finished units under ``root`` (with their sweep if ``swept``), by key."""
+    """Folders of the finished units under ``root`` (with their sweep if ``swept``), by key.
+
+    Only units made by this training code are offered; older ones are never copied.
+    """
     found: dict[str, Path] = {}
     for record_path in sorted(root.glob(f"**/runs/**/iter-*/{runs.RECORD}")):
         record = runs.read_record(record_path.parent)
         key = record.get("training_key")
-        if record.get("status") == "done" and key and (record.get("swept", True) or not swept):
+        done = record.get("status") == "done" and runs.is_current(record)
+        if done and key and (record.get("swept", True) or not swept):
             found.setdefault(key, record_path.parent)
     return found
 

@@ -1,4 +1,5 @@
-"""The run folder: its layout (DESIGN.md §4), its units, and the run records that make resume safe.
+"""The run folder: its layout (docs/architecture.md §4), its units, and the records that make
+resume safe.
 
 A unit is one trained model: (variant, iteration). It is finished when its ``run.json`` says
 ``done``; that record is written last, after every other file of the unit.
@@ -10,6 +11,7 @@ import datetime as dt
 import json
 import platform
 import subprocess
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import yaml
 from resilinet_cli import __version__, atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import RunError
+from resilinet_cli.training_version import TRAINING_VERSION
 
 RECORD = "run.json"
 
@@ -70,19 +73,28 @@ def iteration_seed(config: ExperimentConfig, iteration: int) -> int:
 
 def prepare_run_folder(out: Path, config: ExperimentConfig) -> None:
     """Create the folder for ``config``, or check that an existing one holds the same config."""
+    if not check_run_folder(out, config):
+        atomic.write_text(out / "config.yaml", config_text(config))
+
+
+def check_run_folder(out: Path, config: ExperimentConfig) -> bool:
+    """Whether ``out`` already holds a run of ``config``; RunError if it holds another config."""
     saved = out / "config.yaml"
-    text = yaml.safe_dump(config.to_dict(), sort_keys=False)
-    if saved.exists():
-        previous = read_record(out).get("config_hash")
-        if previous is None and saved.read_text(encoding="utf-8") == text:
-            return  # a run killed before its first record: the same config, go on
-        if previous != config.digest():
-            raise RunError(
-                f"{out}: holds a run of another config (hash {str(previous)[:12]}, this one "
-                f"{config.digest()[:12]}); choose another --out or delete the folder"
-            )
-        return
-    atomic.write_text(saved, text)
+    if not saved.exists():
+        return False
+    previous = read_record(out).get("config_hash")
+    if previous is None and saved.read_text(encoding="utf-8") == config_text(config):
+        return True  # a run killed before its first record: the same config, go on
+    if previous != config.digest():
+        raise RunError(
+            f"{out}: holds a run of another config (hash {str(previous)[:12]}, this one "
+            f"{config.digest()[:12]}); choose another --out or delete the folder"
+        )
+    return True
+
+
+def config_text(config: ExperimentConfig) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)
 
 
 def read_record(folder: Path) -> dict[str, Any]:
@@ -92,14 +104,82 @@ def read_record(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def is_done(out: Path, unit: Unit, config: ExperimentConfig, *, swept: bool = True) -> bool:
-    """Finished, with this unit's config and seed (and its failure sweep, when ``swept``)."""
+def is_done(
+    out: Path,
+    unit: Unit,
+    config: ExperimentConfig,
+    *,
+    swept: bool = True,
+    reuse_stale: bool = False,
+) -> bool:
+    """Finished, with this unit's config and seed (and its failure sweep, when ``swept``).
+
+    Only a unit made by this training code counts, unless ``reuse_stale`` keeps older ones.
+    """
     record = read_record(unit.folder(out))
     return (
         record.get("status") == "done"
         and record.get("config_hash") == unit.config(config).digest()
         and record.get("seeds", {}).get("global") == unit.seed
         and (record.get("swept", True) or not swept)
+        and (reuse_stale or is_current(record))
+    )
+
+
+def is_current(record: dict[str, Any]) -> bool:
+    """Whether a unit record was written by this version of the training code."""
+    return record.get("training_version") == TRAINING_VERSION
+
+
+def finished_records(out: Path, config: ExperimentConfig) -> Iterator[tuple[Unit, dict[str, Any]]]:
+    """Every finished unit of ``config`` in the run folder ``out``, whatever code made it."""
+    for path in sorted((out / "runs").glob(f"**/iter-*/{RECORD}")):
+        record = read_record(path.parent)
+        if record.get("status") != "done" or "unit" not in record:
+            continue
+        try:
+            unit = Unit.from_record(record["unit"])
+        except TypeError:  # a record from another version of resilinet: not ours to reuse
+            continue
+        if record.get("config_hash") == unit.config(config).digest():
+            yield unit, record
+
+
+def stale_units(
+    out: Path, config: ExperimentConfig, *, retrained: Collection[str] = ()
+) -> list[tuple[Unit, dict[str, Any]]]:
+    """Finished units in ``out`` made by another training version (``retrained``: names to skip)."""
+    return [
+        (unit, record)
+        for unit, record in finished_records(out, config)
+        if not is_current(record) and unit.name not in retrained
+    ]
+
+
+def check_versions(
+    out: Path,
+    config: ExperimentConfig,
+    *,
+    reuse_stale: bool = False,
+    retrained: Collection[str] = (),
+) -> None:
+    """Refuse to add units to a folder whose finished units another training code made.
+
+    Reusing them would mix old results with new ones in one table; retraining them silently
+    would discard work. ``reuse_stale`` keeps them as they are.
+    """
+    stale = [] if reuse_stale else stale_units(out, config, retrained=retrained)
+    if stale:
+        raise RunError(stale_message(out, [record for _, record in stale]))
+
+
+def stale_message(out: Path, records: list[dict[str, Any]]) -> str:
+    """One line: where, how many units are stale, which versions made them, what to do."""
+    found = sorted({str(record.get("training_version", "none")) for record in records})
+    return (
+        f"{out}: {len(records)} finished unit(s) were trained by another version of the "
+        f"training code (recorded: {', '.join(found)}; this code: {TRAINING_VERSION}); add "
+        "--reuse-stale to keep them as they are, or choose a fresh --out"
     )
 
 
@@ -117,6 +197,7 @@ def write_record(
         "status": status,
         "config_hash": config.digest(),
         "seeds": seeds,
+        "training_version": TRAINING_VERSION,
         "versions": versions(),
         "git": git_state(),
         "host": platform.node(),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from paths import CONFIGS
+from paths import CONFIGS, ROOT
 
 from resilinet_cli.cli import main
 from resilinet_cli.reproduce import PROFILES, profile_configs
@@ -68,26 +68,144 @@ def test_a_profile_runs_everything_it_can_and_reports_missing_data(
     assert "](quickstart/figures/weighted_accuracy.png)" in page
 
 
-def test_the_ordering_sentence_shows_each_comparison_as_measured() -> None:
+def hazardous(means: list[float], stds: list[float], counts: list[int]):
+    """A weighted table under hazardous for vanilla, deepfogguard, resilinet."""
     import pandas as pd
 
-    from resilinet_cli.report import ordering
-
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "variant": ["vanilla", "deepfogguard", "resilinet"],
             "setting": "hazardous",
-            "mean": [0.5101, 0.6000, 0.5351],
+            "mean": means,
+            "std": stds,
+            "iterations": counts,
         }
     )
-    assert ordering(frame) == (
-        "Under hazardous: resilinet 53.51 < deepfogguard 60.00 ≥ vanilla 51.01 — "
-        "the paper's ordering does NOT hold on this run."
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("table", "sentence"),
+    [
+        (
+            hazardous([0.5, 0.6, 0.7], [0.01] * 3, [3] * 3),
+            "Under hazardous: resilinet 70.00 > deepfogguard 60.00 (n=3, p<0.001); "
+            "deepfogguard 60.00 > vanilla 50.00 (n=3, p<0.001) — the paper's ordering holds "
+            "(Welch's t-test, p < 0.05).",
+        ),
+        (
+            hazardous([0.5101, 0.6, 0.5351], [0.01] * 3, [3] * 3),
+            "Under hazardous: resilinet 53.51 < deepfogguard 60.00 (n=3, p=0.001); "
+            "deepfogguard 60.00 > vanilla 51.01 (n=3, p<0.001) — the paper's ordering does NOT "
+            "hold on this run (Welch's t-test, p < 0.05).",
+        ),
+        (  # the committed quickstart: 0.76 points apart with a std of 4.96 over 2 iterations
+            hazardous([0.5639, 0.8693, 0.8769], [0.0021, 0.0161, 0.0496], [2] * 3),
+            "Under hazardous: resilinet 87.69 vs deepfogguard 86.93: within noise (n=2, p=0.87); "
+            "deepfogguard 86.93 > vanilla 56.39 (n=2, p=0.02) — this run does not settle the "
+            "paper's ordering (Welch's t-test, p < 0.05).",
+        ),
+        (
+            hazardous([0.5, 0.6, 0.7], [NAN] * 3, [1] * 3),
+            "Under hazardous: resilinet 70.00 vs deepfogguard 60.00: no noise estimate (n=1); "
+            "deepfogguard 60.00 vs vanilla 50.00: no noise estimate (n=1) — one iteration gives "
+            "no noise estimate, so no ordering is claimed.",
+        ),
+        (
+            hazardous([0.5, 0.6, 0.7], [0.01, 0.01, NAN], [3, 3, 1]),
+            "Under hazardous: resilinet 70.00 vs deepfogguard 60.00: no noise estimate "
+            "(n=1 and 3); deepfogguard 60.00 > vanilla 50.00 (n=3, p<0.001) — this run does not "
+            "settle the paper's ordering (Welch's t-test, p < 0.05).",
+        ),
+    ],
+    ids=["clear", "clearly-reversed", "within-noise", "one-iteration", "one-side-n1"],
+)
+def test_the_ordering_sentence_claims_only_what_the_noise_allows(table, sentence: str) -> None:
+    from resilinet_cli.report import ordering
+
+    assert ordering(table) == sentence
+
+
+def test_welch_without_any_spread_is_decided_by_the_means() -> None:
+    from resilinet_cli.stats import Cell, welch_p
+
+    assert welch_p(Cell(0.9, 0.0, 2), Cell(0.8, 0.0, 2)) == 0.0
+    assert welch_p(Cell(0.9, 0.0, 2), Cell(0.9, 0.0, 2)) == 1.0
+    assert welch_p(Cell(0.9, 0.01, 1), Cell(0.8, 0.0, 2)) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("smoke", [True, False])
+def test_a_smoke_runs_report_says_so_at_the_top(tmp_path: Path, smoke: bool) -> None:
+    out = tmp_path / "run"
+    shrink = [] if smoke else ["--set", "train.epochs=1", "--set", "dataset.subset.train=300"]
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(CONFIGS / "quickstart.yaml"),
+            "--out",
+            str(out),
+            *shrink,
+            "--set",
+            "dataset.subset.test=100",
+            "--set",
+            "iterations=1",
+            "--set",
+            "variants=[vanilla]",
+            *(["--smoke"] if smoke else []),
+        ],
+        catch_exceptions=False,
     )
-    frame["mean"] = [0.5, 0.6, 0.7]
-    assert ordering(frame).endswith(
-        "resilinet 70.00 ≥ deepfogguard 60.00 ≥ vanilla 50.00 — the paper's ordering holds."
+    assert result.exit_code == 0, result.stderr
+    page = (out / "REPORT.md").read_text().splitlines()
+    marker = "**Smoke run**: shrunk by --smoke, numbers mean nothing."
+    assert (marker in page[:6]) is smoke
+    assert (marker in "\n".join(page)) is smoke
+
+
+@pytest.mark.slow
+def test_reproduce_writes_a_fresh_folder_and_compares_with_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not into the committed results: reproduced/<profile>, then a comparison with them."""
+    monkeypatch.chdir(tmp_path)
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    (configs / "profiles" / "tiny.yaml").write_text(
+        f"experiments:\n  - config: quickstart.yaml\n    set: {TINY[:-1]}, 'variants=[vanilla]']\n"
     )
+    reference = tmp_path / "reference" / "quickstart" / "tables"
+    reference.mkdir(parents=True)
+    (reference / "weighted_accuracy.csv").write_text(
+        "variant,setting,mean,std,iterations\nvanilla,hazardous,0.5,,1\nvanilla,absent,0.5,,1\n"
+    )
+    args = ["reproduce", "--profile", str(configs / "profiles" / "tiny.yaml")]
+    result = CliRunner().invoke(
+        main, [*args, "--reference", str(tmp_path / "reference")], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    out = Path("reproduced") / "tiny"
+    assert (out / "REPORT.md").is_file()
+    assert (out / "quickstart" / "tables" / "weighted_accuracy.csv").is_file()
+    assert not (tmp_path / "results").exists()
+    assert any("absent" in line and "REFERENCE ONLY" in line for line in result.stdout.splitlines())
+    assert result.stdout.splitlines()[-2].startswith("Summary: 5 cells, 4 flagged (0 differ")
+    assert result.stdout.splitlines()[-1] == f"Comparison: {out / 'comparison.csv'}"
+    # A rerun of the same command resumes in the same folder.
+    again = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert again.exit_code == 0, again.stderr
+    assert "skip vanilla/iter-1: already finished" in again.stdout
+
+
+def test_the_default_reference_is_the_committed_profile() -> None:
+    from resilinet_cli.reproduce import default_out, default_reference, profile_path
+
+    assert default_out(profile_path("quick")) == Path("reproduced/quick")
+    assert default_reference(profile_path("quick")) == ROOT / "results" / "quick"
+    assert default_reference(profile_path("full")) is None
 
 
 def test_ctrl_c_during_reproduce_says_how_to_resume(tmp_path: Path, monkeypatch) -> None:

@@ -1,0 +1,85 @@
+"""Is a difference between two table cells larger than the noise of the iterations?
+
+A cell of a weighted-accuracy table is a mean, a sample std (ddof=1) and a count n over
+iterations. Two cells are compared with Welch's t-test (unequal variances), at ``ALPHA``. With
+fewer than two iterations on a side there is no estimate of the noise, and no claim is made.
+REPORT.md's ordering sentence and ``resilinet compare`` both decide here, so they agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+ALPHA = 0.05
+TEST = f"Welch's t-test, p < {ALPHA:g}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: mean and sample std (ddof=1) over ``n`` iterations."""
+
+    mean: float
+    std: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``a`` against ``b``: the difference of the means, and Welch's p when it can be computed."""
+
+    a: Cell
+    b: Cell
+    p: float | None  # None: fewer than two iterations on a side, no noise estimate
+
+    @property
+    def delta(self) -> float:
+        return self.a.mean - self.b.mean
+
+    @property
+    def estimable(self) -> bool:
+        return self.p is not None
+
+    @property
+    def clear(self) -> bool:
+        """The means differ by more than the noise explains (p < ALPHA)."""
+        return self.p is not None and self.p < ALPHA
+
+    def counts(self) -> str:
+        """'n=2', or 'n=2 and 3' when the sides have different counts."""
+        if self.a.n == self.b.n:
+            return f"n={self.a.n}"
+        return f"n={self.a.n} and {self.b.n}"
+
+
+def welch_p(a: Cell, b: Cell) -> float | None:
+    """Two-sided p of Welch's t-test between two cells; None when a side has n < 2.
+
+    Two sides without any spread (std 0 on both) have no noise at all: any difference is clear
+    (p = 0) and equal means are not (p = 1). scipy would divide by zero there.
+    """
+    if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
+        return None
+    if a.std == 0 and b.std == 0:
+        return 1.0 if a.mean == b.mean else 0.0
+    from scipy.stats import ttest_ind_from_stats
+
+    result = ttest_ind_from_stats(a.mean, a.std, a.n, b.mean, b.std, b.n, equal_var=False)
+    return float(result.pvalue)
+
+
+def compare(a: Cell, b: Cell) -> Difference:
+    return Difference(a, b, welch_p(a, b))
+
+
+def p_text(p: float) -> str:
+    """'0.43', '0.004', '<0.001': enough digits to see where p stands against ALPHA."""
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
+
+
+def format_p(p: float) -> str:
+    """'p=0.43', 'p=0.004', 'p<0.001'."""
+    text = p_text(p)
+    return f"p{text}" if text.startswith("<") else f"p={text}"
