@@ -1,22 +1,58 @@
-"""Experiment types (paper_spec §7): which models a run trains, and what varies between them.
+"""Experiment types (docs/method.md §7): which models a run trains, and what varies between them.
 
 Every unit is the run's config plus a few ``key=value`` overrides, so each trained model is an
 ordinary config and its files follow the same schema. The ablation factor becomes one extra
 column of the tables (``failout_survival``, ``weight_scheme``, ``skip_config``, ``partition``,
 ``merge``). Iteration k uses the same seed at every level, so levels are compared pairwise.
+
+A skip subset is a bit string in the unit (and its folder, ``runs/skip_config=101/...``), but
+tables, figures and reports name its links (``skip_label``), with the bits in ``skip_bits``.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.runs import Unit, iteration_seed
 
 MERGE = {"resilinet": "mux", "resilinet_plus": "add", "deepfogguard": "add", "vanilla": "none"}
+SKIP_BITS = "skip_bits"  # the secondary column of a skip subset: one bit per skip of the topology
+NO_SKIPS = "none"
+
+
+def link_name(src: str, dst: str) -> str:
+    """'iot→fog2': a hyperconnection as the paper's figures draw it."""
+    return f"{src}→{dst}"
+
+
+def skip_label(skips: Sequence[tuple[str, str]], bits: str) -> str:
+    """The skip hyperconnections a subset keeps, by name: '101' -> 'iot→fog2 + fog2→cloud'.
+
+    Bit i stands for skip i of ``skips`` (the run's topology order, which is the reverse of the
+    reference code's labels), so the bits alone are easy to misread; every table, figure and
+    report names the links with this function instead.
+    """
+    if len(bits) != len(skips) or set(bits) - {"0", "1"}:
+        raise ValueError(f"skip subset {bits!r} needs one 0/1 bit per skip ({len(skips)})")
+    kept = [link_name(*link) for link, bit in zip(skips, bits, strict=True) if bit == "1"]
+    return " + ".join(kept) or NO_SKIPS
+
+
+def level_columns(unit: Unit, skips: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """A unit's factor level as table columns: ``{factor: value}``, for a skip subset
+    ``{"skip_config": link names, "skip_bits": bits}``; ``{}`` for a plain unit.
+
+    ``skips`` are the run's skip hyperconnections (all of them, before the subset is taken).
+    """
+    if unit.factor is None or unit.value is None:
+        return {}
+    if unit.factor == "skip_config":
+        return {unit.factor: skip_label(skips, unit.value), SKIP_BITS: unit.value}
+    return {unit.factor: unit.value}
 
 
 class Level(NamedTuple):

@@ -25,6 +25,7 @@ from resilinet_cli.topology import Combination, Topology
 
 if TYPE_CHECKING:
     from resilinet_cli.inputs import Inputs
+    from resilinet_cli.runs import Unit
 
 MODEL = "model.keras"
 MAX_EXHAUSTIVE = 24  # failable nodes: beyond, --method exhaustive is refused
@@ -103,20 +104,45 @@ def describe_interval(interval: Interval) -> str:
     return f"{percent(interval.estimate)} ({detail})"
 
 
-def locate_models(target: Path) -> tuple[Path, list[tuple[str, Path]]]:
-    """(run folder, [(variant, model path)]) for a run folder, unit folder or model file."""
+@dataclass(frozen=True)
+class Located:
+    """A saved model to evaluate, and the unit record (``run.json``) that says how it was made."""
+
+    variant: str
+    path: Path
+    unit: Unit | None = None  # None for a model without a readable unit record
+
+    def config(self, base: ExperimentConfig) -> ExperimentConfig:
+        """The config the model was trained with: an ablation unit's overrides on the run's."""
+        return self.unit.config(base) if self.unit else base
+
+
+def locate_models(target: Path) -> tuple[Path, list[Located]]:
+    """(run folder, models) for a run folder (ablation levels included), unit folder or model."""
     if target.is_file():
         models = [target]
     elif (target / MODEL).is_file():
         models = [target / MODEL]
     else:
-        models = sorted(target.glob(f"runs/*/iter-*/{MODEL}"))
+        models = sorted(target.glob(f"runs/**/iter-*/{MODEL}"))
         if not models:
-            raise RunError(f"{target}: no {MODEL} found (expected a run folder, unit or model)")
+            raise RunError(missing_models(target))
     run_dir = next((p for p in models[0].resolve().parents if (p / "config.yaml").is_file()), None)
     if run_dir is None:
         raise RunError(f"{models[0]}: no config.yaml in any parent folder, so its data is unknown")
-    return run_dir, [(path.parent.parent.name, path) for path in models]
+    return run_dir, [located(path) for path in models]
+
+
+def located(model_path: Path) -> Located:
+    """A model with its unit, read from the unit's run record next to it."""
+    from resilinet_cli import runs
+
+    record = runs.read_record(model_path.parent)
+    try:
+        unit = runs.Unit.from_record(record["unit"])
+    except (KeyError, TypeError):
+        return Located(model_path.parent.parent.name, model_path)
+    return Located(unit.variant, model_path, unit)
 
 
 def run_config(run_dir: Path, data_dir: Path | None) -> ExperimentConfig:
@@ -126,14 +152,131 @@ def run_config(run_dir: Path, data_dir: Path | None) -> ExperimentConfig:
 
 def unit_config(config: ExperimentConfig, model_path: Path) -> ExperimentConfig:
     """The config a model was trained with: an ablation unit's overrides on the run's config."""
+    return located(model_path).config(config)
+
+
+def missing_models(target: Path) -> str:
+    """Why ``target`` holds no model, in one line, with what to run instead.
+
+    Committed results keep their tables and per-unit CSV/JSON but no ``model.keras`` (see
+    .gitignore): the line says so and gives the ``run`` command that trains the models again.
+    """
     from resilinet_cli import runs
 
-    record = runs.read_record(model_path.parent)
-    try:
-        unit = runs.Unit.from_record(record["unit"])
-    except (KeyError, TypeError):
-        return config
-    return unit.config(config)
+    run_dir = next((p for p in (target, *target.parents) if (p / "config.yaml").is_file()), None)
+    if run_dir is None:
+        experiments = sorted(p.parent for p in target.glob("*/config.yaml"))
+        if experiments:
+            names = ", ".join(p.name for p in experiments[:4])
+            more = f" and {len(experiments) - 4} more" if len(experiments) > 4 else ""
+            return (
+                f"{target}: a folder of {len(experiments)} experiments ({names}{more}), not one "
+                f"run; evaluate one of them, e.g. resilinet evaluate {experiments[0]}"
+            )
+        return f"{target}: no {MODEL} found (expected a run folder, unit or model)"
+    records = [target / runs.RECORD, *target.glob(f"runs/**/iter-*/{runs.RECORD}")]
+    finished = [r.parent for r in records if runs.read_record(r.parent).get("status") == "done"]
+    finished = [folder for folder in finished if "unit" in runs.read_record(folder)]
+    if not finished:
+        return f"{target}: no {MODEL} found (expected a run folder, unit or model)"
+    count = f"{len(finished)} finished unit{'s' if len(finished) != 1 else ''}"
+    return (
+        f"{target}: {count} but no {MODEL}: models are not committed with the results "
+        f"(only their tables, CSV and JSON files); train them again with: "
+        f"{retrain_command(run_dir, target if target != run_dir else None)}"
+    )
+
+
+def retrain_command(run_dir: Path, unit_folder: Path | None = None) -> str:
+    """The ``resilinet run`` that trains a results folder's models again, into a new folder.
+
+    The run's resolved ``config.yaml`` is its own config. Not into ``run_dir`` itself: its unit
+    records say "done", so a run there would skip every unit.
+    """
+    import shlex
+
+    from resilinet_cli import runs
+    from resilinet_cli.config import read_yaml
+
+    name = str((read_yaml(run_dir / "config.yaml") or {}).get("name", run_dir.name))
+    out = Path("results") / name
+    if out.resolve() == run_dir.resolve():
+        out = Path("results") / f"{name}-retrained"
+    command = ["resilinet", "run", str(run_dir / "config.yaml"), "--out", str(out)]
+    record = runs.read_record(unit_folder) if unit_folder else {}
+    if "unit" in record:
+        unit = record["unit"]
+        command += ["--variants", str(unit["variant"])]
+        command += ["--iterations", f"{unit['iteration']}..{unit['iteration']}"]
+    return shlex.join(command)
+
+
+def grouped(
+    config: ExperimentConfig, models: list[Located]
+) -> list[tuple[str | None, list[Located]]]:
+    """Models grouped by factor level, in the order a run plans them: [(heading, models)].
+
+    The heading names the level as the tables do (a skip subset by its links); None for the
+    models of a plain run.
+    """
+    from resilinet_cli.ablations import level_columns, plan_units
+
+    iterations = sorted({m.unit.iteration for m in models if m.unit})
+    plan = plan_units(config, config.variants, iterations)
+    order = {unit: i for i, unit in enumerate(plan)}
+    variants = {name: i for i, name in enumerate(config.variants)}
+
+    def rank(model: Located) -> tuple[int, int, str]:
+        planned = order.get(model.unit, len(order)) if model.unit else len(order)
+        return planned, variants.get(model.variant, len(variants)), str(model.path)
+
+    groups: dict[str | None, list[Located]] = {}
+    for model in sorted(models, key=rank):
+        groups.setdefault(model.unit.group if model.unit else None, []).append(model)
+    skips = list(config.topology.skips)
+    result = []
+    for members in sorted(groups.values(), key=lambda ms: min(rank(m) for m in ms)):
+        unit = members[0].unit
+        if unit is None or unit.factor is None:
+            result.append((None, members))
+            continue
+        level = level_columns(unit, skips)
+        heading = "; ".join(f"{column}: {value}" for column, value in level.items())
+        if unit.trained_for:
+            heading += f"; trained for: {unit.trained_for}"
+        result.append((heading, members))
+    return result
+
+
+def summary_table(
+    config: ExperimentConfig, results: list[tuple[Located, Evaluation]]
+) -> pd.DataFrame:
+    """One row per evaluated model: its level, variant, iteration, weighted accuracy in %."""
+    from resilinet_cli.ablations import level_columns
+
+    skips = list(config.topology.skips)
+    rows = []
+    for model, evaluation in results:
+        unit = model.unit
+        level = level_columns(unit, skips) if unit else {}
+        if unit and unit.trained_for:
+            level["trained_for"] = unit.trained_for
+        iteration = str(unit.iteration) if unit else ""
+        rows.append(
+            {
+                **level,
+                "variant": model.variant,
+                "iter": iteration,
+                **{name: f"{100 * v:.2f}" for name, v in evaluation.weighted.items()},
+            }
+        )
+    return pd.DataFrame(rows).fillna("")
+
+
+def summary_markdown(table: pd.DataFrame, settings: list[str]) -> str:
+    """``summary_table`` as Markdown: labels left, accuracies right, bits kept as text."""
+    align = ["right" if column in settings else "left" for column in table.columns]
+    return table.to_markdown(index=False, disable_numparse=True, colalign=align)
 
 
 def topology_of(config: ExperimentConfig) -> Topology:

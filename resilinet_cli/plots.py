@@ -1,4 +1,4 @@
-"""Figures of a run's result tables (DESIGN.md §4): PNG files under stable names.
+"""Figures of a run's result tables (docs/architecture.md §4): PNG files under stable names.
 
 Every figure is a ``matplotlib.figure.Figure`` drawn on the Agg canvas directly, never through
 ``pyplot``: nothing is registered in pyplot's figure manager, so nothing leaks between calls and
@@ -28,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 from resilinet_cli import atomic
+from resilinet_cli.ablations import SKIP_BITS
 from resilinet_cli.config import ExperimentType
 from resilinet_cli.errors import RunError, unknown_choice
 
@@ -39,6 +40,8 @@ FACTOR_NAMES = {
     "partition": "partition",
     "merge": "merge operation",
 }
+# Columns that accompany a factor in the tables (a key, not plotted): a skip subset's bits.
+DETAILS = {"skip_config": (SKIP_BITS,)}
 VARIABLE = "variable"
 MINUS = "\u2212"  # typographic minus for labels
 DPI = 150
@@ -96,13 +99,11 @@ def plots_for(
     out_dir: Path,
     nodes: Sequence[str],
     title_prefix: str,
-    *,
-    skip_labels: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the figures that suit an experiment ``kind`` under ``out_dir``; return their paths.
 
-    ``None`` means the plain average-accuracy experiment. ``skip_labels`` maps skip-config bit
-    strings to readable names for the skip-sensitivity bars.
+    ``None`` means the plain average-accuracy experiment. Factor levels are shown as the table
+    names them (a skip subset by its links, see ``ablations.skip_label``).
     """
     kind = kind or "average_accuracy"
     if kind not in KINDS:
@@ -132,7 +133,6 @@ def plots_for(
                 "skip_config",
                 out_dir / SKIP_CONFIG_PNG,
                 f"{prefix}weighted accuracy per subset of skip hyperconnections",
-                labels=skip_labels,
             )
         )
     else:
@@ -331,8 +331,8 @@ def _factor_bars_figure(
             _error_bars(ax, x + offset, means, stds)
             if len(settings) <= 6:
                 _value_labels(ax, bars, means)
-        names = [labels.get(level, level) for level in levels[variant]]
-        long = max(len(n) for n in names) > 12
+        names = [_wrap(labels.get(level, level)) for level in levels[variant]]
+        long = max(len(line) for n in names for line in n.splitlines()) > 12
         ax.set_xticks(x, names, rotation=25 if long else 0, ha="right" if long else "center")
         ax.set_xlabel(FACTOR_NAMES.get(factor, factor.replace("_", " ")))
         _percent_axis(ax, _WEIGHTED_LABEL if ax is axes[0] else "", table)
@@ -346,6 +346,19 @@ def _factor_bars_figure(
 # --------------------------------------------------------------------------------------------
 # Helpers.
 # --------------------------------------------------------------------------------------------
+
+
+def _wrap(name: str) -> str:
+    """'iot→fog2 + fog2→cloud' on two lines, so that link names need no rotated ticks."""
+    return name.replace(" + ", "\n+ ")
+
+
+def label_columns(table: pd.DataFrame) -> list[str]:
+    """The columns that name a table row: variant, then the factor and its details, if any."""
+    factor = factor_column(table)
+    if factor is None:
+        return ["variant"]
+    return ["variant", factor, *(c for c in DETAILS.get(factor, ()) if c in table.columns)]
 
 
 def factor_column(table: pd.DataFrame) -> str | None:

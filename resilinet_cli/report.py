@@ -1,4 +1,4 @@
-"""Result tables of a run folder (DESIGN.md §4): CSV and a readable Markdown table.
+"""Result tables of a run folder (docs/architecture.md §4): CSV and a readable Markdown table.
 
 Each unit's per-combination accuracies are computed once and reused for every reliability
 setting; weighted accuracies are averaged over iterations (mean, sample std with ddof=1).
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from resilinet_cli import atomic
+from resilinet_cli import atomic, stats
+from resilinet_cli.ablations import NO_SKIPS, level_columns, link_name
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.failures import ACCURACY, weighted_accuracy
 from resilinet_cli.plots import plots_for
@@ -36,13 +37,16 @@ def summarise(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(weighted_accuracy table, combinations table) from each unit's combinations.
 
-    Ablations add their factor as a column after ``variant``. A model trained for one
-    reliability setting (weight schemes 2 and 3, variable failout) is scored on that one only.
+    Ablations add their factor as a column after ``variant`` (a skip subset: its links by name,
+    then its bits). A model trained for one reliability setting (weight schemes 2 and 3,
+    variable failout) is scored on that one only. ``topology`` is the run's, with every skip.
     """
-    factors = list(dict.fromkeys(unit.factor for unit in results if unit.factor))
+    skips = [(link.src, link.dst) for link in topology.skips]
+    levels = {unit: level_columns(unit, skips) for unit in results}
+    factors = list(dict.fromkeys(column for level in levels.values() for column in level))
     weighted, combos = [], []
     for unit, frame in results.items():
-        keys = {"variant": unit.variant, **({unit.factor: unit.value} if unit.factor else {})}
+        keys = {"variant": unit.variant, **levels[unit]}
         for setting, value in unit_weighted(frame, topology).items():
             if unit.trained_for in (None, setting):
                 weighted.append({**keys, "setting": setting, "value": value})
@@ -71,23 +75,24 @@ def weighted_markdown(table: pd.DataFrame) -> str:
     return table_formats(table)["markdown"] + "\n\n" + NOTE + "\n"
 
 
+SMOKE = "**Smoke run**: shrunk by --smoke, numbers mean nothing."
 NOTE = "Weighted accuracy in %, mean ± sample std (ddof=1) over n iterations."
 STAND_INS = {"digits": "scikit-learn digits", "fashion_mnist": "Fashion-MNIST"}
 KIND_TEXT = {
-    "average_accuracy": "Every variant under every reliability setting (paper_spec §6).",
+    "average_accuracy": "Every variant under every reliability setting (docs/method.md §6).",
     "failout_rate": (
         "ResiliNet trained with fixed failout survival rates, and with 'variable' failout "
         "(each node's survival equals its reliability in the setting it is scored on; one "
         "model per setting)."
     ),
     "hyperconnection_weight": (
-        "Hyperconnection weight schemes (paper_spec §5): 1 all ones, 2 normalised sender "
+        "Hyperconnection weight schemes (docs/method.md §5): 1 all ones, 2 normalised sender "
         "reliability, 3 sender reliability, 4 random. Schemes 2 and 3 train one model per "
         "reliability setting, scored on that setting."
     ),
     "skip_sensitivity": (
-        "Every subset of the skip hyperconnections; skip_config has one bit per skip, in the "
-        "topology's order. Information flow follows the reduced graph."
+        "Every subset of the skip hyperconnections: skip_config names the skips a model keeps "
+        f"('{NO_SKIPS}' for the bare chain). Information flow follows the reduced graph."
     ),
     "partition": "Partition settings: how the layers are split over the physical nodes.",
     "merge": "ResiliNet's input multiplexer (mux) against ResiliNet+'s sum (add).",
@@ -114,7 +119,6 @@ def write_tables(
         out / "figures",
         config.topology.failable,
         config.name,
-        skip_labels=skip_labels(config),
     )
     write_report(out / "REPORT.md", config.name, [report_section(config, weighted, figures)])
     return tables
@@ -125,7 +129,11 @@ def report_section(
 ) -> Section:
     """One experiment on the report page: what it is, on which data, its table and figures."""
     data = config.dataset.name
-    lines = [KIND_TEXT[config.experiment.type]]
+    lines = [SMOKE] if config.smoke else []
+    lines.append(KIND_TEXT[config.experiment.type])
+    if config.experiment.type == "skip_sensitivity":
+        order = ", ".join(link_name(*link) for link in config.topology.skips)
+        lines[-1] += f" skip_bits has one bit per skip, in this order: {order}."
     if data in STAND_INS:
         lines.append(
             f"**Not the paper's data:** this run uses {STAND_INS[data]} as an offline stand-in."
@@ -142,25 +150,45 @@ def report_section(
 
 
 def ordering(weighted: pd.DataFrame, setting: str = "hazardous") -> str:
-    """Whether ResiliNet >= deepFogGuard >= Vanilla holds under ``setting`` (the paper's claim)."""
-    row = weighted[weighted["setting"] == setting].set_index("variant")["mean"]
-    chain = [v for v in ("resilinet", "deepfogguard", "vanilla") if v in row.index]
+    """Whether ResiliNet >= deepFogGuard >= Vanilla holds under ``setting`` (the paper's claim).
+
+    A pair is ordered only when Welch's t-test over the iterations puts it clear of the noise
+    (resilinet_cli/stats.py); otherwise the sentence says "within noise", or, with fewer than
+    two iterations, that there is no noise estimate. It never claims more than the numbers do.
+    """
+    rows = weighted[weighted["setting"] == setting].set_index("variant")
+    chain = [v for v in ("resilinet", "deepfogguard", "vanilla") if v in rows.index]
     if len(chain) < 2:
         return f"Under {setting}: not enough variants to compare."
-    text = f"{chain[0]} {100 * row[chain[0]]:.2f}"
+    parts, found = [], []
     for a, b in itertools.pairwise(chain):
-        text += f" {'≥' if row[a] >= row[b] else '<'} {b} {100 * row[b]:.2f}"
-    holds = all(row[a] >= row[b] for a, b in itertools.pairwise(chain))
-    verdict = "holds" if holds else "does NOT hold on this run"
-    return f"Under {setting}: {text} — the paper's ordering {verdict}."
+        diff = stats.compare(_cell(rows.loc[a]), _cell(rows.loc[b]))
+        left, right = f"{a} {100 * diff.a.mean:.2f}", f"{b} {100 * diff.b.mean:.2f}"
+        if diff.p is None:
+            parts.append(f"{left} vs {right}: no noise estimate ({diff.counts()})")
+            found.append("unknown")
+        elif not diff.clear:
+            parts.append(
+                f"{left} vs {right}: within noise ({diff.counts()}, {stats.format_p(diff.p)})"
+            )
+            found.append("noise")
+        else:
+            sign = ">" if diff.delta > 0 else "<"
+            parts.append(f"{left} {sign} {right} ({diff.counts()}, {stats.format_p(diff.p)})")
+            found.append("holds" if diff.delta > 0 else "reversed")
+    if "reversed" in found:
+        verdict = f"the paper's ordering does NOT hold on this run ({stats.TEST})"
+    elif all(state == "holds" for state in found):
+        verdict = f"the paper's ordering holds ({stats.TEST})"
+    elif all(state == "unknown" for state in found):
+        verdict = "one iteration gives no noise estimate, so no ordering is claimed"
+    else:
+        verdict = f"this run does not settle the paper's ordering ({stats.TEST})"
+    return f"Under {setting}: {'; '.join(parts)} — {verdict}."
 
 
-def skip_labels(config: ExperimentConfig) -> dict[str, str]:
-    """'101' -> 'iot->fog2 + fog2->cloud': readable names for skip subsets."""
-    skips = config.topology.skips
-    labels = {}
-    for index in range(2 ** len(skips)):
-        bits = format(index, f"0{len(skips)}b")
-        kept = [f"{a}->{b}" for (a, b), bit in zip(skips, bits, strict=True) if bit == "1"]
-        labels[bits] = " + ".join(kept) or "no skips"
-    return labels
+def _cell(row: pd.Series) -> stats.Cell:
+    """A weighted-table row as a cell; a table without counts is one iteration per cell."""
+    n = int(row["iterations"]) if "iterations" in row.index else 1
+    std = float(row["std"]) if "std" in row.index else float("nan")
+    return stats.Cell(float(row["mean"]), std, n)

@@ -1,7 +1,8 @@
-"""A readable report page of a run: Markdown with tables and figures (DESIGN.md §4).
+"""A readable report page of a run: Markdown with tables and figures (docs/architecture.md §4).
 
 ``table_formats`` renders a weighted-accuracy table (see ``report.WEIGHTED_COLUMNS``, plus an
-optional factor column from ``plots.FACTORS``) as Markdown and as LaTeX (booktabs);
+optional factor column from ``plots.FACTORS`` and its ``plots.DETAILS``, such as a skip
+subset's ``skip_bits``) as Markdown and as LaTeX (booktabs);
 ``write_report`` assembles sections of text, tables and figures into one Markdown page. The
 output depends only on the arguments, so a re-run with the same results gives the same bytes.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from resilinet_cli import atomic
-from resilinet_cli.plots import factor_column
+from resilinet_cli.plots import label_columns
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ _LATEX_SPECIALS = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "→": r"$\rightarrow$",  # skip-subset labels (iot→fog2); pdflatex has no glyph for it
 }
 
 
@@ -92,8 +94,7 @@ def cell(mean: float, std: float) -> str:
 
 def _wide(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(row labels, cells): one row per variant [and factor level], in order of appearance."""
-    factor = factor_column(table)
-    keys = ["variant", factor] if factor else ["variant"]
+    keys = label_columns(table)
     table = table.assign(
         **{k: table[k].astype(str) for k in [*keys, "setting"]},
         mean=pd.to_numeric(table["mean"]),

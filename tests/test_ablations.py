@@ -1,8 +1,9 @@
-"""Experiment types (paper_spec §7): their units, their tables, and the statistics."""
+"""Experiment types (docs/method.md §7): their units, their tables, and the statistics."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
 
-from resilinet_cli.ablations import plan_units
+from resilinet_cli.ablations import level_columns, link_name, plan_units, skip_label
 from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
 from resilinet_cli.report import summarise
@@ -61,6 +62,51 @@ def test_weight_scheme_and_skip_units() -> None:
         ("resilinet", "mux", 1, 0), ("resilinet", "mux", 2, 1),
         ("resilinet_plus", "add", 1, 0), ("resilinet_plus", "add", 2, 1),
     ]  # fmt: skip
+
+
+def test_skip_subsets_are_named_by_the_links_each_model_keeps() -> None:
+    config = config_for("skip_sensitivity")
+    skips = list(config.topology.skips)
+    assert skip_label(skips, "101") == "iot→fog2 + fog2→cloud"
+    assert skip_label(skips, "000") == "none"
+    assert skip_label(skips, "010") == "edge→fog1"
+    with pytest.raises(ValueError, match="one 0/1 bit per skip"):
+        skip_label(skips, "10")
+    for unit in plan_units(config, ["resilinet"], [1]):
+        # The label names exactly the skips of the topology the unit is trained with.
+        kept = [link_name(*link) for link in unit.config(config).topology.skips]
+        assert level_columns(unit, skips) == {
+            "skip_config": " + ".join(kept) or "none",
+            "skip_bits": unit.value,
+        }
+        assert unit.folder(Path("out")) == Path(
+            f"out/runs/skip_config={unit.value}/resilinet/iter-1"
+        )
+    failout = plan_units(config_for("failout_rate"), ["resilinet"], [1])[0]
+    assert level_columns(failout, skips) == {"failout_survival": "0.95"}
+    assert level_columns(Unit("vanilla", 1, 0), skips) == {}
+
+
+def test_skip_tables_name_the_links_and_keep_the_bits_beside(health: Topology) -> None:
+    rows = [dict(zip(("fog1", "fog2", "edge"), c, strict=True)) for c in health.combinations()]
+    frame = pd.DataFrame(rows).assign(accuracy=0.5)
+    results = {Unit("resilinet", 1, 0, "skip_config", bits): frame for bits in ("000", "101")}
+    weighted, combos = summarise(results, health)
+    assert list(weighted.columns) == [
+        "variant",
+        "skip_config",
+        "skip_bits",
+        "setting",
+        "mean",
+        "std",
+        "iterations",
+    ]
+    assert list(dict.fromkeys(zip(weighted.skip_config, weighted.skip_bits, strict=True))) == [
+        ("none", "000"),
+        ("iot→fog2 + fog2→cloud", "101"),
+    ]
+    assert list(combos.columns[:4]) == ["variant", "skip_config", "skip_bits", "combination"]
+    assert set(combos.skip_config) == {"none", "iot→fog2 + fog2→cloud"}
 
 
 def test_statistics_equal_a_hand_computation(health: Topology) -> None:
@@ -118,7 +164,7 @@ def run(kind: str, tmp_path: Path, *extra: str, variants: str = "resilinet") -> 
 
 
 def tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    kinds = {"combination": str, "skip_config": str, "failout_survival": str, "weight_scheme": str}
+    kinds = {"combination": str, "skip_bits": str, "failout_survival": str, "weight_scheme": str}
     weighted = pd.read_csv(out / "tables" / "weighted_accuracy.csv", dtype=kinds)
     combos = pd.read_csv(out / "tables" / "combinations.csv", dtype=kinds)
     return weighted, combos
@@ -171,8 +217,25 @@ def test_hyperconnection_weight_end_to_end(tmp_path: Path) -> None:
 def test_skip_sensitivity_end_to_end(tmp_path: Path) -> None:
     out = run("skip_sensitivity", tmp_path)
     weighted, _ = tables(out)
-    assert sorted(set(weighted.skip_config)) == [f"{i:03b}" for i in range(8)]
+    assert list(dict.fromkeys(weighted.skip_bits)) == [f"{i:03b}" for i in range(8)]
+    assert list(dict.fromkeys(weighted.skip_config)) == [
+        "none",
+        "fog2→cloud",
+        "edge→fog1",
+        "edge→fog1 + fog2→cloud",
+        "iot→fog2",
+        "iot→fog2 + fog2→cloud",
+        "iot→fog2 + edge→fog1",
+        "iot→fog2 + edge→fog1 + fog2→cloud",
+    ]
     assert len(weighted) == 32 and (weighted["iterations"] == 2).all()
+    markdown = (out / "tables" / "weighted_accuracy.md").read_text()
+    assert "| resilinet | iot→fog2 + fog2→cloud             | 101         |" in markdown
+    latex = (out / "tables" / "weighted_accuracy.tex").read_text()
+    assert r"iot$\rightarrow$fog2 + fog2$\rightarrow$cloud & 101 &" in latex
+    report = (out / "REPORT.md").read_text()
+    assert "in this order: iot→fog2, edge→fog1, fog2→cloud" in report
+    assert "| resilinet | none " in report
     no_skips = pd.read_csv(
         out / "runs" / "skip_config=000" / "resilinet" / "iter-1" / "combinations.csv"
     )
@@ -221,3 +284,40 @@ def test_evaluate_uses_each_ablation_units_own_topology(tmp_path: Path) -> None:
     # No skips: only 111 has information flow, exactly as the run recorded.
     assert written["information_flow"].tolist() == [False] * 7 + [True]
     assert written["accuracy"].tolist() == saved["accuracy"].tolist()
+
+
+@pytest.mark.slow
+def test_evaluate_a_whole_ablation_run_folder_grouped_by_level(tmp_path: Path) -> None:
+    out = tmp_path / "skips"
+    args = ["run", str(CONFIGS / "ablations" / "digits_skip_sensitivity.yaml"), "--out", str(out)]
+    for override in (*TINY[:-1], "iterations=1", "topology.skips=[[edge,fog1]]"):
+        args += ["--set", override]
+    assert CliRunner().invoke(main, args, catch_exceptions=False).exit_code == 0
+    result = CliRunner().invoke(
+        main, ["evaluate", str(out), "--reliability", "hazardous"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    stdout = result.stdout
+    units = {bits: out / "runs" / f"skip_config={bits}" / "resilinet" / "iter-1" for bits in "01"}
+    # Each level's heading names its links, then its model follows: none first, then edge->fog1.
+    positions = [
+        stdout.index("\n== skip_config: none; skip_bits: 0\n"),
+        stdout.index(f"\nresilinet ({units['0'] / 'model.keras'})\n"),
+        stdout.index("\n== skip_config: edge→fog1; skip_bits: 1\n"),
+        stdout.index(f"\nresilinet ({units['1'] / 'model.keras'})\n"),
+    ]
+    assert positions == sorted(positions)
+    table = pd.read_csv(out / "tables" / "weighted_accuracy.csv", dtype={"skip_bits": str})
+    flows = {"0": [False] * 7 + [True], "1": [False] * 5 + [True, False, True]}
+    for bits, unit in units.items():
+        written = pd.read_csv(unit / "evaluation.csv")
+        # Evaluated under the unit's own topology: the flow and accuracies its run recorded.
+        pd.testing.assert_frame_equal(written, pd.read_csv(unit / "combinations.csv"))
+        assert written["information_flow"].tolist() == flows[bits]
+        weighted = pd.read_csv(unit / "evaluation_weighted.csv")
+        assert weighted["setting"].tolist() == ["hazardous"]
+        expected = table[(table.skip_bits == bits) & (table.setting == "hazardous")]["mean"]
+        assert weighted["accuracy"].item() == pytest.approx(expected.item(), abs=1e-12)
+        label = "none" if bits == "0" else "edge→fog1"
+        accuracy = f"{100 * weighted['accuracy'].item():.2f}"
+        assert re.search(rf"\| {label} +\| {bits} +\| resilinet +\| 1 +\| +{accuracy} \|", stdout)

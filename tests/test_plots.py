@@ -186,6 +186,39 @@ def test_factor_bars_levels_settings_and_labels(tmp_path):
     _assert_png(path)
 
 
+def test_skip_subsets_are_shown_by_their_links_with_the_bits_beside(tmp_path):
+    names = {"none": "000", "fog2→cloud": "001", "iot→fog2 + edge→fog1 + fog2→cloud": "111"}
+    table = _weighted({"skip_config": list(names)})
+    table.insert(2, "skip_bits", table["skip_config"].map(names))
+    table = _csv_roundtrip(table, tmp_path)  # the bits stay strings: leading zeros kept
+    rows = _markdown_rows(table_formats(table)["markdown"])
+    assert rows[0][:4] == ["variant", "skip_config", "skip_bits", "n"]
+    assert [r[1:3] for r in rows[2:5]] == [[label, bits] for label, bits in names.items()]
+    latex = table_formats(table)["latex"]
+    assert r"skip\_config & skip\_bits & n" in latex
+    assert r"iot$\rightarrow$fog2 + edge$\rightarrow$fog1 + fog2$\rightarrow$cloud & 111 &" in latex
+    fig = plots._factor_bars_figure(table, "skip_config", "t")
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["none", "fog2→cloud", "iot→fog2\n+ edge→fog1\n+ fog2→cloud"]
+    assert len(_bars(fig)) == 3 * len(SETTINGS)  # the bits are a label, not a level
+    heatmap = plots._combination_heatmap_figure(
+        pd.DataFrame(
+            {
+                "variant": "resilinet",
+                "skip_config": ["none", "fog2→cloud"],
+                "skip_bits": ["000", "001"],
+                "combination": "111",
+                "mean": [0.9, 0.8],
+                "std": 0.0,
+            }
+        ),
+        "t",
+        NODES,
+    )
+    labels = [t.get_text() for t in heatmap.axes[0].get_yticklabels()]
+    assert labels == ["resilinet, none", "resilinet, fog2→cloud"]
+
+
 @pytest.mark.parametrize(
     ("kind", "levels", "names"),
     [
