@@ -5,7 +5,7 @@
 
 The run is ``configs/quickstart.yaml`` into a fresh temporary folder, through the same code as
 ``resilinet run``. Every ``os.fsync`` that the atomic writes make is timed as it happens, so the
-ratio fsync time / wall time comes from one run, side by side. Target (issue 12): below 1 %.
+ratio fsync time / wall time comes from one run, side by side. Target: below 1 %.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 
 The pipeline is resilinet's own (``inputs.build_inputs``: shuffle, batch, shape, augment, alive
 mask, prefetch) over a synthetic training set of the real shape. Its throughput is measured
-alone, then training ResiliNet on it. Target (issue 5): pipeline >= 3x training throughput, so
+alone, then training ResiliNet on it. Target: pipeline >= 3x training throughput, so
 the input is never what training waits for.
 """
 

@@ -19,7 +19,7 @@ random, so that accuracy falls as nodes fail). Under the ``normal`` setting it p
 with the combinations and samples evaluated, the wall time and the interval. Wherever the
 exhaustive value is known (always for N <= 8) it checks that it lies inside both intervals.
 
-Target (issue 5): at N = 24, a 95% half-width <= 0.005 in under 10 minutes on 2 CPU cores.
+Target: at N = 24, a 95% half-width <= 0.005 in under 10 minutes on 2 CPU cores.
 """
 
 from __future__ import annotations

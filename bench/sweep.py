@@ -13,7 +13,7 @@ of the real size, it prints side by side from one run:
 - K, the combinations with information flow, and the FLOP floor: the FLOPs of computing each
   node once per distinct input that reaches it, over the FLOPs of one clean pass.
 
-Targets (issue 5): T_sweep/T_clean <= 1.15 x floor, and T_naive/T_sweep >= 0.9 x K/floor.
+Targets: T_sweep/T_clean <= 1.15 x floor, and T_naive/T_sweep >= 0.9 x K/floor.
 """
 
 from __future__ import annotations

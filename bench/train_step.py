@@ -9,7 +9,7 @@ plain model: the MLP as a Sequential, ``keras.applications.MobileNet(alpha=0.75)
 strides. Each time is printed with its ratio to the plain model (the median over rounds of the
 ratio within a round) and the FLOP ratio next to it. A second copy of the plain model is timed
 as a control: its ratio to the first is the noise of the measurement.
-Targets (issue 5): Vanilla/plain <= 1.05; each skip variant/plain <= 1.05 x its FLOP ratio.
+Targets: Vanilla/plain <= 1.05; each skip variant/plain <= 1.05 x its FLOP ratio.
 The models take turns, one timed epoch each per round, so a slow phase of the shared machine
 hits all of them alike. The batch is one fixed tensor, so the input pipeline costs nothing here
 (see input_pipeline.py).
@@ -110,7 +110,7 @@ def plain_model(case: Model, units: int, layers: int) -> Any:
 
 
 def reference_geometry(config: dict[str, Any]) -> dict[str, Any]:
-    """Keras' MobileNet config edited to the reference code's CIFAR geometry (paper_spec §2.3).
+    """Keras' MobileNet config edited to the reference code's CIFAR geometry (docs/method.md §2.3).
 
     - stride 1 in conv1 and block 2;
     - conv1 after a ((0,1),(0,1)) zero-padding with "valid" padding, as the reference's Keras 2

@@ -106,6 +106,13 @@ NO_SWEEP_OPTION = click.option(
 )
 
 
+REUSE_STALE_OPTION = click.option(
+    "--reuse-stale",
+    is_flag=True,
+    help="Keep finished units made by another training version as they are (default: refuse).",
+)
+
+
 def config_options(function: Any) -> Any:
     """Options shared by the commands that read a config."""
     options = [
@@ -190,6 +197,7 @@ def keras_verbosity() -> int:
     help="Copy units whose training equals a finished unit under this folder.",
 )
 @NO_SWEEP_OPTION
+@REUSE_STALE_OPTION
 def run(
     config: Path,
     overrides: tuple[str, ...],
@@ -202,6 +210,7 @@ def run(
     fail_fast: bool,
     reuse_from: Path | None,
     no_sweep: bool,
+    reuse_stale: bool,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
@@ -237,6 +246,7 @@ def run(
             fail_fast=fail_fast,
             reuse_from=reuse_from,
             swept=not no_sweep,
+            reuse_stale=reuse_stale,
         )
 
 
@@ -257,6 +267,7 @@ def run(
 )
 @click.option("--seed", type=int, help="Seed [default: the config's seed for that iteration].")
 @NO_SWEEP_OPTION
+@REUSE_STALE_OPTION
 def train(
     config: Path,
     overrides: tuple[str, ...],
@@ -267,6 +278,7 @@ def train(
     iteration: int,
     seed: int | None,
     no_sweep: bool,
+    reuse_stale: bool,
 ) -> None:
     """Train one model, save it and sweep its failure combinations.
 
@@ -280,7 +292,16 @@ def train(
     if len(names) != 1:
         raise ConfigError("--variant: name exactly one variant")
     target = default_out(cfg, smoke, out)
-    execute(cfg, target, names, [iteration], seed=seed, force=True, swept=not no_sweep)
+    execute(
+        cfg,
+        target,
+        names,
+        [iteration],
+        seed=seed,
+        force=True,
+        swept=not no_sweep,
+        reuse_stale=reuse_stale,
+    )
 
 
 def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
@@ -327,30 +348,65 @@ class EchoProgress:
 
 
 def dry_run_listing(
-    cfg: Any, out: Path, units: list[Any], reuse_from: Path | None, swept: bool
+    cfg: Any,
+    out: Path,
+    units: list[Any],
+    reuse_from: Path | None,
+    swept: bool,
+    reuse_stale: bool = False,
 ) -> None:
-    """One line per unit: done, copy (an identical unit is finished elsewhere) or todo."""
-    from resilinet_cli import reuse
-    from resilinet_cli.runs import is_done
+    """One line per unit: done, copy (an identical unit is finished elsewhere) or todo.
 
+    It stops, as the real run would, at a folder that holds another config, and at data that
+    is not on this machine (without downloading it).
+    """
+    from resilinet_cli import reuse
+    from resilinet_cli.runs import check_run_folder, check_versions, is_done
+
+    check_run_folder(out, cfg)
+    check_versions(out, cfg, reuse_stale=reuse_stale)
     donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from else {}
     todo = 0
     for unit in units:
-        if is_done(out, unit, cfg, swept=swept):
+        if is_done(out, unit, cfg, swept=swept, reuse_stale=reuse_stale):
             state = "done"
         elif reuse.training_key(cfg, unit) in donors:
             state = "copy"
         else:
             state, todo = "todo", todo + 1
         click.echo(f"{state}  {unit.name}")
+    if todo:
+        check_local_data(cfg)
     click.echo(f"{todo} of {len(units)} units to train in {out}")
 
 
-def report_interruption(cfg: Any, out: Path, units: list[Any], swept: bool) -> None:
+def check_local_data(cfg: Any) -> None:
+    """The run's data error, if its data is not on this machine; nothing is downloaded."""
+    from resilinet_cli.errors import DataError
+    from resilinet_cli.experiment import load_splits
+
+    try:
+        load_splits(
+            cfg.model_copy(update={"dataset": cfg.dataset.model_copy(update={"download": False})})
+        )
+    except DataError as error:
+        if not cfg.dataset.download:
+            raise
+        name = cfg.dataset.name
+        raise DataError(
+            f"{error}; the run would try to download it first (now: resilinet data fetch {name})"
+        ) from None
+
+
+def report_interruption(
+    cfg: Any, out: Path, units: list[Any], swept: bool, reuse_stale: bool
+) -> None:
     """After Ctrl-C: which units are finished, and the command that resumes the run."""
     from resilinet_cli.runs import is_done
 
-    done = [unit.name for unit in units if is_done(out, unit, cfg, swept=swept)]
+    done = [
+        unit.name for unit in units if is_done(out, unit, cfg, swept=swept, reuse_stale=reuse_stale)
+    ]
     click.echo(f"\ninterrupted: {len(done)} of {len(units)} units finished in {out}", err=True)
     for name in done:
         click.echo(f"  done {name}", err=True)
@@ -370,6 +426,7 @@ def execute(
     fail_fast: bool = False,
     reuse_from: Path | None = None,
     swept: bool = True,
+    reuse_stale: bool = False,
 ) -> None:
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import experiment
@@ -380,7 +437,7 @@ def execute(
     if seed is not None:
         units = [dataclasses.replace(u, seed=seed) for u in units]
     if dry_run:
-        dry_run_listing(cfg, out, units, reuse_from, swept)
+        dry_run_listing(cfg, out, units, reuse_from, swept, reuse_stale)
         return
     try:
         result = experiment.run_experiment(
@@ -393,9 +450,10 @@ def execute(
             verbose=keras_verbosity(),
             reuse_from=reuse_from,
             swept=swept,
+            reuse_stale=reuse_stale,
         )
     except KeyboardInterrupt:
-        report_interruption(cfg, out, units, swept)
+        report_interruption(cfg, out, units, swept, reuse_stale)
         raise click.exceptions.Exit(130) from None
     click.echo("")
     if not result.weighted.empty:
@@ -470,7 +528,8 @@ def evaluate(
     """Accuracy of trained models under node failures, and their weighted accuracy.
 
     RUN_OR_MODEL is a run folder (every finished model in it), a unit folder or a model.keras.
-    Writes evaluation.csv and evaluation_weighted.csv next to each model.
+    An ablation's models are evaluated each under its own level's config and printed grouped
+    by level. Writes evaluation.csv and evaluation_weighted.csv next to each model.
 
     Under auto, up to 6 failable nodes every combination is swept, as run does. With more,
     auto times a first batch of combinations and picks the first method that fits the budget:
@@ -494,19 +553,24 @@ def evaluate(
     settings = evaluation.parse_reliability(reliability, topology)
     options = evaluation.parse_options(method, tolerance, half_width, budget, seed=cfg.seed)
     evaluation.check_method(options, topology)
-    order = {name: i for i, name in enumerate(cfg.variants)}
-    models.sort(key=lambda item: (order.get(item[0], len(order)), str(item[1])))
     from resilinet_cli.experiment import load_splits
     from resilinet_cli.inputs import build_inputs
 
     inputs = build_inputs(load_splits(cfg), cfg, len(topology.failable), seed=cfg.seed)
-    for variant, model_path in models:
-        own = evaluation.unit_config(cfg, model_path)
-        result = evaluation.evaluate_model(
-            own, variant, model_path, inputs, dead, settings, options
-        )
-        click.echo(f"\n{variant} ({model_path})")
-        click.echo(result.describe())
+    results = []
+    for heading, members in evaluation.grouped(cfg, models):
+        if heading:
+            click.echo(f"\n== {heading}")
+        for model in members:  # each under its own config: an ablation level's overrides
+            result = evaluation.evaluate_model(
+                model.config(cfg), model.variant, model.path, inputs, dead, settings, options
+            )
+            results.append((model, result))
+            click.echo(f"\n{model.variant} ({model.path})")
+            click.echo(result.describe())
+    if len(results) > 1:
+        summary = evaluation.summary_markdown(evaluation.summary_table(cfg, results), [*settings])
+        click.echo(f"\nWeighted accuracy in % of each model:\n\n{summary}")
 
 
 @main.command()
@@ -516,14 +580,30 @@ def evaluate(
 def report(run_dir: Path) -> None:
     """Rebuild a run's tables, figures and REPORT.md from its saved results, without retraining.
 
+    DIR may also be a profile's folder (from `resilinet reproduce`): every experiment in it is
+    rebuilt, then the profile's REPORT.md.
+
     \b
     Example:
       resilinet report results/quickstart
+      resilinet report results/quick
     """
+    from resilinet_cli import reproduce as profiles
     from resilinet_cli.config import load_config
+    from resilinet_cli.errors import RunError
     from resilinet_cli.experiment import write_run_tables
     from resilinet_cli.report import weighted_markdown
 
+    if profiles.is_profile_folder(run_dir):
+        page, experiments = profiles.rebuild_profile(run_dir)
+        for config, _ in experiments:
+            click.echo(f"{config.name}: {run_dir / config.name / 'REPORT.md'}")
+        click.echo(f"Report: {page} ({len(experiments)} experiments)")
+        return
+    if not (run_dir / "config.yaml").is_file():
+        raise RunError(
+            f"{run_dir}: no config.yaml, so not a run folder, and no experiment folders in it"
+        )
     cfg = load_config(run_dir / "config.yaml")
     weighted = write_run_tables(run_dir, cfg)
     click.echo(weighted_markdown(weighted))
@@ -542,7 +622,7 @@ def report(run_dir: Path) -> None:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Output folder [default: results/paper for full, results/<profile> otherwise].",
+    help="Output folder [default: reproduced/<profile>].",
 )
 @click.option(
     "--imagenet-dir",
@@ -550,11 +630,25 @@ def report(run_dir: Path) -> None:
     envvar="IMAGENET_DIR",
     help="ImageNet folder (train/, val/); or $IMAGENET_DIR.",
 )
-def reproduce(profile: str, out: Path | None, imagenet_dir: Path | None) -> None:
-    """Run every experiment of a profile and write one REPORT.md for them all.
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Compare with this folder at the end [default: the committed results/<profile>].",
+)
+@REUSE_STALE_OPTION
+def reproduce(
+    profile: str,
+    out: Path | None,
+    imagenet_dir: Path | None,
+    reference: Path | None,
+    reuse_stale: bool,
+) -> None:
+    """Run every experiment of a profile, write one REPORT.md, compare with the reference.
 
-    Missing data for one experiment stops nothing else; it is listed at the end. Re-running
-    resumes: finished units are kept.
+    The run goes to a fresh folder, reproduced/<profile>, never into the committed results,
+    which are the reference it is compared with at the end (see `resilinet compare`). Missing
+    data for one experiment stops nothing else; it is listed at the end. Re-running resumes:
+    finished units are kept.
 
     \b
     Example:
@@ -564,10 +658,16 @@ def reproduce(profile: str, out: Path | None, imagenet_dir: Path | None) -> None
     from resilinet_cli import reproduce as runner
 
     path = runner.profile_path(profile)
-    out = out or Path("results") / ("paper" if path.stem == "full" else path.stem)
+    out = out or runner.default_out(path)
+    reference = reference or runner.default_reference(path)
     try:
         outcome = runner.reproduce(
-            path, out, imagenet_dir=imagenet_dir, progress=EchoProgress(), verbose=keras_verbosity()
+            path,
+            out,
+            imagenet_dir=imagenet_dir,
+            progress=EchoProgress(),
+            verbose=keras_verbosity(),
+            reuse_stale=reuse_stale,
         )
     except KeyboardInterrupt:
         command = shlex.join(["resilinet", *sys.argv[1:]])
@@ -582,8 +682,51 @@ def reproduce(profile: str, out: Path | None, imagenet_dir: Path | None) -> None
         click.echo(f"skipped: {name}: {why}", err=True)
     for name, why in outcome.failed:
         click.echo(f"failed: {name}: {why}", err=True)
+    if reference is not None and outcome.finished:
+        compare_with_reference(out, reference)
     if outcome.failed:
         raise click.exceptions.Exit(1)
+
+
+def compare_with_reference(out: Path, reference: Path) -> None:
+    """The end of ``reproduce``: every cell against the reference; a mismatch stops nothing."""
+    from resilinet_cli import compare as comparing
+    from resilinet_cli.errors import RunError
+
+    if out.resolve() == reference.resolve():
+        click.echo(f"no comparison: {out} is the reference itself", err=True)
+        return
+    try:
+        comparison = comparing.compare(out, reference)
+    except RunError as error:
+        click.echo(f"no comparison with {reference}: {error}", err=True)
+        return
+    click.echo(f"\n{comparison.text()}")
+    click.echo(f"Comparison: {comparing.write_csv(comparison)}")
+
+
+@main.command()
+@click.argument("new", type=click.Path(path_type=Path))
+@click.argument("reference", type=click.Path(path_type=Path))
+def compare(new: Path, reference: Path) -> None:
+    """Every weighted-accuracy cell of NEW against REFERENCE; flags differences beyond noise.
+
+    NEW and REFERENCE are two run folders or two profile folders. Each cell prints as mean ± std
+    (n) on both sides with the difference. A cell is flagged when Welch's t-test gives
+    p < 0.05 (both sides with n >= 2) or when it exists on one side only; with n < 2 there is no
+    noise estimate and the cell is marked so, not flagged. Writes NEW/comparison.csv. Exits 0
+    whatever differs: it reports, it does not judge.
+
+    \b
+    Example:
+      resilinet compare reproduced/quick results/quick
+      resilinet compare results/quickstart results/quickstart-old
+    """
+    from resilinet_cli import compare as comparing
+
+    comparison = comparing.compare(new, reference)
+    click.echo(comparison.text())
+    click.echo(f"Comparison: {comparing.write_csv(comparison)}")
 
 
 @main.group()

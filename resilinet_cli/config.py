@@ -153,6 +153,13 @@ class HyperconnectionConfig(_Section):
 class TrainConfig(_Section):
     epochs: PositiveInt = 50
     batch_size: PositiveInt = 1024
+    gradient_accumulation_steps: PositiveInt | None = Field(
+        default=None,
+        # Unset, it is left out of the resolved config: no other config's digest changes.
+        exclude_if=lambda steps: steps is None,
+        description="one Adam step per this many batches, on their mean gradient (None or 1: "
+        "every batch); BN statistics and failout stay per batch",
+    )
     augment: bool = Field(
         default=False, description="random rotation 30 deg, shifts 0.2, horizontal flip (images)"
     )

@@ -1,4 +1,4 @@
-"""The failure sweep (every combination of dead nodes) and weighted accuracy (paper_spec §6).
+"""The failure sweep (every combination of dead nodes) and weighted accuracy (docs/method.md §6).
 
 The sweep cuts the trained model into its nodes and computes each node's output once per
 distinct input that reaches it (``sweep_plan.py``): the IoT and edge outputs once, not once per
@@ -32,7 +32,7 @@ def guess_accuracy(y_train: np.ndarray, y_test: np.ndarray, num_classes: int) ->
     """Exact expected accuracy of guessing from the training class frequencies.
 
     Σ_k p_train(k)·p_test(k), over the real label values. The reference code shifted the
-    Health labels by one here (paper_spec §6.2); we use the correct mapping.
+    Health labels by one here (docs/method.md §6.2); we use the correct mapping.
     """
     p_train = np.bincount(y_train, minlength=num_classes) / len(y_train)
     p_test = np.bincount(y_test, minlength=num_classes) / len(y_test)
@@ -210,7 +210,7 @@ def sweep(
 def weighted_accuracy(
     combinations: pd.DataFrame, topology: Topology, reliability: Sequence[float]
 ) -> float:
-    """Σ_c P(c)·acc(c): expected accuracy when nodes fail independently (paper_spec §6.3)."""
+    """Σ_c P(c)·acc(c): expected accuracy when nodes fail independently (docs/method.md §6.3)."""
     total = 0.0
     for row in combinations.itertuples(index=False):
         combo = tuple(int(getattr(row, node)) for node in topology.failable)

@@ -1,4 +1,4 @@
-"""Generated topologies, for experiments with more failable nodes than the paper's (issue 5 §4).
+"""Generated topologies, for experiments with more failable nodes than the paper's.
 
 ``chain`` is iot -> fog1 -> ... -> fogN -> cloud, where every fog node is bypassed by a skip
 hyperconnection from its predecessor to its successor, so that information still flows as long

@@ -1,4 +1,4 @@
-"""Fixed hyperconnection weight schemes 1-4 (paper_spec §5).
+"""Fixed hyperconnection weight schemes 1-4 (docs/method.md §5).
 
 Weights are computed once, when a model is built, for every link of the topology. The input
 node never fails, so its reliability is 1.

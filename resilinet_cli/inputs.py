@@ -53,7 +53,7 @@ def image_shaper(config: ExperimentConfig) -> Callable[[tf.Tensor], tf.Tensor]:
 
 
 def augmentation(seed: int) -> keras.Sequential:
-    """paper_spec §2.3: rotation 30°, width/height shift 0.2, horizontal flip.
+    """docs/method.md §2.3: rotation 30°, width/height shift 0.2, horizontal flip.
 
     ``fill_mode="nearest"`` as Keras 2's ImageDataGenerator, which the reference code used.
     """
@@ -121,7 +121,7 @@ def build_inputs(
 def _folder_inputs(
     splits: FolderSplits, config: ExperimentConfig, failable: int, seed: int
 ) -> Inputs:
-    """Stream class-subfolder trees: decode, resize, rescale 1/255 (paper_spec §2.5)."""
+    """Stream class-subfolder trees: decode, resize, rescale 1/255 (docs/method.md §2.5)."""
     size = (splits.image_size, splits.image_size)
     batch = config.train.batch_size
 

@@ -1,6 +1,6 @@
 """The physical-node DAG: links, failure combinations, their probabilities, information flow.
 
-paper_spec §2.1 and §6. A failure combination is a tuple of 0/1 flags, one per failable node in
+docs/method.md §2.1 and §6. A failure combination is a tuple of 0/1 flags, one per failable node in
 the order the topology lists them (1 = alive); combinations are enumerated MSB first, so index i
 of the sweep is the binary number i, exactly as in the reference code.
 """

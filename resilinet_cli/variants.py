@@ -1,4 +1,4 @@
-"""The four model variants, each a combination of skips, merge and failout (DESIGN.md §1)."""
+"""The four model variants: each combines skips, merge and failout (docs/architecture.md §1)."""
 
 from __future__ import annotations
 

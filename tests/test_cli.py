@@ -159,7 +159,7 @@ def test_a_run_folder_of_another_config_is_refused(run_dir) -> None:
     [
         (
             ["--set", "train.epochs=0"],
-            "quickstart.yaml: train.epochs: Input should be greater than 0",
+            "--set train.epochs=0: Input should be greater than 0",
         ),
         (["--variants", "resnet"], "--variants: unknown variant 'resnet'"),
         (["--iterations", "3..1"], "--iterations '3..1': needs 1 <= FIRST <= LAST"),
@@ -236,6 +236,61 @@ def test_cifar_without_its_data_says_how_to_get_it(
     )
     assert code == 2 and stderr.count("\n") == 1
     assert "cifar-10-binary.tar.gz" in stderr and "Traceback" not in stderr
+
+
+def test_dry_run_refuses_a_folder_of_another_config_as_the_run_would(run_dir) -> None:
+    out, _ = run_dir
+    code, stdout, stderr = invoke(
+        "run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), *TINY, "--set", "seed=5",
+        "--dry-run",
+    )  # fmt: skip
+    assert code == 2 and stdout == ""
+    assert re.fullmatch(r"error: .*holds a run of another config.*\n", stderr)
+
+
+def test_dry_run_lists_finished_units_as_done(run_dir) -> None:
+    out, _ = run_dir
+    code, stdout, _ = invoke(*quick_run(out), "--dry-run")
+    assert code == 0
+    assert stdout.splitlines()[-1] == f"0 of 4 units to train in {out}"
+    assert stdout.count("done  ") == 4
+
+
+@pytest.mark.parametrize("download", ["true", "false"])
+def test_dry_run_reports_missing_data_without_downloading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, download: str
+) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("RESILINET_DATA", raising=False)
+    config = str(CONFIGS / "cifar_mobilenet.yaml")
+    args = ["--out", str(tmp_path / "out"), "--set", f"dataset.download={download}"]
+    code, _, stderr = invoke("run", config, *args, "--dry-run")
+    assert code == 2 and stderr.count("\n") == 1
+    assert stderr.startswith("error: CIFAR-10 not found") and "cifar-10-binary.tar.gz" in stderr
+    would_download = "the run would try to download it first (now: resilinet data fetch cifar10)"
+    assert (would_download in stderr) == (download == "true")
+    assert not (tmp_path / "keras").exists()  # nothing was downloaded
+    if download == "false":  # the same line as the real run's
+        assert invoke("run", config, *args)[2] == stderr
+
+
+def test_smoke_on_a_config_outside_configs_keeps_an_explicit_set(tmp_path: Path) -> None:
+    """A new user's first run: a config of their own in any folder, the preset by name."""
+    config = tmp_path / "mine.yaml"
+    config.write_text("name: mine\ntopology: health\ndataset:\n  name: digits\n")
+    out = tmp_path / "out"
+    args = ["--smoke", "--set", "train.epochs=2", "--variants", "vanilla", "--out", str(out)]
+    code, _, stderr = invoke("run", str(config), *args)
+    assert code == 0, stderr
+    history = pd.read_csv(out / "runs" / "vanilla" / "iter-1" / "history.csv")
+    assert len(history) == 2  # --smoke alone would train 1 epoch
+    assert yaml_of(out / "config.yaml")["dataset"]["subset"]["train"] == 512
+
+
+def yaml_of(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
 
 
 def test_report_rebuilds_identical_tables_and_a_page_from_saved_results(run_dir) -> None:

@@ -157,8 +157,8 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
             "train:\n  epoch: 5\n",
             [
                 "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
-                "known: epochs, batch_size, augment, mixed_precision, failout, "
-                "hyperconnection_weights)"
+                "known: epochs, batch_size, gradient_accumulation_steps, augment, "
+                "mixed_precision, failout, hyperconnection_weights)"
             ],
             id="unknown-key",
         ),
@@ -276,8 +276,8 @@ def test_all_problems_are_listed_together(config_dir: Path) -> None:
         "exp.yaml: train.batch_size: Input should be a valid integer, "
         "unable to parse string as an integer",
         "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
-        "known: epochs, batch_size, augment, mixed_precision, failout, "
-        "hyperconnection_weights)",
+        "known: epochs, batch_size, gradient_accumulation_steps, augment, "
+        "mixed_precision, failout, hyperconnection_weights)",
     ]
 
 

@@ -1,5 +1,5 @@
 """Random mutations of valid configs: each one passes validation or fails with one line per
-problem and exit code 2, never with a traceback (issue 6)."""
+problem and exit code 2, never with a traceback."""
 
 from __future__ import annotations
 

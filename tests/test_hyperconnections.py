@@ -11,7 +11,9 @@ from resilinet_cli.config import TopologyConfig, read_yaml
 from resilinet_cli.hyperconnections import hyperconnection_weights
 from resilinet_cli.topology import Link, Topology
 
-HEALTH_YAML = Path(__file__).resolve().parent.parent / "resilinet_cli" / "topologies" / "health.yaml"
+HEALTH_YAML = (
+    Path(__file__).resolve().parent.parent / "resilinet_cli" / "topologies" / "health.yaml"
+)
 POOR = (0.95, 0.91, 0.87)  # docs/method.md §6.1, order [fog1, fog2, edge]
 
 IOT_E = Link("iot", "edge")

@@ -1,4 +1,4 @@
-"""Many failable nodes (issue 5 §4): generated chains, bounded and Monte Carlo estimates.
+"""Many failable nodes: generated chains, bounded and Monte Carlo estimates.
 
 Exact oracles come from enumerating every combination of small topologies: per-combination
 accuracies tabulated (at random, or from a real tiny model's hits per example), so the

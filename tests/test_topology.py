@@ -1,4 +1,4 @@
-"""Topology: combination weights and no-flow sets against paper_spec §2.1 and §6.4."""
+"""Topology: combination weights and no-flow sets against docs/method.md §2.1 and §6.4."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from resilinet_cli.config import TopologyConfig
 from resilinet_cli.topology import Topology, topology_problems
 
-# paper_spec §6.4, Health, order [f1, f2, e], combos 000 .. 111.
+# docs/method.md §6.4, Health, order [f1, f2, e], combos 000 .. 111.
 ORACLE = {
     "normal": [3.2e-05, 0.000368, 0.000768, 0.008832, 0.003168, 0.036432, 0.076032, 0.874368],
     "poor": [0.000585, 0.003915, 0.005915, 0.039585, 0.011115, 0.074385, 0.112385, 0.752115],

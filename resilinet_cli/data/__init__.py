@@ -1,5 +1,6 @@
-"""Dataset loaders: each returns numpy arrays split 80/10/10 (DESIGN §5, paper_spec §2), or,
-for ImageNet, a FolderSplits of class-subfolder trees that the training code streams.
+"""Dataset loaders: each returns numpy arrays split 80/10/10 (docs/architecture.md §5,
+docs/method.md §2.6), or, for ImageNet, a FolderSplits of class-subfolder trees that the training
+code streams.
 
 No TensorFlow here; the training code builds its tf.data pipelines from these arrays and folders.
 """

@@ -1,4 +1,4 @@
-"""CIFAR-10 from the official binary archive (paper_spec §2.3), read without pickle.
+"""CIFAR-10 from the official binary archive (docs/method.md §2.3), read without pickle.
 
 Why the binary version: the python version is a pickle (running untrusted code on load); the
 binary one is plain bytes. `cifar-10-batches-bin/data_batch_{1..5}.bin` and `test_batch.bin` each
@@ -139,7 +139,7 @@ def to_arrays(batches: dict[str, bytes], where: str) -> tuple[np.ndarray, np.nda
 
 
 def locate(data_dir: Path | None, download: bool) -> Path:
-    """An extracted batch folder or the archive (lookup order of DESIGN §5), else download.
+    """An extracted batch folder or the archive (lookup: docs/architecture.md §5), else download.
 
     In each searched folder: the batch files themselves, then a `cifar-10-batches-bin/`
     subfolder, then `cifar-10-binary.tar.gz`.

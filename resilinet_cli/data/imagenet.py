@@ -1,4 +1,4 @@
-"""ImageNet (ILSVRC-2012, paper_spec §2.5) from a folder tree the user provides.
+"""ImageNet (ILSVRC-2012, docs/method.md §2.5) from a folder tree the user provides.
 
 Why a folder tree: 1.28M training images (about 140 GB) cannot be held in memory and cannot be
 downloaded for the user (image-net.org requires an account and accepting its terms). The loader
@@ -148,7 +148,7 @@ def _few(names: list[str]) -> str:
 
 
 def locate(data_dir: Path | None) -> Path:
-    """The first searched folder that holds `train/` or `val/` (DESIGN §5; no download)."""
+    """The first searched folder with `train/` or `val/` (docs/architecture.md §5; no download)."""
     candidates = candidate_dirs(SUBFOLDER, data_dir)
     for folder in candidates:
         if (folder / TRAIN).is_dir() or (folder / TEST).is_dir():

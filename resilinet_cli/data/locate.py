@@ -1,4 +1,4 @@
-"""Where dataset files are looked for, in the order of DESIGN §5.
+"""Where dataset files are looked for, in the order of docs/architecture.md §5.
 
 1. the `data_dir` argument (`--data-dir`), directly and in its dataset subfolder;
 2. `$RESILINET_DATA/<subfolder>`;

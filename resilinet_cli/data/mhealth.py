@@ -1,4 +1,4 @@
-"""The UCI MHEALTH dataset (paper_spec §2.2): ten subject logs, 23 sensor features, 12 activities.
+"""The UCI MHEALTH dataset (docs/method.md §2.2): ten subject logs, 23 features, 12 activities.
 
 Why: Experiment A (Health). Each line of `mHealth_subject{1..10}.log` holds 24 whitespace
 separated numbers: 23 features, then the activity label 0..12. Rows with label 0 (no activity)
@@ -158,7 +158,7 @@ def _expand(dirs: list[Path]) -> list[Path]:
 
 
 def load_arrays(data_dir: Path | None, download: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Find the logs (lookup order of DESIGN §5) or download them, and read them."""
+    """Find the logs (lookup order of docs/architecture.md §5) or download them, and read them."""
     candidates = _expand(candidate_dirs(SUBFOLDER, data_dir, SYSTEM_DIRS))
     found = find_first(candidates, lambda d: not missing_logs(d))
     if found is not None:

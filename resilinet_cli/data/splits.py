@@ -1,4 +1,4 @@
-"""The 80/10/10 split of paper_spec §2, and the `Splits` container every loader returns.
+"""The 80/10/10 split of docs/method.md §2.6, and the `Splits` container every loader returns.
 
 Why a module of its own: the split protocol must be identical for every dataset (the reference
 code splits CIFAR-10 and MHEALTH the same way), so it lives in one place.

@@ -1,4 +1,4 @@
-"""Registered, serialisable Keras layers for the alive-mask design (DESIGN.md §2)."""
+"""Registered, serialisable Keras layers for the alive-mask design (docs/architecture.md §2)."""
 
 from resilinet_cli.layers.failout import Failout
 from resilinet_cli.layers.input_mux import InputMux

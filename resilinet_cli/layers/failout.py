@@ -1,4 +1,4 @@
-"""Failout: random alive masks during training (paper_spec §3, DESIGN.md §2)."""
+"""Failout: random alive masks during training (docs/method.md §3, docs/architecture.md §2)."""
 
 from __future__ import annotations
 

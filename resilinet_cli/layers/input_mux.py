@@ -20,7 +20,7 @@ class InputMux(keras.layers.Layer):
     Inputs come in the order of `Topology.incoming`: the chain link first, then skip links from
     the nearest sender. With ``detect="alive"`` (the default) the mux reads the senders' alive
     flags; with ``detect="zeros"`` it instead tests whether a whole input tensor is zero across
-    the batch, as the reference code's InputMux does (paper_spec §4). The second mode exists
+    the batch, as the reference code's InputMux does (docs/method.md §4). The second mode exists
     only so that tests can check the mask design against the reference weight-zeroing method.
 
     Args:

@@ -1,4 +1,4 @@
-"""NodeGate: a physical node's output times its alive flag (DESIGN.md §2)."""
+"""NodeGate: a physical node's output times its alive flag (docs/architecture.md §2)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class NodeGate(keras.layers.Layer):
     """Makes a dead node output exactly zero.
 
     Applied after the node's last activation, so a dead node sends zeros, exactly as when the
-    reference code zeroes its last layer's weights (paper_spec §12.4).
+    reference code zeroes its last layer's weights (docs/method.md §6.2).
 
     Args:
         index: column of this node in the ``alive`` tensor.

@@ -1,4 +1,4 @@
-"""Lookup order of DESIGN §5: --data-dir, $RESILINET_DATA, the Keras cache, system paths."""
+"""Lookup order (docs/architecture.md §5): --data-dir, $RESILINET_DATA, Keras cache, system dirs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The 80/10/10 split protocol of paper_spec §2."""
+"""The 80/10/10 split protocol of docs/method.md §2.6."""
 
 from __future__ import annotations
 
