@@ -13,7 +13,9 @@ nobody changes them without deciding. Print the current one with
 
 History: 1 (implied by records without the field): the code before per-epoch seeds, which made
 the first committed ``results/quick``. 2: per-epoch seeds; fog padding independent of the skips
-(MobileNet); reference initialiser for ResNet-18's skip convolutions.
+(MobileNet); reference initialiser for ResNet-18's skip convolutions; made today's
+``results/quick``. A bump comes with a regenerated ``results/quick``, the reference that
+``make reproduce-paper PROFILE=quick`` compares with (a test checks their versions agree).
 """
 
 from __future__ import annotations
