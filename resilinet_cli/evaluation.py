@@ -150,11 +150,6 @@ def run_config(run_dir: Path, data_dir: Path | None) -> ExperimentConfig:
     return load_config(run_dir / "config.yaml", overrides)
 
 
-def unit_config(config: ExperimentConfig, model_path: Path) -> ExperimentConfig:
-    """The config a model was trained with: an ablation unit's overrides on the run's config."""
-    return located(model_path).config(config)
-
-
 def missing_models(target: Path) -> str:
     """Why ``target`` holds no model, in one line, with what to run instead.
 
