@@ -24,9 +24,9 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
 
-    from resilinet_cli.ablations import plan_units
     from resilinet_cli.config import load_config
-    from resilinet_cli.experiment import run_experiment
+    from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.experiments.runner import run_experiment
 
     spent = {"seconds": 0.0, "calls": 0}
     real_fsync = os.fsync

@@ -39,8 +39,8 @@ def measure(case: Model, steps: int) -> dict[str, Any]:
     import keras
 
     from resilinet_cli.config import load_config
-    from resilinet_cli.inputs import build_inputs
     from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.training.inputs import build_inputs
 
     config = load_config(CONFIGS / case.config)
     failable = len(config.topology.failable)

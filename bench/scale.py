@@ -55,10 +55,11 @@ class Row:
 def health_sized(size: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
     """The chain's topology, its random-weight ResiliNet MLP and a synthetic test set."""
     from resilinet_cli.config import validate_config
-    from resilinet_cli.experiment import variant_topology
-    from resilinet_cli.generate import chain_mapping
+    from resilinet_cli.config.generate import chain_mapping
     from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.training import set_seeds
+    from resilinet_cli.topology import Topology
+    from resilinet_cli.training.fit import set_seeds
+    from resilinet_cli.variants import variant_topology
 
     set_seeds(size)  # the same random weights, hence the same labels, on every run
     layers = {f"fog{k}": 1 for k in range(1, size + 1)} | {"cloud": 1}
@@ -77,15 +78,20 @@ def health_sized(size: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
     alive = np.ones((EXAMPLES, size), "float32")
     clean = model.predict([x, alive], batch_size=4096, verbose=0).argmax(axis=1)
     y = np.where(rng.random(EXAMPLES) < 0.7, clean, rng.integers(0, CLASSES, EXAMPLES))
-    return variant_topology(config, "resilinet"), model, x, y.astype(np.int64)
+    return (
+        variant_topology(Topology.from_config(config.topology), "resilinet"),
+        model,
+        x,
+        y.astype(np.int64),
+    )
 
 
 def measure(size: int, args: argparse.Namespace) -> list[Row]:
     import tensorflow as tf
 
-    from resilinet_cli.bounded import bounded_accuracy
-    from resilinet_cli.estimate import EstimateOptions, estimate_weighted, flow_count
-    from resilinet_cli.scoring import CombinationAccuracy, ExampleScorer
+    from resilinet_cli.estimate.bounded import bounded_accuracy
+    from resilinet_cli.estimate.methods import EstimateOptions, estimate_weighted, flow_count
+    from resilinet_cli.sweeps.scoring import CombinationAccuracy, ExampleScorer
 
     topology, model, x, y = health_sized(size)
     reliability = topology.reliability[SETTING]

@@ -32,14 +32,15 @@ def measure(case: Model, repeats: int, batch_size: int) -> dict[str, Any]:
     import tensorflow as tf
 
     from resilinet_cli.config import load_config
-    from resilinet_cli.experiment import variant_topology
-    from resilinet_cli.failures import SharedSweep
     from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.node_graph import cut_nodes
-    from resilinet_cli.sweep_plan import flop_ratio, plan_sweep
+    from resilinet_cli.sweeps.node_graph import cut_nodes
+    from resilinet_cli.sweeps.plan import flop_ratio, plan_sweep
+    from resilinet_cli.sweeps.sweep import SharedSweep
+    from resilinet_cli.topology import Topology
+    from resilinet_cli.variants import variant_topology
 
     config = load_config(CONFIGS / case.config)
-    topology = variant_topology(config, "resilinet")
+    topology = variant_topology(Topology.from_config(config.topology), "resilinet")
     rng = np.random.default_rng(0)
     examples = EXAMPLES[case.name]
     x = rng.standard_normal((examples, *case.shape), dtype="float32")

@@ -141,8 +141,8 @@ def measure(case: Model, jit: bool, rounds: int) -> list[dict[str, Any]]:
     shows how far two equal models drift apart on this machine, the benchmark's resolution.
     """
     from resilinet_cli.config import load_config
+    from resilinet_cli.config.families import FAMILIES
     from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.models.registry import FAMILIES
 
     keras.backend.clear_session()
     rng = np.random.default_rng(0)

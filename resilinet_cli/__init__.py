@@ -1,25 +1,53 @@
 """resilinet: failure-resilient distributed inference (ResiliNet, arXiv 2002.07386).
 
-Importing the package makes resilinet's saved models loadable with plain
-``keras.models.load_model(path, safe_mode=True)``: its custom layers are registered with Keras
-as soon as Keras is imported. The registration waits for Keras' own import (a post-import hook)
-so that ``import resilinet_cli`` stays light, and the command line can reject a bad config
+``import resilinet_cli as rn`` gives the Python API (``resilinet_cli/api.py``; README, "Python
+API"): ``rn.load_config``, ``rn.build_model``, ``rn.train``, ``rn.sweep``,
+``rn.weighted_accuracy``, ``rn.run``, ``rn.load_model`` and ``rn.predict``. They load on first
+use, so that ``import resilinet_cli`` stays light and the command line can reject a bad config
 before TensorFlow loads.
+
+Importing the package also makes resilinet's saved models loadable with plain
+``keras.models.load_model(path, safe_mode=True)``: its custom layers are registered with Keras
+as soon as Keras is imported (a post-import hook).
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
+from importlib import import_module
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wrapt
 
-try:
-    __version__ = version("resilinet")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0"
+from resilinet_cli.version import __version__
+
+__all__ = [
+    "RunResult",
+    "__version__",
+    "build_model",
+    "failable_nodes",
+    "load_config",
+    "load_model",
+    "predict",
+    "run",
+    "sweep",
+    "train",
+    "weighted_accuracy",
+]
+
+if TYPE_CHECKING:
+    from resilinet_cli.api import (
+        RunResult,
+        build_model,
+        failable_nodes,
+        load_config,
+        load_model,
+        predict,
+        run,
+        sweep,
+        train,
+        weighted_accuracy,
+    )
 
 
 @wrapt.when_imported("keras")
@@ -27,11 +55,8 @@ def _register_layers(_keras: ModuleType) -> None:
     from resilinet_cli import layers  # noqa: F401  (registration happens on import)
 
 
-def load_model(path: str | Path) -> Any:
-    """A saved resilinet model, checked before Keras reads it (no Lambda layers, safe mode)."""
-    from resilinet_cli.model_files import load_model as load_checked
-
-    return load_checked(Path(path))
-
-
-__all__ = ["__version__", "load_model"]
+def __getattr__(name: str) -> Any:
+    """The API's names, imported from ``api.py`` on first use."""
+    if name in __all__ and name != "__version__":
+        return getattr(import_module("resilinet_cli.api"), name)
+    raise AttributeError(f"module 'resilinet_cli' has no attribute {name!r}")

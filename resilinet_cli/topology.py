@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import networkx as nx
 
 from resilinet_cli.errors import unknown_choice
 
-if TYPE_CHECKING:
-    from resilinet_cli.config import TopologyConfig
-
 Combination = tuple[int, ...]
+
+
+class TopologySpec(Protocol):
+    """What a topology is made from: a config's ``topology:`` section (``TopologyConfig``).
+
+    A protocol, so that this module, which everything imports, imports no config code.
+    """
+
+    nodes: list[str]
+    links: list[tuple[str, str]]
+    skips: list[tuple[str, str]]
+    failable: list[str]
+    reliability: dict[str, list[float]]
 
 
 @dataclass(frozen=True)
@@ -40,10 +50,18 @@ class Topology:
     reliability: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_config(cls, config: TopologyConfig) -> Topology:
+    def from_config(cls, config: TopologySpec) -> Topology:
         links = [Link(a, b) for a, b in config.links] + [Link(a, b, True) for a, b in config.skips]
         reliability = {name: tuple(r) for name, r in config.reliability.items()}
         return cls(tuple(config.nodes), tuple(links), tuple(config.failable), reliability)
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> Topology:
+        """The topology of an (already valid) ``topology:`` mapping, such as a generated one."""
+        links = [Link(a, b) for a, b in mapping["links"]]
+        links += [Link(a, b, True) for a, b in mapping.get("skips", ())]
+        reliability = {name: tuple(r) for name, r in mapping["reliability"].items()}
+        return cls(tuple(mapping["nodes"]), tuple(links), tuple(mapping["failable"]), reliability)
 
     @property
     def input_node(self) -> str:
@@ -94,9 +112,7 @@ class Topology:
 
     def probability(self, combination: Combination, reliability: Sequence[float]) -> float:
         """P(combination) for independent failures with per-node survival ``reliability``."""
-        return math.prod(
-            r if alive else 1.0 - r for alive, r in zip(combination, reliability, strict=True)
-        )
+        return probability(combination, reliability)
 
     def label(self, combination: Combination) -> str:
         """The bit string of a combination, e.g. '110' (fog1, fog2 alive, edge dead)."""
@@ -108,7 +124,14 @@ class Topology:
         return tuple(0 if node in dead else 1 for node in self.failable)
 
 
-def topology_problems(config: TopologyConfig) -> list[tuple[str, str]]:
+def probability(combination: Combination, reliability: Sequence[float]) -> float:
+    """P(combination) for independent failures with per-node survival ``reliability``."""
+    return math.prod(
+        r if alive else 1.0 - r for alive, r in zip(combination, reliability, strict=True)
+    )
+
+
+def topology_problems(config: TopologySpec) -> list[tuple[str, str]]:
     """Every structural problem of a topology, as (key path, message) pairs."""
     problems: list[tuple[str, str]] = []
     nodes = config.nodes

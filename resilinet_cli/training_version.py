@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "a17f6f87c55376f4ee5903c404eb8804fb96b5b9fc56538f78adc289d9394d26"
+FINGERPRINT = "2e9ec4a7b6b782ae0af8b51a77f4a859db76c95c3ac0c63f61021a1707f64d2e"
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -37,16 +37,12 @@ PACKAGE = Path(__file__).resolve().parent
 SOURCES = (
     "layers/*.py",
     "models/*.py",
-    "training.py",
-    "checkpoint.py",
-    "epoch_seeds.py",
-    "inputs.py",
-    "hyperconnections.py",
+    "training/*.py",
     "variants.py",
     "topology.py",
-    "failures.py",
-    "sweep_plan.py",
-    "node_graph.py",
+    "sweeps/sweep.py",
+    "sweeps/plan.py",
+    "sweeps/node_graph.py",
     "data/registry.py",
     "data/splits.py",
     "data/digits.py",

@@ -5,18 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from resilinet_cli.topology import Topology
+
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     skips: bool
-    merge: Literal["add", "mux"]
+    # How a node joins what it receives; "none" for Vanilla, whose nodes receive one input.
+    merge: Literal["add", "mux", "none"]
     failout: bool
 
 
 VARIANTS: dict[str, Variant] = {
-    "vanilla": Variant("vanilla", skips=False, merge="add", failout=False),
+    "vanilla": Variant("vanilla", skips=False, merge="none", failout=False),
     "deepfogguard": Variant("deepfogguard", skips=True, merge="add", failout=False),
     "resilinet": Variant("resilinet", skips=True, merge="mux", failout=True),
     "resilinet_plus": Variant("resilinet_plus", skips=True, merge="add", failout=True),
 }
+
+
+def variant_topology(topology: Topology, variant: str) -> Topology:
+    """The topology a variant really has: Vanilla keeps no skip hyperconnection."""
+    return topology if VARIANTS[variant].skips else topology.with_skips(())

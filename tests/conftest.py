@@ -32,17 +32,17 @@ def quick_config():
 
 @pytest.fixture(scope="session")
 def digits(quick_config):
-    from resilinet_cli.experiment import load_splits
+    from resilinet_cli.data import load_splits
 
-    return load_splits(quick_config)
+    return load_splits(quick_config.dataset)
 
 
 @pytest.fixture(scope="session")
 def trained(quick_config, digits, tmp_path_factory):
     """One briefly trained model per variant (2 epochs on 600 digits)."""
-    from resilinet_cli.inputs import build_inputs
     from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.training import set_seeds, train_model
+    from resilinet_cli.training.fit import set_seeds, train_model
+    from resilinet_cli.training.inputs import build_inputs
 
     inputs = build_inputs(digits, quick_config, failable=3, seed=0)
     models = {}

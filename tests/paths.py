@@ -4,4 +4,4 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
-TOPOLOGIES = ROOT / "resilinet_cli" / "topologies"  # the presets shipped in the package
+TOPOLOGIES = ROOT / "resilinet_cli" / "config" / "topologies"  # the presets shipped in the package

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from paths import CONFIGS
 
 from resilinet_cli.cli import main
-from resilinet_cli.reproduce import PROFILE_RECORD
+from resilinet_cli.results.layout import PROFILE_RECORD
 
 TINY = (
     "[train.epochs=1, dataset.subset.train=200, dataset.subset.val=50, "

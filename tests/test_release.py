@@ -9,8 +9,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import func_graph
 
-from resilinet_cli.experiment import release_models
-from resilinet_cli.training import train_model
+from resilinet_cli.experiments.runner import release_models
+from resilinet_cli.training.fit import train_model
 
 
 def live_training_graphs() -> set[int]:

@@ -145,9 +145,11 @@ def test_docs_internal_section_references_exist(page: str) -> None:
 
 def test_report_text_cites_only_the_repository() -> None:
     """Strings that end up in generated REPORT.md pages."""
-    from resilinet_cli import report
+    from resilinet_cli.experiments.kinds import KINDS
+    from resilinet_cli.experiments.pages import SMOKE
+    from resilinet_cli.results.tables import NOTE
 
-    texts = [*report.KIND_TEXT.values(), report.NOTE]
+    texts = [*(kind.text for kind in KINDS.values()), NOTE, SMOKE]
     assert not [t for t in texts if any(word in t for word in FORBIDDEN)]
     for text in texts:
         for page, section, _ in section_references(text):
@@ -206,3 +208,19 @@ def test_citation_cff_cites_the_software_and_the_paper() -> None:
     assert paper["year"] == 2020
     family = [a["family-names"] for a in paper["authors"]]
     assert family[0] == "Yousefpour" and len(family) == 8
+
+
+REPO_PATH = re.compile(
+    r"(?<![\w./<{-])((?:resilinet_cli|tests|bench|configs|docs|scripts)/[\w/.-]+\.(?:py|md|yaml))"
+)
+
+
+def test_every_file_path_mentioned_exists() -> None:
+    """A renamed or moved module must not leave its old path in the docs, code or tests."""
+    missing = [
+        f"{path.relative_to(REPO)}: {target}"
+        for path in text_files(("README.md", "docs", "resilinet_cli", "bench", "tests", "configs"))
+        for target in REPO_PATH.findall(read(path))
+        if not (REPO / target).exists()
+    ]
+    assert missing == []

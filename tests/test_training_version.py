@@ -40,7 +40,7 @@ def test_every_listed_source_exists() -> None:
         assert list(PACKAGE.glob(pattern)), f"{pattern} matches no file in {PACKAGE}"
     names = [path.relative_to(PACKAGE).as_posix() for path in source_files()]
     assert "models/resnet.py" in names and "layers/failout.py" in names
-    assert "cli.py" not in names and "report.py" not in names
+    assert "cli/app.py" not in names and "results/tables.py" not in names
 
 
 def test_the_fingerprint_changes_with_any_byte_of_a_source(tmp_path) -> None:
@@ -50,7 +50,7 @@ def test_the_fingerprint_changes_with_any_byte_of_a_source(tmp_path) -> None:
         copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_bytes(path.read_bytes())
     assert fingerprint(package) == fingerprint()
-    training = package / "training.py"
+    training = package / "training" / "fit.py"
     training.write_text(training.read_text() + "# a comment\n")
     assert fingerprint(package) != fingerprint()
 
@@ -153,7 +153,7 @@ def test_a_unit_of_other_training_code_is_refused_or_kept_with_reuse_stale(
 def test_a_stale_unit_is_never_a_donor_and_a_current_one_is(
     finished_run: Path, tmp_path: Path
 ) -> None:
-    from resilinet_cli.reuse import finished_units
+    from resilinet_cli.experiments.reuse import finished_units
 
     assert len(finished_units(finished_run)) == 1
     out = tmp_path / "run"
@@ -163,9 +163,9 @@ def test_a_stale_unit_is_never_a_donor_and_a_current_one_is(
 
 
 def test_the_training_key_depends_on_the_training_version() -> None:
-    from resilinet_cli.ablations import plan_units
     from resilinet_cli.config import load_config
-    from resilinet_cli.reuse import training_key
+    from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.experiments.reuse import training_key
 
     config = load_config(CONFIGS / "quickstart.yaml", SETS)
     (unit,) = plan_units(config, config.variants, [1])

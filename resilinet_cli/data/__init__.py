@@ -7,7 +7,14 @@ No TensorFlow here; the training code builds its tf.data pipelines from these ar
 
 from __future__ import annotations
 
-from resilinet_cli.data.registry import DATASETS, LOADERS, Loader, load_dataset, resolve_name
+from resilinet_cli.data.registry import (
+    DATASETS,
+    LOADERS,
+    Loader,
+    load_dataset,
+    load_splits,
+    resolve_name,
+)
 from resilinet_cli.data.splits import FolderSplits, Splits, split_80_10_10
 
 __all__ = [
@@ -17,6 +24,7 @@ __all__ = [
     "Loader",
     "Splits",
     "load_dataset",
+    "load_splits",
     "resolve_name",
     "split_80_10_10",
 ]

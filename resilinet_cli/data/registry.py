@@ -3,13 +3,13 @@ name must give one helpful line (the known names and the closest match)."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from resilinet_cli.data import cifar10, digits, fashion_mnist, imagenet, mhealth
 from resilinet_cli.data.splits import FolderSplits, Splits
-from resilinet_cli.errors import DataError
+from resilinet_cli.errors import DataError, unknown_choice
 
 Loader = Callable[[Path | None, bool, int], Splits | FolderSplits]
 """Every loader: (data_dir, download, split_seed) -> Splits (arrays) or FolderSplits (streamed
@@ -34,9 +34,7 @@ def resolve_name(name: str) -> str:
     squeezed = {known.replace("_", ""): known for known in DATASETS}
     if key.replace("_", "") in squeezed:
         return squeezed[key.replace("_", "")]
-    close = difflib.get_close_matches(key, DATASETS, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}{hint}")
+    raise DataError(unknown_choice("dataset", name, DATASETS))
 
 
 def load_dataset(
@@ -55,4 +53,44 @@ def load_dataset(
     loader = LOADERS[resolve_name(name)]
     return loader(
         Path(data_dir).expanduser() if data_dir is not None else None, download, split_seed
+    )
+
+
+class Caps(Protocol):
+    train: int | None
+    val: int | None
+    test: int | None
+
+
+class DatasetSpec(Protocol):
+    """What ``load_splits`` reads: a config's ``dataset:`` section (a protocol, so that the data
+    package imports no config code)."""
+
+    name: str
+    data_dir: Path | None
+    download: bool
+    split_seed: int
+    subset: Caps
+
+
+def load_splits(dataset: DatasetSpec) -> Splits | FolderSplits:
+    """The dataset's 80/10/10 split, cut to the section's subset caps (if any)."""
+    splits = load_dataset(
+        dataset.name,
+        data_dir=dataset.data_dir,
+        download=dataset.download,
+        split_seed=dataset.split_seed,
+    )
+    if isinstance(splits, FolderSplits):
+        return splits
+    caps = dataset.subset
+    return Splits(
+        name=splits.name,
+        x_train=splits.x_train[: caps.train],
+        y_train=splits.y_train[: caps.train],
+        x_val=splits.x_val[: caps.val],
+        y_val=splits.y_val[: caps.val],
+        x_test=splits.x_test[: caps.test],
+        y_test=splits.y_test[: caps.test],
+        num_classes=splits.num_classes,
     )

@@ -6,6 +6,7 @@ code splits CIFAR-10 and MHEALTH the same way), so it lives in one place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +75,20 @@ class FolderSplits:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+
+def guess_accuracy(train_counts: Sequence[int], test_counts: Sequence[int]) -> float:
+    """Exact expected accuracy of guessing from the training class frequencies.
+
+    Σ_k p_train(k)·p_test(k) over the class counts of each split: what a combination without
+    information flow scores (docs/method.md §6.2). The reference code shifted the Health labels by
+    one here; we use the correct mapping. Arrays and streamed folders both score it this way.
+    """
+    p_train = np.asarray(train_counts) / sum(train_counts)
+    p_test = np.asarray(test_counts) / sum(test_counts)
+    return float(np.dot(p_train, p_test))
+
+
+def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """How many examples of each class ``labels`` holds (by the real label values)."""
+    return np.bincount(labels, minlength=num_classes)

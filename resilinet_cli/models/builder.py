@@ -16,11 +16,11 @@ from typing import Any, Protocol
 import keras
 
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.hyperconnections import hyperconnection_weights
+from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.layers import Failout, InputMux, NodeGate
-from resilinet_cli.models.registry import FAMILIES
+from resilinet_cli.models.hyperconnections import hyperconnection_weights
 from resilinet_cli.topology import Link, Topology
-from resilinet_cli.variants import VARIANTS, Variant
+from resilinet_cli.variants import VARIANTS, Variant, variant_topology
 
 
 class Family(Protocol):
@@ -107,9 +107,7 @@ def build_from_config(
 ) -> tuple[keras.Model, Family]:
     """Build one variant as the config describes it (hyperconnection weights, failout)."""
     variant = VARIANTS[variant_name]
-    topology = Topology.from_config(config.topology)
-    if not variant.skips:
-        topology = topology.with_skips(())
+    topology = variant_topology(Topology.from_config(config.topology), variant_name)
     module = FAMILIES[config.model.name].load()
     family = module.build_family(
         config.model, topology, num_classes, input_shape, hyperconnected=variant.skips

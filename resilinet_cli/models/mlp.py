@@ -13,7 +13,7 @@ from typing import Any
 import keras
 
 from resilinet_cli.config import ModelConfig
-from resilinet_cli.models.registry import FAMILIES
+from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.topology import Link, Topology
 
 

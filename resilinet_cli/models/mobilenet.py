@@ -30,7 +30,7 @@ from typing import Any
 import keras
 
 from resilinet_cli.config import ModelConfig
-from resilinet_cli.models.registry import FAMILIES
+from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.topology import Link, Topology
 
 # (pointwise filters before alpha, stride) of depthwise blocks 1..13 (keras.applications).

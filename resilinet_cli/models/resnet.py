@@ -9,7 +9,7 @@ conv + BN when the block changes the stride or the channel count (the first bloc
 stage) and the identity otherwise; final BN+ReLU, global average pooling and a softmax Dense.
 
 Layers per node (a partition setting gives the number of residual stages on edge, fog, cloud;
-see `resilinet_cli.models.registry`):
+see `resilinet_cli.config.families`):
 
 - IoT: ``conv_1`` 7x7/2, ``batch_norm_1``, ``relu_1``.
 - first receiver (edge): ``max_pooling``, then its stages.
@@ -45,7 +45,7 @@ from typing import Any
 import keras
 
 from resilinet_cli.config import ModelConfig
-from resilinet_cli.models.registry import FAMILIES
+from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.topology import Link, Topology
 
 REPETITIONS = (2, 2, 2, 2)  # basic blocks per residual stage (ResNet-18)

@@ -82,6 +82,6 @@ def test_an_unknown_dataset_is_named_with_a_suggestion() -> None:
     result = invoke("verify", "cifar")
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: unknown dataset 'cifar'; known datasets: cifar10, digits, fashion_mnist, "
-        "imagenet, mhealth; did you mean 'cifar10'?\n"
+        "error: unknown dataset 'cifar' (did you mean 'cifar10'? known: cifar10, digits, "
+        "fashion_mnist, imagenet, mhealth)\n"
     )

@@ -1,0 +1,257 @@
+"""The Python API: what the command line does, as functions a notebook can call.
+
+``import resilinet_cli as rn`` exposes these names (README, "Python API"). Each is a thin,
+typed entry into the packages below; the command line calls the same functions. TensorFlow is
+imported only when a function needs it, so that ``import resilinet_cli`` stays light.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.config import load_config as _load_config
+from resilinet_cli.errors import ConfigError, unknown_choice
+from resilinet_cli.topology import Topology
+from resilinet_cli.variants import VARIANTS, variant_topology
+
+if TYPE_CHECKING:
+    import keras
+
+    from resilinet_cli.experiments.runner import Progress
+    from resilinet_cli.results.runs import Unit
+
+
+def load_config(
+    path: str | Path, overrides: Sequence[str] = (), *, smoke: bool = False
+) -> ExperimentConfig:
+    """The validated config of a YAML file, with ``key=value`` overrides (as ``--set``).
+
+    Raises ``ConfigError`` with one line per problem, each naming the file (or ``--set``) and key.
+    """
+    return _load_config(Path(path), overrides, smoke=smoke)
+
+
+def build_model(
+    config: ExperimentConfig,
+    variant: str,
+    *,
+    input_shape: Sequence[int],
+    num_classes: int,
+    seed: int | None = None,
+) -> keras.Model:
+    """A fresh, untrained model of ``variant`` as the config describes it.
+
+    Its inputs are ``features`` and ``alive`` (one 0/1 column per failable node, 1 = alive);
+    ``predict`` builds the mask for you. ``seed`` (default: the config's) fixes the weights.
+    """
+    from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.training.fit import set_seeds
+
+    _check_variant(variant)
+    seed = config.seed if seed is None else seed
+    set_seeds(seed)
+    model, _ = build_from_config(
+        config, variant, input_shape=tuple(input_shape), num_classes=num_classes, seed=seed
+    )
+    return model
+
+
+def train(
+    model: keras.Model,
+    config: ExperimentConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int | None = None,
+    verbose: int | str = 0,
+) -> pd.DataFrame:
+    """Train ``model`` in place on arrays as ``run`` does; return the history (one row per epoch).
+
+    Adam, ``config.train`` (epochs, batch size, augmentation), failout inside the model. With
+    ``validation`` the model ends with its best-validation weights, as in a run.
+    """
+    from resilinet_cli.data import Splits
+    from resilinet_cli.training.fit import train_model
+    from resilinet_cli.training.inputs import build_inputs
+
+    seed = config.seed if seed is None else seed
+    x_val, y_val = validation if validation is not None else (x[:1], y[:1])
+    splits = Splits("arrays", x, y, x_val, y_val, x_val, y_val, int(model.output_shape[-1]))
+    inputs = build_inputs(splits, config, len(config.topology.failable), seed)
+    with tempfile.TemporaryDirectory(prefix="resilinet-train-") as work_dir:
+        return train_model(
+            model,
+            inputs.train_epoch,
+            inputs.val if validation is not None else None,
+            epochs=config.train.epochs,
+            seed=seed,
+            work_dir=Path(work_dir),
+            verbose=verbose,
+            gradient_accumulation_steps=config.train.gradient_accumulation_steps,
+        )
+
+
+def sweep(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    topology: Topology | ExperimentConfig,
+    *,
+    guess: float | None = None,
+    batch_size: int = 1024,
+) -> pd.DataFrame:
+    """Accuracy of ``model`` on (x, y) under every failure combination: one row each.
+
+    Columns: one 0/1 column per failable node (1 = alive), ``information_flow`` and
+    ``accuracy``. A combination without information flow scores ``guess`` (default: guessing
+    from the class frequencies of ``y``). The model's variant (its name) decides which skip
+    hyperconnections it has; ``topology`` is the config's (or its ``Topology``).
+    """
+    import tensorflow as tf
+
+    from resilinet_cli.data.splits import class_counts, guess_accuracy
+    from resilinet_cli.sweeps.sweep import sweep as sweep_all
+
+    if isinstance(topology, ExperimentConfig):
+        topology = Topology.from_config(topology.topology)
+    if model.name in VARIANTS:
+        topology = variant_topology(topology, model.name)
+    if guess is None:
+        counts = class_counts(np.asarray(y), int(model.output_shape[-1]))
+        guess = guess_accuracy(counts, counts)
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    return sweep_all(model, topology, data, len(y), guess=guess, batch_size=batch_size)
+
+
+def weighted_accuracy(
+    combinations: pd.DataFrame, reliability: Sequence[float] | Mapping[str, float]
+) -> float:
+    """Σ P(combination)·accuracy when each node survives independently with its reliability.
+
+    ``reliability`` is one survival probability per failable node, in the order of the
+    table's node columns, or a mapping from node name to it.
+    """
+    from resilinet_cli.sweeps.sweep import FLOW, weighted_sum
+
+    failable = list(combinations.columns[: list(combinations.columns).index(FLOW)])
+    if isinstance(reliability, Mapping):
+        missing = [node for node in failable if node not in reliability]
+        if missing:
+            raise ConfigError(f"reliability: no value for {', '.join(missing)}")
+        reliability = [reliability[node] for node in failable]
+    if len(reliability) != len(failable):
+        raise ConfigError(
+            f"reliability: needs {len(failable)} values ({', '.join(failable)}), "
+            f"got {len(reliability)}"
+        )
+    return weighted_sum(combinations, failable, reliability)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run leaves: its folder and tables, and the units that failed (with why)."""
+
+    out: Path
+    weighted: pd.DataFrame  # variant, [factor,] setting, mean, std, iterations
+    combinations: pd.DataFrame  # variant, [factor,] combination, mean, std
+    failed: list[tuple[Unit, str]]
+
+
+def run(
+    config: ExperimentConfig,
+    out: str | Path | None = None,
+    *,
+    variants: Sequence[str] | None = None,
+    iterations: Sequence[int] | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    fail_fast: bool = False,
+    reuse_from: Path | None = None,
+    swept: bool = True,
+    reuse_stale: bool = False,
+    progress: Progress | None = None,
+    verbose: int | str = 0,
+) -> RunResult:
+    """Run an experiment as ``resilinet run`` does: train, sweep, write the results folder.
+
+    ``out`` defaults to ``results/<name>``. Finished units there are kept, so a second call
+    resumes. ``variants`` and ``iterations`` (1-based) choose a part of the plan; ``seed``
+    replaces every unit's seed (as ``resilinet train --seed``).
+    """
+    import dataclasses
+
+    from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.experiments.runner import run_experiment
+    from resilinet_cli.results import layout
+
+    for name in variants or ():
+        _check_variant(name)
+    out = Path(out) if out is not None else Path("results") / config.name
+    chosen = list(iterations) if iterations is not None else range(1, config.iterations + 1)
+    units = plan_units(config, variants or config.variants, chosen)
+    if seed is not None:
+        units = [dataclasses.replace(unit, seed=seed) for unit in units]
+    result = run_experiment(
+        config,
+        out,
+        units,
+        force=force,
+        fail_fast=fail_fast,
+        progress=progress,
+        verbose=verbose,
+        reuse_from=reuse_from,
+        swept=swept,
+        reuse_stale=reuse_stale,
+    )
+    combinations = pd.read_csv(out / layout.TABLES / layout.COMBINATIONS)
+    return RunResult(out, result.weighted, combinations, result.failed)
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """A saved resilinet model, checked before Keras reads it (no Lambda layers, safe mode)."""
+    from resilinet_cli.results.model_files import load_model as load_checked
+
+    return load_checked(Path(path))
+
+
+def predict(
+    model: keras.Model, x: np.ndarray, *, dead: Sequence[str] = (), batch_size: int = 1024
+) -> np.ndarray:
+    """The model's class probabilities for ``x`` with the named nodes dead (all alive: ``()``).
+
+    The node names are the topology's failable nodes; the model knows them by its gates.
+    """
+    nodes = failable_nodes(model)
+    for name in dead:
+        if name not in nodes:
+            raise ConfigError(f"dead: {unknown_choice('failable node', name, nodes)}")
+    alive = np.ones((len(x), len(nodes)), dtype="float32")
+    for name in dead:
+        alive[:, nodes.index(name)] = 0.0
+    return model.predict([x, alive], batch_size=batch_size, verbose=0)
+
+
+def failable_nodes(model: keras.Model) -> list[str]:
+    """A model's failable nodes in the order of its ``alive`` columns (from its node gates)."""
+    from resilinet_cli.layers import NodeGate
+
+    gates = {
+        layer.index: layer.name.removesuffix("_gate")
+        for layer in model.layers
+        if isinstance(layer, NodeGate)
+    }
+    return [gates[i] for i in sorted(gates)]
+
+
+def _check_variant(name: str) -> None:
+    if name not in VARIANTS:
+        raise ConfigError(f"variant: {unknown_choice('variant', name, VARIANTS)}")

@@ -1,0 +1,104 @@
+"""Options and argument parsing shared by the commands that read a config."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from resilinet_cli.errors import ConfigError, unknown_choice
+
+DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Look for the dataset here first.",
+)
+
+
+NO_SWEEP_OPTION = click.option(
+    "--no-sweep",
+    is_flag=True,
+    help="Train and save only; estimate later with `resilinet evaluate` (for many nodes).",
+)
+
+
+REUSE_STALE_OPTION = click.option(
+    "--reuse-stale",
+    is_flag=True,
+    help="Keep finished units made by another training version as they are (default: refuse).",
+)
+
+
+def config_options(function: Any) -> Any:
+    """Options shared by the commands that read a config."""
+    options = [
+        click.argument("config", type=click.Path(path_type=Path, dir_okay=False)),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Override a config value (repeatable), e.g. --set train.epochs=5.",
+        ),
+        click.option(
+            "--smoke",
+            is_flag=True,
+            help="Shrink the run to seconds (small data subset, 1 epoch, 1 iteration).",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Run folder [default: results/<name>, or results/<name>-smoke].",
+        ),
+        DATA_DIR_OPTION,
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def load(config: Path, overrides: Sequence[str], smoke: bool, data_dir: Path | None) -> Any:
+    from resilinet_cli.config import load_config
+
+    extra = [f"dataset.data_dir={data_dir.resolve()}"] if data_dir else []
+    return load_config(config, [*overrides, *extra], smoke=smoke)
+
+
+def default_out(config: Any, smoke: bool, out: Path | None) -> Path:
+    return out or Path("results") / (config.name + ("-smoke" if smoke else ""))
+
+
+def parse_iterations(text: str | None, total: int) -> list[int]:
+    """'N' runs iterations 1..N; 'A..B' runs exactly A..B (to re-run single cells)."""
+    if text is None:
+        return list(range(1, total + 1))
+    first, sep, last = text.partition("..")
+    try:
+        bounds = (int(first), int(last)) if sep else (1, int(first))
+    except ValueError:
+        raise ConfigError(
+            f"--iterations {text!r}: expected N or FIRST..LAST, e.g. 10 or 3..3"
+        ) from None
+    if bounds[0] < 1 or bounds[1] < bounds[0]:
+        raise ConfigError(f"--iterations {text!r}: needs 1 <= FIRST <= LAST")
+    return list(range(bounds[0], bounds[1] + 1))
+
+
+def parse_variants(text: str | None, config: Any, option: str = "--variants") -> list[str]:
+    from resilinet_cli.config import ALL_VARIANTS
+
+    if text is None:
+        return list(config.variants)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in ALL_VARIANTS:
+            raise ConfigError(f"{option}: {unknown_choice('variant', name, ALL_VARIANTS)}")
+    return names
+
+
+def keras_verbosity() -> int:
+    """Keras' live bar on a terminal, one line per epoch in logs."""
+    return 1 if sys.stdout.isatty() else 2

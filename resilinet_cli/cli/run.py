@@ -1,0 +1,282 @@
+"""``resilinet run`` and ``resilinet train``: train units, sweep them, print the table."""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from resilinet_cli.cli.app import main
+from resilinet_cli.cli.options import (
+    NO_SWEEP_OPTION,
+    REUSE_STALE_OPTION,
+    config_options,
+    default_out,
+    keras_verbosity,
+    load,
+    parse_iterations,
+    parse_variants,
+)
+from resilinet_cli.cli.progress import EchoProgress
+from resilinet_cli.errors import ConfigError
+
+
+@main.command()
+@config_options
+@click.option("--variants", metavar="V1,V2", help="Variants to train [default: the config's].")
+@click.option("--iterations", metavar="N|A..B", help="Iterations to run [default: the config's].")
+@click.option("--dry-run", is_flag=True, help="List the units and which are already done.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first unit that fails.")
+@click.option(
+    "--reuse-from",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Copy units whose training equals a finished unit under this folder.",
+)
+@NO_SWEEP_OPTION
+@REUSE_STALE_OPTION
+def run(
+    config: Path,
+    overrides: tuple[str, ...],
+    smoke: bool,
+    out: Path | None,
+    data_dir: Path | None,
+    variants: str | None,
+    iterations: str | None,
+    dry_run: bool,
+    fail_fast: bool,
+    reuse_from: Path | None,
+    no_sweep: bool,
+    reuse_stale: bool,
+) -> None:
+    """Train every variant for every iteration, sweep all failure combinations, write tables.
+
+    Finished units in an existing run folder are kept, so re-running resumes an interrupted run.
+
+    A --set with several comma-separated values (key=a,b) runs once per value, Hydra-style,
+    each into a folder named by its values under the run folder.
+
+    \b
+    Example:
+      resilinet run configs/quickstart.yaml
+      resilinet run configs/health.yaml --iterations 3..3 --variants resilinet
+      resilinet run configs/quickstart.yaml --set train.failout.survival=0.9,0.7 --dry-run
+      resilinet run configs/ablations/digits_merge.yaml --reuse-from results
+    """
+    from resilinet_cli.config import multirun
+
+    for folder, chosen_overrides in multirun(overrides):
+        cfg = load(config, chosen_overrides, smoke, data_dir)
+        check_sweep_size(config, cfg, no_sweep)
+        names = parse_variants(variants, cfg)
+        chosen = parse_iterations(iterations, cfg.iterations)
+        target = default_out(cfg, smoke, out) / folder if folder else default_out(cfg, smoke, out)
+        if folder:
+            click.echo(f"== {folder}")
+        execute(
+            cfg,
+            target,
+            names,
+            chosen,
+            seed=None,
+            dry_run=dry_run,
+            fail_fast=fail_fast,
+            reuse_from=reuse_from,
+            swept=not no_sweep,
+            reuse_stale=reuse_stale,
+        )
+
+
+@main.command()
+@config_options
+@click.option(
+    "--variant",
+    required=True,
+    metavar="V",
+    help="vanilla, deepfogguard, resilinet or resilinet_plus.",
+)
+@click.option(
+    "--iteration",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Which iteration folder (iter-K) to write.",
+)
+@click.option("--seed", type=int, help="Seed [default: the config's seed for that iteration].")
+@NO_SWEEP_OPTION
+@REUSE_STALE_OPTION
+def train(
+    config: Path,
+    overrides: tuple[str, ...],
+    smoke: bool,
+    out: Path | None,
+    data_dir: Path | None,
+    variant: str,
+    iteration: int,
+    seed: int | None,
+    no_sweep: bool,
+    reuse_stale: bool,
+) -> None:
+    """Train one model, save it and sweep its failure combinations.
+
+    \b
+    Example:
+      resilinet train configs/quickstart.yaml --variant resilinet --seed 7
+    """
+    cfg = load(config, overrides, smoke, data_dir)
+    check_sweep_size(config, cfg, no_sweep)
+    names = parse_variants(variant, cfg, option="--variant")
+    if len(names) != 1:
+        raise ConfigError("--variant: name exactly one variant")
+    target = default_out(cfg, smoke, out)
+    execute(
+        cfg,
+        target,
+        names,
+        [iteration],
+        seed=seed,
+        force=True,
+        swept=not no_sweep,
+        reuse_stale=reuse_stale,
+    )
+
+
+def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
+    """Refuse, before any work, a sweep of more combinations than ``run`` can enumerate."""
+    from resilinet_cli.sweeps.sweep import MAX_SWEEP_NODES
+
+    nodes = len(cfg.topology.failable)
+    if nodes > MAX_SWEEP_NODES and not no_sweep:
+        raise ConfigError(
+            f"{path}: topology: {nodes} failable nodes make {2**nodes:,} failure combinations, "
+            f"more than the sweep enumerates (2^{MAX_SWEEP_NODES}); add --no-sweep to train "
+            "only, then `resilinet evaluate RUN_DIR` bounds or samples them"
+        )
+
+
+def dry_run_listing(
+    cfg: Any,
+    out: Path,
+    units: list[Any],
+    reuse_from: Path | None,
+    swept: bool,
+    reuse_stale: bool = False,
+) -> None:
+    """One line per unit: done, copy (an identical unit is finished elsewhere) or todo.
+
+    It stops, as the real run would, at a folder that holds another config, and at data that
+    is not on this machine (without downloading it).
+    """
+    from resilinet_cli.experiments import reuse
+    from resilinet_cli.results.runs import check_run_folder, check_versions, is_done
+
+    check_run_folder(out, cfg)
+    check_versions(out, cfg, reuse_stale=reuse_stale)
+    donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from else {}
+    todo = 0
+    for unit in units:
+        if is_done(out, unit, cfg, swept=swept, reuse_stale=reuse_stale):
+            state = "done"
+        elif reuse.training_key(cfg, unit) in donors:
+            state = "copy"
+        else:
+            state, todo = "todo", todo + 1
+        click.echo(f"{state}  {unit.name}")
+    if todo:
+        check_local_data(cfg)
+    click.echo(f"{todo} of {len(units)} units to train in {out}")
+
+
+def check_local_data(cfg: Any) -> None:
+    """The run's data error, if its data is not on this machine; nothing is downloaded."""
+    from resilinet_cli.data import load_splits
+    from resilinet_cli.errors import DataError
+
+    try:
+        load_splits(cfg.dataset.model_copy(update={"download": False}))
+    except DataError as error:
+        if not cfg.dataset.download:
+            raise
+        name = cfg.dataset.name
+        raise DataError(
+            f"{error}; the run would try to download it first (now: resilinet data fetch {name})"
+        ) from None
+
+
+def report_interruption(
+    cfg: Any, out: Path, units: list[Any], swept: bool, reuse_stale: bool
+) -> None:
+    """After Ctrl-C: which units are finished, and the command that resumes the run."""
+    from resilinet_cli.results.runs import is_done
+
+    done = [
+        unit.name for unit in units if is_done(out, unit, cfg, swept=swept, reuse_stale=reuse_stale)
+    ]
+    click.echo(f"\ninterrupted: {len(done)} of {len(units)} units finished in {out}", err=True)
+    for name in done:
+        click.echo(f"  done {name}", err=True)
+    command = shlex.join(["resilinet", *sys.argv[1:]])
+    click.echo(f"resume with the same command; finished units are kept: {command}", err=True)
+
+
+def execute(
+    cfg: Any,
+    out: Path,
+    variants: list[str],
+    iterations: list[int],
+    *,
+    seed: int | None,
+    force: bool = False,
+    dry_run: bool = False,
+    fail_fast: bool = False,
+    reuse_from: Path | None = None,
+    swept: bool = True,
+    reuse_stale: bool = False,
+) -> None:
+    """Run the planned units that are not finished yet, then print the weighted accuracy."""
+    from resilinet_cli import api
+    from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.results.tables import weighted_markdown
+
+    units = plan_units(cfg, variants, iterations)
+    if seed is not None:
+        units = [dataclasses.replace(u, seed=seed) for u in units]
+    if dry_run:
+        dry_run_listing(cfg, out, units, reuse_from, swept, reuse_stale)
+        return
+    try:
+        result = api.run(
+            cfg,
+            out,
+            variants=variants,
+            iterations=iterations,
+            seed=seed,
+            force=force,
+            fail_fast=fail_fast,
+            progress=EchoProgress(),
+            verbose=keras_verbosity(),
+            reuse_from=reuse_from,
+            swept=swept,
+            reuse_stale=reuse_stale,
+        )
+    except KeyboardInterrupt:
+        report_interruption(cfg, out, units, swept, reuse_stale)
+        raise click.exceptions.Exit(130) from None
+    click.echo("")
+    if not result.weighted.empty:
+        click.echo(weighted_markdown(result.weighted))
+    if not swept:
+        click.echo(f"Models in {out}/runs, not swept. Weighted accuracy: resilinet evaluate {out}")
+    else:
+        click.echo(
+            f"Results: {out}/REPORT.md, tables in {out}/tables (weighted_accuracy.csv, .md, "
+            f".tex, combinations.csv), figures in {out}/figures, models in {out}/runs"
+        )
+    if result.failed:
+        click.echo(f"{len(result.failed)} unit(s) failed:", err=True)
+        for unit, why in result.failed:
+            click.echo(f"  {unit.name}: {why}", err=True)
+        raise click.exceptions.Exit(1)

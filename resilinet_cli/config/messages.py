@@ -1,0 +1,178 @@
+"""Config problems as ``(key path, message)`` pairs: pydantic's errors made readable, the checks
+that span several keys, and who to blame (the file or a ``--set``).
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from resilinet_cli.config.families import FAMILIES
+from resilinet_cli.errors import unknown_choice
+from resilinet_cli.topology import topology_problems
+
+
+def blame(source: str, overrides: Sequence[str], loc: str, message: str) -> str:
+    """``file: key: message``, or ``--set key=value: message`` when an override set that key."""
+    for override in reversed(overrides):  # the last override of a key is the one that counts
+        key = override.partition("=")[0].strip()
+        if loc == key:
+            return f"--set {override}: {message}"
+        if loc.startswith((f"{key}.", f"{key}[")) or key.startswith(f"{loc}."):
+            return f"--set {override}: {loc}: {message}"
+    return f"{source}: {loc or '(top level)'}: {message}"
+
+
+def format_errors(error: ValidationError, root: type[BaseModel]) -> list[tuple[str, str]]:
+    """(key path, message) per problem, with did-you-mean for unknown keys and choices."""
+    lines = []
+    for problem in _merge_union_members(error.errors()):
+        loc = problem["loc"]
+        if problem["type"] == "extra_forbidden":
+            known = _known_keys(root, loc[:-1])
+            message = unknown_choice("key", loc[-1], known)
+        elif problem["type"] == "literal_error" and isinstance(problem.get("input"), str):
+            known = re.findall(r"'([^']*)'", problem.get("ctx", {}).get("expected", ""))
+            message = unknown_choice(_choice_kind(loc), problem["input"], known)
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+        lines.append((loc_text(loc), message))
+    return lines
+
+
+def _merge_union_members(problems: list[Any]) -> list[Any]:
+    """One problem per key for ``A | B`` fields.
+
+    Pydantic reports a failed union once per member, under a tag such as ``constrained-float``:
+    ``survival: greater than 0`` and ``survival: should be a valid dictionary`` for
+    ``survival: 0``. Keep the members whose type matched the input; when none did, join the
+    expected types into one line.
+    """
+    groups: dict[Any, list[Any]] = {}
+    for i, problem in enumerate(problems):
+        loc = problem["loc"]
+        tag = next((j for j, part in enumerate(loc) if _is_tag(part)), None)
+        groups.setdefault(("union", loc[:tag]) if tag is not None else i, []).append(problem)
+    merged = []
+    for key, group in groups.items():
+        if not isinstance(key, tuple) or len(group) == 1:
+            merged.extend(group)
+            continue
+        matched = [p for p in group if not _is_type_mismatch(p)]
+        if matched:
+            merged.extend(matched)
+        else:
+            wanted = [p["msg"].removeprefix("Input should be ").split(",")[0] for p in group]
+            merged.append(
+                {**group[0], "loc": key[1], "msg": "Input should be " + " or ".join(wanted)}
+            )
+    return merged
+
+
+def _is_type_mismatch(problem: Any) -> bool:
+    """The input does not have this union member's type at all (not a bad value of it)."""
+    return _is_tag(problem["loc"][-1]) and problem["type"].endswith(("_type", "_parsing"))
+
+
+def _is_tag(part: str | int) -> bool:
+    """A location part that names a schema (a union member), not a key the user wrote."""
+    return isinstance(part, str) and (
+        part.startswith(("function-", "constrained-", "tuple[", "list[", "dict["))
+        or part in ("float", "str", "int")
+    )
+
+
+def _choice_kind(loc: Sequence[str | int]) -> str:
+    """What a literal names: 'granularity', or 'variant' for an item of ``variants``."""
+    names = [part for part in loc if isinstance(part, str) and not _is_tag(part)]
+    name = names[-1] if names else "value"
+    return name[:-1] if isinstance(loc[-1], int) and name.endswith("s") else name
+
+
+def loc_text(loc: Sequence[str | int]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _is_tag(part):
+            text += f".{part}" if text else part
+    return text
+
+
+def _known_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """Field names of the section at ``loc``: what an unknown key could have meant."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _section_type(annotation)
+        if (
+            isinstance(part, str)
+            and isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+        ):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return []
+            annotation = field.annotation
+    annotation = _section_type(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _section_type(annotation: Any) -> Any:
+    """Unwrap Optional[...] down to the BaseModel it holds."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        models = [a for a in typing.get_args(annotation) if isinstance(a, type)]
+        models = [a for a in models if issubclass(a, BaseModel)]
+        return models[0] if models else annotation
+    return annotation
+
+
+def semantic_problems(config: Any) -> list[tuple[str, str]]:
+    """Checks that span several keys: the topology graph, node names, partitions."""
+    problems = topology_problems(config.topology)
+    failable = config.topology.failable
+    survival = config.train.failout.survival
+    if isinstance(survival, dict):
+        for node in survival:
+            if node not in failable:
+                message = unknown_choice("failable node", node, failable)
+                problems.append((f"train.failout.survival.{node}", message))
+    setting = config.train.hyperconnection_weights.setting
+    if setting not in config.topology.reliability:
+        message = unknown_choice("reliability setting", setting, list(config.topology.reliability))
+        problems.append(("train.hyperconnection_weights.setting", message))
+    family = FAMILIES[config.model.name]
+    for key in sorted(config.model.model_fields_set - {"name", "partition", *family.keys}):
+        message = f"does not apply to model '{config.model.name}' (its keys: "
+        problems.append((f"model.{key}", message + ", ".join(("partition", *family.keys)) + ")"))
+    receivers = config.topology.nodes[1:]
+    layers = config.model.layers_per_node
+    if isinstance(layers, dict):
+        for node in layers:
+            if node not in receivers:
+                problems.append(
+                    (f"model.layers_per_node.{node}", unknown_choice("node", node, receivers))
+                )
+        missing = [node for node in receivers if node not in layers]
+        if missing:
+            problems.append(("model.layers_per_node", f"missing nodes: {', '.join(missing)}"))
+    elif layers is None:
+        partition = family.partitions.get(config.model.partition)
+        if partition is None:
+            known = ", ".join(str(p) for p in family.partitions)
+            message = f"{config.model.name} has no partition setting {config.model.partition} "
+            problems.append(("model.partition", message + f"(known: {known})"))
+        elif len(partition) != len(receivers):
+            message = (
+                f"partition {config.model.partition} places layers on {len(partition)} nodes, "
+                f"but the topology has {len(receivers)} non-input nodes; "
+                "set model.layers_per_node instead"
+            )
+            problems.append(("model.partition", message))
+    return problems

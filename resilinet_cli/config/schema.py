@@ -1,0 +1,260 @@
+"""The config schema: frozen pydantic sections with every default (docs/architecture.md §7).
+
+Validation names each problem by its key path; ``messages.py`` words them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
+
+from resilinet_cli.config.families import FAMILIES
+from resilinet_cli.config.generate import GENERATORS
+from resilinet_cli.config.messages import blame, format_errors, semantic_problems
+from resilinet_cli.config.overrides import apply_override
+from resilinet_cli.errors import ConfigError, unknown_choice
+
+VariantName = Literal["vanilla", "deepfogguard", "resilinet", "resilinet_plus"]
+ALL_VARIANTS: tuple[VariantName, ...] = typing.get_args(VariantName)
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Survival = Annotated[float, Field(gt=0.0, le=1.0)]
+Link = tuple[str, str]
+DEFAULT_SURVIVAL = 0.9  # docs/method.md §3: the final code's failout survival rate
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopologyConfig(_Section):
+    """Physical nodes, hyperconnections and reliability settings (docs/method.md §2.1, §6.1)."""
+
+    nodes: list[str] = Field(min_length=2, description="input to output")
+    links: list[Link] = Field(min_length=1, description="chain hyperconnections")
+    skips: list[Link] = []
+    failable: list[str] = Field(min_length=1, description="order of combination bits")
+    reliability: dict[str, list[Probability]] = Field(min_length=1)
+
+
+class GeneratedTopologyConfig(_Section):
+    """``topology: {generate: chain, size: 16}``: a topology made by ``config/generate.py``."""
+
+    generate: str
+    size: int = Field(ge=1, le=64, description="failable nodes")
+
+    @field_validator("generate")
+    @classmethod
+    def _known_generator(cls, name: str) -> str:
+        if name not in GENERATORS:
+            raise ValueError(unknown_choice("topology generator", name, GENERATORS))
+        return name
+
+
+class SubsetConfig(_Section):
+    """Caps on split sizes, for quick runs (``--smoke`` sets them)."""
+
+    train: PositiveInt | None = None
+    val: PositiveInt | None = None
+    test: PositiveInt | None = None
+
+
+class DatasetConfig(_Section):
+    name: str
+    data_dir: Path | None = None
+    download: bool = True
+    split_seed: int = 42
+    subset: SubsetConfig = SubsetConfig()
+    image_size: PositiveInt | None = Field(
+        default=None, description="pad (or resize, if larger) images to this square size"
+    )
+    channels: Literal[1, 3] | None = Field(default=None, description="repeat grey images to 3")
+
+    @field_validator("name")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        from resilinet_cli.data import DATASETS
+
+        if name not in DATASETS:
+            raise ValueError(unknown_choice("dataset", name, DATASETS))
+        return name
+
+
+class ModelConfig(_Section):
+    """The model family and its options; each option belongs to one family (see registry)."""
+
+    name: str = "mlp"
+    partition: PositiveInt = 1
+    # mlp (docs/method.md §2.2)
+    hidden_units: PositiveInt = 250
+    layers_per_node: PositiveInt | dict[str, PositiveInt] | None = Field(
+        default=None,
+        description="overrides the partition setting: layers on each non-input node, or one "
+        "number for every non-input node (handy for generated topologies of any size)",
+    )
+    # mobilenet (docs/method.md §2.3, §2.5)
+    alpha: PositiveFloat = 0.75
+    depth_multiplier: PositiveInt = 1
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.001
+    strides: Literal["cifar", "standard"] = Field(
+        default="cifar", description="cifar: stride 1 in conv1 and block 2 (32x32 inputs)"
+    )
+    bn_momentum: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        default=0.99,
+        description="Keras' default; short runs need less (inference BN lags fast weights)",
+    )
+    # resnet18 (docs/method.md §2.4)
+    weight_decay: NonNegativeFloat = 1e-4
+
+    @field_validator("name")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        if name not in FAMILIES:
+            raise ValueError(unknown_choice("model", name, FAMILIES))
+        return name
+
+
+class FailoutConfig(_Section):
+    """Failout survival rate per failable node (docs/method.md §3)."""
+
+    survival: Survival | dict[str, Survival] = DEFAULT_SURVIVAL
+    granularity: Literal["batch", "example"] = "batch"
+
+
+class HyperconnectionConfig(_Section):
+    """Fixed hyperconnection weights (docs/method.md §5)."""
+
+    scheme: Literal[1, 2, 3, 4] = 1
+    setting: str = Field(
+        default="no_failure", description="reliability setting that schemes 2 and 3 read"
+    )
+
+
+class TrainConfig(_Section):
+    epochs: PositiveInt = 50
+    batch_size: PositiveInt = 1024
+    gradient_accumulation_steps: PositiveInt | None = Field(
+        default=None,
+        # Unset, it is left out of the resolved config: no other config's digest changes.
+        exclude_if=lambda steps: steps is None,
+        description="one Adam step per this many batches, on their mean gradient (None or 1: "
+        "every batch); BN statistics and failout stay per batch",
+    )
+    augment: bool = Field(
+        default=False, description="random rotation 30 deg, shifts 0.2, horizontal flip (images)"
+    )
+    mixed_precision: bool = Field(default=False, description="float16 compute on a GPU")
+    failout: FailoutConfig = FailoutConfig()
+    hyperconnection_weights: HyperconnectionConfig = HyperconnectionConfig()
+
+
+ExperimentType = Literal[
+    "average_accuracy",
+    "failout_rate",
+    "hyperconnection_weight",
+    "skip_sensitivity",
+    "partition",
+    "merge",
+]
+
+
+class ExperimentSection(_Section):
+    """Which experiment (docs/method.md §7) a run performs, and the levels of its factor."""
+
+    type: ExperimentType = "average_accuracy"
+    survival: list[Survival] = Field(
+        default=[0.95, 0.9, 0.7, 0.5], min_length=1, description="failout_rate: fixed rates"
+    )
+    variable: bool = Field(
+        default=True, description="failout_rate: also survival = each setting's reliability"
+    )
+    schemes: list[Literal[1, 2, 3, 4]] = Field(default=[1, 2, 3, 4], min_length=1)
+    partitions: list[PositiveInt] = Field(default=[1, 2], min_length=1)
+
+
+class EvaluationConfig(_Section):
+    batch_size: PositiveInt = 1024
+
+
+class ExperimentConfig(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    smoke: bool = Field(
+        default=False, description="set by --smoke: a shrunk run whose numbers mean nothing"
+    )
+    seed: int = 0
+    iterations: PositiveInt = 1
+    variants: list[VariantName] = Field(default=list(ALL_VARIANTS), min_length=1)
+    topology: TopologyConfig
+    dataset: DatasetConfig
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    experiment: ExperimentSection = ExperimentSection()
+
+    def survival_per_node(self) -> dict[str, float]:
+        """Failout survival rate of every failable node."""
+        survival = self.train.failout.survival
+        if isinstance(survival, dict):
+            return {node: survival.get(node, DEFAULT_SURVIVAL) for node in self.topology.failable}
+        return {node: survival for node in self.topology.failable}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config; the model section keeps only its family's options."""
+        data = self.model_dump(mode="json")
+        if not self.smoke:  # keeps the hash of every ordinary config as it was
+            del data["smoke"]
+        keep = {"name", "partition", *FAMILIES[self.model.name].keys}
+        data["model"] = {k: v for k, v in data["model"].items() if k in keep}
+        return data
+
+    def with_overrides(self, overrides: Sequence[str]) -> ExperimentConfig:
+        """This config with ``key=value`` overrides applied and validated again."""
+        if not overrides:
+            return self
+        raw = self.to_dict()
+        for override in overrides:
+            apply_override(raw, override)
+        return validate_config(raw, self.name)
+
+    def digest(self) -> str:
+        """Stable hash of the resolved config: a run folder belongs to exactly one config.
+
+        Where the data lives (``data_dir``, ``download``) does not change results, so it is left
+        out: the same run can resume on a machine that keeps its data elsewhere.
+        """
+        identity = self.to_dict()
+        identity["dataset"] = {
+            k: v for k, v in identity["dataset"].items() if k not in ("data_dir", "download")
+        }
+        text = json.dumps(identity, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def validate_config(
+    raw: dict[str, Any], source: str, overrides: Sequence[str] = ()
+) -> ExperimentConfig:
+    """The validated config; each problem is blamed on the ``--set`` that caused it, if any."""
+    try:
+        config = ExperimentConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = format_errors(error, ExperimentConfig)
+    else:
+        problems = semantic_problems(config)
+    if problems:
+        raise ConfigError("\n".join(blame(source, overrides, loc, msg) for loc, msg in problems))
+    return config

@@ -1,0 +1,286 @@
+"""Experiment types (docs/method.md §7): which models a run trains, what varies between them,
+and how the report shows it. Each type is one ``Kind`` in ``KINDS``: its factor column, how
+figures name it, its levels, the paragraph of the report and its figures. Adding a type means
+one entry here (and its name in the config schema's ``ExperimentType``).
+
+Every unit is the run's config plus a few ``key=value`` overrides, so each trained model is an
+ordinary config and its files follow the same schema. The ablation factor becomes one extra
+column of the tables (``failout_survival``, ``weight_scheme``, ``skip_config``, ``partition``,
+``merge``). Iteration k uses the same seed at every level, so levels are compared pairwise.
+
+A skip subset is a bit string in the unit (and its folder, ``runs/skip_config=101/...``), but
+tables, figures and reports name its links (``skip_label``), with the bits in ``skip_bits``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.errors import unknown_choice
+from resilinet_cli.results import plots
+from resilinet_cli.results.runs import Unit, iteration_seed
+from resilinet_cli.variants import VARIANTS
+
+SKIP_BITS = "skip_bits"  # the secondary column of a skip subset: one bit per skip of the topology
+NO_SKIPS = "none"
+
+
+def link_name(src: str, dst: str) -> str:
+    """'iot→fog2': a hyperconnection as the paper's figures draw it."""
+    return f"{src}→{dst}"
+
+
+def skip_label(skips: Sequence[tuple[str, str]], bits: str) -> str:
+    """The skip hyperconnections a subset keeps, by name: '101' -> 'iot→fog2 + fog2→cloud'.
+
+    Bit i stands for skip i of ``skips`` (the run's topology order, which is the reverse of the
+    reference code's labels), so the bits alone are easy to misread; every table, figure and
+    report names the links with this function instead.
+    """
+    if len(bits) != len(skips) or set(bits) - {"0", "1"}:
+        raise ValueError(f"skip subset {bits!r} needs one 0/1 bit per skip ({len(skips)})")
+    kept = [link_name(*link) for link, bit in zip(skips, bits, strict=True) if bit == "1"]
+    return " + ".join(kept) or NO_SKIPS
+
+
+def level_columns(unit: Unit, skips: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """A unit's factor level as table columns: ``{factor: value}``, for a skip subset
+    ``{"skip_config": link names, "skip_bits": bits}``; ``{}`` for a plain unit.
+
+    ``skips`` are the run's skip hyperconnections (all of them, before the subset is taken).
+    """
+    if unit.factor is None or unit.value is None:
+        return {}
+    if unit.factor == "skip_config":
+        return {unit.factor: skip_label(skips, unit.value), SKIP_BITS: unit.value}
+    return {unit.factor: unit.value}
+
+
+class Level(NamedTuple):
+    """One level of an experiment's factor, as the config overrides that produce it."""
+
+    factor: str | None = None  # the extra table column
+    value: str | None = None  # its value in that column
+    trained_for: str | None = None  # a model trained for one reliability setting is scored on it
+    overrides: tuple[str, ...] = ()
+
+
+def plan_units(
+    config: ExperimentConfig, variants: Iterable[str], iterations: Iterable[int]
+) -> list[Unit]:
+    """All units of the config's experiment, for the chosen variants and iterations."""
+    iterations = list(iterations)
+    return [
+        Unit(variant, k, iteration_seed(config, k), *level)
+        for variant in variants
+        for level in factor_levels(config, variant)
+        for k in iterations
+    ]
+
+
+def factor_levels(config: ExperimentConfig, variant: str) -> list[Level]:
+    """The levels of the config's experiment type for one variant."""
+    return kind_of(config.experiment.type).levels(config, variant)
+
+
+def _one_level(config: ExperimentConfig, variant: str) -> list[Level]:
+    return [Level()]
+
+
+def _failout_levels(config: ExperimentConfig, variant: str) -> list[Level]:
+    experiment = config.experiment
+    levels = [
+        Level("failout_survival", f"{p:g}", None, (f"train.failout.survival={p}",))
+        for p in experiment.survival
+    ]
+    if experiment.variable:
+        for name, vector in config.topology.reliability.items():
+            if all(r == 1.0 for r in vector) or any(r == 0.0 for r in vector):
+                continue  # survival must be in (0, 1]; "no failure" has nothing to simulate
+            rates = json.dumps(dict(zip(config.topology.failable, vector, strict=True)))
+            override = f"train.failout.survival={rates}"
+            levels.append(Level("failout_survival", "variable", name, (override,)))
+    return levels
+
+
+def _weight_scheme_levels(config: ExperimentConfig, variant: str) -> list[Level]:
+    levels = []
+    for scheme in config.experiment.schemes:
+        chosen = f"train.hyperconnection_weights.scheme={scheme}"
+        if scheme in (2, 3):  # these weights depend on reliability: one model per setting
+            for name in config.topology.reliability:
+                setting = f"train.hyperconnection_weights.setting={name}"
+                levels.append(Level("weight_scheme", str(scheme), name, (chosen, setting)))
+        else:
+            levels.append(Level("weight_scheme", str(scheme), None, (chosen,)))
+    return levels
+
+
+def _skip_levels(config: ExperimentConfig, variant: str) -> list[Level]:
+    skips = config.topology.skips
+    levels = []
+    for bits in itertools.product("01", repeat=len(skips)):
+        kept = [list(link) for link, bit in zip(skips, bits, strict=True) if bit == "1"]
+        override = f"topology.skips={json.dumps(kept)}"
+        levels.append(Level("skip_config", "".join(bits), None, (override,)))
+    return levels
+
+
+def _partition_levels(config: ExperimentConfig, variant: str) -> list[Level]:
+    return [
+        Level("partition", str(p), None, (f"model.partition={p}",))
+        for p in config.experiment.partitions
+    ]
+
+
+def _merge_levels(config: ExperimentConfig, variant: str) -> list[Level]:
+    return [Level("merge", VARIANTS[variant].merge)]
+
+
+def _skip_order(config: ExperimentConfig) -> str:
+    order = ", ".join(link_name(*link) for link in config.topology.skips)
+    return f"skip_bits has one bit per skip, in this order: {order}."
+
+
+Figure = Callable[["Kind", pd.DataFrame, Path, str], Path]
+
+
+def _setting_bars(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
+    path = out_dir / plots.WEIGHTED_PNG
+    return plots.weighted_bars(
+        weighted, path, f"{prefix}weighted accuracy per setting", kind.factor_label
+    )
+
+
+def _failout_lines(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
+    path = out_dir / plots.FAILOUT_PNG
+    return plots.failout_lines(weighted, path, f"{prefix}weighted accuracy vs failout rate")
+
+
+def _level_bars(png: str, what: str) -> Figure:
+    """Bars per level of the kind's factor: ``what`` ends the title."""
+
+    def draw(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
+        assert kind.factor is not None
+        title = f"{prefix}weighted accuracy per {what}"
+        return plots.factor_bars(
+            weighted, kind.factor, out_dir / png, title, factor_label=kind.factor_label
+        )
+
+    return draw
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One experiment type: what it varies, how it is planned, explained and drawn."""
+
+    name: str
+    text: str  # the report's paragraph about it
+    levels: Callable[[ExperimentConfig, str], list[Level]]  # (config, variant) -> levels
+    figure: Figure  # the kind's main figure of the weighted table
+    factor: str | None = None  # the table column its levels fill
+    factor_label: str | None = None  # how figures name that column
+    heatmap: bool = True  # also a heatmap of the per-combination table
+    details: Callable[[ExperimentConfig], str] | None = None  # the run's own words, after text
+
+    def describe(self, config: ExperimentConfig) -> str:
+        """The report's paragraph about a run of this kind."""
+        return f"{self.text} {self.details(config)}" if self.details else self.text
+
+
+KINDS: dict[str, Kind] = {
+    "average_accuracy": Kind(
+        "average_accuracy",
+        "Every variant under every reliability setting (docs/method.md §6).",
+        _one_level,
+        _setting_bars,
+    ),
+    "failout_rate": Kind(
+        "failout_rate",
+        "ResiliNet trained with fixed failout survival rates, and with 'variable' failout "
+        "(each node's survival equals its reliability in the setting it is scored on; one "
+        "model per setting).",
+        _failout_levels,
+        _failout_lines,
+        "failout_survival",
+        "failout survival",
+    ),
+    "hyperconnection_weight": Kind(
+        "hyperconnection_weight",
+        "Hyperconnection weight schemes (docs/method.md §5): 1 all ones, 2 normalised sender "
+        "reliability, 3 sender reliability, 4 random. Schemes 2 and 3 train one model per "
+        "reliability setting, scored on that setting.",
+        _weight_scheme_levels,
+        _level_bars(plots.WEIGHT_SCHEME_PNG, "hyperconnection weight scheme"),
+        "weight_scheme",
+        "hyperconnection weight scheme",
+        heatmap=False,
+    ),
+    "skip_sensitivity": Kind(
+        "skip_sensitivity",
+        "Every subset of the skip hyperconnections: skip_config names the skips a model keeps "
+        f"('{NO_SKIPS}' for the bare chain). Information flow follows the reduced graph.",
+        _skip_levels,
+        _level_bars(plots.SKIP_CONFIG_PNG, "subset of skip hyperconnections"),
+        "skip_config",
+        "skip hyperconnections present",
+        details=_skip_order,
+    ),
+    "partition": Kind(
+        "partition",
+        "Partition settings: how the layers are split over the physical nodes.",
+        _partition_levels,
+        _setting_bars,
+        "partition",
+        "partition",
+    ),
+    "merge": Kind(
+        "merge",
+        "ResiliNet's input multiplexer (mux) against ResiliNet+'s sum (add).",
+        _merge_levels,
+        _setting_bars,
+        "merge",
+        "merge operation",
+    ),
+}
+
+
+def kind_of(name: str) -> Kind:
+    """The registered experiment type ``name``; ValueError with the known names otherwise."""
+    if name not in KINDS:
+        raise ValueError(unknown_choice("experiment kind", name, KINDS))
+    return KINDS[name]
+
+
+def figures(
+    kind_name: str,
+    weighted: pd.DataFrame,
+    combinations: pd.DataFrame | None,
+    out_dir: Path,
+    nodes: Sequence[str],
+    title_prefix: str,
+) -> list[Path]:
+    """Write the figures of an experiment type under ``out_dir``; return their paths.
+
+    Factor levels are shown as the tables name them (a skip subset by its links).
+    """
+    kind = kind_of(kind_name)
+    prefix = f"{title_prefix}: " if title_prefix else ""
+    paths = [kind.figure(kind, weighted, out_dir, prefix)]
+    if (
+        kind.heatmap
+        and combinations is not None
+        and 0 < combinations["combination"].nunique() <= plots.HEATMAP_MAX_COMBINATIONS
+    ):
+        title = f"{prefix}accuracy per failure combination"
+        path = out_dir / plots.HEATMAP_PNG
+        paths.append(plots.combination_heatmap(combinations, path, title, nodes, kind.factor_label))
+    return paths

@@ -1,0 +1,94 @@
+"""A run's report: its tables, the figures of its experiment type, and REPORT.md.
+
+Rebuilt from the finished units' files alone, so ``resilinet report`` can redo it at any time
+without retraining (docs/architecture.md §4).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.experiments.kinds import figures, kind_of, level_columns, plan_units
+from resilinet_cli.results import layout, runs, tables
+from resilinet_cli.results.report_page import Section, write_report
+from resilinet_cli.topology import Topology
+
+SMOKE = "**Smoke run**: shrunk by --smoke, numbers mean nothing."
+STAND_INS = {"digits": "scikit-learn digits", "fashion_mnist": "Fashion-MNIST"}
+
+
+def finished_results(
+    out: Path, config: ExperimentConfig, *, current_only: bool = False
+) -> dict[runs.Unit, pd.DataFrame]:
+    """Per-combination accuracies of every finished unit in the run folder, in plan order.
+
+    With ``current_only`` only units made by this training code count (what a run tabulates
+    unless --reuse-stale); without it, ``resilinet report`` rebuilds the pages of any folder,
+    such as a committed reference made by older code.
+    """
+    found = {}
+    for unit, record in runs.finished_records(out, config):
+        if record.get("swept", True) and (runs.is_current(record) or not current_only):
+            found[unit] = pd.read_csv(unit.folder(out) / layout.COMBINATIONS)
+    iterations = sorted({unit.iteration for unit in found})
+    order = {u: i for i, u in enumerate(plan_units(config, config.variants, iterations))}
+    return {u: found[u] for u in sorted(found, key=lambda u: (order.get(u, len(order)), u.name))}
+
+
+def summarise(
+    results: dict[runs.Unit, pd.DataFrame], topology: Topology
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(weighted, combinations) tables of units, each level named as its kind names it.
+
+    ``topology`` is the run's, with every skip (a skip subset is named by its links).
+    """
+    skips = [(link.src, link.dst) for link in topology.skips]
+    levels = {unit: level_columns(unit, skips) for unit in results}
+    return tables.summarise(results, topology, levels)
+
+
+def write_run_tables(
+    out: Path, config: ExperimentConfig, *, current_only: bool = False
+) -> pd.DataFrame:
+    """Rebuild the run's tables, figures and REPORT.md; return the weighted-accuracy table."""
+    topology = Topology.from_config(config.topology)
+    found = finished_results(out, config, current_only=current_only)
+    weighted, combinations = summarise(found, topology)
+    tables.write_tables(out, weighted, combinations)
+    if not weighted.empty:
+        drawn = figures(
+            config.experiment.type,
+            weighted,
+            combinations,
+            out / layout.FIGURES,
+            config.topology.failable,
+            config.name,
+        )
+        section = report_section(config, weighted, drawn)
+        write_report(out / layout.REPORT, config.name, [section])
+    return weighted
+
+
+def report_section(
+    config: ExperimentConfig, weighted: pd.DataFrame, figures: list[Path]
+) -> Section:
+    """One experiment on the report page: what it is, on which data, its table and figures."""
+    data = config.dataset.name
+    lines = [SMOKE] if config.smoke else []
+    lines.append(kind_of(config.experiment.type).describe(config))
+    if data in STAND_INS:
+        lines.append(
+            f"**Not the paper's data:** this run uses {STAND_INS[data]} as an offline stand-in."
+        )
+    lines.append(
+        f"Model `{config.model.name}` (partition {config.model.partition}), dataset `{data}`, "
+        f"{config.train.epochs} epochs, batch {config.train.batch_size}; config hash "
+        f"`{config.digest()[:12]}`."
+    )
+    if config.experiment.type == "average_accuracy":
+        lines.append(tables.ordering(weighted))
+    title = config.description or config.name
+    return Section(title, "\n\n".join(lines), [("Weighted accuracy", weighted)], figures)

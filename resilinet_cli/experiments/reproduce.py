@@ -1,0 +1,272 @@
+"""``make reproduce-paper``: run a profile of experiments and write one report page for them all.
+
+A profile (``configs/profiles/<name>.yaml``) lists config files, each with optional ``--set``
+overrides. Every experiment runs into its own folder under the profile's output folder and
+resumes like any run. Missing data for one experiment stops nothing else: it is listed at the
+end of the report, with how to get the data. ``profile.json`` records what the page shows, so
+``resilinet report`` rebuilds the page (and every experiment's) from the saved files alone.
+
+The committed ``results/<profile>/`` is a reference, not a cache: a profile runs into
+``reproduced/<profile>/`` by default, and the command line then compares the two
+(resilinet_cli/results/compare.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from resilinet_cli import atomic
+from resilinet_cli.config import ExperimentConfig, load_config, read_yaml
+from resilinet_cli.errors import ConfigError, DataError, ResilinetError, RunError, unknown_choice
+from resilinet_cli.results import layout, runs
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SOURCE = Path(__file__).resolve().parents[2]  # the repository (or the installed tree)
+PROFILES = SOURCE / "configs" / "profiles"
+REFERENCES = SOURCE / "results"  # the committed reference results, one folder per profile
+OUTPUTS = Path("reproduced")  # where a profile runs by default (git-ignored)
+
+
+class ProfileEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    config: str
+    set: list[str] = []
+    imagenet: bool = Field(default=False, description="runs only when an ImageNet folder is given")
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    experiments: list[ProfileEntry] = Field(min_length=1)
+
+
+@dataclass
+class Outcome:
+    """What a profile run did: finished experiments, missing data, failures."""
+
+    finished: list[str] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def profile_path(name_or_path: str) -> Path:
+    """A profile by name (``quick``, ``full``) or by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".yaml":
+        return path
+    known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
+    if name_or_path not in known:
+        raise ConfigError(f"--profile: {unknown_choice('profile', name_or_path, known)}")
+    return PROFILES / f"{name_or_path}.yaml"
+
+
+def default_out(path: Path) -> Path:
+    """``reproduced/<profile>``: a fresh folder, never the committed reference."""
+    return OUTPUTS / path.stem
+
+
+def default_reference(path: Path) -> Path | None:
+    """The committed results of the profile (``results/<profile>`` of the source tree), if any."""
+    folder = REFERENCES / path.stem
+    return folder if folder.is_dir() else None
+
+
+def load_profile(path: Path) -> Profile:
+    raw = read_yaml(path)
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ConfigError(f"{path.name}: {where}: {problem['msg']}") from None
+
+
+def reproduce(
+    path: Path,
+    out: Path,
+    *,
+    imagenet_dir: Path | None = None,
+    progress: object | None = None,
+    verbose: int | str = "auto",
+    reuse_stale: bool = False,
+) -> Outcome:
+    """Run every experiment of the profile at ``path`` into ``out``; write ``out/REPORT.md``.
+
+    Before anything runs, finished units that another training version made anywhere under
+    ``out`` are refused (RunError), unless ``reuse_stale`` keeps them.
+    """
+    from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.experiments.runner import run_experiment
+
+    profile = load_profile(path)
+    outcome = Outcome()
+    experiments: list[tuple[ExperimentConfig, pd.DataFrame]] = []
+    configs = []
+    for entry in profile.experiments:
+        overrides = list(entry.set)
+        if entry.imagenet:
+            if imagenet_dir is None:
+                outcome.skipped.append((entry.config, "set IMAGENET_DIR to run it"))
+                continue
+            overrides.append(f"dataset.data_dir={imagenet_dir.resolve()}")
+        configs.append(load_config(path.parent.parent / entry.config, overrides))
+    if not reuse_stale:
+        check_versions(out, configs)
+    for config in configs:
+        units = plan_units(config, config.variants, range(1, config.iterations + 1))
+        try:
+            result = run_experiment(
+                config,
+                out / config.name,
+                units,
+                progress=progress,
+                verbose=verbose,
+                reuse_from=out,
+                reuse_stale=reuse_stale,
+            )
+        except DataError as error:
+            outcome.missing.append((config.name, str(error)))
+            continue
+        except ResilinetError as error:
+            outcome.failed.append((config.name, str(error)))
+            continue
+        for unit, why in result.failed:
+            outcome.failed.append((f"{config.name}/{unit.name}", why))
+        if result.weighted.empty:
+            continue
+        outcome.finished.append(config.name)
+        experiments.append((config, result.weighted))
+    write_profile_page(out, path.stem, profile.description, experiments, outcome)
+    return outcome
+
+
+def write_profile_page(
+    out: Path,
+    profile: str,
+    description: str,
+    experiments: list[tuple[ExperimentConfig, pd.DataFrame]],
+    outcome: Outcome,
+) -> Path:
+    """``out/REPORT.md``: a section per finished experiment, then what did not run.
+
+    Also writes ``out/profile.json``, so that ``rebuild_profile`` can write the same page again
+    from the folder alone.
+    """
+    from resilinet_cli.experiments.pages import report_section
+    from resilinet_cli.results.report_page import Section, write_report
+
+    atomic.write_json(
+        out / layout.PROFILE_RECORD,
+        {
+            "profile": profile,
+            "description": description,
+            "experiments": [config.name for config, _ in experiments],
+            "missing": outcome.missing,
+            "failed": outcome.failed,
+            "skipped": outcome.skipped,
+        },
+    )
+    sections = [Section("About this page", description)]
+    for config, weighted in experiments:
+        figures = sorted((out / config.name / layout.FIGURES).glob("*.png"))
+        sections.append(report_section(config, weighted, figures))
+    sections.append(Section("What did not run", _not_run(outcome)))
+    return write_report(out / layout.REPORT, f"resilinet: {profile} profile", sections)
+
+
+def is_profile_folder(folder: Path) -> bool:
+    """A profile's output folder: experiment folders inside, no config of its own."""
+    return not layout.is_run_folder(folder) and any(folder.glob(f"*/{layout.CONFIG}"))
+
+
+def rebuild_profile(out: Path) -> tuple[Path, list[tuple[ExperimentConfig, pd.DataFrame]]]:
+    """Rebuild every experiment's tables, figures and REPORT.md under ``out``, then its page.
+
+    Nothing is trained: each experiment's tables come from its finished units' saved files.
+    Returns the page and the experiments on it, in the profile's order.
+    """
+    from resilinet_cli.experiments.pages import write_run_tables
+
+    profile, description, order, outcome = _profile_state(out)
+    folders = {p.parent.name for p in out.glob("*/config.yaml")}
+    experiments = []
+    for name in [n for n in order if n in folders] + sorted(folders - set(order)):
+        config = load_config(out / name / layout.CONFIG)
+        weighted = write_run_tables(out / name, config)
+        if not weighted.empty:
+            experiments.append((config, weighted))
+    outcome.finished = [config.name for config, _ in experiments]
+    return write_profile_page(out, profile, description, experiments, outcome), experiments
+
+
+def _profile_state(out: Path) -> tuple[str, str, list[str], Outcome]:
+    """(profile name, description, experiment order, what did not run) of a profile's folder.
+
+    From ``profile.json``; a folder written before that record existed is matched to the
+    profile of its name (``results/quick`` -> ``configs/profiles/quick.yaml``).
+    """
+    import json
+
+    try:
+        record = json.loads((out / layout.PROFILE_RECORD).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        record = None
+    if isinstance(record, dict):
+        outcome = Outcome(
+            missing=[tuple(item) for item in record.get("missing", [])],
+            failed=[tuple(item) for item in record.get("failed", [])],
+            skipped=[tuple(item) for item in record.get("skipped", [])],
+        )
+        name = str(record.get("profile", out.name))
+        return (
+            name,
+            str(record.get("description", "")),
+            list(record.get("experiments", [])),
+            outcome,
+        )
+    path = PROFILES / f"{out.name}.yaml"
+    try:
+        configs = profile_configs(path) if path.is_file() else []
+        description = load_profile(path).description if path.is_file() else ""
+    except ResilinetError:
+        configs, description = [], ""
+    order = [config.name for config in configs]
+    outcome = Outcome()
+    for name in order:
+        if not (out / name / layout.CONFIG).is_file():
+            outcome.skipped.append((name, f"no results folder in {out}"))
+    return out.name, description, order, outcome
+
+
+def check_versions(out: Path, configs: list[ExperimentConfig]) -> None:
+    """One refusal for the whole profile: how many finished units under ``out`` are stale."""
+    stale = [
+        record
+        for config in configs
+        if (out / config.name / layout.CONFIG).exists()
+        for _, record in runs.stale_units(out / config.name, config)
+    ]
+    if stale:
+        raise RunError(runs.stale_message(out, stale))
+
+
+def _not_run(outcome: Outcome) -> str:
+    lines = [f"- **{name}**: data missing. {why}" for name, why in outcome.missing]
+    lines += [f"- **{name}**: failed. {why}" for name, why in outcome.failed]
+    lines += [f"- **{name}**: skipped; {why}." for name, why in outcome.skipped]
+    return "\n".join(lines) if lines else "Every experiment of the profile ran."
+
+
+def profile_configs(path: Path) -> list[ExperimentConfig]:
+    """The configs a profile would run (for listing and tests)."""
+    profile = load_profile(path)
+    return [load_config(path.parent.parent / e.config, e.set) for e in profile.experiments]

@@ -1,0 +1,77 @@
+"""Train each distinct model once: a unit whose training equals a finished one is copied.
+
+The paper's ablations overlap. ResiliNet with failout survival 0.9, all skips, weight scheme 1
+and partition 1 is the same model in the average-accuracy run and in four ablations. A unit's
+*training key* hashes everything its model and sweep depend on (variant, seed, topology, data,
+model, training and evaluation settings) and nothing that only names or groups it. Units with
+equal keys give equal files, so a profile trains the model once and copies the unit folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from resilinet_cli import atomic
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.results import layout, runs
+from resilinet_cli.training_version import TRAINING_VERSION
+
+# Config keys that name, group or count units but change no unit's results.
+LABELS = ("name", "description", "seed", "iterations", "variants", "experiment", "smoke")
+# Dataset keys that say where the data lives, not what it is.
+LOCATION = ("data_dir", "download")
+COPIED = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)
+
+
+def training_key(
+    config: ExperimentConfig, unit: runs.Unit, *, version: int = TRAINING_VERSION
+) -> str:
+    """Hash of what the unit's results depend on; equal keys mean equal results.
+
+    The training code's version is part of it: a unit made by other code is never copied, and
+    its epoch checkpoints and saved model are not resumed.
+    """
+    identity = unit.config(config).to_dict()
+    for key in LABELS:
+        identity.pop(key, None)
+    identity["dataset"] = {k: v for k, v in identity["dataset"].items() if k not in LOCATION}
+    identity["unit"] = {"variant": unit.variant, "seed": unit.seed}
+    identity["training_version"] = version
+    text = json.dumps(identity, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def finished_units(root: Path, *, swept: bool = True) -> dict[str, Path]:
+    """Folders of the finished units under ``root`` (with their sweep if ``swept``), by key.
+
+    Only units made by this training code are offered; older ones are never copied.
+    """
+    found: dict[str, Path] = {}
+    for record_path in sorted(root.glob(f"**/runs/**/iter-*/{layout.RECORD}")):
+        record = runs.read_record(record_path.parent)
+        key = record.get("training_key")
+        done = record.get("status") == "done" and runs.is_current(record)
+        if done and key and (record.get("swept", True) or not swept):
+            found.setdefault(key, record_path.parent)
+    return found
+
+
+def copy_unit(donor: Path, folder: Path) -> None:
+    """Copy a finished unit's files into ``folder``; its record is written by the caller, last.
+
+    The model is hard-linked where the file system allows, since it can be hundreds of MB.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        source = donor / name
+        if not source.exists():
+            continue
+        with atomic.atomic_path(folder / name) as tmp:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)

@@ -1,0 +1,40 @@
+"""The names of a results folder's files: the one place they are spelled (docs/architecture.md §4).
+
+```
+<run>/config.yaml  run.json  REPORT.md  tables/  figures/  runs/<unit>/
+<run>/runs/[<level>/]<variant>/iter-<k>/  model.keras  history.csv  combinations.csv  run.json
+<profile>/profile.json  REPORT.md  comparison.csv  <experiment>/...
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONFIG = "config.yaml"  # the resolved config of a run
+RECORD = "run.json"  # a run's or a unit's record; a unit is finished when it says "done"
+REPORT = "REPORT.md"
+RUNS = "runs"  # the units' folders
+TABLES = "tables"
+FIGURES = "figures"
+WEIGHTED_CSV = "weighted_accuracy.csv"
+WEIGHTED_MD = "weighted_accuracy.md"
+WEIGHTED_TEX = "weighted_accuracy.tex"
+COMBINATIONS = "combinations.csv"  # a unit's per-combination accuracies, and the run's table
+MODEL = "model.keras"
+HISTORY = "history.csv"
+RESUME = ".resume"  # a unit's epoch checkpoint while it trains
+EVALUATION = "evaluation.csv"  # `resilinet evaluate`, next to the model
+EVALUATION_WEIGHTED = "evaluation_weighted.csv"
+PROFILE_RECORD = "profile.json"  # in a profile's folder: what its REPORT.md shows
+COMPARISON = "comparison.csv"  # `resilinet compare NEW REF` writes it into NEW
+
+
+def weighted_table(run: Path) -> Path:
+    """The weighted-accuracy CSV of a run folder."""
+    return run / TABLES / WEIGHTED_CSV
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A run folder holds its resolved config."""
+    return (folder / CONFIG).is_file()

@@ -1,0 +1,236 @@
+"""The failure sweep (every combination of dead nodes) and weighted accuracy (docs/method.md §6).
+
+The sweep cuts the trained model into its nodes and computes each node's output once per
+distinct input that reaches it (``sweep_plan.py``): the IoT and edge outputs once, not once per
+combination. One compiled call does a chunk of the test set under every combination with
+information flow; combinations without it never run the model. No weight surgery, no retracing.
+Models without node markers are swept by feeding one alive mask per combination instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from resilinet_cli.sweeps.plan import Signature, SweepPlan, input_links, plan_sweep
+from resilinet_cli.topology import Combination, Topology, probability
+from resilinet_cli.variants import variant_topology
+
+if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it runs
+    from resilinet_cli.config import ExperimentConfig
+    from resilinet_cli.sweeps.node_graph import NodeGraph
+
+ACCURACY = "accuracy"
+FLOW = "information_flow"
+# ``run`` sweeps every combination up to this many failable nodes (65,536 combinations);
+# beyond, models are trained with --no-sweep and ``evaluate`` bounds or samples them.
+MAX_SWEEP_NODES = 16
+
+
+def correct_counts(
+    model: Any,
+    data: Any,
+    masks: Sequence[Combination],
+    *,
+    batch_size: int,
+    on_chunk: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Number of correct argmax predictions under each alive mask, in one pass over ``data``.
+
+    ``data`` is an unbatched ``tf.data.Dataset`` of (features, label). Each chunk of examples
+    is tiled once per mask and evaluated in one compiled call.
+    """
+    import tensorflow as tf
+
+    if not masks:
+        return np.zeros(0, dtype=np.int64)
+    mask_tensor = tf.constant(np.asarray(masks, dtype="float32"))
+    count = len(masks)
+
+    @tf.function(reduce_retracing=True)
+    def chunk_counts(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        rows = tf.shape(x)[0]
+        tiled = tf.tile(x, tf.concat([[count], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
+        alive = tf.repeat(mask_tensor, rows, axis=0)
+        predicted = tf.argmax(model([tiled, alive], training=False), axis=-1)
+        hits = tf.equal(predicted, tf.tile(tf.cast(y, tf.int64), [count]))
+        return tf.reduce_sum(tf.reshape(tf.cast(hits, tf.int64), [count, rows]), axis=1)
+
+    step = max(1, batch_size // count)
+    totals = np.zeros(count, dtype=np.int64)
+    for x, y in data.batch(step).prefetch(tf.data.AUTOTUNE):
+        totals += chunk_counts(x, y).numpy()
+        if on_chunk:
+            on_chunk(int(y.shape[0]))
+    return totals
+
+
+class SharedSweep:
+    """The compiled shared-work sweep of one model: traced once, run on any test set."""
+
+    def __init__(self, graph: NodeGraph, plan: SweepPlan) -> None:
+        import tensorflow as tf
+
+        self.graph = graph
+        self.plan = plan
+        self.distinct = plan.distinct_outputs()
+        self._chunk_counts = tf.function(self._hits, reduce_retracing=True)
+
+    def _hits(self, x: Any, y: Any) -> Any:
+        import tensorflow as tf
+
+        outputs = run_plan(self.graph, self.plan, x)
+        labels = tf.cast(y, tf.int64)
+        hits = [
+            tf.reduce_sum(tf.cast(tf.equal(tf.argmax(outputs[s], axis=-1), labels), tf.int64))
+            for s in self.distinct
+        ]
+        return tf.stack(hits)
+
+    def counts(
+        self, data: Any, *, batch_size: int, on_chunk: Callable[[int], None] | None = None
+    ) -> dict[Combination, int]:
+        """Correct predictions under each planned combination, over the unbatched ``data``."""
+        import tensorflow as tf
+
+        if not self.distinct:
+            return {}
+        totals = np.zeros(len(self.distinct), dtype=np.int64)
+        for x, y in data.batch(batch_size).prefetch(tf.data.AUTOTUNE):
+            totals += self._chunk_counts(x, y).numpy()
+            if on_chunk:
+                on_chunk(int(y.shape[0]))
+        by_signature = dict(zip(self.distinct, totals, strict=True))
+        return {combo: int(by_signature[s]) for combo, s in self.plan.outputs.items()}
+
+
+def predict_combinations(
+    model: Any, topology: Topology, x: np.ndarray, combinations: Sequence[Combination]
+) -> dict[Combination, np.ndarray]:
+    """The model's outputs for ``x`` under each combination, by the shared-work plan."""
+    from resilinet_cli.sweeps.node_graph import cut_nodes
+
+    graph = cut_nodes(model, topology)
+    if graph is None:
+        raise ValueError(f"model {model.name!r} has no node markers to cut it by")
+    plan = plan_sweep(topology, graph.merge, combinations)
+    values = run_plan(graph, plan, x)
+    return {combo: np.asarray(values[s]) for combo, s in plan.outputs.items()}
+
+
+def run_plan(graph: NodeGraph, plan: SweepPlan, x: Any) -> dict[Signature, Any]:
+    """Every planned node output for the examples ``x`` (traced inside ``tf.function``)."""
+    import tensorflow as tf
+
+    rows = tf.shape(x)[0]
+    values: dict[Signature, Any] = {}
+    received: dict[Signature, Any] = {}
+
+    def zeros(shape: tuple[int, ...], dtype: str, count: Any) -> Any:
+        return tf.zeros(tf.concat([[count], list(shape)], 0), dtype=dtype)
+
+    def link_value(link: Signature) -> Any:
+        if link not in received:
+            src, dst, sender = link
+            model = graph.links[(src, dst)]
+            if sender is None:  # a dead sender sends zeros; its projection is one row, broadcast
+                shape, dtype = graph.sent[src]
+                value = zeros(shape, dtype, 1)
+                value = model(value, training=False) if model is not None else value
+                value = tf.broadcast_to(value, tf.concat([[rows], tf.shape(value)[1:]], 0))
+            else:
+                value = values[sender]
+                value = model(value, training=False) if model is not None else value
+            received[link] = value
+        return received[link]
+
+    for signature in plan.nodes:
+        node, inputs = signature
+        if not inputs:
+            merged = x
+        elif inputs[0] == "zeros":
+            merged = zeros(*graph.stack_in[node], rows)
+        else:
+            links = [link_value(link) for link in input_links(signature)]
+            merged = links[0]
+            for value in links[1:]:  # summed in the order of Keras' Add layer
+                merged = merged + value
+        values[signature] = graph.stacks[node](merged, training=False)
+    return values
+
+
+def sweep(
+    model: Any,
+    topology: Topology,
+    data: Any,
+    size: int,
+    *,
+    guess: float,
+    batch_size: int,
+    on_chunk: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Accuracy under every failure combination: one row each, in sweep order.
+
+    ``data`` is the unbatched test set of ``size`` examples. ``topology`` must be the
+    variant's own (Vanilla: no skips), since it decides information flow.
+    """
+    combos = topology.combinations()
+    flow = [topology.has_information_flow(c) for c in combos]
+    runnable = [c for c, f in zip(combos, flow, strict=True) if f]
+    from resilinet_cli.sweeps.node_graph import cut_nodes
+
+    graph = cut_nodes(model, topology)
+    if graph is not None:
+        plan = plan_sweep(topology, graph.merge, runnable)
+        runner = SharedSweep(graph, plan)
+        correct = runner.counts(data, batch_size=batch_size, on_chunk=on_chunk)
+    else:
+        counts = correct_counts(model, data, runnable, batch_size=batch_size, on_chunk=on_chunk)
+        correct = dict(zip(runnable, counts, strict=True))
+    rows = []
+    for combo, has_flow in zip(combos, flow, strict=True):
+        accuracy = correct[combo] / size if has_flow else guess
+        bits = dict(zip(topology.failable, combo, strict=True))
+        rows.append({**bits, FLOW: has_flow, ACCURACY: accuracy})
+    return pd.DataFrame(rows, columns=[*topology.failable, FLOW, ACCURACY])
+
+
+def sweep_model(
+    config: ExperimentConfig,
+    variant: str,
+    model: object,
+    inputs: Any,
+    *,
+    on_chunk: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Accuracy of a trained model under every failure combination of its topology."""
+    return sweep(
+        model,
+        variant_topology(Topology.from_config(config.topology), variant),
+        inputs.test,
+        inputs.test_size,
+        guess=inputs.guess,
+        batch_size=config.evaluation.batch_size,
+        on_chunk=on_chunk,
+    )
+
+
+def weighted_accuracy(
+    combinations: pd.DataFrame, topology: Topology, reliability: Sequence[float]
+) -> float:
+    """Σ_c P(c)·acc(c): expected accuracy when nodes fail independently (docs/method.md §6.3)."""
+    return weighted_sum(combinations, topology.failable, reliability)
+
+
+def weighted_sum(
+    combinations: pd.DataFrame, failable: Sequence[str], reliability: Sequence[float]
+) -> float:
+    """``weighted_accuracy`` over a combinations table whose node columns are ``failable``."""
+    total = 0.0
+    for row in combinations.itertuples(index=False):
+        combo = tuple(int(getattr(row, node)) for node in failable)
+        total += probability(combo, reliability) * getattr(row, ACCURACY)
+    return total
