@@ -44,4 +44,4 @@ def report(run_dir: Path) -> None:
     cfg = load_config(run_dir / layout.CONFIG)
     weighted = write_run_tables(run_dir, cfg)
     click.echo(weighted_markdown(weighted))
-    click.echo(f"Report: {run_dir}/REPORT.md")
+    click.echo(f"Report: {run_dir}/{layout.REPORT}")

@@ -59,6 +59,7 @@ def reproduce(
       resilinet reproduce --profile full --imagenet-dir /data/imagenet
     """
     from resilinet_cli.experiments import reproduce as runner
+    from resilinet_cli.results import layout
 
     path = runner.profile_path(profile)
     out = out or runner.default_out(path)
@@ -78,7 +79,7 @@ def reproduce(
             f"\ninterrupted; finished units in {out} are kept. Resume with: {command}", err=True
         )
         raise click.exceptions.Exit(130) from None
-    click.echo(f"\nReport: {out}/REPORT.md ({len(outcome.finished)} experiments finished)")
+    click.echo(f"\nReport: {out}/{layout.REPORT} ({len(outcome.finished)} experiments finished)")
     for name, why in outcome.missing:
         click.echo(f"missing data: {name}: {why}", err=True)
     for name, why in outcome.skipped:

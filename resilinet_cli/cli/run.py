@@ -239,6 +239,7 @@ def execute(
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import api
     from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.results import layout
     from resilinet_cli.results.tables import weighted_markdown
 
     units = plan_units(cfg, variants, iterations)
@@ -269,11 +270,14 @@ def execute(
     if not result.weighted.empty:
         click.echo(weighted_markdown(result.weighted))
     if not swept:
-        click.echo(f"Models in {out}/runs, not swept. Weighted accuracy: resilinet evaluate {out}")
+        click.echo(
+            f"Models in {out}/{layout.RUNS}, not swept. Weighted accuracy: resilinet evaluate {out}"
+        )
     else:
         click.echo(
-            f"Results: {out}/REPORT.md, tables in {out}/tables (weighted_accuracy.csv, .md, "
-            f".tex, combinations.csv), figures in {out}/figures, models in {out}/runs"
+            f"Results: {out}/{layout.REPORT}, tables in {out}/{layout.TABLES} "
+            f"({layout.WEIGHTED_CSV}, .md, .tex, {layout.COMBINATIONS}), "
+            f"figures in {out}/{layout.FIGURES}, models in {out}/{layout.RUNS}"
         )
     if result.failed:
         click.echo(f"{len(result.failed)} unit(s) failed:", err=True)

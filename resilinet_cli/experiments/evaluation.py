@@ -52,7 +52,9 @@ class Evaluation:
 
     def describe(self) -> str:
         if self.selected is None and not self.swept and len(self.combinations) > MAX_TABLE:
-            lines = [f"{len(self.combinations)} combinations evaluated exactly (evaluation.csv)"]
+            lines = [
+                f"{len(self.combinations)} combinations evaluated exactly ({layout.EVALUATION})"
+            ]
         elif self.selected is None:
             percent = 100 * self.combinations[ACCURACY]
             table = self.combinations.drop(columns=ACCURACY).assign(**{"accuracy %": percent})

@@ -19,15 +19,16 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
-
-import pandas as pd
+from typing import TYPE_CHECKING, NamedTuple
 
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import unknown_choice
-from resilinet_cli.results import plots
+from resilinet_cli.results import layout
 from resilinet_cli.results.runs import Unit, iteration_seed
 from resilinet_cli.variants import VARIANTS
+
+if TYPE_CHECKING:  # figures load pandas and matplotlib only when they are drawn
+    import pandas as pd
 
 SKIP_BITS = "skip_bits"  # the secondary column of a skip subset: one bit per skip of the topology
 NO_SKIPS = "none"
@@ -150,18 +151,22 @@ def _skip_order(config: ExperimentConfig) -> str:
     return f"skip_bits has one bit per skip, in this order: {order}."
 
 
-Figure = Callable[["Kind", pd.DataFrame, Path, str], Path]
+Figure = Callable[["Kind", "pd.DataFrame", Path, str], Path]
 
 
 def _setting_bars(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
-    path = out_dir / plots.WEIGHTED_PNG
+    from resilinet_cli.results import plots
+
+    path = out_dir / layout.WEIGHTED_PNG
     return plots.weighted_bars(
         weighted, path, f"{prefix}weighted accuracy per setting", kind.factor_label
     )
 
 
 def _failout_lines(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
-    path = out_dir / plots.FAILOUT_PNG
+    from resilinet_cli.results import plots
+
+    path = out_dir / layout.FAILOUT_PNG
     return plots.failout_lines(weighted, path, f"{prefix}weighted accuracy vs failout rate")
 
 
@@ -169,6 +174,8 @@ def _level_bars(png: str, what: str) -> Figure:
     """Bars per level of the kind's factor: ``what`` ends the title."""
 
     def draw(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
+        from resilinet_cli.results import plots
+
         assert kind.factor is not None
         title = f"{prefix}weighted accuracy per {what}"
         return plots.factor_bars(
@@ -219,7 +226,7 @@ KINDS: dict[str, Kind] = {
         "reliability, 3 sender reliability, 4 random. Schemes 2 and 3 train one model per "
         "reliability setting, scored on that setting.",
         _weight_scheme_levels,
-        _level_bars(plots.WEIGHT_SCHEME_PNG, "hyperconnection weight scheme"),
+        _level_bars(layout.WEIGHT_SCHEME_PNG, "hyperconnection weight scheme"),
         "weight_scheme",
         "hyperconnection weight scheme",
         heatmap=False,
@@ -229,7 +236,7 @@ KINDS: dict[str, Kind] = {
         "Every subset of the skip hyperconnections: skip_config names the skips a model keeps "
         f"('{NO_SKIPS}' for the bare chain). Information flow follows the reduced graph.",
         _skip_levels,
-        _level_bars(plots.SKIP_CONFIG_PNG, "subset of skip hyperconnections"),
+        _level_bars(layout.SKIP_CONFIG_PNG, "subset of skip hyperconnections"),
         "skip_config",
         "skip hyperconnections present",
         details=_skip_order,
@@ -272,6 +279,8 @@ def figures(
 
     Factor levels are shown as the tables name them (a skip subset by its links).
     """
+    from resilinet_cli.results import plots
+
     kind = kind_of(kind_name)
     prefix = f"{title_prefix}: " if title_prefix else ""
     paths = [kind.figure(kind, weighted, out_dir, prefix)]
@@ -281,6 +290,6 @@ def figures(
         and 0 < combinations["combination"].nunique() <= plots.HEATMAP_MAX_COMBINATIONS
     ):
         title = f"{prefix}accuracy per failure combination"
-        path = out_dir / plots.HEATMAP_PNG
+        path = out_dir / layout.HEATMAP_PNG
         paths.append(plots.combination_heatmap(combinations, path, title, nodes, kind.factor_label))
     return paths

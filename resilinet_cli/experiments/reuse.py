@@ -51,7 +51,7 @@ def finished_units(root: Path, *, swept: bool = True) -> dict[str, Path]:
     Only units made by this training code are offered; older ones are never copied.
     """
     found: dict[str, Path] = {}
-    for record_path in sorted(root.glob(f"**/runs/**/iter-*/{layout.RECORD}")):
+    for record_path in sorted(root.glob(f"**/{layout.RUNS}/**/iter-*/{layout.RECORD}")):
         record = runs.read_record(record_path.parent)
         key = record.get("training_key")
         done = record.get("status") == "done" and runs.is_current(record)

@@ -28,6 +28,12 @@ EVALUATION = "evaluation.csv"  # `resilinet evaluate`, next to the model
 EVALUATION_WEIGHTED = "evaluation_weighted.csv"
 PROFILE_RECORD = "profile.json"  # in a profile's folder: what its REPORT.md shows
 COMPARISON = "comparison.csv"  # `resilinet compare NEW REF` writes it into NEW
+# figures/: one per experiment type, and the heatmap of the per-combination table
+WEIGHTED_PNG = "weighted_accuracy.png"
+HEATMAP_PNG = "combinations_heatmap.png"
+FAILOUT_PNG = "failout_rate.png"
+WEIGHT_SCHEME_PNG = "weight_scheme.png"
+SKIP_CONFIG_PNG = "skip_config.png"
 
 
 def weighted_table(run: Path) -> Path:

@@ -37,14 +37,9 @@ VARIABLE = "variable"
 MINUS = "\u2212"  # typographic minus for labels
 DPI = 150
 
-WEIGHTED_PNG = "weighted_accuracy.png"
-HEATMAP_PNG = "combinations_heatmap.png"
 # One labelled column per combination is readable up to about this many (2^6); a generated
 # topology with many failable nodes has thousands, which no figure can show (combinations.csv).
 HEATMAP_MAX_COMBINATIONS = 64
-FAILOUT_PNG = "failout_rate.png"
-WEIGHT_SCHEME_PNG = "weight_scheme.png"
-SKIP_CONFIG_PNG = "skip_config.png"
 
 _PALETTE = [to_hex(c) for c in colormaps["tab10"].colors]
 _ACCURACY_LABEL = "accuracy (%)"

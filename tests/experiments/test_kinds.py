@@ -321,3 +321,16 @@ def test_evaluate_a_whole_ablation_run_folder_grouped_by_level(tmp_path: Path) -
         label = "none" if bits == "0" else "edge→fog1"
         accuracy = f"{100 * weighted['accuracy'].item():.2f}"
         assert re.search(rf"\| {label} +\| {bits} +\| resilinet +\| 1 +\| +{accuracy} \|", stdout)
+
+
+def test_every_experiment_type_of_the_schema_is_registered() -> None:
+    """A config may name exactly the registered kinds, each with its text and figure."""
+    import typing
+
+    from resilinet_cli.config import ExperimentType
+    from resilinet_cli.experiments.kinds import KINDS
+
+    assert set(KINDS) == set(typing.get_args(ExperimentType))
+    for name, kind in KINDS.items():
+        assert kind.name == name and kind.text and callable(kind.figure)
+        assert (kind.factor is None) == (name == "average_accuracy")
