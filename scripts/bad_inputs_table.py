@@ -30,7 +30,9 @@ os.chdir(root)
 R = shutil.which("resilinet") or str(Path(sys.executable).parent / "resilinet")
 QS = REPO / "configs" / "quickstart.yaml"
 base = yaml.safe_load(QS.read_text())
-topo = yaml.safe_load((REPO / "resilinet_cli" / "topologies" / "health.yaml").read_text())
+topo = yaml.safe_load(
+    (REPO / "resilinet_cli" / "config" / "topologies" / "health.yaml").read_text()
+)
 
 
 def cfg(name: str, mutate: Callable[[dict], Any] | None = None, text: str | None = None) -> str:
