@@ -1,4 +1,4 @@
-"""Ctrl-C is remembered even when Python drops the KeyboardInterrupt it raised."""
+"""Ctrl-C and SIGTERM are remembered even when Python drops the KeyboardInterrupt raised."""
 
 from __future__ import annotations
 
@@ -58,3 +58,17 @@ def test_a_dropped_ctrl_c_is_not_reported_but_other_dropped_errors_are(monkeypat
         sys.unraisablehook(Dropped(KeyboardInterrupt()))
         sys.unraisablehook(Dropped(ValueError("kept")))
     assert reported == [ValueError]
+
+
+def test_sigterm_is_handled_as_ctrl_c_and_named_in_the_status() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with interrupt.catching_ctrl_c():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 0)  # let the handler run
+        assert interrupt.stop_status() == ("stopped by SIGTERM", 143)
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+    assert signal.getsignal(signal.SIGTERM) is before
+    with interrupt.catching_ctrl_c():
+        assert interrupt.stop_status() == ("interrupted", 130)  # a plain KeyboardInterrupt

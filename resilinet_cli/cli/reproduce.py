@@ -74,11 +74,12 @@ def reproduce(
             reuse_stale=reuse_stale,
         )
     except KeyboardInterrupt:
+        from resilinet_cli.interrupt import stop_status
+
+        how, status = stop_status()
         command = shlex.join(["resilinet", *sys.argv[1:]])
-        click.echo(
-            f"\ninterrupted; finished units in {out} are kept. Resume with: {command}", err=True
-        )
-        raise click.exceptions.Exit(130) from None
+        click.echo(f"\n{how}; finished units in {out} are kept. Resume with: {command}", err=True)
+        raise click.exceptions.Exit(status) from None
     click.echo(f"\nReport: {out}/{layout.REPORT} ({len(outcome.finished)} experiments finished)")
     for name, why in outcome.missing:
         click.echo(f"missing data: {name}: {why}", err=True)

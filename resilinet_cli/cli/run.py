@@ -208,18 +208,24 @@ def check_local_data(cfg: Any) -> None:
 
 def report_interruption(
     cfg: Any, out: Path, units: list[Any], swept: bool, reuse_stale: bool
-) -> None:
-    """After Ctrl-C: which units are finished, and the command that resumes the run."""
+) -> int:
+    """After Ctrl-C or SIGTERM: which units are finished, and the command that resumes the run.
+
+    Returns the exit status the stop calls for (130 for Ctrl-C, 143 for SIGTERM).
+    """
+    from resilinet_cli.interrupt import stop_status
     from resilinet_cli.results.runs import is_done
 
+    how, status = stop_status()
     done = [
         unit.name for unit in units if is_done(out, unit, cfg, swept=swept, reuse_stale=reuse_stale)
     ]
-    click.echo(f"\ninterrupted: {len(done)} of {len(units)} units finished in {out}", err=True)
+    click.echo(f"\n{how}: {len(done)} of {len(units)} units finished in {out}", err=True)
     for name in done:
         click.echo(f"  done {name}", err=True)
     command = shlex.join(["resilinet", *sys.argv[1:]])
     click.echo(f"resume with the same command; finished units are kept: {command}", err=True)
+    return status
 
 
 def execute(
@@ -264,8 +270,8 @@ def execute(
             reuse_stale=reuse_stale,
         )
     except KeyboardInterrupt:
-        report_interruption(cfg, out, units, swept, reuse_stale)
-        raise click.exceptions.Exit(130) from None
+        status = report_interruption(cfg, out, units, swept, reuse_stale)
+        raise click.exceptions.Exit(status) from None
     click.echo("")
     if not result.weighted.empty:
         click.echo(weighted_markdown(result.weighted))

@@ -63,17 +63,30 @@ def start_until_first_unit(out: Path, stderr: int) -> subprocess.Popen:
     return process
 
 
-def test_kill_9_after_the_first_unit_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same run, never interrupted: what every interrupted and resumed run must equal."""
+    out = tmp_path_factory.mktemp("clean") / "run"
+    assert invoke(*command(out)).exit_code == 0
+    return out
+
+
+def assert_same_tables(out: Path, clean: Path) -> None:
+    for table in ("weighted_accuracy.csv", "combinations.csv"):
+        assert (out / "tables" / table).read_bytes() == (clean / "tables" / table).read_bytes()
+
+
+def test_kill_9_after_the_first_unit_then_rerun_equals_an_uninterrupted_run(
+    tmp_path: Path, clean: Path
+) -> None:
+    killed = tmp_path / "killed"
     process = start_until_first_unit(killed, stderr=subprocess.DEVNULL)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (killed / "tables").exists() or process.returncode == -signal.SIGKILL
     resumed = invoke(*command(killed))
     assert resumed.exit_code == 0 and "skip vanilla/iter-1: already finished" in resumed.stdout
-    assert invoke(*command(clean)).exit_code == 0
-    for table in ("weighted_accuracy.csv", "combinations.csv"):
-        assert (killed / "tables" / table).read_bytes() == (clean / "tables" / table).read_bytes()
+    assert_same_tables(killed, clean)
     leftovers = [p for p in killed.rglob("*") if ".tmp" in p.name]
     assert leftovers == []
 
@@ -148,20 +161,27 @@ def test_two_runs_of_one_config_give_identical_results(tmp_path: Path) -> None:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
-def test_ctrl_c_stops_within_seconds_and_says_how_to_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sent", "status", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by SIGTERM")],
+)
+def test_ctrl_c_or_sigterm_stops_within_seconds_and_a_rerun_resumes(
+    tmp_path: Path, clean: Path, sent: int, status: int, said: str
+) -> None:
+    """SIGTERM is what Slurm, Kubernetes and spot preemption send: handled as Ctrl-C."""
     out = tmp_path / "run"
     process = start_until_first_unit(out, stderr=subprocess.PIPE)
-    process.send_signal(signal.SIGINT)
-    sent = time.monotonic()
+    process.send_signal(sent)
+    at = time.monotonic()
     _, stderr = process.communicate(timeout=60)
-    assert time.monotonic() - sent < 20
-    assert process.returncode == 130
+    assert time.monotonic() - at < 20
+    assert process.returncode == status
     assert "Traceback" not in stderr
-    assert "  done vanilla/iter-1" in stderr
+    assert f"\n{said}: " in stderr and "  done vanilla/iter-1" in stderr
     assert "resume with the same command; finished units are kept: resilinet run " in stderr
     resumed = invoke(*command(out))
     assert resumed.exit_code == 0 and "skip vanilla/iter-1: already finished" in resumed.stdout
-    assert (out / "tables" / "weighted_accuracy.csv").is_file()
+    assert_same_tables(out, clean)
 
 
 def test_a_full_disk_stops_the_run_with_one_line_and_a_rerun_resumes(
