@@ -25,7 +25,7 @@ from resilinet_cli.variants import VARIANTS, variant_topology
 if TYPE_CHECKING:
     import keras
 
-    from resilinet_cli.experiments.runner import Progress
+    from resilinet_cli.experiments.progress import Progress
     from resilinet_cli.results.runs import Unit
 
 
@@ -180,12 +180,14 @@ def run(
     reuse_stale: bool = False,
     progress: Progress | None = None,
     verbose: int | str = 0,
+    workers: int = 1,
 ) -> RunResult:
     """Run an experiment as ``resilinet run`` does: train, sweep, write the results folder.
 
     ``out`` defaults to ``results/<name>``. Finished units there are kept, so a second call
     resumes. ``variants`` and ``iterations`` (1-based) choose a part of the plan; ``seed``
-    replaces every unit's seed (as ``resilinet train --seed``).
+    replaces every unit's seed (as ``resilinet train --seed``). ``workers`` > 1 trains that many
+    units at a time, each in a fresh process, with the same results.
     """
     import dataclasses
 
@@ -195,6 +197,8 @@ def run(
 
     for name in variants or ():
         _check_variant(name)
+    if workers < 1:
+        raise ConfigError(f"workers: expected at least 1, got {workers}")
     out = Path(out) if out is not None else Path("results") / config.name
     chosen = list(iterations) if iterations is not None else range(1, config.iterations + 1)
     units = plan_units(config, variants or config.variants, chosen)
@@ -211,6 +215,7 @@ def run(
         reuse_from=reuse_from,
         swept=swept,
         reuse_stale=reuse_stale,
+        workers=workers,
     )
     combinations = pd.read_csv(out / layout.TABLES / layout.COMBINATIONS)
     return RunResult(out, result.weighted, combinations, result.failed)

@@ -25,6 +25,16 @@ NO_SWEEP_OPTION = click.option(
 )
 
 
+WORKERS_OPTION = click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Train N units at a time, each in a fresh process (same results as one at a time).",
+)
+
+
 REUSE_STALE_OPTION = click.option(
     "--reuse-stale",
     is_flag=True,

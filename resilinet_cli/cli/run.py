@@ -14,6 +14,7 @@ from resilinet_cli.cli.app import main
 from resilinet_cli.cli.options import (
     NO_SWEEP_OPTION,
     REUSE_STALE_OPTION,
+    WORKERS_OPTION,
     config_options,
     default_out,
     keras_verbosity,
@@ -38,6 +39,7 @@ from resilinet_cli.errors import ConfigError
 )
 @NO_SWEEP_OPTION
 @REUSE_STALE_OPTION
+@WORKERS_OPTION
 def run(
     config: Path,
     overrides: tuple[str, ...],
@@ -51,6 +53,7 @@ def run(
     reuse_from: Path | None,
     no_sweep: bool,
     reuse_stale: bool,
+    workers: int,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
@@ -65,6 +68,7 @@ def run(
       resilinet run configs/health.yaml --iterations 3..3 --variants resilinet
       resilinet run configs/quickstart.yaml --set train.failout.survival=0.9,0.7 --dry-run
       resilinet run configs/ablations/digits_merge.yaml --reuse-from results
+      resilinet run configs/quickstart.yaml --workers 2
     """
     from resilinet_cli.config import multirun
 
@@ -87,6 +91,7 @@ def run(
             reuse_from=reuse_from,
             swept=not no_sweep,
             reuse_stale=reuse_stale,
+            workers=workers,
         )
 
 
@@ -241,6 +246,7 @@ def execute(
     reuse_from: Path | None = None,
     swept: bool = True,
     reuse_stale: bool = False,
+    workers: int = 1,
 ) -> None:
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import api
@@ -268,6 +274,7 @@ def execute(
             reuse_from=reuse_from,
             swept=swept,
             reuse_stale=reuse_stale,
+            workers=workers,
         )
     except KeyboardInterrupt:
         status = report_interruption(cfg, out, units, swept, reuse_stale)

@@ -24,6 +24,7 @@ from resilinet_cli.data import FolderSplits, Splits, load_splits
 from resilinet_cli.experiments import reuse
 from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.pages import write_run_tables
+from resilinet_cli.experiments.progress import Progress
 from resilinet_cli.results import layout, runs
 from resilinet_cli.sweeps.sweep import sweep_model
 
@@ -215,34 +216,6 @@ def precision(mixed: bool) -> Iterator[None]:
         keras.config.set_dtype_policy(previous)
 
 
-class Progress:
-    """What a run reports while it works; the CLI prints it, tests and scripts may ignore it."""
-
-    def skipped(self, unit: runs.Unit) -> None:
-        """A unit was already finished."""
-
-    def started(self, unit: runs.Unit, number: int, total: int) -> None:
-        """A unit starts training."""
-
-    def sweep_bar(self, unit: runs.Unit, number: int, total: int) -> Callable[[int], Any] | None:
-        """A factory ``f(examples)`` for the sweep's progress bar, or None."""
-        return None
-
-    def finished(
-        self, unit: runs.Unit, number: int, total: int, combos: pd.DataFrame | None
-    ) -> None:
-        """A unit's files are all written (``combos`` is None when it was not swept)."""
-
-    def failed(self, unit: runs.Unit, error: str) -> None:
-        """A unit raised; the run goes on unless it fails fast."""
-
-    def reused(self, unit: runs.Unit, donor: Path) -> None:
-        """A unit was copied from a finished unit with the same training."""
-
-    def resumed(self, unit: runs.Unit, epochs_done: int) -> None:
-        """A unit's training goes on after the epochs an interrupted run finished."""
-
-
 @dataclass(frozen=True)
 class RunResult:
     weighted: pd.DataFrame
@@ -261,13 +234,16 @@ def run_experiment(
     reuse_from: Path | None = None,
     swept: bool = True,
     reuse_stale: bool = False,
+    workers: int = 1,
 ) -> RunResult:
     """Run the units that are not finished yet (all of them with ``force``), then the tables.
 
     A unit that raises is recorded as failed and the run goes on (unless ``fail_fast``); the
     tables then hold every finished unit of the folder. A unit whose training key matches a
     finished unit under ``reuse_from`` is copied from it instead of trained. Without ``swept``
-    units are trained and saved but not swept, and the tables stay empty.
+    units are trained and saved but not swept, and the tables stay empty. With ``workers`` > 1
+    the units train in that many fresh processes at a time (``experiments/pool.py``), with the
+    same results.
 
     A folder holding finished units of another training version is refused (RunError) unless
     ``reuse_stale`` keeps them; units the run trains again anyway (``force``) do not count.
@@ -285,51 +261,114 @@ def run_experiment(
     started = runs.now()
     seeds = {unit.name: unit.seed for unit in units}
     runs.write_record(out, config, status="running", started=started, seeds=seeds)
+    # Loaded before any unit, also for a pool: missing data is one error, not a failed unit each.
     splits = load_splits(config.dataset) if todo else None
-    failed = []
     donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from and not force else {}
+    failed: list[tuple[runs.Unit, str]] = []
+
+    def record_failure(unit: runs.Unit, message: str) -> None:
+        failed.append((unit, message))
+        runs.write_record(
+            unit.folder(out),
+            unit.config(config),
+            status="failed",
+            started=started,
+            seeds={"global": unit.seed},
+            extra={"unit": unit.to_record(), "error": message},
+        )
+        progress.failed(unit, message)
+
     with interrupt.catching_ctrl_c():
+        to_train = []
         for number, unit in enumerate(todo, 1):
-            interrupt.check()
             donor = donors.get(reuse.training_key(config, unit))
             if donor is not None and donor != unit.folder(out):
                 combos = copy_unit(config, unit, out, donor)
                 progress.reused(unit, donor)
                 progress.finished(unit, number, len(todo), combos)
-                continue
-            progress.started(unit, number, len(todo))
-            try:
-                combos = run_unit(
-                    config,
-                    unit,
-                    out,
-                    splits,
-                    verbose=verbose,
-                    sweep_progress=progress.sweep_bar(unit, number, len(todo)),
-                    swept=swept,
-                    on_resume=partial(progress.resumed, unit),
-                )
-            except Exception as error:
-                release_models()
-                if fail_fast or atomic.cannot_write(error):
-                    raise
-                message = f"{type(error).__name__}: {error}".splitlines()[0]
-                failed.append((unit, message))
-                runs.write_record(
-                    unit.folder(out),
-                    unit.config(config),
-                    status="failed",
-                    started=started,
-                    seeds={"global": unit.seed},
-                    extra={"unit": unit.to_record(), "error": message},
-                )
-                progress.failed(unit, message)
-                continue
-            release_models()
-            progress.finished(unit, number, len(todo), combos)
+            elif workers > 1:
+                to_train.append(unit)
+            else:
+                interrupt.check()
+                train_here(config, unit, out, splits, number, len(todo), progress, verbose, swept,
+                           fail_fast, record_failure)  # fmt: skip
+        if to_train:
+            from resilinet_cli.experiments.pool import train_in_processes
+
+            train_in_processes(
+                config,
+                out,
+                to_train,
+                workers,
+                progress,
+                swept,
+                fail_fast,
+                record_failure,
+                unit_process,
+            )
     weighted = write_run_tables(out, config, current_only=not reuse_stale)
     planned = plan_units(config, config.variants, range(1, config.iterations + 1))
     complete = all(done(unit) for unit in planned)
     status = "done" if complete else "partial"
     runs.write_record(out, config, status=status, started=started, seeds=seeds)
     return RunResult(weighted, failed)
+
+
+def train_here(
+    config: ExperimentConfig,
+    unit: runs.Unit,
+    out: Path,
+    splits: Splits | FolderSplits,
+    number: int,
+    total: int,
+    progress: Progress,
+    verbose: int | str,
+    swept: bool,
+    fail_fast: bool,
+    record_failure: Callable[[runs.Unit, str], None],
+) -> None:
+    """Train (and sweep) one unit in this process; a failure is recorded, not raised."""
+    progress.started(unit, number, total)
+    try:
+        combos = run_unit(
+            config,
+            unit,
+            out,
+            splits,
+            verbose=verbose,
+            sweep_progress=progress.sweep_bar(unit, number, total),
+            swept=swept,
+            on_resume=partial(progress.resumed, unit),
+        )
+    except Exception as error:
+        release_models()
+        if fail_fast or atomic.cannot_write(error):
+            raise
+        record_failure(unit, failure_message(error))
+        return
+    release_models()
+    progress.finished(unit, number, total, combos)
+
+
+def failure_message(error: BaseException) -> str:
+    """One line that says why a unit failed."""
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def unit_process(
+    config: ExperimentConfig, unit: runs.Unit, out: Path, swept: bool, reply: Any
+) -> None:
+    """The body of a unit's own process (``--workers``): train and sweep it, say how it went."""
+    from resilinet_cli.quiet_import import quiet_tensorflow_import
+
+    quiet_tensorflow_import()
+    with interrupt.catching_ctrl_c():
+        try:
+            run_unit(config, unit, out, load_splits(config.dataset), verbose=0, swept=swept)
+        except KeyboardInterrupt:
+            reply.send(("stopped", "stopped by a signal"))
+            return
+        except Exception as error:  # noqa: BLE001 (reported to the driver, which records it)
+            reply.send(("failed", failure_message(error)))
+            return
+    reply.send(("done", ""))

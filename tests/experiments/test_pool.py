@@ -1,0 +1,156 @@
+"""``resilinet run --workers N``: units in fresh processes give the serial run's files, byte for
+byte; a unit process that dies is reported and the others finish; SIGTERM stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from paths import CONFIGS
+
+from resilinet_cli.cli import main
+
+SETS = [
+    "train.epochs=2",
+    "dataset.subset.train=300",
+    "dataset.subset.val=100",
+    "dataset.subset.test=100",
+    "iterations=2",
+]
+UNITS = ["vanilla/iter-1", "vanilla/iter-2", "resilinet/iter-1", "resilinet/iter-2"]
+
+
+def command(out: Path, *extra: str) -> list[str]:
+    args = ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(out)]
+    args += ["--variants", "vanilla,resilinet"]
+    for override in SETS:
+        args += ["--set", override]
+    return [*args, *extra]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("serial") / "run"
+    assert invoke(*command(out)).exit_code == 0
+    return out
+
+
+def assert_same_files(out: Path, serial: Path) -> None:
+    for table in ("weighted_accuracy.csv", "combinations.csv"):
+        assert (out / "tables" / table).read_bytes() == (serial / "tables" / table).read_bytes()
+    for unit in UNITS:
+        for name in ("history.csv", "combinations.csv"):
+            path = Path("runs") / unit / name
+            assert (out / path).read_bytes() == (serial / path).read_bytes(), path
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_serial_runs_files(tmp_path: Path, serial: Path) -> None:
+    out = tmp_path / "pool"
+    result = invoke(*command(out, "--workers", "2"))
+    assert result.exit_code == 0, result.output
+    assert_same_files(out, serial)
+    for unit in UNITS:
+        assert f"{unit}: accuracy with no failures" in result.stdout
+
+
+def test_zero_workers_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, command(tmp_path / "run", "--workers", "0"))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "--workers" in result.stderr and "0" in result.stderr
+
+
+@contextmanager
+def started(out: Path) -> Iterator[subprocess.Popen]:
+    """A real ``resilinet run --workers 2`` driver; killed and reaped if a test fails early."""
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "resilinet_cli", *command(out, "--workers", "2")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        yield driver
+    finally:
+        if driver.poll() is None:
+            for pid in unit_processes(driver.pid):
+                os.kill(pid, signal.SIGKILL)
+            driver.kill()
+        driver.communicate()
+
+
+def unit_processes(driver: int) -> list[int]:
+    """The driver's spawned unit processes (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{driver}/task/{driver}/children").read_text().split()
+    found = []
+    for pid in children:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in cmdline:
+            found.append(int(pid))
+    return found
+
+
+def wait_for_training(out: Path, driver: subprocess.Popen, count: int) -> list[int]:
+    """The pids of ``count`` unit processes, once one of them has started its unit."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert driver.poll() is None and time.monotonic() < deadline, "the run ended early"
+        pids = unit_processes(driver.pid)
+        records = list((out / "runs").glob("*/iter-*/run.json")) if out.exists() else []
+        if len(pids) >= count and any('"running"' in r.read_text() for r in records):
+            return pids
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_a_unit_process_that_dies_is_reported_and_the_others_finish(
+    tmp_path: Path, serial: Path
+) -> None:
+    out = tmp_path / "pool"
+    with started(out) as driver:
+        victim = wait_for_training(out, driver, 2)[0]
+        os.kill(victim, signal.SIGKILL)
+        stdout, stderr = driver.communicate(timeout=240)
+    assert driver.returncode == 1, stderr
+    assert "1 unit(s) failed:" in stderr
+    assert "its process ended without a result (exit code -9)" in stderr
+    finished = [unit for unit in UNITS if f"{unit}: accuracy with no failures" in stdout]
+    assert len(finished) == 3
+    resumed = invoke(*command(out, "--workers", "2"))  # the rerun trains the lost unit again
+    assert resumed.exit_code == 0 and resumed.stdout.count("already finished") == 3
+    assert_same_files(out, serial)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_every_unit_process_and_a_rerun_resumes(tmp_path: Path, serial: Path) -> None:
+    out = tmp_path / "pool"
+    with started(out) as driver:
+        workers = wait_for_training(out, driver, 2)
+        driver.send_signal(signal.SIGTERM)
+        at = time.monotonic()
+        _, stderr = driver.communicate(timeout=60)
+        assert time.monotonic() - at < 20
+    assert driver.returncode == 143 and "Traceback" not in stderr
+    assert "stopped by SIGTERM: " in stderr and "resume with the same command" in stderr
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    resumed = invoke(*command(out, "--workers", "2"))
+    assert resumed.exit_code == 0
+    assert_same_files(out, serial)
