@@ -22,6 +22,7 @@ import wrapt
 from resilinet_cli.version import __version__
 
 __all__ = [
+    "RayOptions",
     "RunResult",
     "__version__",
     "build_model",
@@ -37,6 +38,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from resilinet_cli.api import (
+        RayOptions,
         RunResult,
         build_model,
         failable_nodes,

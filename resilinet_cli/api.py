@@ -19,6 +19,7 @@ import pandas as pd
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config import load_config as _load_config
 from resilinet_cli.errors import ConfigError, unknown_choice
+from resilinet_cli.experiments.cluster import RayOptions
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import VARIANTS, variant_topology
 
@@ -181,13 +182,15 @@ def run(
     progress: Progress | None = None,
     verbose: int | str = 0,
     workers: int = 1,
+    ray: RayOptions | None = None,
 ) -> RunResult:
     """Run an experiment as ``resilinet run`` does: train, sweep, write the results folder.
 
     ``out`` defaults to ``results/<name>``. Finished units there are kept, so a second call
     resumes. ``variants`` and ``iterations`` (1-based) choose a part of the plan; ``seed``
     replaces every unit's seed (as ``resilinet train --seed``). ``workers`` > 1 trains that many
-    units at a time, each in a fresh process, with the same results.
+    units at a time, each in a fresh process; ``ray`` (``RayOptions``: address, per-unit CPUs and
+    GPUs, retries) runs them as tasks of a Ray cluster. Both give the serial run's results.
     """
     import dataclasses
 
@@ -199,6 +202,8 @@ def run(
         _check_variant(name)
     if workers < 1:
         raise ConfigError(f"workers: expected at least 1, got {workers}")
+    if workers > 1 and ray is not None:
+        raise ConfigError("workers: a local pool or a Ray cluster, not both")
     out = Path(out) if out is not None else Path("results") / config.name
     chosen = list(iterations) if iterations is not None else range(1, config.iterations + 1)
     units = plan_units(config, variants or config.variants, chosen)
@@ -216,6 +221,7 @@ def run(
         swept=swept,
         reuse_stale=reuse_stale,
         workers=workers,
+        ray=ray,
     )
     combinations = pd.read_csv(out / layout.TABLES / layout.COMBINATIONS)
     return RunResult(out, result.weighted, combinations, result.failed)

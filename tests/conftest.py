@@ -66,3 +66,17 @@ def trained(quick_config, digits, tmp_path_factory):
         )
         models[variant] = (model, family)
     return models
+
+
+@pytest.fixture(scope="session")
+def smoke_serial(tmp_path_factory):
+    """The four-unit smoke run, serial and in-process: what the pool and Ray must equal."""
+    from click.testing import CliRunner
+    from run_helpers import smoke_command
+
+    from resilinet_cli.cli import main
+
+    out = tmp_path_factory.mktemp("smoke-serial") / "run"
+    result = CliRunner().invoke(main, smoke_command(out), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out

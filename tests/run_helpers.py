@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from paths import CONFIGS
 
 # `--set` options that shrink a quickstart run to seconds
 TINY = [
@@ -42,3 +43,34 @@ def bare_run(folder: Path, size: int) -> Path:
     (unit / "model.keras").write_bytes(b"")
     write_config(folder, {"generate": "chain", "size": size}, size).rename(folder / "config.yaml")
     return folder
+
+
+# A four-unit quickstart (two variants, two iterations, two epochs on a few hundred digits):
+# what every executor must reproduce byte for byte.
+SMOKE_SETS = [
+    "train.epochs=2",
+    "dataset.subset.train=300",
+    "dataset.subset.val=100",
+    "dataset.subset.test=100",
+    "iterations=2",
+]
+UNITS = ["vanilla/iter-1", "vanilla/iter-2", "resilinet/iter-1", "resilinet/iter-2"]
+
+
+def smoke_command(out: Path, *extra: str) -> list[str]:
+    """``resilinet run`` arguments of the four-unit smoke run into ``out``."""
+    args = ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(out)]
+    args += ["--variants", "vanilla,resilinet"]
+    for override in SMOKE_SETS:
+        args += ["--set", override]
+    return [*args, *extra]
+
+
+def assert_same_files(out: Path, reference: Path) -> None:
+    """The tables and every unit's history and combinations, byte for byte."""
+    for table in ("weighted_accuracy.csv", "combinations.csv"):
+        assert (out / "tables" / table).read_bytes() == (reference / "tables" / table).read_bytes()
+    for unit in UNITS:
+        for name in ("history.csv", "combinations.csv"):
+            path = Path("runs") / unit / name
+            assert (out / path).read_bytes() == (reference / path).read_bytes(), path

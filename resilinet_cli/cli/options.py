@@ -35,6 +35,59 @@ WORKERS_OPTION = click.option(
 )
 
 
+def executor_options(function: Any) -> Any:
+    """Where units train: here (one at a time, or --workers N at a time) or on a Ray cluster."""
+    options = [
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            help="local: this machine; ray: tasks of a Ray cluster (pip install 'resilinet[ray]').",
+        ),
+        WORKERS_OPTION,
+        click.option(
+            "--address",
+            metavar="auto|HOST:PORT",
+            help="ray: the cluster to join [default: a Ray instance on this machine].",
+        ),
+        click.option(
+            "--num-cpus",
+            type=click.FloatRange(min=0, min_open=True),
+            default=1.0,
+            show_default=True,
+            help="ray: CPUs each unit asks for.",
+        ),
+        click.option(
+            "--num-gpus",
+            type=click.FloatRange(min=0),
+            default=0.0,
+            show_default=True,
+            help="ray: GPUs each unit asks for; a fraction packs units (0.25: four per GPU).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def ray_options(
+    executor: str, workers: int, address: str | None, num_cpus: float, num_gpus: float
+) -> Any:
+    """The Ray settings of ``--executor ray``, or None; options of the other executor refused."""
+    from resilinet_cli.experiments.cluster import RayOptions
+
+    if executor == "ray":
+        if workers != 1:
+            raise ConfigError("--workers: applies to --executor local (Ray places units itself)")
+        return RayOptions(address=address, num_cpus=num_cpus, num_gpus=num_gpus)
+    for option, value, default in (("--address", address, None), ("--num-cpus", num_cpus, 1.0),
+                                   ("--num-gpus", num_gpus, 0.0)):  # fmt: skip
+        if value != default:
+            raise ConfigError(f"{option}: applies to --executor ray")
+    return None
+
+
 REUSE_STALE_OPTION = click.option(
     "--reuse-stale",
     is_flag=True,

@@ -14,13 +14,14 @@ from resilinet_cli.cli.app import main
 from resilinet_cli.cli.options import (
     NO_SWEEP_OPTION,
     REUSE_STALE_OPTION,
-    WORKERS_OPTION,
     config_options,
     default_out,
+    executor_options,
     keras_verbosity,
     load,
     parse_iterations,
     parse_variants,
+    ray_options,
 )
 from resilinet_cli.cli.progress import EchoProgress
 from resilinet_cli.errors import ConfigError
@@ -39,7 +40,7 @@ from resilinet_cli.errors import ConfigError
 )
 @NO_SWEEP_OPTION
 @REUSE_STALE_OPTION
-@WORKERS_OPTION
+@executor_options
 def run(
     config: Path,
     overrides: tuple[str, ...],
@@ -53,7 +54,11 @@ def run(
     reuse_from: Path | None,
     no_sweep: bool,
     reuse_stale: bool,
+    executor: str,
     workers: int,
+    address: str | None,
+    num_cpus: float,
+    num_gpus: float,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
@@ -69,9 +74,11 @@ def run(
       resilinet run configs/quickstart.yaml --set train.failout.survival=0.9,0.7 --dry-run
       resilinet run configs/ablations/digits_merge.yaml --reuse-from results
       resilinet run configs/quickstart.yaml --workers 2
+      resilinet run configs/health.yaml --executor ray --address auto
     """
     from resilinet_cli.config import multirun
 
+    ray = ray_options(executor, workers, address, num_cpus, num_gpus)
     for folder, chosen_overrides in multirun(overrides):
         cfg = load(config, chosen_overrides, smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)
@@ -92,6 +99,7 @@ def run(
             swept=not no_sweep,
             reuse_stale=reuse_stale,
             workers=workers,
+            ray=ray,
         )
 
 
@@ -247,6 +255,7 @@ def execute(
     swept: bool = True,
     reuse_stale: bool = False,
     workers: int = 1,
+    ray: Any = None,
 ) -> None:
     """Run the planned units that are not finished yet, then print the weighted accuracy."""
     from resilinet_cli import api
@@ -275,6 +284,7 @@ def execute(
             swept=swept,
             reuse_stale=reuse_stale,
             workers=workers,
+            ray=ray,
         )
     except KeyboardInterrupt:
         status = report_interruption(cfg, out, units, swept, reuse_stale)

@@ -14,7 +14,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -27,6 +27,9 @@ from resilinet_cli.experiments.pages import write_run_tables
 from resilinet_cli.experiments.progress import Progress
 from resilinet_cli.results import layout, runs
 from resilinet_cli.sweeps.sweep import sweep_model
+
+if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
+    from resilinet_cli.experiments.cluster import RayOptions
 
 
 def run_unit(
@@ -235,6 +238,7 @@ def run_experiment(
     swept: bool = True,
     reuse_stale: bool = False,
     workers: int = 1,
+    ray: RayOptions | None = None,
 ) -> RunResult:
     """Run the units that are not finished yet (all of them with ``force``), then the tables.
 
@@ -242,8 +246,8 @@ def run_experiment(
     tables then hold every finished unit of the folder. A unit whose training key matches a
     finished unit under ``reuse_from`` is copied from it instead of trained. Without ``swept``
     units are trained and saved but not swept, and the tables stay empty. With ``workers`` > 1
-    the units train in that many fresh processes at a time (``experiments/pool.py``), with the
-    same results.
+    the units train in that many fresh processes at a time (``experiments/pool.py``), with
+    ``ray`` as tasks of a Ray cluster (``experiments/cluster.py``), with the same results.
 
     A folder holding finished units of another training version is refused (RunError) unless
     ``reuse_stale`` keeps them; units the run trains again anyway (``force``) do not count.
@@ -286,13 +290,18 @@ def run_experiment(
                 combos = copy_unit(config, unit, out, donor)
                 progress.reused(unit, donor)
                 progress.finished(unit, number, len(todo), combos)
-            elif workers > 1:
+            elif workers > 1 or ray is not None:
                 to_train.append(unit)
             else:
                 interrupt.check()
                 train_here(config, unit, out, splits, number, len(todo), progress, verbose, swept,
                            fail_fast, record_failure)  # fmt: skip
-        if to_train:
+        if to_train and ray is not None:
+            from resilinet_cli.experiments.cluster import train_on_ray
+
+            train_on_ray(config, out, to_train, ray, progress, swept, fail_fast, record_failure,
+                         unit_files)  # fmt: skip
+        elif to_train:
             from resilinet_cli.experiments.pool import train_in_processes
 
             train_in_processes(
@@ -372,3 +381,28 @@ def unit_process(
             reply.send(("failed", failure_message(error)))
             return
     reply.send(("done", ""))
+
+
+def unit_files(config: ExperimentConfig, unit: runs.Unit, swept: bool) -> tuple[str, Any]:
+    """The body of a unit's Ray task: train and sweep it on this node, return its files.
+
+    ("done", {file name: bytes}) or ("failed", why). GPU memory grows as needed, so that units
+    packed onto one GPU do not each take all of it.
+    """
+    import tempfile
+
+    from resilinet_cli.quiet_import import quiet_tensorflow_import
+
+    quiet_tensorflow_import()
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.set_memory_growth(gpu, True)
+    with tempfile.TemporaryDirectory(prefix="resilinet-unit-") as tmp:
+        try:
+            run_unit(config, unit, Path(tmp), load_splits(config.dataset), verbose=0, swept=swept)
+        except Exception as error:  # noqa: BLE001 (reported to the driver, which records it)
+            return "failed", failure_message(error)
+        folder = unit.folder(Path(tmp))
+        names = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS, layout.RECORD)
+        return "done", {n: (folder / n).read_bytes() for n in names if (folder / n).exists()}

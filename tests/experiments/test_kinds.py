@@ -201,11 +201,11 @@ def test_failout_rate_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_hyperconnection_weight_end_to_end(tmp_path: Path) -> None:
-    out = run("hyperconnection_weight", tmp_path, "experiment.schemes=[1,2]")
+    out = run("hyperconnection_weight", tmp_path, "experiment.schemes=[1,2]", "iterations=1")
     weighted, _ = tables(out)
     rows = list(zip(weighted.weight_scheme, weighted.setting, strict=True))
     assert rows == [("1", s) for s in SETTINGS] + [("2", s) for s in SETTINGS]
-    unit = out / "runs" / "weight_scheme=2,setting=hazardous" / "resilinet" / "iter-2"
+    unit = out / "runs" / "weight_scheme=2,setting=hazardous" / "resilinet" / "iter-1"
     weights = json.loads((unit / "run.json").read_text())["hyperconnection_weights"]
     assert weights["iot_fog2"] == pytest.approx(1 / (1 + 0.78))
     assert weights["edge_fog1"] == pytest.approx(0.78 / (0.78 + 0.80))
@@ -213,9 +213,15 @@ def test_hyperconnection_weight_end_to_end(tmp_path: Path) -> None:
     assert model.get_layer("fog2_cloud_weight").scale == pytest.approx(0.80 / (0.80 + 0.85))
 
 
+@pytest.fixture(scope="module")
+def skip_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every subset of the Health skips, two iterations (shared by the tests that read it)."""
+    return run("skip_sensitivity", tmp_path_factory.mktemp("skips"))
+
+
 @pytest.mark.slow
-def test_skip_sensitivity_end_to_end(tmp_path: Path) -> None:
-    out = run("skip_sensitivity", tmp_path)
+def test_skip_sensitivity_end_to_end(skip_run: Path) -> None:
+    out = skip_run
     weighted, _ = tables(out)
     assert list(dict.fromkeys(weighted.skip_bits)) == [f"{i:03b}" for i in range(8)]
     assert list(dict.fromkeys(weighted.skip_config)) == [
@@ -249,7 +255,7 @@ def test_skip_sensitivity_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
-    out = run("partition", tmp_path, variants="vanilla,resilinet")
+    out = run("partition", tmp_path, "iterations=1", variants="vanilla,resilinet")
     weighted, _ = tables(out)
     assert list(dict.fromkeys(zip(weighted.variant, weighted.partition, strict=True))) == [
         ("vanilla", 1),
@@ -261,7 +267,7 @@ def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
         out / "runs" / "partition=2" / "resilinet" / "iter-1" / "model.keras", safe_mode=True
     )
     assert "edge_input_layer" in {layer.name for layer in model.layers}
-    out = run("merge", tmp_path, variants="resilinet,resilinet_plus")
+    out = run("merge", tmp_path, "iterations=1", variants="resilinet,resilinet_plus")
     weighted, _ = tables(out)
     assert list(dict.fromkeys(zip(weighted["variant"], weighted["merge"], strict=True))) == [
         ("resilinet", "mux"),
@@ -272,9 +278,8 @@ def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_evaluate_uses_each_ablation_units_own_topology(tmp_path: Path) -> None:
-    out = run("skip_sensitivity", tmp_path, "iterations=1")
-    unit = out / "runs" / "skip_config=000" / "resilinet" / "iter-1"
+def test_evaluate_uses_each_ablation_units_own_topology(skip_run: Path) -> None:
+    unit = skip_run / "runs" / "skip_config=000" / "resilinet" / "iter-1"
     result = CliRunner().invoke(
         main, ["evaluate", str(unit / "model.keras"), "--failures", "all"], catch_exceptions=False
     )

@@ -14,60 +14,23 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from paths import CONFIGS
+from run_helpers import UNITS, assert_same_files, smoke_command
 
 from resilinet_cli.cli import main
 
-SETS = [
-    "train.epochs=2",
-    "dataset.subset.train=300",
-    "dataset.subset.val=100",
-    "dataset.subset.test=100",
-    "iterations=2",
-]
-UNITS = ["vanilla/iter-1", "vanilla/iter-2", "resilinet/iter-1", "resilinet/iter-2"]
-
-
-def command(out: Path, *extra: str) -> list[str]:
-    args = ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(out)]
-    args += ["--variants", "vanilla,resilinet"]
-    for override in SETS:
-        args += ["--set", override]
-    return [*args, *extra]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("serial") / "run"
-    assert invoke(*command(out)).exit_code == 0
-    return out
-
-
-def assert_same_files(out: Path, serial: Path) -> None:
-    for table in ("weighted_accuracy.csv", "combinations.csv"):
-        assert (out / "tables" / table).read_bytes() == (serial / "tables" / table).read_bytes()
-    for unit in UNITS:
-        for name in ("history.csv", "combinations.csv"):
-            path = Path("runs") / unit / name
-            assert (out / path).read_bytes() == (serial / path).read_bytes(), path
-
 
 @pytest.mark.slow
-def test_two_workers_give_the_serial_runs_files(tmp_path: Path, serial: Path) -> None:
+def test_two_workers_give_the_serial_runs_files(tmp_path: Path, smoke_serial: Path) -> None:
     out = tmp_path / "pool"
-    result = invoke(*command(out, "--workers", "2"))
+    result = CliRunner().invoke(main, smoke_command(out, "--workers", "2"))
     assert result.exit_code == 0, result.output
-    assert_same_files(out, serial)
+    assert_same_files(out, smoke_serial)
     for unit in UNITS:
         assert f"{unit}: accuracy with no failures" in result.stdout
 
 
 def test_zero_workers_is_refused_in_one_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, command(tmp_path / "run", "--workers", "0"))
+    result = CliRunner().invoke(main, smoke_command(tmp_path / "run", "--workers", "0"))
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "--workers" in result.stderr and "0" in result.stderr
@@ -77,7 +40,7 @@ def test_zero_workers_is_refused_in_one_line(tmp_path: Path) -> None:
 def started(out: Path) -> Iterator[subprocess.Popen]:
     """A real ``resilinet run --workers 2`` driver; killed and reaped if a test fails early."""
     driver = subprocess.Popen(
-        [sys.executable, "-m", "resilinet_cli", *command(out, "--workers", "2")],
+        [sys.executable, "-m", "resilinet_cli", *smoke_command(out, "--workers", "2")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
@@ -122,7 +85,7 @@ def wait_for_training(out: Path, driver: subprocess.Popen, count: int) -> list[i
 
 @pytest.mark.slow
 def test_a_unit_process_that_dies_is_reported_and_the_others_finish(
-    tmp_path: Path, serial: Path
+    tmp_path: Path, smoke_serial: Path
 ) -> None:
     out = tmp_path / "pool"
     with started(out) as driver:
@@ -134,13 +97,15 @@ def test_a_unit_process_that_dies_is_reported_and_the_others_finish(
     assert "its process ended without a result (exit code -9)" in stderr
     finished = [unit for unit in UNITS if f"{unit}: accuracy with no failures" in stdout]
     assert len(finished) == 3
-    resumed = invoke(*command(out, "--workers", "2"))  # the rerun trains the lost unit again
+    resumed = CliRunner().invoke(main, smoke_command(out))  # trains the lost unit again
     assert resumed.exit_code == 0 and resumed.stdout.count("already finished") == 3
-    assert_same_files(out, serial)
+    assert_same_files(out, smoke_serial)
 
 
 @pytest.mark.slow
-def test_sigterm_stops_every_unit_process_and_a_rerun_resumes(tmp_path: Path, serial: Path) -> None:
+def test_sigterm_stops_every_unit_process_and_a_rerun_resumes(
+    tmp_path: Path, smoke_serial: Path
+) -> None:
     out = tmp_path / "pool"
     with started(out) as driver:
         workers = wait_for_training(out, driver, 2)
@@ -151,6 +116,6 @@ def test_sigterm_stops_every_unit_process_and_a_rerun_resumes(tmp_path: Path, se
     assert driver.returncode == 143 and "Traceback" not in stderr
     assert "stopped by SIGTERM: " in stderr and "resume with the same command" in stderr
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
-    resumed = invoke(*command(out, "--workers", "2"))
+    resumed = CliRunner().invoke(main, smoke_command(out))
     assert resumed.exit_code == 0
-    assert_same_files(out, serial)
+    assert_same_files(out, smoke_serial)

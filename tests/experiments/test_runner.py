@@ -11,32 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from paths import CONFIGS
+from run_helpers import smoke_command
 
 from resilinet_cli.cli import main
 from resilinet_cli.experiments import runner as experiment
 
-SETS = [
-    "train.epochs=1",
-    "dataset.subset.train=300",
-    "dataset.subset.val=100",
-    "dataset.subset.test=100",
-    "iterations=2",
-]
-
 
 def command(out: Path, *extra: str) -> list[str]:
-    args = [
-        "run",
-        str(CONFIGS / "quickstart.yaml"),
-        "--out",
-        str(out),
-        "--variants",
-        "vanilla,resilinet",
-    ]
-    for override in SETS:
-        args += ["--set", override]
-    return [*args, *extra]
+    return smoke_command(out, *extra)
 
 
 def invoke(*args: str):
@@ -63,12 +45,10 @@ def start_until_first_unit(out: Path, stderr: int) -> subprocess.Popen:
     return process
 
 
-@pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def clean(smoke_serial: Path) -> Path:
     """The same run, never interrupted: what every interrupted and resumed run must equal."""
-    out = tmp_path_factory.mktemp("clean") / "run"
-    assert invoke(*command(out)).exit_code == 0
-    return out
+    return smoke_serial
 
 
 def assert_same_tables(out: Path, clean: Path) -> None:

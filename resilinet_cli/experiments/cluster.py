@@ -1,0 +1,157 @@
+"""Units as Ray tasks (``resilinet run --executor ray``): a cluster trains them, the driver keeps
+the results.
+
+Each unit is one task in a fresh worker process (``max_calls=1``: its memory, GPU memory
+included, goes back when it ends). The task trains and sweeps the unit into a temporary folder
+on its node and returns the unit's files; the driver writes them atomically into the run
+folder, the record last, so no filesystem has to be shared. A task whose worker or node dies
+is retried elsewhere (``max_retries``); a unit that raises is reported with its error and the
+others go on. Ctrl-C or SIGTERM cancels every task and keeps the finished units.
+
+Ray is an optional extra (``pip install 'resilinet[ray]'``); it is imported only here.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from resilinet_cli import atomic, interrupt
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.errors import ConfigError, RunError
+from resilinet_cli.experiments.progress import Progress
+from resilinet_cli.results import layout, runs
+
+CONNECT_SECONDS = 10  # how long an unreachable --address may take to say so
+FILES = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)  # then the record, last
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where the cluster is and what each unit asks of it."""
+
+    address: str | None = None  # None: a Ray instance on this machine; "auto": the running one
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0  # a fraction packs units onto one GPU (0.25: four per GPU)
+    max_retries: int = 3  # per unit, when its worker or node dies
+
+
+UnitTask = Callable[[ExperimentConfig, runs.Unit, bool], tuple[str, Any]]
+
+
+def train_on_ray(
+    config: ExperimentConfig,
+    out: Path,
+    units: list[runs.Unit],
+    options: RayOptions,
+    progress: Progress,
+    swept: bool,
+    fail_fast: bool,
+    record_failure: Callable[[runs.Unit, str], None],
+    target: UnitTask,
+) -> None:
+    """Train ``units`` as Ray tasks running ``target(config, unit, swept)``, which returns
+    ("done", {file name: bytes}) or ("failed", why)."""
+    ray = connect(options)
+    try:
+        check_resources(ray, options)
+        task = ray.remote(
+            num_cpus=options.num_cpus,
+            num_gpus=options.num_gpus,
+            max_calls=1,
+            max_retries=options.max_retries,
+            retry_exceptions=False,
+        )(target)
+        pending = {}
+        for number, unit in enumerate(units, 1):
+            progress.started(unit, number, len(units))
+            pending[task.remote(config, unit, swept)] = (number, unit)
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                interrupt.check()
+                for ref in done:
+                    number, unit = pending.pop(ref)
+                    outcome, value = result_of(ray, ref)
+                    if outcome == "done":
+                        combos = write_unit(unit.folder(out), value)
+                        progress.finished(unit, number, len(units), combos)
+                        continue
+                    record_failure(unit, value)
+                    if fail_fast:
+                        raise RuntimeError(f"{unit.name}: {value}")
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+    finally:
+        ray.shutdown()
+
+
+def connect(options: RayOptions) -> Any:
+    """Ray, connected to the cluster; one clear line when it is missing or unreachable."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--executor ray: Ray is not installed; pip install 'resilinet[ray]' "
+            "(from a clone: pip install -e '.[ray]')"
+        ) from None
+    address = options.address
+    if address not in (None, "auto"):
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+        except (OSError, ValueError):
+            raise RunError(
+                f"--address {address}: no Ray cluster answers there within "
+                f"{CONNECT_SECONDS} s (start one with `ray start --head`, or check HOST:PORT)"
+            ) from None
+    try:
+        ray.init(
+            address=address,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            include_dashboard=False if address is None else None,
+        )
+    except ConnectionError as error:
+        raise RunError(f"--address {address}: {str(error).splitlines()[0]}") from None
+    return ray
+
+
+def check_resources(ray: Any, options: RayOptions) -> None:
+    """Refuse, before any unit is queued, what no node of the cluster can ever give a unit."""
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    for key, wanted, option in (("CPU", options.num_cpus, "--num-cpus"),
+                                ("GPU", options.num_gpus, "--num-gpus")):  # fmt: skip
+        largest = max((node.get(key, 0.0) for node in nodes), default=0.0)
+        if wanted > largest:
+            raise ConfigError(
+                f"{option} {wanted:g}: no node of the Ray cluster has that many "
+                f"(the largest has {largest:g} {key}); a unit would wait forever"
+            )
+
+
+def result_of(ray: Any, ref: Any) -> tuple[str, Any]:
+    """The task's own answer, or ("failed", why) when Ray could not run it to the end."""
+    try:
+        return ray.get(ref)
+    except Exception as error:  # noqa: BLE001 (Ray raises a family of errors for lost tasks)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return "failed", f"{type(error).__name__}: {reason}"
+
+
+def write_unit(folder: Path, files: dict[str, bytes]) -> pd.DataFrame | None:
+    """A unit's files from its task, each atomically; the record last, so it says "done" only
+    once everything else is in place."""
+    for name in FILES:
+        if name in files:
+            atomic.write_bytes(folder / name, files[name])
+    atomic.write_bytes(folder / layout.RECORD, files[layout.RECORD])
+    path = folder / layout.COMBINATIONS
+    return pd.read_csv(path) if path.exists() else None

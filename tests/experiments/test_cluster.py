@@ -1,0 +1,174 @@
+"""``resilinet run --executor ray``: units as tasks of a real two-node Ray cluster on this machine.
+
+``ray.cluster_utils.Cluster`` starts a head and a second node as separate raylets, bound to
+127.0.0.1 only (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0). Each test bounds its time and shuts its
+own cluster down.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from paths import CONFIGS
+from run_helpers import SMOKE_SETS, UNITS, assert_same_files, smoke_command
+
+from resilinet_cli.cli import main
+
+ray = pytest.importorskip("ray")
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every Ray process binds to 127.0.0.1
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator:
+    """A head and a second node, one CPU each (a test that removes a node adds one back)."""
+    from ray.cluster_utils import Cluster
+
+    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    made.add_node(num_cpus=1)
+    made.wait_for_nodes(timeout=60)
+    try:
+        yield made
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        made.shutdown()
+
+
+def unit_task_processes() -> list[int]:
+    """Ray worker processes that are running a unit right now (Ray names them by task)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes().startswith(b"ray::unit_files"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def finished_units(out: Path) -> int:
+    records = list((out / "runs").glob("*/iter-*/run.json")) if out.exists() else []
+    return sum('"done"' in record.read_text() for record in records)
+
+
+@pytest.mark.slow
+def test_a_two_node_cluster_gives_the_serial_runs_files(cluster, tmp_path, smoke_serial) -> None:
+    out = tmp_path / "ray"
+    args = smoke_command(out, "--executor", "ray", "--address", cluster.address)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert_same_files(out, smoke_serial)
+    for unit in UNITS:
+        assert f"{unit}: accuracy with no failures" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_node_removed_while_it_trains_loses_nothing(cluster, tmp_path, smoke_serial) -> None:
+    """The second node goes away mid-run: Ray runs its unit again on the head."""
+    out = tmp_path / "ray"
+    args = smoke_command(out, "--executor", "ray", "--address", cluster.address)
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "resilinet_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while len(unit_task_processes()) < 2 or finished_units(out) < 1:
+            assert driver.poll() is None and time.monotonic() < deadline, "ended too early"
+            time.sleep(0.05)
+        second = next(node for node in cluster.worker_nodes)
+        cluster.remove_node(second)  # while both nodes hold a unit
+        _, stderr = driver.communicate(timeout=240)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes(timeout=60)
+    assert driver.returncode == 0, stderr
+    assert finished_units(out) == len(UNITS)
+    assert_same_files(out, smoke_serial)
+
+
+@pytest.mark.slow
+def test_a_unit_whose_task_fails_is_reported_and_the_others_finish(cluster, tmp_path) -> None:
+    """Without retries, a unit whose worker dies is a failed unit; the run goes on."""
+    import resilinet_cli as rn
+
+    out = tmp_path / "ray"
+    config = rn.load_config(CONFIGS / "quickstart.yaml", overrides=SMOKE_SETS)
+    killed: list[int] = []
+
+    def kill_one_task() -> None:
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            running = unit_task_processes()
+            if running:
+                os.kill(running[0], signal.SIGKILL)
+                killed.append(running[0])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_task, daemon=True)
+    killer.start()
+    options = rn.RayOptions(address=cluster.address, max_retries=0)
+    result = rn.run(config, out, variants=["vanilla", "resilinet"], ray=options)
+    killer.join(timeout=5)
+    assert killed
+    assert len(result.failed) == 1
+    unit, why = result.failed[0]
+    assert "Error" in why and unit.name in UNITS
+    assert finished_units(out) == len(UNITS) - 1
+
+
+def test_an_unreachable_address_fails_in_one_line_within_seconds(tmp_path) -> None:
+    at = time.monotonic()
+    args = smoke_command(tmp_path / "run", "--executor", "ray", "--address", "127.0.0.1:1")
+    result = CliRunner().invoke(main, args)
+    assert time.monotonic() - at < 30
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "--address 127.0.0.1:1: no Ray cluster answers there" in result.stderr
+
+
+@pytest.mark.slow
+def test_gpus_no_node_has_are_refused_before_any_unit_is_queued(cluster, tmp_path) -> None:
+    out = tmp_path / "run"
+    args = smoke_command(out, "--executor", "ray", "--address", cluster.address)
+    result = CliRunner().invoke(main, [*args, "--num-gpus", "1"])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "error: --num-gpus 1: no node of the Ray cluster has that many" in result.stderr
+    assert finished_units(out) == 0 and not list(out.glob("runs/*/iter-*"))
+
+
+def test_options_of_the_other_executor_are_refused(tmp_path) -> None:
+    out = tmp_path / "run"
+    both = CliRunner().invoke(main, smoke_command(out, "--executor", "ray", "--workers", "2"))
+    assert both.exit_code == 2 and "--workers: applies to --executor local" in both.stderr
+    local = CliRunner().invoke(main, smoke_command(out, "--address", "auto"))
+    assert local.exit_code == 2 and "--address: applies to --executor ray" in local.stderr
+
+
+def test_without_ray_installed_the_executor_says_how_to_get_it(tmp_path) -> None:
+    code = (
+        "import sys; sys.modules['ray'] = None\n"  # as if the extra were not installed
+        "from resilinet_cli.cli import main\n"
+        f"main({smoke_command(tmp_path / 'run', '--executor', 'ray')!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: --executor ray: Ray is not installed; pip install 'resilinet[ray]' "
+        "(from a clone: pip install -e '.[ray]')"
+    )
