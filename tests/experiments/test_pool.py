@@ -109,6 +109,10 @@ def test_sigterm_stops_every_unit_process_and_a_rerun_resumes(
     out = tmp_path / "pool"
     with started(out) as driver:
         workers = wait_for_training(out, driver, 2)
+        while not list(out.glob("runs/*/iter-*/combinations.csv")):  # one unit finished
+            assert driver.poll() is None, "the run ended too early"
+            time.sleep(0.02)
+        workers = sorted(set(workers) | set(unit_processes(driver.pid)))
         driver.send_signal(signal.SIGTERM)
         at = time.monotonic()
         _, stderr = driver.communicate(timeout=60)

@@ -121,24 +121,19 @@ def test_set_with_several_values_runs_one_folder_per_value(tmp_path: Path) -> No
         assert f"survival: {value}" in (folder / "config.yaml").read_text()
 
 
-def test_two_runs_of_one_config_give_identical_results(tmp_path: Path) -> None:
-    """Same config and seed, two fresh processes: byte-identical per-unit and run tables."""
+def test_a_fresh_process_gives_the_same_files_as_another_run(tmp_path: Path, clean: Path) -> None:
+    """Same config and seed, a fresh process against an earlier in-process run: byte-identical
+    per-unit files."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    outs = [tmp_path / "first", tmp_path / "second"]
-    for out in outs:
-        args = command(out, "--variants", "resilinet", "--iterations", "1")
-        done = subprocess.run(
-            [sys.executable, "-m", "resilinet_cli", *args], env=env, capture_output=True
-        )
-        assert done.returncode == 0, done.stderr.decode()[-2000:]
-    files = [
-        Path("runs/resilinet/iter-1/combinations.csv"),
-        Path("runs/resilinet/iter-1/history.csv"),
-        Path("tables/weighted_accuracy.csv"),
-        Path("tables/combinations.csv"),
-    ]
-    for name in files:
-        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    out = tmp_path / "fresh"
+    args = command(out, "--variants", "resilinet", "--iterations", "1")
+    done = subprocess.run(
+        [sys.executable, "-m", "resilinet_cli", *args], env=env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    for name in ("combinations.csv", "history.csv"):
+        path = Path("runs/resilinet/iter-1") / name
+        assert (out / path).read_bytes() == (clean / path).read_bytes(), path
 
 
 @pytest.mark.parametrize(
