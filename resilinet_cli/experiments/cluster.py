@@ -58,7 +58,7 @@ def train_on_ray(
 ) -> None:
     """Train ``units`` as Ray tasks running ``target(config, unit, swept)``, which returns
     ("done", {file name: bytes}) or ("failed", why)."""
-    ray = connect(options)
+    ray, ours = connect(options)
     try:
         check_resources(ray, options)
         task = ray.remote(
@@ -90,11 +90,13 @@ def train_on_ray(
             for ref in pending:
                 ray.cancel(ref, force=True)
     finally:
-        ray.shutdown()
+        if ours:
+            ray.shutdown()
 
 
-def connect(options: RayOptions) -> Any:
-    """Ray, connected to the cluster; one clear line when it is missing or unreachable."""
+def connect(options: RayOptions) -> tuple[Any, bool]:
+    """(Ray, whether this call connected it): a session the caller (a notebook) opened is used
+    as it is and left open; one clear line when Ray is missing or the cluster unreachable."""
     try:
         import ray
     except ImportError:
@@ -102,6 +104,8 @@ def connect(options: RayOptions) -> Any:
             "--executor ray: Ray is not installed; pip install 'resilinet[ray]' "
             "(from a clone: pip install -e '.[ray]')"
         ) from None
+    if ray.is_initialized():
+        return ray, False
     address = options.address
     if address not in (None, "auto"):
         host, _, port = address.rpartition(":")
@@ -121,7 +125,7 @@ def connect(options: RayOptions) -> Any:
         )
     except ConnectionError as error:
         raise RunError(f"--address {address}: {str(error).splitlines()[0]}") from None
-    return ray
+    return ray, True
 
 
 def check_resources(ray: Any, options: RayOptions) -> None:

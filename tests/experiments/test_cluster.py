@@ -105,7 +105,8 @@ def test_a_node_removed_while_it_trains_loses_nothing(cluster, tmp_path, smoke_s
 
 @pytest.mark.slow
 def test_a_unit_whose_task_fails_is_reported_and_the_others_finish(cluster, tmp_path) -> None:
-    """Without retries, a unit whose worker dies is a failed unit; the run goes on."""
+    """Without retries, a unit whose worker dies is a failed unit; the run goes on (here from
+    the Python API, in a Ray session the caller opened)."""
     import resilinet_cli as rn
 
     out = tmp_path / "ray"
@@ -124,7 +125,10 @@ def test_a_unit_whose_task_fails_is_reported_and_the_others_finish(cluster, tmp_
     killer = threading.Thread(target=kill_one_task, daemon=True)
     killer.start()
     options = rn.RayOptions(address=cluster.address, max_retries=0)
+    ray.init(address=cluster.address, log_to_driver=False)  # as a notebook might have done
     result = rn.run(config, out, variants=["vanilla", "resilinet"], ray=options)
+    assert ray.is_initialized()  # the notebook's session is left open
+    ray.shutdown()
     killer.join(timeout=5)
     assert killed
     assert len(result.failed) == 1
