@@ -37,3 +37,14 @@ class EchoProgress:
             return
         accuracy = 100 * float(combos["accuracy"].iloc[-1])
         click.echo(f"[{number}/{total}] {unit.name}: accuracy with no failures {accuracy:.2f}%")
+
+    def queue(self, state: Any) -> None:
+        line = (
+            f"queue: {state.done} done, {state.in_flight} in flight, {state.failed} failed "
+            f"of {state.total}"
+        )
+        left = state.seconds_left()
+        if left:
+            minutes, seconds = divmod(round(left), 60)
+            line += f"; about {minutes}:{seconds:02d} left"
+        click.echo(line)

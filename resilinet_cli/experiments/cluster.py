@@ -25,7 +25,7 @@ import pandas as pd
 from resilinet_cli import atomic, interrupt
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import ConfigError, RunError
-from resilinet_cli.experiments.progress import Progress
+from resilinet_cli.experiments.progress import Progress, QueueState
 from resilinet_cli.results import layout, runs
 
 CONNECT_SECONDS = 10  # how long an unreachable --address may take to say so
@@ -69,6 +69,7 @@ def train_on_ray(
             retry_exceptions=False,
         )(target)
         pending = {}
+        state = QueueState(len(units))
         for number, unit in enumerate(units, 1):
             progress.started(unit, number, len(units))
             pending[task.remote(config, unit, swept)] = (number, unit)
@@ -82,8 +83,10 @@ def train_on_ray(
                     if outcome == "done":
                         combos = write_unit(unit.folder(out), value)
                         progress.finished(unit, number, len(units), combos)
+                        progress.queue(state.ended(True, len(pending)))
                         continue
                     record_failure(unit, value)
+                    progress.queue(state.ended(False, len(pending)))
                     if fail_fast:
                         raise RuntimeError(f"{unit.name}: {value}")
         finally:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from resilinet_cli import interrupt
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.experiments.progress import Progress
+from resilinet_cli.experiments.progress import Progress, QueueState
 from resilinet_cli.results import layout, runs
 
 STOP_SECONDS = 10  # how long a stopped process may take to end before it is killed
@@ -54,6 +54,7 @@ def train_in_processes(
     context = multiprocessing.get_context("spawn")
     queue = list(enumerate(units, 1))
     running: list[Running] = []
+    state = QueueState(len(units))
     try:
         while queue or running:
             while queue and len(running) < workers:
@@ -75,10 +76,12 @@ def train_in_processes(
                 outcome, message = reply_of(job)
                 if outcome == "done":
                     progress.finished(job.unit, job.number, len(units), combinations(job, out))
+                    progress.queue(state.ended(True, len(running) + len(queue)))
                     continue
                 if outcome == "stopped":
                     interrupt.check()  # Ctrl-C reached the whole group: the run stops, no failure
                 record_failure(job.unit, message)
+                progress.queue(state.ended(False, len(running) + len(queue)))
                 if fail_fast:
                     raise RuntimeError(f"{job.unit.name}: {message}")
     finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +39,33 @@ class Progress:
 
     def resumed(self, unit: runs.Unit, epochs_done: int) -> None:
         """A unit's training goes on after the epochs an interrupted run finished."""
+
+    def queue(self, state: QueueState) -> None:
+        """Where a pool or a cluster stands, after each unit it ends."""
+
+
+@dataclass
+class QueueState:
+    """Units of a pool or a cluster: how many are done, in flight and failed, of how many."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    since: float = field(default_factory=time.monotonic)
+
+    def ended(self, ok: bool, in_flight: int) -> QueueState:
+        """Count one ended unit; ``in_flight`` is what is still queued or running."""
+        if ok:
+            self.done += 1
+        else:
+            self.failed += 1
+        self.in_flight = in_flight
+        return self
+
+    def seconds_left(self) -> float | None:
+        """The time left at the pace so far (units ended per second), or None before any."""
+        ended = self.done + self.failed
+        if not ended:
+            return None
+        return (time.monotonic() - self.since) / ended * (self.total - ended)

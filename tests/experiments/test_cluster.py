@@ -70,6 +70,7 @@ def test_a_two_node_cluster_gives_the_serial_runs_files(cluster, tmp_path, smoke
     assert_same_files(out, smoke_serial)
     for unit in UNITS:
         assert f"{unit}: accuracy with no failures" in result.stdout
+    assert "queue: 4 done, 0 in flight, 0 failed of 4" in result.stdout
 
 
 @pytest.mark.slow

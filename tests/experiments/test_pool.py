@@ -27,6 +27,9 @@ def test_two_workers_give_the_serial_runs_files(tmp_path: Path, smoke_serial: Pa
     assert_same_files(out, smoke_serial)
     for unit in UNITS:
         assert f"{unit}: accuracy with no failures" in result.stdout
+    queue = [line for line in result.stdout.splitlines() if line.startswith("queue: ")]
+    assert queue[0].startswith("queue: 1 done, 3 in flight, 0 failed of 4; about ")
+    assert queue[-1] == "queue: 4 done, 0 in flight, 0 failed of 4"
 
 
 def test_zero_workers_is_refused_in_one_line(tmp_path: Path) -> None:
