@@ -45,10 +45,10 @@ def bare_run(folder: Path, size: int) -> Path:
     return folder
 
 
-# A four-unit quickstart (two variants, two iterations, two epochs on a few hundred digits):
+# A four-unit quickstart (two variants, two iterations, one epoch on a few hundred digits):
 # what every executor must reproduce byte for byte.
 SMOKE_SETS = [
-    "train.epochs=2",
+    "train.epochs=1",
     "dataset.subset.train=300",
     "dataset.subset.val=100",
     "dataset.subset.test=100",
