@@ -267,6 +267,8 @@ def run_experiment(
     runs.write_record(out, config, status="running", started=started, seeds=seeds)
     # Loaded before any unit, also for a pool: missing data is one error, not a failed unit each.
     splits = load_splits(config.dataset) if todo else None
+    if workers > 1 or ray is not None:
+        splits = None  # checked, not kept: each unit's own process loads its data
     donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from and not force else {}
     failed: list[tuple[runs.Unit, str]] = []
 

@@ -36,11 +36,6 @@ WEIGHT_SCHEME_PNG = "weight_scheme.png"
 SKIP_CONFIG_PNG = "skip_config.png"
 
 
-def weighted_table(run: Path) -> Path:
-    """The weighted-accuracy CSV of a run folder."""
-    return run / TABLES / WEIGHTED_CSV
-
-
 def is_run_folder(folder: Path) -> bool:
     """A run folder holds its resolved config."""
     return (folder / CONFIG).is_file()
