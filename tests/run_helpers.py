@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import yaml
@@ -70,6 +71,30 @@ def assert_same_files(out: Path, reference: Path) -> None:
     """The tables and every unit's history and combinations, byte for byte."""
     for table in ("weighted_accuracy.csv", "combinations.csv"):
         assert (out / "tables" / table).read_bytes() == (reference / "tables" / table).read_bytes()
+    assert_same_units(out, reference)
+
+
+def smoke_profile(folder: Path) -> Path:
+    """A profile of two experiments with the smoke run's units; the second, ``again``, is the
+    same training under another name, so a profile trains its units once and copies them."""
+    configs = folder / "configs"
+    (configs / "profiles").mkdir(parents=True)
+    shutil.copy(CONFIGS / "quickstart.yaml", configs / "quickstart.yaml")
+    sets = [*SMOKE_SETS, "variants=[vanilla,resilinet]"]
+    profile = {
+        "description": "The smoke run twice.",
+        "experiments": [
+            {"config": "quickstart.yaml", "set": sets},
+            {"config": "quickstart.yaml", "set": [*sets, "name=again"]},
+        ],
+    }
+    path = configs / "profiles" / "smoke.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    return path
+
+
+def assert_same_units(out: Path, reference: Path) -> None:
+    """Every unit's history and combinations, byte for byte."""
     for unit in UNITS:
         for name in ("history.csv", "combinations.csv"):
             path = Path("runs") / unit / name

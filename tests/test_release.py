@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import func_graph
 
-from resilinet_cli.experiments.runner import release_models
+from resilinet_cli.experiments.unit import release_models
 from resilinet_cli.training.fit import train_model
 
 

@@ -54,16 +54,19 @@ def executor_options(function: Any) -> Any:
         click.option(
             "--num-cpus",
             type=click.FloatRange(min=0, min_open=True),
-            default=1.0,
-            show_default=True,
-            help="ray: CPUs each unit asks for.",
+            help="ray: CPUs each unit asks for [default: resources.num_cpus of the config, 1].",
         ),
         click.option(
             "--num-gpus",
             type=click.FloatRange(min=0),
-            default=0.0,
-            show_default=True,
-            help="ray: GPUs each unit asks for; a fraction packs units (0.25: four per GPU).",
+            help="ray: GPUs each unit asks for; a fraction packs units (0.25: four per GPU) "
+            "[default: resources.num_gpus of the config, 0].",
+        ),
+        click.option(
+            "--shared-out",
+            is_flag=True,
+            help="ray: every node sees the output folder at the same path; tasks write there "
+            "themselves instead of sending their files to this machine.",
         ),
     ]
     for option in reversed(options):
@@ -72,7 +75,12 @@ def executor_options(function: Any) -> Any:
 
 
 def ray_options(
-    executor: str, workers: int, address: str | None, num_cpus: float, num_gpus: float
+    executor: str,
+    workers: int,
+    address: str | None,
+    num_cpus: float | None,
+    num_gpus: float | None,
+    shared_out: bool,
 ) -> Any:
     """The Ray settings of ``--executor ray``, or None; options of the other executor refused."""
     from resilinet_cli.experiments.cluster import RayOptions
@@ -80,10 +88,11 @@ def ray_options(
     if executor == "ray":
         if workers != 1:
             raise ConfigError("--workers: applies to --executor local (Ray places units itself)")
-        return RayOptions(address=address, num_cpus=num_cpus, num_gpus=num_gpus)
-    for option, value, default in (("--address", address, None), ("--num-cpus", num_cpus, 1.0),
-                                   ("--num-gpus", num_gpus, 0.0)):  # fmt: skip
-        if value != default:
+        return RayOptions(address, num_cpus, num_gpus, shared_out=shared_out)
+    given = {"--address": address, "--num-cpus": num_cpus, "--num-gpus": num_gpus,
+             "--shared-out": shared_out or None}  # fmt: skip
+    for option, value in given.items():
+        if value is not None:
             raise ConfigError(f"{option}: applies to --executor ray")
     return None
 

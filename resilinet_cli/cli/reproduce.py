@@ -9,7 +9,12 @@ from pathlib import Path
 import click
 
 from resilinet_cli.cli.app import main
-from resilinet_cli.cli.options import REUSE_STALE_OPTION, keras_verbosity
+from resilinet_cli.cli.options import (
+    REUSE_STALE_OPTION,
+    executor_options,
+    keras_verbosity,
+    ray_options,
+)
 from resilinet_cli.cli.progress import EchoProgress
 
 
@@ -39,28 +44,38 @@ from resilinet_cli.cli.progress import EchoProgress
     help="Compare with this folder at the end [default: the committed results/<profile>].",
 )
 @REUSE_STALE_OPTION
+@executor_options
 def reproduce(
     profile: str,
     out: Path | None,
     imagenet_dir: Path | None,
     reference: Path | None,
     reuse_stale: bool,
+    executor: str,
+    workers: int,
+    address: str | None,
+    num_cpus: float | None,
+    num_gpus: float | None,
+    shared_out: bool,
 ) -> None:
     """Run every experiment of a profile, write one REPORT.md, compare with the reference.
 
     The run goes to a fresh folder, reproduced/<profile>, never into the committed results,
     which are the reference it is compared with at the end (see `resilinet compare`). Missing
     data for one experiment stops nothing else; it is listed at the end. Re-running resumes:
-    finished units are kept.
+    finished units are kept. With --workers N or --executor ray the units of every
+    experiment share one queue.
 
     \b
     Example:
       make reproduce-paper PROFILE=quick
       resilinet reproduce --profile full --imagenet-dir /data/imagenet
+      resilinet reproduce --profile full --executor ray --address auto --num-gpus 0.25
     """
     from resilinet_cli.experiments import reproduce as runner
     from resilinet_cli.results import layout
 
+    ray = ray_options(executor, workers, address, num_cpus, num_gpus, shared_out)
     path = runner.profile_path(profile)
     out = out or runner.default_out(path)
     reference = reference or runner.default_reference(path)
@@ -72,6 +87,8 @@ def reproduce(
             progress=EchoProgress(),
             verbose=keras_verbosity(),
             reuse_stale=reuse_stale,
+            workers=workers,
+            ray=ray,
         )
     except KeyboardInterrupt:
         from resilinet_cli.interrupt import stop_status

@@ -57,8 +57,9 @@ def run(
     executor: str,
     workers: int,
     address: str | None,
-    num_cpus: float,
-    num_gpus: float,
+    num_cpus: float | None,
+    num_gpus: float | None,
+    shared_out: bool,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
@@ -78,7 +79,7 @@ def run(
     """
     from resilinet_cli.config import multirun
 
-    ray = ray_options(executor, workers, address, num_cpus, num_gpus)
+    ray = ray_options(executor, workers, address, num_cpus, num_gpus, shared_out)
     for folder, chosen_overrides in multirun(overrides):
         cfg = load(config, chosen_overrides, smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)

@@ -147,6 +147,12 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
     if setting not in config.topology.reliability:
         message = unknown_choice("reliability setting", setting, list(config.topology.reliability))
         problems.append(("train.hyperconnection_weights.setting", message))
+    if config.train.distribute != "none" and (config.train.gradient_accumulation_steps or 1) > 1:
+        problems.append((
+            "train.gradient_accumulation_steps",
+            "does not work with train.distribute: mirrored (Keras 3 cannot accumulate gradients "
+            "under tf.distribute); with N devices, multiply train.batch_size by N instead",
+        ))  # fmt: skip
     family = FAMILIES[config.model.name]
     for key in sorted(config.model.model_fields_set - {"name", "partition", *family.keys}):
         message = f"does not apply to model '{config.model.name}' (its keys: "

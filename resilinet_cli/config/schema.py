@@ -158,8 +158,30 @@ class TrainConfig(_Section):
         default=False, description="random rotation 30 deg, shifts 0.2, horizontal flip (images)"
     )
     mixed_precision: bool = Field(default=False, description="float16 compute on a GPU")
+    threads: PositiveInt | None = Field(
+        default=None,
+        # Unset, it is left out of the resolved config: no other config's digest changes.
+        exclude_if=lambda threads: threads is None,
+        description="threads each TensorFlow op may use (None: one per core of the machine); "
+        "float sums can depend on it, so it is part of a unit's settings",
+    )
+    distribute: Literal["none", "mirrored"] = Field(
+        default="none",
+        exclude_if=lambda how: how == "none",
+        description="mirrored: one model copy per local GPU (tf.distribute.MirroredStrategy); "
+        "results are identical only for the same number of devices",
+    )
     failout: FailoutConfig = FailoutConfig()
     hyperconnection_weights: HyperconnectionConfig = HyperconnectionConfig()
+
+
+class ResourcesConfig(_Section):
+    """What each unit asks of a Ray cluster; where a unit runs changes none of its results."""
+
+    num_cpus: PositiveFloat = 1.0
+    num_gpus: NonNegativeFloat = Field(
+        default=0.0, description="a fraction packs units onto one GPU (0.25: four per GPU)"
+    )
 
 
 ExperimentType = Literal[
@@ -205,6 +227,9 @@ class ExperimentConfig(_Section):
     train: TrainConfig = TrainConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     experiment: ExperimentSection = ExperimentSection()
+    resources: ResourcesConfig = Field(
+        default=ResourcesConfig(), exclude_if=lambda resources: resources == ResourcesConfig()
+    )
 
     def survival_per_node(self) -> dict[str, float]:
         """Failout survival rate of every failable node."""
@@ -234,10 +259,12 @@ class ExperimentConfig(_Section):
     def digest(self) -> str:
         """Stable hash of the resolved config: a run folder belongs to exactly one config.
 
-        Where the data lives (``data_dir``, ``download``) does not change results, so it is left
-        out: the same run can resume on a machine that keeps its data elsewhere.
+        Where the data lives (``data_dir``, ``download``) and what a unit asks of a cluster
+        (``resources``) do not change results, so they are left out: the same run can resume
+        on a machine that keeps its data elsewhere, or with other resources.
         """
         identity = self.to_dict()
+        identity.pop("resources", None)
         identity["dataset"] = {
             k: v for k, v in identity["dataset"].items() if k not in ("data_dir", "download")
         }

@@ -4,9 +4,11 @@ the results.
 Each unit is one task in a fresh worker process (``max_calls=1``: its memory, GPU memory
 included, goes back when it ends). The task trains and sweeps the unit into a temporary folder
 on its node and returns the unit's files; the driver writes them atomically into the run
-folder, the record last, so no filesystem has to be shared. A task whose worker or node dies
-is retried elsewhere (``max_retries``); a unit that raises is reported with its error and the
-others go on. Ctrl-C or SIGTERM cancels every task and keeps the finished units.
+folder, the record last, so no filesystem has to be shared. With ``shared_out`` (the run
+folder is on a filesystem every node mounts at the same path) tasks write there themselves.
+A task whose worker or node dies is retried elsewhere (``max_retries``); a unit that raises
+is reported with its error and the others go on. Ctrl-C or SIGTERM cancels every task and
+keeps the finished units.
 
 Ray is an optional extra (``pip install 'resilinet[ray]'``); it is imported only here.
 """
@@ -20,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from resilinet_cli import atomic, interrupt
-from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import ConfigError, RunError
+from resilinet_cli.experiments.pool import combinations
 from resilinet_cli.experiments.progress import Progress, QueueState
-from resilinet_cli.results import layout, runs
+from resilinet_cli.experiments.unit import Job
+from resilinet_cli.results import layout
 
 CONNECT_SECONDS = 10  # how long an unreachable --address may take to say so
 FILES = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)  # then the record, last
@@ -34,61 +35,63 @@ FILES = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)  # then the record, 
 
 @dataclass(frozen=True)
 class RayOptions:
-    """Where the cluster is and what each unit asks of it."""
+    """Where the cluster is and what each unit asks of it (None: what its config says)."""
 
     address: str | None = None  # None: a Ray instance on this machine; "auto": the running one
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0  # a fraction packs units onto one GPU (0.25: four per GPU)
+    num_cpus: float | None = None
+    num_gpus: float | None = None  # a fraction packs units onto one GPU (0.25: four per GPU)
     max_retries: int = 3  # per unit, when its worker or node dies
+    shared_out: bool = False  # tasks write into the run folder themselves
+
+    def resources(self, job: Job) -> dict[str, float]:
+        """What ``job`` asks of the cluster: these options, else its config's ``resources``."""
+        asked = job.config.resources
+        cpus = asked.num_cpus if self.num_cpus is None else self.num_cpus
+        gpus = asked.num_gpus if self.num_gpus is None else self.num_gpus
+        return {"num_cpus": cpus, "num_gpus": gpus}
 
 
-UnitTask = Callable[[ExperimentConfig, runs.Unit, bool], tuple[str, Any]]
+UnitTask = Callable[[Job, bool], tuple[str, Any]]
 
 
 def train_on_ray(
-    config: ExperimentConfig,
-    out: Path,
-    units: list[runs.Unit],
+    jobs: list[Job],
     options: RayOptions,
     progress: Progress,
-    swept: bool,
     fail_fast: bool,
-    record_failure: Callable[[runs.Unit, str], None],
+    record_failure: Callable[[Job, str], None],
     target: UnitTask,
 ) -> None:
-    """Train ``units`` as Ray tasks running ``target(config, unit, swept)``, which returns
+    """Train ``jobs`` as Ray tasks running ``target(job, shared_out)``, which returns
     ("done", {file name: bytes}) or ("failed", why)."""
     ray, ours = connect(options)
     try:
-        check_resources(ray, options)
-        task = ray.remote(
-            num_cpus=options.num_cpus,
-            num_gpus=options.num_gpus,
-            max_calls=1,
-            max_retries=options.max_retries,
-            retry_exceptions=False,
-        )(target)
+        check_resources(ray, [options.resources(job) for job in jobs])
+        task = ray.remote(max_calls=1, max_retries=options.max_retries, retry_exceptions=False)(
+            target
+        )
         pending = {}
-        state = QueueState(len(units))
-        for number, unit in enumerate(units, 1):
-            progress.started(unit, number, len(units))
-            pending[task.remote(config, unit, swept)] = (number, unit)
+        state = QueueState(len(jobs))
+        for number, job in enumerate(jobs, 1):
+            progress.started(job, number, len(jobs))
+            ref = task.options(**options.resources(job)).remote(job, options.shared_out)
+            pending[ref] = (number, job)
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
                 interrupt.check()
                 for ref in done:
-                    number, unit = pending.pop(ref)
+                    number, job = pending.pop(ref)
                     outcome, value = result_of(ray, ref)
                     if outcome == "done":
-                        combos = write_unit(unit.folder(out), value)
-                        progress.finished(unit, number, len(units), combos)
+                        write_unit(job.folder, value)
+                        progress.finished(job, number, len(jobs), combinations(job.folder))
                         progress.queue(state.ended(True, len(pending)))
                         continue
-                    record_failure(unit, value)
+                    record_failure(job, value)
                     progress.queue(state.ended(False, len(pending)))
                     if fail_fast:
-                        raise RuntimeError(f"{unit.name}: {value}")
+                        raise RuntimeError(f"{job.name}: {value}")
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -131,16 +134,17 @@ def connect(options: RayOptions) -> tuple[Any, bool]:
     return ray, True
 
 
-def check_resources(ray: Any, options: RayOptions) -> None:
+def check_resources(ray: Any, asked: list[dict[str, float]]) -> None:
     """Refuse, before any unit is queued, what no node of the cluster can ever give a unit."""
     nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
-    for key, wanted, option in (("CPU", options.num_cpus, "--num-cpus"),
-                                ("GPU", options.num_gpus, "--num-gpus")):  # fmt: skip
+    for key, name in (("CPU", "num_cpus"), ("GPU", "num_gpus")):
+        wanted = max((resources[name] for resources in asked), default=0.0)
         largest = max((node.get(key, 0.0) for node in nodes), default=0.0)
         if wanted > largest:
             raise ConfigError(
-                f"{option} {wanted:g}: no node of the Ray cluster has that many "
-                f"(the largest has {largest:g} {key}); a unit would wait forever"
+                f"--{name.replace('_', '-')} (or resources.{name}) {wanted:g}: no node of the "
+                f"Ray cluster has that many (the largest has {largest:g} {key}); a unit would "
+                "wait forever"
             )
 
 
@@ -153,12 +157,12 @@ def result_of(ray: Any, ref: Any) -> tuple[str, Any]:
         return "failed", f"{type(error).__name__}: {reason}"
 
 
-def write_unit(folder: Path, files: dict[str, bytes]) -> pd.DataFrame | None:
+def write_unit(folder: Path, files: dict[str, bytes]) -> None:
     """A unit's files from its task, each atomically; the record last, so it says "done" only
-    once everything else is in place."""
+    once everything else is in place. A task that wrote them itself returns none."""
+    if not files:
+        return
     for name in FILES:
         if name in files:
             atomic.write_bytes(folder / name, files[name])
     atomic.write_bytes(folder / layout.RECORD, files[layout.RECORD])
-    path = folder / layout.COMBINATIONS
-    return pd.read_csv(path) if path.exists() else None

@@ -22,68 +22,64 @@ from typing import Any
 import pandas as pd
 
 from resilinet_cli import interrupt
-from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.experiments.progress import Progress, QueueState
-from resilinet_cli.results import layout, runs
+from resilinet_cli.experiments.unit import Job
+from resilinet_cli.results import layout
 
 STOP_SECONDS = 10  # how long a stopped process may take to end before it is killed
 
 
 @dataclass
 class Running:
-    unit: runs.Unit
+    job: Job
     number: int
     process: Any  # a spawn-context Process
     reply: Connection
 
 
 def train_in_processes(
-    config: ExperimentConfig,
-    out: Path,
-    units: list[runs.Unit],
+    jobs: list[Job],
     workers: int,
     progress: Progress,
-    swept: bool,
     fail_fast: bool,
-    record_failure: Callable[[runs.Unit, str], None],
-    target: Callable[[ExperimentConfig, runs.Unit, Path, bool, Connection], None],
+    record_failure: Callable[[Job, str], None],
+    target: Callable[[Job, Connection], None],
 ) -> None:
-    """Train ``units``, at most ``workers`` at a time, each in a fresh process running
-    ``target(config, unit, out, swept, reply)``, which sends ("done", ""), ("failed", why) or
-    ("stopped", why) when a signal stopped it."""
+    """Train ``jobs``, at most ``workers`` at a time, each in a fresh process running
+    ``target(job, reply)``, which sends ("done", ""), ("failed", why) or ("stopped", why) when
+    a signal stopped it."""
     context = multiprocessing.get_context("spawn")
-    queue = list(enumerate(units, 1))
+    queue = list(enumerate(jobs, 1))
     running: list[Running] = []
-    state = QueueState(len(units))
+    state = QueueState(len(jobs))
     try:
         while queue or running:
             while queue and len(running) < workers:
-                number, unit = queue.pop(0)
-                progress.started(unit, number, len(units))
+                number, job = queue.pop(0)
+                progress.started(job, number, len(jobs))
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(
-                    target=target,
-                    args=(config, unit, out, swept, send),
-                    name=f"resilinet {unit.name}",
+                    target=target, args=(job, send), name=f"resilinet {job.name}"
                 )
                 process.start()
                 send.close()
-                running.append(Running(unit, number, process, receive))
+                running.append(Running(job, number, process, receive))
             wait([r.process.sentinel for r in running], timeout=0.5)
             interrupt.check()
-            for job in [r for r in running if not r.process.is_alive()]:
-                running.remove(job)
-                outcome, message = reply_of(job)
+            for ended in [r for r in running if not r.process.is_alive()]:
+                running.remove(ended)
+                outcome, message = reply_of(ended)
                 if outcome == "done":
-                    progress.finished(job.unit, job.number, len(units), combinations(job, out))
+                    combos = combinations(ended.job.folder)
+                    progress.finished(ended.job, ended.number, len(jobs), combos)
                     progress.queue(state.ended(True, len(running) + len(queue)))
                     continue
                 if outcome == "stopped":
                     interrupt.check()  # Ctrl-C reached the whole group: the run stops, no failure
-                record_failure(job.unit, message)
+                record_failure(ended.job, message)
                 progress.queue(state.ended(False, len(running) + len(queue)))
                 if fail_fast:
-                    raise RuntimeError(f"{job.unit.name}: {message}")
+                    raise RuntimeError(f"{ended.job.name}: {message}")
     finally:
         stop(running)
 
@@ -101,8 +97,9 @@ def reply_of(job: Running) -> tuple[str, str]:
     return "failed", f"its process ended without a result (exit code {job.process.exitcode})"
 
 
-def combinations(job: Running, out: Path) -> pd.DataFrame | None:
-    path = job.unit.folder(out) / layout.COMBINATIONS
+def combinations(folder: Path) -> pd.DataFrame | None:
+    """The unit's per-combination accuracies, once its files are written (None: not swept)."""
+    path = folder / layout.COMBINATIONS
     return pd.read_csv(path) if path.exists() else None
 
 

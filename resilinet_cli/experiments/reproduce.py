@@ -27,6 +27,8 @@ from resilinet_cli.results import layout, runs
 if TYPE_CHECKING:
     import pandas as pd
 
+    from resilinet_cli.experiments.cluster import RayOptions
+
 SOURCE = Path(__file__).resolve().parents[2]  # the repository (or the installed tree)
 PROFILES = SOURCE / "configs" / "profiles"
 REFERENCES = SOURCE / "results"  # the committed reference results, one folder per profile
@@ -98,14 +100,21 @@ def reproduce(
     progress: object | None = None,
     verbose: int | str = "auto",
     reuse_stale: bool = False,
+    workers: int = 1,
+    ray: RayOptions | None = None,
 ) -> Outcome:
     """Run every experiment of the profile at ``path`` into ``out``; write ``out/REPORT.md``.
 
-    Before anything runs, finished units that another training version made anywhere under
-    ``out`` are refused (RunError), unless ``reuse_stale`` keeps them.
+    The units of all experiments form one queue (``workers`` processes or ``ray`` tasks at a
+    time, or one after another); a training two experiments share runs once. Before anything
+    runs, finished units that another training version made anywhere under ``out`` are
+    refused (RunError), unless ``reuse_stale`` keeps them.
     """
     from resilinet_cli.experiments.kinds import plan_units
-    from resilinet_cli.experiments.runner import run_experiment
+    from resilinet_cli.experiments.progress import Progress
+    from resilinet_cli.experiments.queue import Executor
+    from resilinet_cli.experiments.reuse import finished_units
+    from resilinet_cli.experiments.runner import Queue
 
     profile = load_profile(path)
     outcome = Outcome()
@@ -121,30 +130,25 @@ def reproduce(
         configs.append(load_config(path.parent.parent / entry.config, overrides))
     if not reuse_stale:
         check_versions(out, configs)
+    queue = Queue(progress or Progress(), Executor(workers, ray), reuse_stale=reuse_stale)
+    queue.donors = finished_units(out) if out.is_dir() else {}
+    planned = []
     for config in configs:
         units = plan_units(config, config.variants, range(1, config.iterations + 1))
         try:
-            result = run_experiment(
-                config,
-                out / config.name,
-                units,
-                progress=progress,
-                verbose=verbose,
-                reuse_from=out,
-                reuse_stale=reuse_stale,
-            )
+            planned.append(queue.plan(config, out / config.name, units, label=True))
         except DataError as error:
             outcome.missing.append((config.name, str(error)))
-            continue
         except ResilinetError as error:
             outcome.failed.append((config.name, str(error)))
-            continue
+    queue.train(verbose=verbose, fail_fast=False)
+    for plan in planned:
+        result = queue.finish(plan)
         for unit, why in result.failed:
-            outcome.failed.append((f"{config.name}/{unit.name}", why))
-        if result.weighted.empty:
-            continue
-        outcome.finished.append(config.name)
-        experiments.append((config, result.weighted))
+            outcome.failed.append((f"{plan.config.name}/{unit.name}", why))
+        if not result.weighted.empty:
+            outcome.finished.append(plan.config.name)
+            experiments.append((plan.config, result.weighted))
     write_profile_page(out, path.stem, profile.description, experiments, outcome)
     return outcome
 

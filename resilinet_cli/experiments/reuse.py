@@ -21,7 +21,9 @@ from resilinet_cli.results import layout, runs
 from resilinet_cli.training_version import TRAINING_VERSION
 
 # Config keys that name, group or count units but change no unit's results.
-LABELS = ("name", "description", "seed", "iterations", "variants", "experiment", "smoke")
+LABELS = (
+    "name", "description", "seed", "iterations", "variants", "experiment", "smoke", "resources"
+)  # fmt: skip
 # Dataset keys that say where the data lives, not what it is.
 LOCATION = ("data_dir", "download")
 COPIED = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)

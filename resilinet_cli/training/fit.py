@@ -20,7 +20,9 @@ import pandas as pd
 import tensorflow as tf
 
 from resilinet_cli import interrupt
+from resilinet_cli.errors import ConfigError
 from resilinet_cli.training.checkpoint import EpochCheckpoint, TrainingState
+from resilinet_cli.training.distribute import distributed, single_pass
 from resilinet_cli.training.epoch_seeds import MODEL, epoch_seed
 
 
@@ -51,8 +53,18 @@ def train_model(
     ``train_epoch(e)`` gives epoch ``e``'s batches. With a ``checkpoint``, training starts after
     the last epoch it holds and saves each finished epoch to it, so that a run killed at any
     point resumes with the same result as if it had never stopped (README, "Determinism").
-    ``gradient_accumulation_steps``: see `make_optimizer`.
+    ``gradient_accumulation_steps``: see `make_optimizer`. A model built under a
+    ``tf.distribute`` strategy (``train.distribute``) trains on all of the strategy's devices.
     """
+    if (gradient_accumulation_steps or 1) > 1 and distributed(model):
+        # Keras 3 steps the accumulating optimizer inside a tf.cond, where a strategy cannot
+        # reduce gradients across devices (keras-team/keras#20582): it would fail in the first
+        # step, after the data and the model are loaded.
+        raise ConfigError(
+            "train.gradient_accumulation_steps does not work with train.distribute: mirrored "
+            "(Keras 3 cannot accumulate gradients under tf.distribute); with N devices, a "
+            "batch_size N times larger gives each device a batch of the old size instead"
+        )
     model.compile(
         optimizer=make_optimizer(gradient_accumulation_steps),
         loss="sparse_categorical_crossentropy",
@@ -77,16 +89,18 @@ def train_model(
             # After a resume, the best accuracy so far must be remembered: without
             # initial_value_threshold, ModelCheckpoint would keep any next epoch as the best.
             callbacks.insert(0, best_checkpoint(best_path, state.best))
-        model.fit(
-            functools.reduce(tf.data.Dataset.concatenate, batches),
-            validation_data=val,
-            initial_epoch=state.epoch,
-            epochs=epochs,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset shuffles itself, with a seed of each epoch
-            verbose=verbose,
-        )
+        data = functools.reduce(tf.data.Dataset.concatenate, batches)
+        with single_pass(model, data):  # a model built under a strategy: see train.distribute
+            model.fit(
+                data,
+                validation_data=val,
+                initial_epoch=state.epoch,
+                epochs=epochs,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                shuffle=False,  # the dataset shuffles itself, with a seed of each epoch
+                verbose=verbose,
+            )
     if val is not None:
         model.load_weights(best_path)
         best_path.unlink()

@@ -158,9 +158,18 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
             [
                 "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
                 "known: epochs, batch_size, gradient_accumulation_steps, augment, "
-                "mixed_precision, failout, hyperconnection_weights)"
+                "mixed_precision, threads, distribute, failout, hyperconnection_weights)"
             ],
             id="unknown-key",
+        ),
+        pytest.param(
+            "train:\n  distribute: mirrored\n  gradient_accumulation_steps: 4\n",
+            [
+                "exp.yaml: train.gradient_accumulation_steps: does not work with "
+                "train.distribute: mirrored (Keras 3 cannot accumulate gradients under "
+                "tf.distribute); with N devices, multiply train.batch_size by N instead"
+            ],
+            id="accumulation-under-a-strategy",
         ),
         pytest.param(
             "train:\n  epochs: ten\n",
@@ -277,7 +286,7 @@ def test_all_problems_are_listed_together(config_dir: Path) -> None:
         "unable to parse string as an integer",
         "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
         "known: epochs, batch_size, gradient_accumulation_steps, augment, "
-        "mixed_precision, failout, hyperconnection_weights)",
+        "mixed_precision, threads, distribute, failout, hyperconnection_weights)",
     ]
 
 
@@ -565,6 +574,26 @@ def test_digest_ignores_where_the_data_lives(config_dir: Path) -> None:
     moved = resolved(config_dir, "dataset.data_dir=/somewhere/else", "dataset.download=false")
     assert moved.dataset.data_dir == Path("/somewhere/else")
     assert moved.digest() == base.digest()
+
+
+def test_digest_ignores_what_a_unit_asks_of_a_cluster_but_not_its_threads(
+    config_dir: Path,
+) -> None:
+    """Resources say where a unit may run; threads change how its float sums are added."""
+    from resilinet_cli.experiments.reuse import training_key
+    from resilinet_cli.results.runs import Unit
+
+    base = resolved(config_dir)
+    packed = resolved(config_dir, "resources.num_gpus=0.25", "resources.num_cpus=2")
+    assert (packed.resources.num_gpus, packed.resources.num_cpus) == (0.25, 2.0)
+    assert packed.to_dict()["resources"] == {"num_cpus": 2.0, "num_gpus": 0.25}
+    assert "resources" not in base.to_dict() and "threads" not in base.to_dict()["train"]
+    unit = Unit("resilinet", 1, 7)
+    assert packed.digest() == base.digest()
+    assert training_key(packed, unit) == training_key(base, unit)
+    threaded = resolved(config_dir, "train.threads=1")
+    assert threaded.digest() != base.digest()
+    assert training_key(threaded, unit) != training_key(base, unit)
 
 
 def test_digest_of_a_revalidated_dict_is_the_same(config_dir: Path) -> None:

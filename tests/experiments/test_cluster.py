@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
-from run_helpers import SMOKE_SETS, UNITS, assert_same_files, smoke_command
+from run_helpers import (
+    SMOKE_SETS,
+    UNITS,
+    assert_same_files,
+    assert_same_units,
+    smoke_command,
+    smoke_profile,
+)
 
 from resilinet_cli.cli import main
 
@@ -71,6 +78,22 @@ def test_a_two_node_cluster_gives_the_serial_runs_files(cluster, tmp_path, smoke
     for unit in UNITS:
         assert f"{unit}: accuracy with no failures" in result.stdout
     assert "queue: 4 done, 0 in flight, 0 failed of 4" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_profile_on_the_cluster_with_a_shared_folder(cluster, tmp_path, smoke_serial) -> None:
+    """reproduce: both experiments' units in one queue of tasks that write into the run
+    folder themselves (--shared-out: this machine is every node); each training runs once."""
+    out = tmp_path / "profile"
+    args = ["reproduce", "--profile", str(smoke_profile(tmp_path)), "--out", str(out)]
+    result = CliRunner().invoke(
+        main, [*args, "--executor", "ray", "--address", cluster.address, "--shared-out"]
+    )
+    assert result.exit_code == 0, result.output
+    for experiment in ("quickstart", "again"):
+        assert_same_units(out / experiment, smoke_serial)
+    assert "queue: 4 done, 0 in flight, 0 failed of 4" in result.stdout
+    assert result.stdout.count(": same training as ") == len(UNITS)
 
 
 @pytest.mark.slow
@@ -148,12 +171,26 @@ def test_an_unreachable_address_fails_in_one_line_within_seconds(tmp_path) -> No
 
 
 @pytest.mark.slow
-def test_gpus_no_node_has_are_refused_before_any_unit_is_queued(cluster, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [
+        (["--num-gpus", "1"], "--num-gpus (or resources.num_gpus) 1: no node of the Ray "
+         "cluster has that many (the largest has 0 GPU)"),
+        (["--set", "resources.num_gpus=0.5"], "--num-gpus (or resources.num_gpus) 0.5: no "
+         "node of the Ray cluster has that many (the largest has 0 GPU)"),
+        (["--num-cpus", "8"], "--num-cpus (or resources.num_cpus) 8: no node of the Ray "
+         "cluster has that many (the largest has 1 CPU)"),
+    ],
+)  # fmt: skip
+def test_resources_no_node_has_are_refused_before_any_unit_is_queued(
+    cluster, tmp_path, asked: list[str], said: str
+) -> None:
+    """From the command line or from the config's resources section."""
     out = tmp_path / "run"
     args = smoke_command(out, "--executor", "ray", "--address", cluster.address)
-    result = CliRunner().invoke(main, [*args, "--num-gpus", "1"])
-    assert result.exit_code == 2 and "Traceback" not in result.stderr
-    assert "error: --num-gpus 1: no node of the Ray cluster has that many" in result.stderr
+    result = CliRunner().invoke(main, [*args, *asked])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert f"error: {said}; a unit would wait forever" in result.stderr
     assert finished_units(out) == 0 and not list(out.glob("runs/*/iter-*"))
 
 

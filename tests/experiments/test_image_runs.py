@@ -14,7 +14,7 @@ from paths import CONFIGS
 
 from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
-from resilinet_cli.experiments.runner import precision
+from resilinet_cli.experiments.unit import precision
 from resilinet_cli.models.builder import build_from_config
 
 COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))

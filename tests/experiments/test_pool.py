@@ -3,6 +3,7 @@ byte; a unit process that dies is reported and the others finish; SIGTERM stops 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from run_helpers import UNITS, assert_same_files, smoke_command
+from run_helpers import UNITS, assert_same_files, assert_same_units, smoke_command, smoke_profile
 
 from resilinet_cli.cli import main
 
@@ -30,6 +31,30 @@ def test_two_workers_give_the_serial_runs_files(tmp_path: Path, smoke_serial: Pa
     queue = [line for line in result.stdout.splitlines() if line.startswith("queue: ")]
     assert queue[0].startswith("queue: 1 done, 3 in flight, 0 failed of 4; about ")
     assert queue[-1] == "queue: 4 done, 0 in flight, 0 failed of 4"
+
+
+@pytest.mark.slow
+def test_a_profile_feeds_all_its_experiments_into_one_pool(
+    tmp_path: Path, smoke_serial: Path
+) -> None:
+    """Two experiments with the same four trainings: four units train, in one queue of two
+    processes; the second experiment copies them, and both equal the serial run's files."""
+    out = tmp_path / "profile"
+    args = ["reproduce", "--profile", str(smoke_profile(tmp_path)), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    for experiment in ("quickstart", "again"):
+        assert_same_units(out / experiment, smoke_serial)
+    queue = [line for line in result.stdout.splitlines() if line.startswith("queue: ")]
+    assert queue[-1] == "queue: 4 done, 0 in flight, 0 failed of 4"
+    for unit in UNITS:
+        assert f"quickstart/{unit}: accuracy with no failures" in result.stdout
+        assert f"again/{unit}: same training as {out / 'quickstart' / 'runs' / unit}" in (
+            result.stdout
+        )
+    record = json.loads((out / "again" / "runs" / UNITS[0] / "run.json").read_text())
+    assert record["threads"] == len(os.sched_getaffinity(0))  # train.threads unset: every core
+    assert "Report:" in result.stdout and (out / "REPORT.md").is_file()
 
 
 def test_zero_workers_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -197,7 +197,7 @@ def test_reproduce_writes_a_fresh_folder_and_compares_with_the_reference(
     # A rerun of the same command resumes in the same folder.
     again = CliRunner().invoke(main, args, catch_exceptions=False)
     assert again.exit_code == 0, again.stderr
-    assert "skip vanilla/iter-1: already finished" in again.stdout
+    assert "skip quickstart/vanilla/iter-1: already finished" in again.stdout
 
 
 def test_the_default_reference_is_the_committed_profile() -> None:

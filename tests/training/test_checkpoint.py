@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from resilinet_cli import interrupt
-from resilinet_cli.experiments.runner import release_models
+from resilinet_cli.experiments.unit import release_models
 from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.training.checkpoint import EpochCheckpoint, TrainingState
 from resilinet_cli.training.fit import set_seeds, train_model
