@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "2e9ec4a7b6b782ae0af8b51a77f4a859db76c95c3ac0c63f61021a1707f64d2e"
+FINGERPRINT = "dc8dab0d2e98ff18b5c1906a4b02134e0c74240004317689552b686e329eb0a5"
 
 PACKAGE = Path(__file__).resolve().parent
 
