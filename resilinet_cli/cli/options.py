@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,12 +70,21 @@ def executor_options(function: Any) -> Any:
             "themselves instead of sending their files to this machine.",
         ),
     ]
+
+    @functools.wraps(function)
+    def with_executor(*args: Any, **kwargs: Any) -> Any:
+        chosen = {name: kwargs.pop(name) for name in EXECUTOR_KEYS}
+        return function(*args, executor=chosen_executor(**chosen), **kwargs)
+
     for option in reversed(options):
-        function = option(function)
-    return function
+        with_executor = option(with_executor)
+    return with_executor
 
 
-def ray_options(
+EXECUTOR_KEYS = ("executor", "workers", "address", "num_cpus", "num_gpus", "shared_out")
+
+
+def chosen_executor(
     executor: str,
     workers: int,
     address: str | None,
@@ -82,19 +92,20 @@ def ray_options(
     num_gpus: float | None,
     shared_out: bool,
 ) -> Any:
-    """The Ray settings of ``--executor ray``, or None; options of the other executor refused."""
+    """The ``Executor`` the options name; options of the other executor are refused."""
     from resilinet_cli.experiments.cluster import RayOptions
+    from resilinet_cli.experiments.queue import Executor
 
     if executor == "ray":
         if workers != 1:
             raise ConfigError("--workers: applies to --executor local (Ray places units itself)")
-        return RayOptions(address, num_cpus, num_gpus, shared_out=shared_out)
+        return Executor(ray=RayOptions(address, num_cpus, num_gpus, shared_out=shared_out))
     given = {"--address": address, "--num-cpus": num_cpus, "--num-gpus": num_gpus,
              "--shared-out": shared_out or None}  # fmt: skip
     for option, value in given.items():
         if value is not None:
             raise ConfigError(f"{option}: applies to --executor ray")
-    return None
+    return Executor(workers=workers)
 
 
 REUSE_STALE_OPTION = click.option(

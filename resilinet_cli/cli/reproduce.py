@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +14,6 @@ from resilinet_cli.cli.options import (
     REUSE_STALE_OPTION,
     executor_options,
     keras_verbosity,
-    ray_options,
 )
 from resilinet_cli.cli.progress import EchoProgress
 
@@ -51,12 +51,7 @@ def reproduce(
     imagenet_dir: Path | None,
     reference: Path | None,
     reuse_stale: bool,
-    executor: str,
-    workers: int,
-    address: str | None,
-    num_cpus: float | None,
-    num_gpus: float | None,
-    shared_out: bool,
+    executor: Any,
 ) -> None:
     """Run every experiment of a profile, write one REPORT.md, compare with the reference.
 
@@ -75,7 +70,6 @@ def reproduce(
     from resilinet_cli.experiments import reproduce as runner
     from resilinet_cli.results import layout
 
-    ray = ray_options(executor, workers, address, num_cpus, num_gpus, shared_out)
     path = runner.profile_path(profile)
     out = out or runner.default_out(path)
     reference = reference or runner.default_reference(path)
@@ -87,8 +81,8 @@ def reproduce(
             progress=EchoProgress(),
             verbose=keras_verbosity(),
             reuse_stale=reuse_stale,
-            workers=workers,
-            ray=ray,
+            workers=executor.workers,
+            ray=executor.ray,
         )
     except KeyboardInterrupt:
         from resilinet_cli.interrupt import stop_status

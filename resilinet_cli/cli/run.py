@@ -21,7 +21,6 @@ from resilinet_cli.cli.options import (
     load,
     parse_iterations,
     parse_variants,
-    ray_options,
 )
 from resilinet_cli.cli.progress import EchoProgress
 from resilinet_cli.errors import ConfigError
@@ -54,12 +53,7 @@ def run(
     reuse_from: Path | None,
     no_sweep: bool,
     reuse_stale: bool,
-    executor: str,
-    workers: int,
-    address: str | None,
-    num_cpus: float | None,
-    num_gpus: float | None,
-    shared_out: bool,
+    executor: Any,
 ) -> None:
     """Train every variant for every iteration, sweep all failure combinations, write tables.
 
@@ -79,7 +73,6 @@ def run(
     """
     from resilinet_cli.config import multirun
 
-    ray = ray_options(executor, workers, address, num_cpus, num_gpus, shared_out)
     for folder, chosen_overrides in multirun(overrides):
         cfg = load(config, chosen_overrides, smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)
@@ -99,8 +92,8 @@ def run(
             reuse_from=reuse_from,
             swept=not no_sweep,
             reuse_stale=reuse_stale,
-            workers=workers,
-            ray=ray,
+            workers=executor.workers,
+            ray=executor.ray,
         )
 
 
