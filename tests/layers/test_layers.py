@@ -92,6 +92,98 @@ def test_mux_with_a_dead_skip_sender_outputs_zero() -> None:
     np.testing.assert_array_equal(out, [[0, 0, 0], [5, 5, 5]])
 
 
+def mux_values_and_gradients(
+    mux: InputMux, xs: list[np.ndarray], alive: np.ndarray, upstream: np.ndarray, jit: bool = False
+) -> list[np.ndarray]:
+    """The mux's output, then the gradient of ``sum(output * upstream)`` for each input."""
+    import tensorflow as tf
+
+    @tf.function(jit_compile=jit)
+    def run(xs: list, alive: tf.Tensor) -> list:
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            out = mux([*xs, alive])
+        return [out, *tape.gradient(out, xs, output_gradients=tf.constant(upstream))]
+
+    return [t.numpy() for t in run([tf.constant(x) for x in xs], tf.constant(alive))]
+
+
+def reference_mux(senders: list, xs: list[np.ndarray], alive: np.ndarray) -> np.ndarray:
+    """The rule itself, per example: the first input whose sender is alive, else zeros."""
+    out = np.zeros_like(xs[0])
+    for i in range(len(alive)):
+        for x, sender in zip(xs, senders, strict=True):
+            if sender is None or alive[i, sender] > 0:
+                out[i] = x[i]
+                break
+    return out
+
+
+@pytest.mark.parametrize("granularity", ["batch", "example"])
+@pytest.mark.parametrize("senders", [[0, None], [0, 1], [2, 0, None]])
+def test_mux_output_and_gradients_follow_the_picked_input(granularity, senders) -> None:
+    """Per example: the picked input's values, and the upstream gradient to it alone.
+
+    Per batch (one flag for every example, alive or dead) and per example, on a feature-map
+    shape, with exact comparisons: the other inputs get a gradient of exactly zero, not None.
+    """
+    rng = np.random.default_rng(1)
+    shape = (6, 2, 3, 4)
+    xs = [rng.normal(size=shape).astype("float32") for _ in senders]
+    upstream = rng.normal(size=shape).astype("float32")
+    if granularity == "batch":  # every alive/dead combination of the senders, one per batch
+        rows = [np.array(bits, "float32") for bits in np.ndindex(*(2,) * 3)]
+        cases = [np.repeat(row[None], shape[0], axis=0) for row in rows]
+    else:
+        cases = [(rng.random((shape[0], 3)) < 0.5).astype("float32") for _ in range(8)]
+    mux = InputMux(senders=senders)
+    for alive in cases:
+        out, *gradients = mux_values_and_gradients(mux, xs, alive, upstream)
+        np.testing.assert_array_equal(out, reference_mux(senders, xs, alive))
+        # 1 + the index of the picked input, per element; 0 where none is picked
+        picked = reference_mux(senders, [np.full(shape, k + 1.0) for k in range(len(xs))], alive)
+        for k, gradient in enumerate(gradients):
+            assert gradient is not None
+            np.testing.assert_array_equal(gradient, np.where(picked == k + 1, upstream, 0.0))
+
+
+@pytest.mark.parametrize("shape", [(32, 7), (16, 3, 3, 4)])
+def test_mux_is_the_broadcast_select_bit_for_bit(shape) -> None:
+    """Same bits as ``keras.ops.where`` with a [batch, 1] condition, the mux's former code.
+
+    With signed zeros, infinities and NaNs in the inputs, where any arithmetic blend of the
+    inputs would differ; also under XLA.
+    """
+    import keras.ops as K
+
+    rng = np.random.default_rng(2)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], "float32")
+    xs = [rng.normal(size=shape).astype("float32") for _ in range(2)]
+    for x in xs:
+        special = rng.random(shape) < 0.3
+        x[special] = rng.choice(specials, size=special.sum())
+    upstream = rng.normal(size=shape).astype("float32")
+    upstream[:, 1] = -0.0  # a zero gradient whose sign a blend's gradient could change
+    alive = (rng.random((shape[0], 2)) < 0.5).astype("float32")
+    senders = [0, 1]
+
+    class WhereMux(InputMux):
+        def call(self, inputs: list) -> object:
+            *xs, alive = inputs
+            out = K.zeros_like(xs[-1])
+            for x, sender in reversed(list(zip(xs, self.senders, strict=True))):
+                flag = K.cast(K.take(alive, sender, axis=1), x.dtype)
+                flag = K.reshape(flag, (-1,) + (1,) * (len(x.shape) - 1))
+                out = K.where(flag > 0, x, out)
+            return out
+
+    expected = mux_values_and_gradients(WhereMux(senders), xs, alive, upstream)
+    for jit in (False, True):
+        got = mux_values_and_gradients(InputMux(senders), xs, alive, upstream, jit=jit)
+        for g, e in zip(got, expected, strict=True):
+            assert g.tobytes() == e.tobytes()
+
+
 def test_mux_zero_detection_follows_the_reference_rule() -> None:
     skip = np.full((2, 3), 5.0, "float32")
     alive = np.ones((2, 1), "float32")
