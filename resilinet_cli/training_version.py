@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "dc8dab0d2e98ff18b5c1906a4b02134e0c74240004317689552b686e329eb0a5"
+FINGERPRINT = "009ac1b450aa0389878e4815065eb4bb0e7469fd658faf0f00bd19115dad39c9"
 
 PACKAGE = Path(__file__).resolve().parent
 
