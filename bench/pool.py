@@ -51,6 +51,19 @@ def start_up_seconds() -> float:
     return time.perf_counter() - start
 
 
+def ray_start_seconds() -> float:
+    """How long a run takes to start (and stop) its own local Ray instance."""
+    code = (
+        "import logging, time, ray\n"
+        "start = time.perf_counter()\n"
+        "ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)\n"
+        "ray.shutdown()\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(done.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=CONFIGS / "quickstart.yaml")
@@ -84,17 +97,20 @@ def main() -> None:
         trained = [record for record in records if "reused_from" not in record]
         training = sum(unit_seconds(record) for record in trained)
     start_up = start_up_seconds()
+    ray_start = ray_start_seconds()
     serial = walls["serial"]
     print(f"{' '.join(command[:2])}: {len(records)} units, {len(trained)} trained")
     print(f"units' own time in the serial run (start to record): {training:.1f} s")
     for name, wall in walls.items():
         print(f"{name}: {wall:.1f} s, RESULT {name} / serial wall time: {wall / serial:.3f}")
     print(f"a unit process's start-up (spawn + imports): {start_up:.1f} s")
-    overhead = (walls["--executor ray, one unit at a time"] - serial) / len(trained)
+    print(f"a local Ray instance's start and stop: {ray_start:.1f} s")
+    overhead = (walls["--executor ray, one unit at a time"] - serial - ray_start) / len(trained)
     print(
         f"Ray, per trained unit: {training / len(trained):.2f} s of its own, "
-        f"{overhead:.2f} s more wall time on Ray, of which about {start_up:.1f} s is the "
-        f"worker's start-up and {overhead - start_up:.2f} s scheduling and the files' return"
+        f"{overhead:.2f} s more wall time on Ray (besides its start), of which about "
+        f"{start_up:.1f} s is the worker's start-up and {overhead - start_up:.2f} s "
+        "scheduling and the files' return"
     )
     print(f"tables byte-identical across executors: {same}")
 
