@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: install install-gpu quickstart reproduce-paper test lint fmt check clean
 
 PROFILE ?= full
+ARGS ?=
 
 install: $(STAMP)
 
@@ -28,8 +29,9 @@ quickstart: install
 # PROFILE=full (default): the paper's experiments; PROFILE=quick: offline stand-ins.
 # Runs into reproduced/$(PROFILE) (a rerun resumes there) and ends by comparing it with the
 # committed results/$(PROFILE), when there is one.
+# ARGS passes options on: make reproduce-paper ARGS="--executor ray --address auto"
 reproduce-paper: install
-	$(BIN)/resilinet reproduce --profile $(PROFILE)
+	$(BIN)/resilinet reproduce --profile $(PROFILE) $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest
