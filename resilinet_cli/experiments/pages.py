@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.experiments.kinds import figures, kind_of, level_columns, plan_units
-from resilinet_cli.results import layout, runs, tables
+from resilinet_cli.results import claims, layout, runs, tables
 from resilinet_cli.results.report_page import Section, write_report
 from resilinet_cli.topology import Topology
 
@@ -58,6 +59,13 @@ def write_run_tables(
     found = finished_results(out, config, current_only=current_only)
     weighted, combinations = summarise(found, topology)
     tables.write_tables(out, weighted, combinations)
+    paired = None
+    if config.experiment.type == "average_accuracy":
+        paired = claims.paired_table(claims.per_unit(found, topology), topology.reliability)
+    if paired is not None and not paired.empty:
+        atomic.write_csv(out / layout.TABLES / layout.PAIRED_CSV, paired)
+    else:  # no two neighbours of the claim ran: no table, and none left from an older report
+        (out / layout.TABLES / layout.PAIRED_CSV).unlink(missing_ok=True)
     if not weighted.empty:
         drawn = figures(
             config.experiment.type,
@@ -67,15 +75,34 @@ def write_run_tables(
             config.topology.failable,
             config.name,
         )
-        section = report_section(config, weighted, drawn)
+        section = report_section(config, weighted, drawn, paired)
         write_report(out / layout.REPORT, config.name, [section])
     return weighted
 
 
+def read_paired(folder: Path) -> pd.DataFrame | None:
+    """A run folder's paired comparisons as ``write_run_tables`` wrote them; None if it did not.
+
+    For a page built from folders (a profile's), so that it says what the run's page says.
+    """
+    path = folder / layout.TABLES / layout.PAIRED_CSV
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
 def report_section(
-    config: ExperimentConfig, weighted: pd.DataFrame, figures: list[Path]
+    config: ExperimentConfig,
+    weighted: pd.DataFrame,
+    figures: list[Path],
+    paired: pd.DataFrame | None = None,
 ) -> Section:
-    """One experiment on the report page: what it is, on which data, its table and figures."""
+    """One experiment on the report page: what it is, on which data, its table and figures.
+
+    An average_accuracy run with ``paired`` comparisons (``claims.paired_table``) gets the
+    claim's verdicts, once some comparison has the two pairs a test needs; with one iteration
+    the ordering sentence already says there is no noise estimate.
+    """
     data = config.dataset.name
     lines = [SMOKE] if config.smoke else []
     lines.append(kind_of(config.experiment.type).describe(config))
@@ -90,5 +117,8 @@ def report_section(
     )
     if config.experiment.type == "average_accuracy":
         lines.append(tables.ordering(weighted))
+        if paired is not None and claims.shows_noise(paired):
+            failures = claims.failure_settings(Topology.from_config(config.topology))
+            lines.append(claims.section_text(paired, failures))
     title = config.description or config.name
     return Section(title, "\n\n".join(lines), [("Weighted accuracy", weighted)], figures)

@@ -21,6 +21,7 @@ WEIGHTED_CSV = "weighted_accuracy.csv"
 WEIGHTED_MD = "weighted_accuracy.md"
 WEIGHTED_TEX = "weighted_accuracy.tex"
 COMBINATIONS = "combinations.csv"  # a unit's per-combination accuracies, and the run's table
+PAIRED_CSV = "paired.csv"  # average_accuracy: the claim's paired comparisons (results/claims.py)
 MODEL = "model.keras"
 HISTORY = "history.csv"
 RESUME = ".resume"  # a unit's epoch checkpoint while it trains

@@ -1,0 +1,196 @@
+"""The paper's claim on a run's page: paired comparisons built from a run folder's own files.
+
+Each test writes a small run folder as a run leaves it (config.yaml, and per unit run.json and
+combinations.csv; no model, as committed results have none) and rebuilds its report. A unit's
+accuracy is the same in every combination, so its weighted accuracy under any setting is that
+number, and the statistics can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from paths import CONFIGS
+
+from resilinet_cli.config import ExperimentConfig, load_config
+from resilinet_cli.experiments.kinds import plan_units
+from resilinet_cli.experiments.pages import read_paired, report_section, write_run_tables
+from resilinet_cli.results import claims, runs
+from resilinet_cli.training_version import TRAINING_VERSION
+
+HEALTH_NODES = ["fog1", "fog2", "edge"]
+
+
+def write_run(out: Path, accuracy: dict[str, list[float]]) -> ExperimentConfig:
+    """A finished quickstart run: ``accuracy[variant][k - 1]`` is iteration k's accuracy."""
+    iterations = max(len(values) for values in accuracy.values())
+    config = load_config(
+        CONFIGS / "quickstart.yaml",
+        [f"iterations={iterations}", f"variants=[{','.join(accuracy)}]"],
+    )
+    runs.prepare_run_folder(out, config)
+    for variant, values in accuracy.items():
+        for unit in plan_units(config, [variant], range(1, len(values) + 1)):
+            folder = unit.folder(out)
+            folder.mkdir(parents=True)
+            rows = [
+                f"{c >> 2 & 1},{c >> 1 & 1},{c & 1},True,{values[unit.iteration - 1]}"
+                for c in range(8)
+            ]
+            (folder / "combinations.csv").write_text(
+                ",".join([*HEALTH_NODES, "information_flow", "accuracy"])
+                + "\n"
+                + "\n".join(rows)
+                + "\n"
+            )
+            record = {
+                "config_hash": unit.config(config).digest(),
+                "status": "done",
+                "swept": True,
+                "training_version": TRAINING_VERSION,
+                "unit": unit.to_record(),
+            }
+            (folder / "run.json").write_text(json.dumps(record, indent=2))
+    return config
+
+
+# By hand (fractions; the page shows points):
+#   resilinet - deepfogguard = 0.10, 0.09, 0.11: mean 0.10, sd 0.01, t = 0.10 / (0.01/√3)
+#     = 17.32 with 2 df; for 2 df the two-sided p = 1 - t/√(t² + 2) = 0.0033 and
+#     t.975 = 0.95/√(2·0.975·0.025) = 4.3027, so the CI is 0.10 ± 4.3027·0.01/√3 = [0.0752, 0.1248]
+#   deepfogguard - vanilla = 0.10, -0.03, 0.05: mean 0.04, sd √(0.0086/2) = 0.06557,
+#     se 0.03786, t = 1.0565, p = 1 - 1.0565/√3.1163 = 0.40, CI 0.04 ± 0.1629 = [-0.1229, 0.2029]
+ACCURACY = {
+    "vanilla": [0.70, 0.86, 0.78],
+    "deepfogguard": [0.80, 0.83, 0.83],
+    "resilinet": [0.90, 0.92, 0.94],
+}
+HOLDS = (
+    "resilinet > deepfogguard holds: resilinet - deepfogguard = +10.00 points [7.52, 12.48], "
+    "paired t-test p = 0.003, n = 3"
+)
+UNDECIDED = (
+    "deepfogguard > vanilla is undecided at n = 3: deepfogguard - vanilla = +4.00 points "
+    "[-12.29, 20.29], paired t-test p = 0.40"
+)
+
+
+def test_the_report_states_the_claim_per_failure_setting(tmp_path: Path) -> None:
+    config = write_run(tmp_path, ACCURACY)
+    weighted = write_run_tables(tmp_path, config)
+    page = (tmp_path / "REPORT.md").read_text()
+    for setting in ("normal", "poor", "hazardous"):
+        assert f"- **{setting}**: the claim is undecided. {HOLDS}; {UNDECIDED}.\n" in page
+    assert "- **no_failure**" not in page  # no node fails there: not the claim's ground
+    assert (
+        "| hazardous  | resilinet - deepfogguard |   3 |       +10.00 |   [7.52, 12.48] "
+        "| 0.003 | holds     |"
+    ) in page
+    assert "| no_failure | deepfogguard - vanilla   |   3 |        +4.00 | [-12.29, 20.29] " in page
+    # The claim comes before the table of means it is about, after the Welch sentence.
+    assert (
+        page.index("Under hazardous: resilinet")
+        < page.index("**The paper's claim")
+        < page.index("**Weighted accuracy**")
+    )
+
+    table = pd.read_csv(tmp_path / "tables" / "paired.csv")
+    assert list(table.columns) == claims.COLUMNS
+    assert len(table) == 8  # 4 settings, 2 comparisons each
+    row = table[(table["setting"] == "poor") & (table["a"] == "resilinet")].iloc[0]
+    half = 0.95 / math.sqrt(2 * 0.975 * 0.025) * 0.01 / math.sqrt(3)
+    t = 0.10 / (0.01 / math.sqrt(3))
+    assert (row["b"], row["n"], row["test"], row["verdict"]) == (
+        "deepfogguard",
+        3,
+        "paired t-test",
+        "holds",
+    )
+    assert row["difference"] == pytest.approx(0.10, abs=1e-12)
+    assert row["ci_low"] == pytest.approx(0.10 - half, abs=1e-9)
+    assert row["ci_high"] == pytest.approx(0.10 + half, abs=1e-9)
+    assert row["p"] == pytest.approx(1 - t / math.sqrt(t * t + 2), abs=1e-9)
+
+    # A page built from the folder (a profile's) says exactly what the run's page says.
+    figures = sorted((tmp_path / "figures").glob("*.png"))
+    assert "**The paper's claim" not in report_section(config, weighted, figures).text
+    from_folder = report_section(config, weighted, figures, read_paired(tmp_path))
+    assert from_folder.text in page
+
+
+def test_a_comparison_is_contradicted_when_the_difference_is_clearly_negative(
+    tmp_path: Path,
+) -> None:
+    reversed_ = {**ACCURACY, "resilinet": [0.70, 0.74, 0.72]}  # 0.10, 0.09, 0.11 below
+    config = write_run(tmp_path, reversed_)
+    write_run_tables(tmp_path, config)
+    page = (tmp_path / "REPORT.md").read_text()
+    assert (
+        "- **hazardous**: the claim is contradicted. resilinet > deepfogguard is contradicted: "
+        "resilinet - deepfogguard = -10.00 points [-12.48, -7.52], paired t-test p = 0.003, "
+        f"n = 3; {UNDECIDED}.\n"
+    ) in page
+
+
+def test_both_comparisons_must_hold_for_the_claim_to_hold(tmp_path: Path) -> None:
+    clear = {**ACCURACY, "vanilla": [0.50, 0.55, 0.52]}  # 0.30, 0.28, 0.31 below deepfogguard
+    config = write_run(tmp_path, clear)
+    write_run_tables(tmp_path, config)
+    page = (tmp_path / "REPORT.md").read_text()
+    assert f"- **hazardous**: the claim holds. {HOLDS}; deepfogguard > vanilla holds: " in page
+
+
+def test_pairs_are_iterations_both_variants_finished(tmp_path: Path) -> None:
+    """Iteration 2 of vanilla is missing: deepfogguard and vanilla pair on iteration 1 alone."""
+    config = write_run(tmp_path, {**ACCURACY, "vanilla": [0.70]})
+    write_run_tables(tmp_path, config)
+    page = (tmp_path / "REPORT.md").read_text()
+    assert (
+        f"- **poor**: the claim is undecided. {HOLDS}; deepfogguard > vanilla is undecided at "
+        "n = 1: deepfogguard - vanilla = +10.00 points, no noise estimate (n=1).\n"
+    ) in page
+    assert "| no noise estimate (n=1) | undecided |" in page
+
+
+def test_equal_differences_are_said_to_leave_the_test_undefined(tmp_path: Path) -> None:
+    config = write_run(tmp_path, {**ACCURACY, "resilinet": [0.85, 0.88, 0.88]})  # 0.05 each
+    write_run_tables(tmp_path, config)
+    page = (tmp_path / "REPORT.md").read_text()
+    assert (
+        "- **normal**: the claim is undecided. resilinet > deepfogguard is undecided at n = 3: "
+        "all 3 differences resilinet - deepfogguard equal +5.00 points, so the paired t-test is "
+        f"undefined (no spread); {UNDECIDED}.\n"
+    ) in page
+    assert "| undefined: all 3 differences equal +5.00 | undecided |" in page
+    table = pd.read_csv(tmp_path / "tables" / "paired.csv")
+    assert set(table.loc[table["a"] == "resilinet", "test"]) == {"none: all differences equal"}
+
+
+def test_one_iteration_adds_no_claim_to_the_page_but_the_table_has_its_rows(
+    tmp_path: Path,
+) -> None:
+    """One iteration: the ordering sentence already says there is no noise estimate, and the
+    committed one-iteration reports stay as they were."""
+    config = write_run(tmp_path, {variant: values[:1] for variant, values in ACCURACY.items()})
+    write_run_tables(tmp_path, config)
+    page = (tmp_path / "REPORT.md").read_text()
+    assert "one iteration gives no noise estimate, so no ordering is claimed" in page
+    assert "**The paper's claim" not in page and "**Paired comparisons**" not in page
+    table = pd.read_csv(tmp_path / "tables" / "paired.csv")
+    assert len(table) == 8 and set(table["test"]) == {"none: n=1"}
+    assert table["p"].isna().all() and set(table["verdict"]) == {"undecided"}
+
+
+def test_without_two_neighbours_of_the_claim_there_is_no_paired_table(tmp_path: Path) -> None:
+    """vanilla and resilinet alone are not compared: the claim goes through deepfogguard."""
+    config = write_run(tmp_path, {"vanilla": [0.7, 0.8], "resilinet": [0.9, 0.9]})
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "paired.csv").write_text("left by an older report\n")
+    write_run_tables(tmp_path, config)
+    assert not (tmp_path / "tables" / "paired.csv").exists()
+    assert read_paired(tmp_path) is None
+    assert "**The paper's claim" not in (tmp_path / "REPORT.md").read_text()
