@@ -191,4 +191,4 @@ def test_reproduce_refuses_a_profile_folder_with_stale_units(
     assert refused.stderr == refusal(out)
     kept = invoke("reproduce", "--profile", str(profile), "--out", str(out), "--reuse-stale")
     assert kept.exit_code == 0, kept.stderr
-    assert "skip vanilla/iter-1: already finished" in kept.stdout
+    assert "skip quickstart/vanilla/iter-1: already finished" in kept.stdout

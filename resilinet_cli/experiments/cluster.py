@@ -149,12 +149,22 @@ def check_resources(ray: Any, asked: list[dict[str, float]]) -> None:
 
 
 def result_of(ray: Any, ref: Any) -> tuple[str, Any]:
-    """The task's own answer, or ("failed", why) when Ray could not run it to the end."""
+    """The task's own answer, or ("failed", why) when Ray could not run it to the end.
+
+    Why is the last line of the innermost cause: Ray's own first line only names the task
+    ("ray::unit_files() (pid=..., ip=...)").
+    """
     try:
         return ray.get(ref)
     except Exception as error:  # noqa: BLE001 (Ray raises a family of errors for lost tasks)
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        return "failed", f"{type(error).__name__}: {reason}"
+        cause = error
+        while getattr(cause, "cause", None) is not None and cause.cause is not cause:
+            cause = cause.cause
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        kind = type(error).__name__
+        if cause is not error:
+            kind += f"({type(cause).__name__})"
+        return "failed", f"{kind}: {lines[-1] if lines else ''}"
 
 
 def write_unit(folder: Path, files: dict[str, bytes]) -> None:
