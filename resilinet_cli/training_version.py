@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "009ac1b450aa0389878e4815065eb4bb0e7469fd658faf0f00bd19115dad39c9"
+FINGERPRINT = "46e8b1793535b313b88d19fbb1820ef8c978721a34d9c1f59840668d0a345532"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from resilinet_cli.cli.options import ARGV, VERBOSITY, Verbosity
 from resilinet_cli.errors import ResilinetError
 from resilinet_cli.quiet_import import quiet_tensorflow_import
 from resilinet_cli.version import __version__
@@ -47,6 +48,12 @@ WRITE_ERRORS = {
 class App(click.Group):
     """Click group with one error path: domain errors become one line and exit code 2."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Keep the command line as given, for each unit's record (``sys.argv`` is the test
+        runner's under CliRunner)."""
+        ctx.meta[ARGV] = ("resilinet", *args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -78,7 +85,21 @@ class App(click.Group):
 @click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="resilinet")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
-def main(debug: bool) -> None:
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only errors and final results: no per-unit lines, bars or Keras progress.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also print Keras' per-epoch progress of units trained by --workers or Ray, and "
+    "each unit's wall time.",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
     """Train, sweep and report failure-resilient distributed neural networks (ResiliNet).
 
     \b
@@ -86,3 +107,7 @@ def main(debug: bool) -> None:
       resilinet run configs/quickstart.yaml
       resilinet evaluate results/quickstart --failures edge --reliability hazardous
     """
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other; choose one")
+    level = Verbosity.QUIET if quiet else Verbosity.VERBOSE if verbose else Verbosity.NORMAL
+    ctx.meta[VERBOSITY] = level

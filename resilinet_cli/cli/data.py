@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from resilinet_cli.cli.app import main
 from resilinet_cli.cli.options import DATA_DIR_OPTION
+
+if TYPE_CHECKING:
+    from resilinet_cli.data.catalog import Presence
 
 
 @main.group()
@@ -26,19 +30,35 @@ DATASET_ARGUMENT = click.argument("name", metavar="NAME")
 
 
 @data.command("info")
-def data_info() -> None:
-    """Each dataset: what it is, where it comes from, where a download is cached.
+@DATA_DIR_OPTION
+def data_info(data_dir: Path | None) -> None:
+    """Each dataset: what it is, where it comes from, where a download is cached, and whether
+    it is on this machine (where, or why not).
+
+    The local check looks where a run looks, for the files a run needs, without reading or
+    downloading them; `resilinet data verify NAME` reads and checks them fully.
 
     \b
     Example:
       resilinet data info
+      resilinet data info --data-dir /data
     """
-    from resilinet_cli.data.catalog import catalog
+    from resilinet_cli.data.catalog import catalog, presence
+    from resilinet_cli.data.locate import check_data_dir
 
+    check_data_dir(data_dir)  # one error for a bad --data-dir, not one per dataset
     for name, entry in catalog().items():
         click.echo(f"{name}\n  {entry.what}\n  source: {entry.source}")
         if entry.cache:
             click.echo(f"  cache:  {entry.cache}")
+        click.echo(f"  local:  {local_line(name, presence(name, data_dir))}")
+
+
+def local_line(name: str, found: Presence) -> str:
+    """'yes, WHERE', or 'no: ' and the first clause of the loader's error (what it looked in)."""
+    if found.where is not None:
+        return f"yes, {found.where}"
+    return f"no: {str(found.problem).split('; ')[0]}; to get it: resilinet data fetch {name}"
 
 
 @data.command("verify")

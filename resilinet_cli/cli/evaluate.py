@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from resilinet_cli.cli.app import main
-from resilinet_cli.cli.options import DATA_DIR_OPTION
+from resilinet_cli.cli.options import DATA_DIR_OPTION, Verbosity, echo_json, verbosity
 
 
 @main.command()
@@ -52,6 +53,12 @@ from resilinet_cli.cli.options import DATA_DIR_OPTION
     metavar="SECONDS",
     help="Time for each weighted accuracy: what auto plans for; caps bounded and montecarlo.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the results as JSON (fields below) instead of tables; nothing else on stdout.",
+)
 @DATA_DIR_OPTION
 def evaluate(
     target: Path,
@@ -61,6 +68,7 @@ def evaluate(
     tolerance: str,
     half_width: str,
     budget: str,
+    as_json: bool,
     data_dir: Path | None,
 ) -> None:
     """Accuracy of trained models under node failures, and their weighted accuracy.
@@ -73,7 +81,9 @@ def evaluate(
     auto times a first batch of combinations and picks the first method that fits the budget:
     exhaustive (every combination), bounded (the most likely ones, an exact interval within
     --tolerance) or montecarlo (sampled, a 95% interval within --half-width). The output says
-    which method gave each weighted accuracy, and its interval.
+    which method gave each weighted accuracy, and its interval. Over several models it ends
+    with each model's weighted accuracy and, per variant and setting, their mean ± sample
+    std over the iterations (the run's weighted_accuracy table, from these models).
 
     \b
     Example:
@@ -81,6 +91,23 @@ def evaluate(
       resilinet evaluate results/quickstart/runs/resilinet/iter-1/model.keras \\
           --failures edge,fog2 --reliability 0.9,0.9,0.9
       resilinet evaluate results/scale_chain --method montecarlo --half-width 0.01
+      resilinet evaluate results/quickstart --json > evaluation.json
+
+    \b
+    --json prints one object; accuracies are fractions in [0, 1], as in the CSV files:
+      run        the run folder
+      failures   "all", or the list of dead nodes of --failures
+      settings   each reliability setting: one survival rate per failable node
+      models     one object per model: variant, an ablation's level columns (as in
+                 the tables) and trained_for if any, iteration, path, and
+                 combinations  the rows of its evaluation.csv: one 0/1 field per
+                               failable node (1 = alive), information_flow, accuracy
+                 weighted      the rows of its evaluation_weighted.csv: setting,
+                               reliability (a list), accuracy, method, lower, upper,
+                               combinations, samples
+      weighted   per variant, level and setting: mean, std (sample std, ddof=1;
+                 null for one iteration) and iterations, the columns of the run's
+                 tables/weighted_accuracy.csv
     """
     from resilinet_cli.experiments import evaluation
 
@@ -95,17 +122,36 @@ def evaluate(
     from resilinet_cli.training.inputs import build_inputs
 
     inputs = build_inputs(load_splits(cfg.dataset), cfg, len(topology.failable), seed=cfg.seed)
+    # --quiet over several models: only the summaries at the end
+    each = not as_json and (len(models) == 1 or verbosity() is not Verbosity.QUIET)
     results = []
     for heading, members in evaluation.grouped(cfg, models):
-        if heading:
+        if heading and each:
             click.echo(f"\n== {heading}")
         for model in members:  # each under its own config: an ablation level's overrides
             result = evaluation.evaluate_model(
                 model.config(cfg), model.variant, model.path, inputs, dead, settings, options
             )
             results.append((model, result))
-            click.echo(f"\n{model.variant} ({model.path})")
-            click.echo(result.describe())
-    if len(results) > 1:
-        summary = evaluation.summary_markdown(evaluation.summary_table(cfg, results), [*settings])
-        click.echo(f"\nWeighted accuracy in % of each model:\n\n{summary}")
+            if each:
+                click.echo(f"\n{model.variant} ({model.path})")
+                click.echo(result.describe())
+    if as_json:
+        echo_json(evaluation.report(run_dir, cfg, results, dead, settings))
+    else:
+        echo_summaries(cfg, results, settings)
+
+
+def echo_summaries(cfg: Any, results: list[Any], settings: dict[str, Any]) -> None:
+    """Each model's weighted accuracy, then their mean ± std over iterations, if several."""
+    from resilinet_cli.experiments import evaluation
+    from resilinet_cli.results.report_page import table_formats
+    from resilinet_cli.results.tables import NOTE
+
+    if len(results) < 2:
+        return
+    summary = evaluation.summary_markdown(evaluation.summary_table(cfg, results), [*settings])
+    click.echo(f"\nWeighted accuracy in % of each model:\n\n{summary}")
+    table = evaluation.mean_std_table(cfg, results)
+    if (table["iterations"] > 1).any():
+        click.echo(f"\n{NOTE.removesuffix('.')}:\n\n{table_formats(table)['markdown']}")

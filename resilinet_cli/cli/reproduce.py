@@ -13,9 +13,10 @@ from resilinet_cli.cli.app import main
 from resilinet_cli.cli.options import (
     REUSE_STALE_OPTION,
     executor_options,
+    invocation,
     keras_verbosity,
 )
-from resilinet_cli.cli.progress import EchoProgress
+from resilinet_cli.cli.progress import progress
 
 
 @main.command()
@@ -68,22 +69,24 @@ def reproduce(
       resilinet reproduce --profile full --executor ray --address auto --num-gpus 0.25
     """
     from resilinet_cli.experiments import reproduce as runner
+    from resilinet_cli.experiments.unit import invoked
     from resilinet_cli.results import layout
 
     path = runner.profile_path(profile)
     out = out or runner.default_out(path)
     reference = reference or runner.default_reference(path)
     try:
-        outcome = runner.reproduce(
-            path,
-            out,
-            imagenet_dir=imagenet_dir,
-            progress=EchoProgress(),
-            verbose=keras_verbosity(),
-            reuse_stale=reuse_stale,
-            workers=executor.workers,
-            ray=executor.ray,
-        )
+        with invoked(invocation()):
+            outcome = runner.reproduce(
+                path,
+                out,
+                imagenet_dir=imagenet_dir,
+                progress=progress(),
+                verbose=keras_verbosity(),
+                reuse_stale=reuse_stale,
+                workers=executor.workers,
+                ray=executor.ray,
+            )
     except KeyboardInterrupt:
         from resilinet_cli.interrupt import stop_status
 

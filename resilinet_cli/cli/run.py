@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,18 @@ from resilinet_cli.cli.options import (
     REUSE_STALE_OPTION,
     config_options,
     default_out,
+    echo_json,
     executor_options,
+    invocation,
     keras_verbosity,
     load,
     parse_iterations,
     parse_variants,
 )
-from resilinet_cli.cli.progress import EchoProgress
+from resilinet_cli.cli.progress import progress
 from resilinet_cli.errors import ConfigError
+
+STATES = ("todo", "done", "copy")  # a unit's state in a dry run
 
 
 @main.command()
@@ -31,6 +36,12 @@ from resilinet_cli.errors import ConfigError
 @click.option("--variants", metavar="V1,V2", help="Variants to train [default: the config's].")
 @click.option("--iterations", metavar="N|A..B", help="Iterations to run [default: the config's].")
 @click.option("--dry-run", is_flag=True, help="List the units and which are already done.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With --dry-run: print the plan as JSON instead (see below).",
+)
 @click.option("--fail-fast", is_flag=True, help="Stop at the first unit that fails.")
 @click.option(
     "--reuse-from",
@@ -49,6 +60,7 @@ def run(
     variants: str | None,
     iterations: str | None,
     dry_run: bool,
+    as_json: bool,
     fail_fast: bool,
     reuse_from: Path | None,
     no_sweep: bool,
@@ -70,31 +82,67 @@ def run(
       resilinet run configs/ablations/digits_merge.yaml --reuse-from results
       resilinet run configs/quickstart.yaml --workers 2
       resilinet run configs/health.yaml --executor ray --address auto
+      resilinet run configs/quickstart.yaml --dry-run --json
+
+    \b
+    --dry-run --json prints one object (a list of them for a --set sweep, one per value):
+      config     the config's name
+      folder     the run folder
+      overrides  the --set values of this run
+      units      one object per planned unit: name, state (todo: to train; done:
+                 finished here; copy: an identical unit is finished under --reuse-from),
+                 variant, iteration, seed, and an ablation level's factor, value,
+                 trained_for and overrides (null or empty in a plain run)
+      counts     units per state (todo, done, copy) and their total
     """
     from resilinet_cli.config import multirun
+    from resilinet_cli.experiments.kinds import plan_units
 
+    if as_json and not dry_run:
+        raise click.UsageError(
+            "--json: only with --dry-run; a run's results are in its tables/ folder "
+            "(weighted_accuracy.csv)"
+        )
+    plans = []
     for folder, chosen_overrides in multirun(overrides):
         cfg = load(config, chosen_overrides, smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)
         names = parse_variants(variants, cfg)
         chosen = parse_iterations(iterations, cfg.iterations)
         target = default_out(cfg, smoke, out) / folder if folder else default_out(cfg, smoke, out)
+        if as_json:
+            units = plan_units(cfg, names, chosen)
+            swept = not no_sweep
+            plans.append(
+                dry_run_plan(cfg, target, units, reuse_from, swept, reuse_stale, chosen_overrides)
+            )
+            continue
         if folder:
             click.echo(f"== {folder}")
-        execute(
-            cfg,
-            target,
-            names,
-            chosen,
-            seed=None,
-            dry_run=dry_run,
-            fail_fast=fail_fast,
-            reuse_from=reuse_from,
-            swept=not no_sweep,
-            reuse_stale=reuse_stale,
-            workers=executor.workers,
-            ray=executor.ray,
-        )
+        with unit_invocation(chosen_overrides):
+            execute(
+                cfg,
+                target,
+                names,
+                chosen,
+                seed=None,
+                dry_run=dry_run,
+                fail_fast=fail_fast,
+                reuse_from=reuse_from,
+                swept=not no_sweep,
+                reuse_stale=reuse_stale,
+                workers=executor.workers,
+                ray=executor.ray,
+            )
+    if as_json:
+        echo_json(plans if len(plans) > 1 else plans[0])
+
+
+def unit_invocation(overrides: Sequence[str]) -> Any:
+    """A block whose units record this command line and these ``--set`` values."""
+    from resilinet_cli.experiments.unit import invoked
+
+    return invoked(invocation(overrides))
 
 
 @main.command()
@@ -139,16 +187,17 @@ def train(
     if len(names) != 1:
         raise ConfigError("--variant: name exactly one variant")
     target = default_out(cfg, smoke, out)
-    execute(
-        cfg,
-        target,
-        names,
-        [iteration],
-        seed=seed,
-        force=True,
-        swept=not no_sweep,
-        reuse_stale=reuse_stale,
-    )
+    with unit_invocation(overrides):
+        execute(
+            cfg,
+            target,
+            names,
+            [iteration],
+            seed=seed,
+            force=True,
+            swept=not no_sweep,
+            reuse_stale=reuse_stale,
+        )
 
 
 def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
@@ -172,7 +221,44 @@ def dry_run_listing(
     swept: bool,
     reuse_stale: bool = False,
 ) -> None:
-    """One line per unit: done, copy (an identical unit is finished elsewhere) or todo.
+    """One line per unit: done, copy (an identical unit is finished elsewhere) or todo."""
+    states = dry_run_states(cfg, out, units, reuse_from, swept, reuse_stale)
+    for state, unit in states:
+        click.echo(f"{state}  {unit.name}")
+    todo = sum(state == "todo" for state, _ in states)
+    click.echo(f"{todo} of {len(units)} units to train in {out}")
+
+
+def dry_run_plan(
+    cfg: Any,
+    out: Path,
+    units: list[Any],
+    reuse_from: Path | None,
+    swept: bool,
+    reuse_stale: bool = False,
+    overrides: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The dry run's listing as data, for --json: each unit with its state, and the counts."""
+    states = dry_run_states(cfg, out, units, reuse_from, swept, reuse_stale)
+    counts = {name: sum(state == name for state, _ in states) for name in STATES}
+    return {
+        "config": cfg.name,
+        "folder": str(out),
+        "overrides": list(overrides),
+        "units": [{"name": u.name, "state": state, **u.to_record()} for state, u in states],
+        "counts": {**counts, "total": len(states)},
+    }
+
+
+def dry_run_states(
+    cfg: Any,
+    out: Path,
+    units: list[Any],
+    reuse_from: Path | None,
+    swept: bool,
+    reuse_stale: bool = False,
+) -> list[tuple[str, Any]]:
+    """(state, unit) for each unit: done, copy (an identical unit is finished elsewhere) or todo.
 
     It stops, as the real run would, at a folder that holds another config, and at data that
     is not on this machine (without downloading it).
@@ -183,18 +269,17 @@ def dry_run_listing(
     check_run_folder(out, cfg)
     check_versions(out, cfg, reuse_stale=reuse_stale)
     donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from else {}
-    todo = 0
+    states = []
     for unit in units:
         if is_done(out, unit, cfg, swept=swept, reuse_stale=reuse_stale):
-            state = "done"
+            states.append(("done", unit))
         elif reuse.training_key(cfg, unit) in donors:
-            state = "copy"
+            states.append(("copy", unit))
         else:
-            state, todo = "todo", todo + 1
-        click.echo(f"{state}  {unit.name}")
-    if todo:
+            states.append(("todo", unit))
+    if any(state == "todo" for state, _ in states):
         check_local_data(cfg)
-    click.echo(f"{todo} of {len(units)} units to train in {out}")
+    return states
 
 
 def check_local_data(cfg: Any) -> None:
@@ -272,7 +357,7 @@ def execute(
             seed=seed,
             force=force,
             fail_fast=fail_fast,
-            progress=EchoProgress(),
+            progress=progress(),
             verbose=keras_verbosity(),
             reuse_from=reuse_from,
             swept=swept,

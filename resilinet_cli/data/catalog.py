@@ -6,11 +6,14 @@ a short description of each dataset and a summary of what a loader returned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from resilinet_cli.data import cifar10, fashion_mnist, imagenet, mhealth
+from resilinet_cli.data import cifar10, digits, fashion_mnist, imagenet, mhealth
 from resilinet_cli.data.locate import cache_dir
 from resilinet_cli.data.splits import FolderSplits, Splits
+from resilinet_cli.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,30 @@ def catalog() -> dict[str, Entry]:
             str(cache_dir(mhealth.SUBFOLDER)),
         ),
     }
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Whether a dataset is on this machine: where, or why not (the loader's own words)."""
+
+    where: Path | None
+    problem: str | None = None
+
+
+def presence(name: str, data_dir: Path | None = None) -> Presence:
+    """Look for a dataset as its loader does, without reading or downloading it."""
+    finders: dict[str, Callable[[], Path | None]] = {
+        cifar10.NAME: lambda: cifar10.locate(data_dir, download=False),
+        digits.NAME: digits.locate,
+        fashion_mnist.NAME: lambda: fashion_mnist.locate(data_dir, download=False),
+        imagenet.NAME: lambda: imagenet.locate(data_dir),
+        mhealth.NAME: lambda: mhealth.locate(data_dir, download=False),
+    }
+    try:
+        found = finders[name]()
+    except DataError as error:
+        return Presence(None, str(error))
+    return Presence(found, None if found else "scikit-learn is not installed")
 
 
 def summary(splits: Splits | FolderSplits) -> str:

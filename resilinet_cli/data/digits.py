@@ -6,6 +6,7 @@ x is the 64 pixels flattened and divided by 16 (pixel values are 0..16), y is 0.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,15 @@ from resilinet_cli.data.splits import Splits, make_splits
 
 NAME = "digits"
 NUM_CLASSES = 10
+
+
+def locate() -> Path | None:
+    """The data file inside the installed scikit-learn, found without importing it (slow)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    return path if path.is_file() else None
 
 
 def load(data_dir: Path | None = None, download: bool = True, split_seed: int = 42) -> Splits:

@@ -157,12 +157,13 @@ def _expand(dirs: list[Path]) -> list[Path]:
     return [p for d in dirs for p in (d, d / ARCHIVE_FOLDER)]
 
 
-def load_arrays(data_dir: Path | None, download: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Find the logs (lookup order of docs/architecture.md §5) or download them, and read them."""
+def locate(data_dir: Path | None, download: bool) -> Path | None:
+    """The folder of all ten logs (lookup order of docs/architecture.md §5); None when they are
+    to be downloaded; DataError when they are incomplete or absent and ``download`` is off."""
     candidates = _expand(candidate_dirs(SUBFOLDER, data_dir, SYSTEM_DIRS))
     found = find_first(candidates, lambda d: not missing_logs(d))
     if found is not None:
-        return read_logs(found)
+        return found
     cache = cache_dir(SUBFOLDER)
     partial = find_first(candidates, lambda d: len(missing_logs(d)) < len(SUBJECTS))
     if partial is not None and not (download and partial.is_relative_to(cache)):
@@ -172,7 +173,13 @@ def load_arrays(data_dir: Path | None, download: bool) -> tuple[np.ndarray, np.n
             f"MHEALTH not found (looked in: {describe(candidates)}); download {URLS[0]} and "
             f"unzip it into {cache}, or pass --data-dir"
         )
-    return download_into(cache)
+    return None
+
+
+def load_arrays(data_dir: Path | None, download: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Find the logs or download them, and read them."""
+    found = locate(data_dir, download)
+    return read_logs(found) if found is not None else download_into(cache_dir(SUBFOLDER))
 
 
 def download_into(cache: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -44,6 +44,30 @@ class Evaluation:
     swept: bool = True  # ``combinations`` holds all 2^N, in sweep order
     selected_value: float | None = None
 
+    def rows(self) -> pd.DataFrame:
+        """The combinations evaluation.csv holds: the selected one, or all evaluated."""
+        if self.selected is not None and self.swept:
+            return self.combinations.iloc[[self.topology.combinations().index(self.selected)]]
+        return self.combinations
+
+    def weighted_rows(self, settings: dict[str, tuple[float, ...]]) -> pd.DataFrame:
+        """evaluation_weighted.csv: each setting's weighted accuracy and how it was obtained."""
+        return pd.DataFrame(
+            [
+                {
+                    "setting": name,
+                    "reliability": ",".join(map(str, settings[name])),
+                    "accuracy": interval.estimate,
+                    "method": interval.method,
+                    "lower": interval.lower,
+                    "upper": interval.upper,
+                    "combinations": interval.combinations,
+                    "samples": interval.samples,
+                }
+                for name, interval in self.intervals.items()
+            ]
+        )
+
     def selected_accuracy(self) -> float:
         if self.selected_value is not None:
             return self.selected_value
@@ -246,29 +270,99 @@ def grouped(
     return result
 
 
+def level_of(config: ExperimentConfig, model: Located) -> dict[str, str]:
+    """A model's factor level as the tables name it, and the setting it was trained for."""
+    from resilinet_cli.experiments.kinds import level_columns
+
+    unit = model.unit
+    level = level_columns(unit, list(config.topology.skips)) if unit else {}
+    if unit and unit.trained_for:
+        level["trained_for"] = unit.trained_for
+    return level
+
+
 def summary_table(
     config: ExperimentConfig, results: list[tuple[Located, Evaluation]]
 ) -> pd.DataFrame:
     """One row per evaluated model: its level, variant, iteration, weighted accuracy in %."""
-    from resilinet_cli.experiments.kinds import level_columns
-
-    skips = list(config.topology.skips)
     rows = []
     for model, evaluation in results:
-        unit = model.unit
-        level = level_columns(unit, skips) if unit else {}
-        if unit and unit.trained_for:
-            level["trained_for"] = unit.trained_for
-        iteration = str(unit.iteration) if unit else ""
+        iteration = str(model.unit.iteration) if model.unit else ""
         rows.append(
             {
-                **level,
+                **level_of(config, model),
                 "variant": model.variant,
                 "iter": iteration,
                 **{name: f"{100 * v:.2f}" for name, v in evaluation.weighted.items()},
             }
         )
     return pd.DataFrame(rows).fillna("")
+
+
+def mean_std_table(
+    config: ExperimentConfig, results: list[tuple[Located, Evaluation]]
+) -> pd.DataFrame:
+    """Each weighted accuracy over the evaluated iterations, per variant, level and setting.
+
+    The columns of the run's weighted_accuracy.csv (fractions; std with ddof=1, NaN for one
+    iteration), so that a run's table and its evaluation compare cell by cell.
+    """
+    from resilinet_cli.results.tables import WEIGHTED_COLUMNS, mean_std
+
+    rows = [
+        {"variant": model.variant, **level_of(config, model), "setting": name, "value": value}
+        for model, evaluation in results
+        for name, value in evaluation.weighted.items()
+    ]
+    keys = list(dict.fromkeys(k for row in rows for k in row if k not in ("setting", "value")))
+    frame = pd.DataFrame(rows).fillna("")
+    return mean_std(frame, [*keys, "setting"], [*keys, *WEIGHTED_COLUMNS[1:]])
+
+
+def report(
+    run_dir: Path,
+    config: ExperimentConfig,
+    results: list[tuple[Located, Evaluation]],
+    dead: Combination | None,
+    settings: dict[str, tuple[float, ...]],
+) -> dict[str, Any]:
+    """What ``evaluate --json`` prints: every model's tables and the mean over iterations.
+
+    Accuracies are fractions in [0, 1], as in the CSV files; the fields are listed in
+    ``resilinet evaluate --help``.
+    """
+    nodes = topology_of(config).failable
+    failures = None if dead is None else [n for n, a in zip(nodes, dead, strict=True) if not a]
+    return {
+        "run": str(run_dir),
+        "failures": "all" if failures is None else failures,
+        "settings": {name: list(vector) for name, vector in settings.items()},
+        "models": [model_report(config, model, result, settings) for model, result in results],
+        "weighted": [
+            {key: None if value == "" else value for key, value in row.items()}  # no level
+            for row in mean_std_table(config, results).to_dict("records")
+        ],
+    }
+
+
+def model_report(
+    config: ExperimentConfig,
+    model: Located,
+    result: Evaluation,
+    settings: dict[str, tuple[float, ...]],
+) -> dict[str, Any]:
+    """One model of ``report``: its evaluation.csv and evaluation_weighted.csv as records."""
+    weighted = result.weighted_rows(settings).to_dict("records")
+    for row in weighted:  # a list of numbers instead of the CSV's text
+        row["reliability"] = list(settings[row["setting"]])
+    return {
+        "variant": model.variant,
+        **level_of(config, model),
+        "iteration": model.unit.iteration if model.unit else None,
+        "path": str(model.path),
+        "combinations": result.rows().to_dict("records"),
+        "weighted": weighted,
+    }
 
 
 def summary_markdown(table: pd.DataFrame, settings: list[str]) -> str:
@@ -383,26 +477,8 @@ def evaluate_model(
         result = estimated_evaluation(
             config, variant, model, inputs, topology, selected, settings, options
         )
-    rows = result.combinations
-    if selected is not None and result.swept:
-        rows = rows.iloc[[topology.combinations().index(selected)]]
-    atomic.write_csv(model_path.parent / layout.EVALUATION, rows)
-    weighted_rows = pd.DataFrame(
-        [
-            {
-                "setting": name,
-                "reliability": ",".join(map(str, settings[name])),
-                "accuracy": interval.estimate,
-                "method": interval.method,
-                "lower": interval.lower,
-                "upper": interval.upper,
-                "combinations": interval.combinations,
-                "samples": interval.samples,
-            }
-            for name, interval in result.intervals.items()
-        ]
-    )
-    atomic.write_csv(model_path.parent / layout.EVALUATION_WEIGHTED, weighted_rows)
+    atomic.write_csv(model_path.parent / layout.EVALUATION, result.rows())
+    atomic.write_csv(model_path.parent / layout.EVALUATION_WEIGHTED, result.weighted_rows(settings))
     return result
 
 

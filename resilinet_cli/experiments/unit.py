@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,41 @@ from resilinet_cli.data import FolderSplits, Splits, load_splits
 from resilinet_cli.experiments import reuse
 from resilinet_cli.results import layout, runs
 from resilinet_cli.sweeps.sweep import sweep_model
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How the run was started, for each unit's record: the command line and its ``--set``
+    overrides; and Keras' verbosity in a unit's own process (``--verbose``).
+
+    A ``Job`` carries it to pool and Ray processes, whose own ``sys.argv`` is not the command.
+    """
+
+    argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
+    overrides: tuple[str, ...] = ()
+    worker_verbose: int = 0
+
+    def record(self) -> dict[str, Any]:
+        """The fields of a unit's ``run.json``."""
+        return {"argv": list(self.argv), "overrides": list(self.overrides)}
+
+
+_INVOCATION: ContextVar[Invocation | None] = ContextVar("resilinet_invocation", default=None)
+
+
+def current_invocation() -> Invocation:
+    """What ``invoked`` set; else this process's ``sys.argv`` and no overrides (the API)."""
+    return _INVOCATION.get() or Invocation()
+
+
+@contextmanager
+def invoked(invocation: Invocation) -> Iterator[None]:
+    """Units planned or trained in this block record ``invocation`` (the CLI's command)."""
+    token = _INVOCATION.set(invocation)
+    try:
+        yield
+    finally:
+        _INVOCATION.reset(token)
 
 
 @dataclass(frozen=True)
@@ -40,6 +78,7 @@ class Job:
     started: str  # when the run started (a failed unit's record says so)
     swept: bool = True
     label: str = ""
+    invocation: Invocation = field(default_factory=current_invocation)  # the driver's
 
     @property
     def name(self) -> str:
@@ -64,6 +103,7 @@ def run_unit(
     sweep_progress: Callable[[int], ContextManager[Any]] | None = None,
     swept: bool = True,
     on_resume: Callable[[int], None] | None = None,
+    invocation: Invocation | None = None,
 ) -> pd.DataFrame | None:
     """Train one model, save it, sweep its failures; return its per-combination accuracies.
 
@@ -71,7 +111,8 @@ def run_unit(
     sweep advances by the number of test examples done. Without ``swept`` the model is only
     trained and saved (for topologies too large to sweep; ``evaluate`` then estimates).
     Training goes on from the unit's last epoch checkpoint, if an interrupted run left one
-    (``on_resume(epochs_done)`` is told); a finished unit keeps none.
+    (``on_resume(epochs_done)`` is told); a finished unit keeps none. The record says how
+    long this call took and the command that ran it (``invocation``, default: the current one).
     """
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training.checkpoint import EpochCheckpoint
@@ -80,6 +121,8 @@ def run_unit(
     from resilinet_cli.training.inputs import build_inputs
     from resilinet_cli.training.threads import use_threads
 
+    clock = time.monotonic()
+    invocation = invocation or current_invocation()
     run_config = config
     config = unit.config(run_config)
     threads = use_threads(config.train.threads)  # before TensorFlow runs its first op
@@ -95,7 +138,12 @@ def run_unit(
     key = reuse.training_key(run_config, unit)
     trained = saved_training(folder, key)
     runs.write_record(
-        folder, config, status="running", started=started, seeds=seeds, extra={"training_key": key}
+        folder,
+        config,
+        status="running",
+        started=started,
+        seeds=seeds,
+        extra={"training_key": key, **invocation.record()},
     )
     set_seeds(unit.seed)
     failable = len(config.topology.failable)
@@ -153,6 +201,8 @@ def run_unit(
         f"best_{metric}": float(history[metric].max()),
         "swept": swept,
         "threads": threads,
+        "wall_seconds": round(time.monotonic() - clock, 3),
+        **invocation.record(),
     }
     runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
     return combinations
@@ -182,7 +232,11 @@ def saved_training(folder: Path, key: str) -> tuple[Any, pd.DataFrame] | None:
 def copy_unit(
     config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path
 ) -> pd.DataFrame | None:
-    """Finish ``unit`` with a copy of ``donor``'s files; its own record names the donor."""
+    """Finish ``unit`` with a copy of ``donor``'s files; its own record names the donor.
+
+    Its wall time is the copy's; the donor's record keeps the training's.
+    """
+    clock = time.monotonic()
     folder = unit.folder(out)
     reuse.copy_unit(donor, folder)
     record = runs.read_record(donor)
@@ -199,6 +253,7 @@ def copy_unit(
         if key in record
     }
     extra |= {"unit": unit.to_record(), "reused_from": os.path.relpath(donor, folder)}
+    extra |= {"wall_seconds": round(time.monotonic() - clock, 3), **current_invocation().record()}
     started = runs.now()
     runs.write_record(
         folder,
@@ -260,8 +315,8 @@ def unit_process(job: Job, reply: Any) -> None:
     quiet_tensorflow_import()
     with interrupt.catching_ctrl_c():
         try:
-            run_unit(job.config, job.unit, job.out, load_splits(job.config.dataset), verbose=0,
-                     swept=job.swept)  # fmt: skip
+            splits = load_splits(job.config.dataset)
+            run_unit(job.config, job.unit, job.out, splits, **job_settings(job))
         except KeyboardInterrupt:
             reply.send(("stopped", "stopped by a signal"))
             return
@@ -291,15 +346,24 @@ def unit_files(job: Job, shared: bool) -> tuple[str, Any]:
     splits = load_splits(job.config.dataset)
     if shared:
         try:
-            run_unit(job.config, job.unit, job.out, splits, verbose=0, swept=job.swept)
+            run_unit(job.config, job.unit, job.out, splits, **job_settings(job))
         except Exception as error:  # noqa: BLE001 (reported to the driver, which records it)
             return "failed", failure_message(error)
         return "done", {}
     with tempfile.TemporaryDirectory(prefix="resilinet-unit-") as tmp:
         try:
-            run_unit(job.config, job.unit, Path(tmp), splits, verbose=0, swept=job.swept)
+            run_unit(job.config, job.unit, Path(tmp), splits, **job_settings(job))
         except Exception as error:  # noqa: BLE001 (reported to the driver, which records it)
             return "failed", failure_message(error)
         folder = job.unit.folder(Path(tmp))
         names = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS, layout.RECORD)
         return "done", {n: (folder / n).read_bytes() for n in names if (folder / n).exists()}
+
+
+def job_settings(job: Job) -> dict[str, Any]:
+    """``run_unit``'s keywords for a job trained in a process of its own."""
+    return {
+        "verbose": job.invocation.worker_verbose,
+        "swept": job.swept,
+        "invocation": job.invocation,
+    }

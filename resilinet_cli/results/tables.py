@@ -57,12 +57,13 @@ def summarise(
             combos.append({**keys, "combination": bits, "value": getattr(row, ACCURACY)})
     keys = ["variant", *factors]
     return (
-        _mean_std(pd.DataFrame(weighted), [*keys, "setting"], [*keys, *WEIGHTED_COLUMNS[1:]]),
-        _mean_std(pd.DataFrame(combos), [*keys, "combination"], [*keys, *COMBINATION_COLUMNS[1:]]),
+        mean_std(pd.DataFrame(weighted), [*keys, "setting"], [*keys, *WEIGHTED_COLUMNS[1:]]),
+        mean_std(pd.DataFrame(combos), [*keys, "combination"], [*keys, *COMBINATION_COLUMNS[1:]]),
     )
 
 
-def _mean_std(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+def mean_std(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """``frame``'s values by ``keys``: mean, sample std (ddof=1) and count (``iterations``)."""
     if frame.empty:
         return pd.DataFrame(columns=columns)
     grouped = frame.groupby(keys, sort=False)["value"]

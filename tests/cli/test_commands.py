@@ -315,3 +315,160 @@ def test_a_bad_command_line_value_gives_one_line_with_the_option(tmp_path) -> No
         f"error: Invalid value for '--out': Directory '{a_file}' is a file. "
         "(see 'resilinet run --help')\n"
     )
+
+
+def test_evaluate_json_holds_every_table_as_fractions(run_dir) -> None:
+    out, _ = run_dir
+    code, stdout, stderr = invoke("evaluate", str(out), "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)  # nothing but the JSON on stdout
+    assert report["run"] == str(out) and report["failures"] == "all"
+    assert list(report["settings"]) == ["no_failure", "normal", "poor", "hazardous"]
+    models = [(m["variant"], m["iteration"]) for m in report["models"]]
+    assert models == [("vanilla", 1), ("vanilla", 2), ("resilinet", 1), ("resilinet", 2)]
+    for model in report["models"]:
+        unit = out / "runs" / model["variant"] / f"iter-{model['iteration']}"
+        assert model["path"] == str(unit / "model.keras")
+        combos = pd.read_csv(unit / "combinations.csv")
+        assert [row["accuracy"] for row in model["combinations"]] == combos["accuracy"].tolist()
+        assert [row["edge"] for row in model["combinations"]] == combos["edge"].tolist()
+        weighted = pd.read_csv(unit / "evaluation_weighted.csv")
+        assert [row["accuracy"] for row in model["weighted"]] == weighted["accuracy"].tolist()
+        for row in model["weighted"]:
+            assert row["reliability"] == report["settings"][row["setting"]]
+            assert row["method"] == "exhaustive" and row["lower"] == row["upper"]
+    # mean ± std over the iterations: the run's own table, cell by cell
+    table = pd.read_csv(out / "tables" / "weighted_accuracy.csv")
+    rows = pd.DataFrame(report["weighted"])
+    assert list(rows.columns) == list(table.columns)
+    assert rows[["variant", "setting", "iterations"]].equals(
+        table[["variant", "setting", "iterations"]]
+    )
+    assert rows["mean"].tolist() == pytest.approx(table["mean"].tolist(), abs=1e-12)
+    assert rows["std"].tolist() == pytest.approx(table["std"].tolist(), abs=1e-12)
+
+
+def test_evaluate_json_of_one_model_and_one_combination(run_dir) -> None:
+    out, _ = run_dir
+    unit = out / "runs" / "vanilla" / "iter-1"
+    code, stdout, stderr = invoke(
+        "evaluate", str(unit), "--failures", "edge", "--reliability", "hazardous", "--json"
+    )
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["failures"] == ["edge"] and list(report["settings"]) == ["hazardous"]
+    (model,) = report["models"]
+    combos = pd.read_csv(unit / "combinations.csv")
+    expected = combos[(combos.fog1 == 1) & (combos.fog2 == 1) & (combos.edge == 0)]
+    assert model["combinations"] == expected.to_dict("records")
+    assert model["combinations"][0]["information_flow"] is False  # vanilla: edge dead is a guess
+    (row,) = report["weighted"]
+    assert row["iterations"] == 1 and row["std"] is None  # one model: no spread
+    assert row["mean"] == model["weighted"][0]["accuracy"]
+
+
+def test_quiet_evaluate_prints_only_the_summaries_with_mean_and_std(run_dir) -> None:
+    from resilinet_cli.results.report_page import cell
+
+    out, _ = run_dir
+    code, stdout, stderr = invoke("--quiet", "evaluate", str(out), "--reliability", "hazardous")
+    assert code == 0, stderr
+    assert "weighted accuracy:" not in stdout and "(" + str(out) not in stdout
+    each, _, mean_std = stdout.partition(
+        "Weighted accuracy in %, mean ± sample std (ddof=1) over n iterations:"
+    )
+    assert "Weighted accuracy in % of each model:" in each and mean_std
+    table = pd.read_csv(out / "tables" / "weighted_accuracy.csv")
+    for row in table[table.setting == "hazardous"].itertuples():
+        line = next(line for line in mean_std.splitlines() if line.startswith(f"| {row.variant} "))
+        assert re.fullmatch(rf"\| {row.variant} +\| +2 \| +{cell(row.mean, row.std)} \|", line)
+
+
+def test_dry_run_json_lists_each_unit_with_the_state_the_text_shows(run_dir, tmp_path) -> None:
+    out, _ = run_dir
+    args = [*quick_run(out), "--iterations", "3", "--dry-run"]
+    _, text, _ = invoke(*args)
+    code, stdout, stderr = invoke(*args, "--json")
+    assert code == 0, stderr
+    plan = json.loads(stdout)
+    assert plan["config"] == "quickstart" and plan["folder"] == str(out)
+    assert plan["overrides"] == TINY[1::2]
+    assert [f"{u['state']}  {u['name']}" for u in plan["units"]] == text.splitlines()[:-1]
+    assert plan["counts"] == {"todo": 2, "done": 4, "copy": 0, "total": 6}
+    unit = plan["units"][2]
+    assert {k: unit[k] for k in ("name", "state", "variant", "iteration", "seed")} == {
+        "name": "vanilla/iter-3", "state": "todo", "variant": "vanilla", "iteration": 3, "seed": 2
+    }  # fmt: skip
+    fresh = [*quick_run(tmp_path / "fresh"), "--reuse-from", str(out), "--dry-run", "--json"]
+    code, stdout, stderr = invoke(*fresh)
+    assert code == 0, stderr
+    assert json.loads(stdout)["counts"] == {"todo": 0, "done": 0, "copy": 4, "total": 4}
+
+
+def test_dry_run_json_of_a_sweep_has_one_plan_per_value(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), "--dry-run", "--json"]
+    args += ["--set", "train.epochs=1,2", "--variants", "vanilla", "--iterations", "1"]
+    code, stdout, stderr = invoke(*args)
+    assert code == 0, stderr
+    plans = json.loads(stdout)
+    assert [plan["folder"] for plan in plans] == [str(out / f"train.epochs={k}") for k in (1, 2)]
+    assert [plan["overrides"] for plan in plans] == [["train.epochs=1"], ["train.epochs=2"]]
+    for plan in plans:
+        assert plan["counts"] == {"todo": 1, "done": 0, "copy": 0, "total": 1}
+        assert [(u["name"], u["state"]) for u in plan["units"]] == [("vanilla/iter-1", "todo")]
+    assert not out.exists()  # a dry run writes nothing
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", str(CONFIGS / "quickstart.yaml"), "--json"], "--json: only with --dry-run"),
+        (["--quiet", "--verbose", "data", "info"], "--quiet and --verbose exclude each other"),
+    ],
+)
+def test_options_that_cannot_go_together_give_one_line(args: list[str], message: str) -> None:
+    code, stdout, stderr = invoke(*args)
+    assert code == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and message in stderr and "Traceback" not in stderr
+
+
+def test_each_unit_records_its_command_line_overrides_and_wall_time(run_dir) -> None:
+    out, _ = run_dir
+    for variant in ("vanilla", "resilinet"):
+        record = json.loads((out / "runs" / variant / "iter-2" / "run.json").read_text())
+        assert record["argv"] == ["resilinet", *quick_run(out)]
+        assert record["overrides"] == TINY[1::2]  # the --set values
+        assert 0 < record["wall_seconds"] < 600
+
+
+def test_a_quiet_rerun_prints_only_the_results(run_dir) -> None:
+    out, _ = run_dir
+    code, stdout, stderr = invoke("--quiet", *quick_run(out))
+    assert code == 0, stderr
+    assert "already finished" not in stdout and "| resilinet" in stdout
+    assert stdout.splitlines()[-1].startswith(f"Results: {out}/REPORT.md")
+
+
+@pytest.mark.parametrize(
+    ("flags", "keras", "in_processes"), [([], 2, 0), (["--quiet"], 0, 0), (["-v"], 2, 2)]
+)
+def test_quiet_and_verbose_reach_keras_here_and_in_unit_processes(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], keras: int, in_processes: int
+) -> None:
+    """What a run would train with: Keras' verbosity here and in --workers/Ray processes
+    (none by default: their lines would interleave), and the command its units record."""
+    from resilinet_cli.cli import options
+    from resilinet_cli.cli import run as run_command
+    from resilinet_cli.experiments.unit import Invocation, current_invocation
+
+    seen = []
+    monkeypatch.setattr(
+        run_command,
+        "execute",
+        lambda *_, **__: seen.append((options.keras_verbosity(), current_invocation())),
+    )
+    args = ["run", str(CONFIGS / "quickstart.yaml"), "--set", "seed=3", "--smoke"]
+    code, _, stderr = invoke(*flags, *args)
+    assert code == 0, stderr
+    assert seen == [(keras, Invocation(("resilinet", *flags, *args), ("seed=3",), in_processes))]

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from resilinet_cli.cli import main
-from resilinet_cli.data import cifar10
+from resilinet_cli.data import cifar10, fashion_mnist
 from resilinet_cli.data import mhealth as mh
 
 
@@ -24,6 +24,50 @@ def test_info_lists_every_dataset_with_its_source_and_cache(keras_home: Path) ->
     assert names == ["cifar10", "digits", "fashion_mnist", "imagenet", "mhealth"]
     assert f"source: {cifar10.URL} (md5 {cifar10.ARCHIVE_MD5})" in result.stdout
     assert f"cache:  {keras_home / 'datasets' / 'mhealth'}" in result.stdout
+
+
+def local_lines(stdout: str) -> dict[str, str]:
+    """Each dataset's 'local:' line of ``data info``, by name."""
+    found, name = {}, ""
+    for line in stdout.splitlines():
+        if not line.startswith(" "):
+            name = line
+        elif line.startswith("  local:  "):
+            found[name] = line.removeprefix("  local:  ")
+    return found
+
+
+def test_info_says_where_each_dataset_is_found_without_reading_it(
+    tmp_path: Path, keras_home: Path, make_mhealth: Callable[..., Path]
+) -> None:
+    fashion = keras_home / "datasets" / "fashion-mnist"
+    fashion.mkdir(parents=True)
+    for file in fashion_mnist.FILES:
+        (fashion / file.name).write_bytes(b"never read")  # info looks, `data verify` reads
+    logs = make_mhealth(tmp_path / "data" / "mhealth")
+    (logs / mh.log_name(10)).unlink()
+    result = invoke("info", "--data-dir", str(tmp_path / "data"))
+    assert result.exit_code == 0, result.output
+    local = local_lines(result.stdout)
+    assert set(local) == {"cifar10", "digits", "fashion_mnist", "imagenet", "mhealth"}
+    assert local["fashion_mnist"] == f"yes, {fashion}"
+    assert local["digits"].startswith("yes, ") and local["digits"].endswith("digits.csv.gz")
+    assert local["cifar10"].startswith("no: CIFAR-10 not found (looked in: ")
+    assert local["cifar10"].endswith("; to get it: resilinet data fetch cifar10")
+    assert local["mhealth"] == (
+        f"no: MHEALTH in {logs} is incomplete: missing {mh.log_name(10)}; "
+        "to get it: resilinet data fetch mhealth"
+    )
+    assert not (keras_home / "datasets" / "cifar-10").exists()  # nothing was downloaded
+
+
+def test_info_refuses_a_data_dir_that_is_not_a_folder_in_one_line(tmp_path: Path) -> None:
+    result = invoke("info", "--data-dir", str(tmp_path / "absent"))
+    assert result.exit_code == 2
+    assert (
+        result.stderr == f"error: --data-dir {tmp_path / 'absent'} is not a directory; "
+        "create it or fix the path\n"
+    )
 
 
 def test_verify_prints_the_split_sizes_and_shape() -> None:

@@ -7,6 +7,7 @@ own cluster down.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -77,6 +78,8 @@ def test_a_two_node_cluster_gives_the_serial_runs_files(cluster, tmp_path, smoke
     assert_same_files(out, smoke_serial)
     for unit in UNITS:
         assert f"{unit}: accuracy with no failures" in result.stdout
+        record = json.loads((out / "runs" / unit / "run.json").read_text())
+        assert record["argv"] == ["resilinet", *args] and record["overrides"] == SMOKE_SETS
     assert "queue: 4 done, 0 in flight, 0 failed of 4" in result.stdout
 
 
@@ -158,6 +161,7 @@ def test_a_unit_whose_task_fails_is_reported_and_the_others_finish(cluster, tmp_
     assert len(result.failed) == 1
     unit, why = result.failed[0]
     assert "Error" in why and unit.name in UNITS
+    assert "ray::unit_files() (pid" not in why  # the cause, not the task's name
     assert finished_units(out) == len(UNITS) - 1
 
 

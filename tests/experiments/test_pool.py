@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,22 +16,39 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from run_helpers import UNITS, assert_same_files, assert_same_units, smoke_command, smoke_profile
+from run_helpers import (
+    SMOKE_SETS,
+    UNITS,
+    assert_same_files,
+    assert_same_units,
+    smoke_command,
+    smoke_profile,
+)
 
 from resilinet_cli.cli import main
 
 
 @pytest.mark.slow
-def test_two_workers_give_the_serial_runs_files(tmp_path: Path, smoke_serial: Path) -> None:
+def test_two_workers_give_the_serial_runs_files(
+    tmp_path: Path, smoke_serial: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """--verbose too: the unit processes print Keras' epoch lines, the results are the same."""
     out = tmp_path / "pool"
-    result = CliRunner().invoke(main, smoke_command(out, "--workers", "2"))
+    args = ["--verbose", *smoke_command(out, "--workers", "2")]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert_same_files(out, smoke_serial)
     for unit in UNITS:
-        assert f"{unit}: accuracy with no failures" in result.stdout
+        finished = rf"{unit}: accuracy with no failures [0-9.]+% \([0-9.]+ s\)\n"
+        assert re.search(finished, result.stdout)  # --verbose: and the unit's wall time
+        record = json.loads((out / "runs" / unit / "run.json").read_text())
+        assert record["argv"] == ["resilinet", *args]  # the driver's, not the process's
+        assert record["overrides"] == SMOKE_SETS and record["wall_seconds"] > 0
     queue = [line for line in result.stdout.splitlines() if line.startswith("queue: ")]
     assert queue[0].startswith("queue: 1 done, 3 in flight, 0 failed of 4; about ")
     assert queue[-1] == "queue: 4 done, 0 in flight, 0 failed of 4"
+    epochs = [line for line in capfd.readouterr().out.splitlines() if " - loss: " in line]
+    assert len(epochs) == len(UNITS)  # one epoch each, from the unit processes themselves
 
 
 @pytest.mark.slow
