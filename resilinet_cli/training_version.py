@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "46e8b1793535b313b88d19fbb1820ef8c978721a34d9c1f59840668d0a345532"
+FINGERPRINT = "f2366f4b0b8cdd67ee1d9af4ac878b5a5a958479d3779fa1b994453c4aa55290"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -59,9 +59,27 @@ class Failout(keras.layers.Layer):
         if not training:
             return alive
         rows = 1 if self.granularity == "batch" else ops.shape(alive)[0]
-        draw = keras.random.uniform((rows, len(self.survival)), seed=self.seed_generator)
+        draw = self.uniform(rows)
         keep = ops.cast(draw < ops.convert_to_tensor(self.survival), alive.dtype)
         return alive * keep
+
+    def uniform(self, rows: Any) -> Any:
+        """One uniform draw per row and node, the same as on one device.
+
+        Under ``train.distribute: mirrored`` every replica holds a contiguous share of the batch
+        and the same random stream, so a per-example draw of its own rows would repeat on every
+        share. Each replica draws the whole batch's rows instead and keeps its own.
+        """
+        import tensorflow as tf
+
+        shape = (rows, len(self.survival))
+        context = tf.distribute.get_replica_context()
+        if self.granularity == "batch" or context is None or context.num_replicas_in_sync == 1:
+            return keras.random.uniform(shape, seed=self.seed_generator)
+        sizes = context.all_gather(tf.reshape(rows, [1]), axis=0)
+        start = tf.reduce_sum(sizes[: context.replica_id_in_sync_group])
+        whole = keras.random.uniform((tf.reduce_sum(sizes), shape[1]), seed=self.seed_generator)
+        return whole[start : start + rows]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape

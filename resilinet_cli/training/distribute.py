@@ -11,9 +11,11 @@ What differs from one device: gradients are summed in another order (float round
 that does not split evenly (the last of an epoch, say) weights its examples by their share's
 size; batch norm normalises each share with its own statistics, as each GPU of the reference's
 multi-GPU run did. Every random layer draws the same stream on every copy: per-batch failout
-kills the same nodes everywhere, as on one device, but a per-example draw (dropout, per-example
-failout) repeats on every share. So two runs are byte-identical only on the same number of
-devices. Keras cannot accumulate gradients under a strategy (``train_model`` refuses).
+kills the same nodes everywhere, as on one device; per-example failout draws the whole batch's
+flags on each copy and keeps its share's (``layers/failout.py``), also as on one device; but
+dropout's per-example draw repeats on every share. So two runs are byte-identical only on the
+same number of devices. Keras cannot accumulate gradients under a strategy (``train_model``
+refuses).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from resilinet_cli.training.inputs import build_inputs
 config = load_config(
     Path(sys.argv[1]),
     ["train.epochs=2", "dataset.subset.train=600", "dataset.subset.val=100",
-     "dataset.subset.test=10"],
+     "dataset.subset.test=10", f"train.failout.granularity={sys.argv[2]}"],
 )
 splits = load_splits(config.dataset)
 failable = len(config.topology.failable)
@@ -91,10 +91,12 @@ print(json.dumps(report))
 """
 
 
-@pytest.fixture(scope="module")
-def two_devices() -> dict:
+@pytest.fixture(scope="module", params=["batch", "example"])
+def two_devices(request: pytest.FixtureRequest) -> dict:
+    """Per-batch failout, and per-example failout, whose draws each replica takes from the
+    whole batch's."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(CONFIGS / "quickstart.yaml")],
+        [sys.executable, "-c", SCRIPT, str(CONFIGS / "quickstart.yaml"), request.param],
         capture_output=True,
         text=True,
         timeout=300,
