@@ -113,9 +113,8 @@ def run(
         if as_json:
             units = plan_units(cfg, names, chosen)
             swept = not no_sweep
-            plans.append(
-                dry_run_plan(cfg, target, units, reuse_from, swept, reuse_stale, chosen_overrides)
-            )
+            states = dry_run_states(cfg, target, units, reuse_from, swept, reuse_stale)
+            plans.append(dry_run_plan(cfg, target, states, chosen_overrides))
             continue
         if folder:
             click.echo(f"== {folder}")
@@ -213,33 +212,18 @@ def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
         )
 
 
-def dry_run_listing(
-    cfg: Any,
-    out: Path,
-    units: list[Any],
-    reuse_from: Path | None,
-    swept: bool,
-    reuse_stale: bool = False,
-) -> None:
+def dry_run_listing(out: Path, states: list[tuple[str, Any]]) -> None:
     """One line per unit: done, copy (an identical unit is finished elsewhere) or todo."""
-    states = dry_run_states(cfg, out, units, reuse_from, swept, reuse_stale)
     for state, unit in states:
         click.echo(f"{state}  {unit.name}")
     todo = sum(state == "todo" for state, _ in states)
-    click.echo(f"{todo} of {len(units)} units to train in {out}")
+    click.echo(f"{todo} of {len(states)} units to train in {out}")
 
 
 def dry_run_plan(
-    cfg: Any,
-    out: Path,
-    units: list[Any],
-    reuse_from: Path | None,
-    swept: bool,
-    reuse_stale: bool = False,
-    overrides: Sequence[str] = (),
+    cfg: Any, out: Path, states: list[tuple[str, Any]], overrides: Sequence[str] = ()
 ) -> dict[str, Any]:
     """The dry run's listing as data, for --json: each unit with its state, and the counts."""
-    states = dry_run_states(cfg, out, units, reuse_from, swept, reuse_stale)
     counts = {name: sum(state == name for state, _ in states) for name in STATES}
     return {
         "config": cfg.name,
@@ -346,7 +330,7 @@ def execute(
     if seed is not None:
         units = [dataclasses.replace(u, seed=seed) for u in units]
     if dry_run:
-        dry_run_listing(cfg, out, units, reuse_from, swept, reuse_stale)
+        dry_run_listing(out, dry_run_states(cfg, out, units, reuse_from, swept, reuse_stale))
         return
     try:
         result = api.run(
