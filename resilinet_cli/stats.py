@@ -150,6 +150,16 @@ def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
     df = result.n - 1
     error = statistics.stdev(differences) / math.sqrt(result.n)
     t = result.mean / error
-    half = float(student.ppf(1 - ALPHA / 2, df)) * error
+    half = mean_half_width(differences) or 0.0
     p = float(2 * student.sf(abs(t), df))
     return Paired(differences, result.mean - half, result.mean + half, p, t)
+
+
+def mean_half_width(values: Sequence[float]) -> float | None:
+    """Half-width of the ``1 - ALPHA`` t-interval of the mean of ``values``; None for n < 2."""
+    if len(values) < 2:
+        return None
+    from scipy.stats import t as student
+
+    error = statistics.stdev(values) / math.sqrt(len(values))
+    return float(student.ppf(1 - ALPHA / 2, len(values) - 1)) * error

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "f2366f4b0b8cdd67ee1d9af4ac878b5a5a958479d3779fa1b994453c4aa55290"
+FINGERPRINT = "2b1f6ce50df4d1cdacb1df100a9619ed2245655ae1e932d62ab5f31630679c81"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -25,7 +25,7 @@ from resilinet_cli.cli.progress import progress
     "profile",
     default="full",
     show_default=True,
-    metavar="quick|full|PATH",
+    metavar="quick|claims|full|PATH",
     help="A profile of configs/profiles, or a profile file.",
 )
 @click.option(

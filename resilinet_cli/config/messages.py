@@ -153,6 +153,12 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             "does not work with train.distribute: mirrored (Keras 3 cannot accumulate gradients "
             "under tf.distribute); with N devices, multiply train.batch_size by N instead",
         ))  # fmt: skip
+    if config.train.epoch_sweep and config.dataset.name == "imagenet":
+        problems.append((
+            "train.epoch_sweep",
+            "needs a dataset held in memory; imagenet is streamed from folders, so sweep "
+            "saved models with `resilinet evaluate` instead",
+        ))  # fmt: skip
     family = FAMILIES[config.model.name]
     for key in sorted(config.model.model_fields_set - {"name", "partition", *family.keys}):
         message = f"does not apply to model '{config.model.name}' (its keys: "

@@ -171,6 +171,13 @@ class TrainConfig(_Section):
         description="mirrored: one model copy per local GPU (tf.distribute.MirroredStrategy); "
         "results are identical only for the same number of devices",
     )
+    epoch_sweep: bool = Field(
+        default=False,
+        # Off, it is left out of the resolved config: no other config's digest changes.
+        exclude_if=lambda on: not on,
+        description="after every epoch, sweep the validation set's failure combinations and "
+        "record weighted accuracy per reliability setting in history.csv (val_weighted_<setting>)",
+    )
     failout: FailoutConfig = FailoutConfig()
     hyperconnection_weights: HyperconnectionConfig = HyperconnectionConfig()
 

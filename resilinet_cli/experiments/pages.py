@@ -13,7 +13,7 @@ import pandas as pd
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.experiments.kinds import figures, kind_of, level_columns, plan_units
-from resilinet_cli.results import claims, layout, runs, tables
+from resilinet_cli.results import claims, epoch_curves, layout, plots, runs, tables
 from resilinet_cli.results.report_page import Section, write_report
 from resilinet_cli.topology import Topology
 
@@ -75,9 +75,23 @@ def write_run_tables(
             config.topology.failable,
             config.name,
         )
+        drawn += epoch_figure(out, config, list(found))
         section = report_section(config, weighted, drawn, paired)
         write_report(out / layout.REPORT, config.name, [section])
     return weighted
+
+
+def epoch_figure(out: Path, config: ExperimentConfig, units: list[runs.Unit]) -> list[Path]:
+    """An average_accuracy run trained with ``train.epoch_sweep``: its curves' table and figure."""
+    table = epoch_curves.epoch_table(out, units)
+    csv, png = out / layout.TABLES / layout.EPOCHS_CSV, out / layout.FIGURES / layout.EPOCHS_PNG
+    if table.empty or config.experiment.type != "average_accuracy":
+        csv.unlink(missing_ok=True)
+        png.unlink(missing_ok=True)
+        return []
+    atomic.write_csv(csv, table)
+    title = f"{config.name}: weighted accuracy after each epoch"
+    return [plots.epoch_lines(table, png, title)]
 
 
 def read_paired(folder: Path) -> pd.DataFrame | None:

@@ -180,12 +180,39 @@ def write_profile_page(
         },
     )
     sections = [Section("About this page", description)]
+    summary = claim_summary(out, [config for config, _ in experiments])
+    if summary:
+        sections.append(Section("The paper's claim across experiments", summary))
     for config, weighted in experiments:
         folder = out / config.name
         figures = sorted((folder / layout.FIGURES).glob("*.png"))
         sections.append(report_section(config, weighted, figures, read_paired(folder)))
     sections.append(Section("What did not run", _not_run(outcome)))
     return write_report(out / layout.REPORT, f"resilinet: {profile} profile", sections)
+
+
+def claim_summary(out: Path, configs: list[ExperimentConfig]) -> str:
+    """The claim's verdicts of every experiment that tested it past one iteration; "" if none."""
+    from resilinet_cli.experiments.pages import read_paired
+    from resilinet_cli.results import claims
+    from resilinet_cli.topology import Topology
+
+    tested = []
+    for config in configs:
+        paired = read_paired(out / config.name)
+        if paired is not None and claims.shows_noise(paired):
+            settings = claims.failure_settings(Topology.from_config(config.topology))
+            tested.append((config.name, paired, settings))
+    table = claims.summary_markdown(tested)
+    if not table:
+        return ""
+    return "\n\n".join([
+        "Each experiment's section below has every comparison and its sentence. Here: the "
+        "claim (resilinet > deepfogguard > vanilla) per failure setting, and each link's "
+        "difference in points, its 95 % CI and p under the harshest setting.",
+        table,
+        f"_{claims.NOTE}_",
+    ])  # fmt: skip
 
 
 def is_profile_folder(folder: Path) -> bool:

@@ -19,6 +19,7 @@ from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.results import layout, runs
 from resilinet_cli.training_version import TRAINING_VERSION
+from resilinet_cli.variants import VARIANTS
 
 # Config keys that name, group or count units but change no unit's results.
 LABELS = (
@@ -41,6 +42,10 @@ def training_key(
     for key in LABELS:
         identity.pop(key, None)
     identity["dataset"] = {k: v for k, v in identity["dataset"].items() if k not in LOCATION}
+    if not VARIANTS[unit.variant].failout:
+        # Vanilla and deepFogGuard build no failout layer: a run that varies only failout
+        # (such as per-example against per-batch) shares their trainings.
+        identity["train"].pop("failout", None)
     identity["unit"] = {"variant": unit.variant, "seed": unit.seed}
     identity["training_version"] = version
     text = json.dumps(identity, sort_keys=True)

@@ -117,6 +117,7 @@ def run_unit(
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training.checkpoint import EpochCheckpoint
     from resilinet_cli.training.distribute import distribution_scope
+    from resilinet_cli.training.epoch_sweep import epoch_sweeps
     from resilinet_cli.training.fit import set_seeds, train_model
     from resilinet_cli.training.inputs import build_inputs
     from resilinet_cli.training.threads import use_threads
@@ -173,6 +174,7 @@ def run_unit(
                 checkpoint=EpochCheckpoint(folder / layout.RESUME, key, on_resume=on_resume),
                 verbose=verbose,
                 gradient_accumulation_steps=config.train.gradient_accumulation_steps,
+                epoch_callbacks=epoch_sweeps(config, unit.variant, inputs),
             )
         with atomic.atomic_path(folder / layout.MODEL) as tmp:
             model.save(tmp)

@@ -138,16 +138,49 @@ def claim_lines(table: pd.DataFrame, settings: Iterable[str]) -> list[str]:
         rows = list(table[table["setting"] == setting].itertuples())
         if not rows:
             continue
-        verdicts = [row.verdict for row in rows]
-        if "contradicted" in verdicts:
-            overall = "is contradicted"
-        elif verdicts == ["holds"] * (len(CHAIN) - 1):
-            overall = "holds"
-        else:
-            overall = "is undecided"
         details = "; ".join(comparison_sentence(row) for row in rows)
-        lines.append(f"- **{setting}**: the claim {overall}. {details}.")
+        lines.append(f"- **{setting}**: the claim {overall_verdict(rows)}. {details}.")
     return lines
+
+
+def overall_verdict(rows: list[Any]) -> str:
+    """The whole chain at one setting: contradicted by any link, holds only if every link does."""
+    verdicts = [row.verdict for row in rows]
+    if "contradicted" in verdicts:
+        return "is contradicted"
+    if verdicts == ["holds"] * (len(CHAIN) - 1):
+        return "holds"
+    return "is undecided"
+
+
+def summary_markdown(experiments: list[tuple[str, pd.DataFrame, list[str]]]) -> str:
+    """A profile's experiments side by side: the claim per failure setting, and both links'
+    differences under the harshest setting (``experiments``: name, paired table, settings)."""
+    rows = []
+    for name, table, settings in experiments:
+        if not settings:
+            continue
+        harshest = table[table["setting"] == settings[-1]]
+        row = {"experiment": name, "n": ", ".join(sorted({str(int(n)) for n in table["n"]}))}
+        for a, b in itertools.pairwise(CHAIN):
+            link = harshest[(harshest["a"] == a) & (harshest["b"] == b)]
+            cell = ""
+            if not link.empty:
+                first = link.iloc[0]
+                p = _p_cell(first) if _missing(first.p) else _p(first.p)
+                cell = " ".join(filter(None, [f"{100 * first.difference:+.2f}", _interval(first)]))
+                cell += f", {p}"
+            row[f"{a} - {b}, {settings[-1]}"] = cell
+        verdicts = []
+        for setting in settings:
+            here = list(table[table["setting"] == setting].itertuples())
+            if here:
+                verdicts.append(f"{setting}: {overall_verdict(here).removeprefix('is ')}")
+        row["the claim"] = "; ".join(verdicts)
+        rows.append(row)
+    if not rows:
+        return ""
+    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
 
 
 def section_text(table: pd.DataFrame, settings: Iterable[str]) -> str:

@@ -86,6 +86,11 @@ def factor_bars(
     return _save(_factor_bars_figure(table, factor, title, labels, factor_label), path)
 
 
+def epoch_lines(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """Weighted accuracy against epochs, a panel per setting, a line and 95 % band per variant."""
+    return _save(_epoch_lines_figure(table, title), path)
+
+
 def dead_label(bits: str, nodes: Sequence[str]) -> str:
     """'none dead', 'edge dead', 'fog1, edge dead': the nodes whose bit is 0 (1 = alive)."""
     bits = str(bits)
@@ -160,6 +165,37 @@ def _combination_heatmap_figure(
     ax.set_title(title)
     bar = fig.colorbar(image, ax=ax, format=PercentFormatter(100, decimals=0), pad=0.02)
     bar.set_label(_ACCURACY_LABEL)
+    return fig
+
+
+def _epoch_lines_figure(table: pd.DataFrame, title: str) -> Figure:
+    """The table of ``epoch_curves.epoch_table``: bands are the mean's 95 % t-interval."""
+    table = _numeric(table, ["epoch", "mean", "ci95", "iterations"])
+    settings = _ordered(table["setting"])
+    variants = _ordered(table["variant"])
+    fig = Figure(figsize=(3.2 * len(settings) + 1.6, 3.4), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(settings), sharey=True, squeeze=False)[0]
+    for ax, setting in zip(axes, settings, strict=True):
+        for index, variant in enumerate(variants):
+            rows = table[(table["setting"] == setting) & (table["variant"] == variant)]
+            rows = rows.sort_values("epoch")
+            epochs = rows["epoch"].to_numpy(float)
+            means = 100 * rows["mean"].to_numpy(float)
+            half = 100 * rows["ci95"].fillna(0).to_numpy(float)
+            colour = _PALETTE[index % len(_PALETTE)]
+            ax.plot(epochs, means, color=colour, marker="o", markersize=3, label=variant)
+            low, high = np.clip(means - half, 0, 100), np.clip(means + half, 0, 100)
+            ax.fill_between(epochs, low, high, color=colour, alpha=0.2, lw=0)
+        ax.set_title(setting.replace("_", " "), size=10)
+        ax.set_xlabel("epochs trained")
+        ax.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation weighted accuracy (%)")
+    counts = table["iterations"].astype(int)
+    n = str(counts.min()) if counts.min() == counts.max() else f"{counts.min()}-{counts.max()}"
+    fig.suptitle(f"{title}\nline: mean of n = {n} iterations; band: its 95 % t-interval")
+    _legend_outside(axes[-1], title="variant")
     return fig
 
 

@@ -177,25 +177,51 @@ def sweep(
     ``data`` is the unbatched test set of ``size`` examples. ``topology`` must be the
     variant's own (Vanilla: no skips), since it decides information flow.
     """
-    combos = topology.combinations()
-    flow = [topology.has_information_flow(c) for c in combos]
-    runnable = [c for c, f in zip(combos, flow, strict=True) if f]
-    from resilinet_cli.sweeps.node_graph import cut_nodes
+    sweeper = Sweeper(model, topology, guess=guess, batch_size=batch_size)
+    return sweeper.table(data, size, on_chunk=on_chunk)
 
-    graph = cut_nodes(model, topology)
-    if graph is not None:
-        plan = plan_sweep(topology, graph.merge, runnable)
-        runner = SharedSweep(graph, plan)
-        correct = runner.counts(data, batch_size=batch_size, on_chunk=on_chunk)
-    else:
-        counts = correct_counts(model, data, runnable, batch_size=batch_size, on_chunk=on_chunk)
-        correct = dict(zip(runnable, counts, strict=True))
-    rows = []
-    for combo, has_flow in zip(combos, flow, strict=True):
-        accuracy = correct[combo] / size if has_flow else guess
-        bits = dict(zip(topology.failable, combo, strict=True))
-        rows.append({**bits, FLOW: has_flow, ACCURACY: accuracy})
-    return pd.DataFrame(rows, columns=[*topology.failable, FLOW, ACCURACY])
+
+class Sweeper:
+    """One model's failure sweep, cut and compiled once, run on any data.
+
+    A unit sweeps its test set once; ``train.epoch_sweep`` sweeps the validation set after
+    every epoch, with the weights of that epoch, and must not cut and trace the model anew.
+    """
+
+    def __init__(self, model: Any, topology: Topology, *, guess: float, batch_size: int) -> None:
+        from resilinet_cli.sweeps.node_graph import cut_nodes
+
+        self.model = model
+        self.topology = topology
+        self.guess = guess
+        self.batch_size = batch_size
+        self.combos = topology.combinations()
+        self.flow = [topology.has_information_flow(c) for c in self.combos]
+        self.runnable = [c for c, f in zip(self.combos, self.flow, strict=True) if f]
+        graph = cut_nodes(model, topology)
+        self.shared = None
+        if graph is not None:
+            self.shared = SharedSweep(graph, plan_sweep(topology, graph.merge, self.runnable))
+
+    def table(
+        self, data: Any, size: int, *, on_chunk: Callable[[int], None] | None = None
+    ) -> pd.DataFrame:
+        """Accuracy under every combination over the unbatched ``data`` of ``size`` examples."""
+        if self.shared is not None:
+            correct = self.shared.counts(data, batch_size=self.batch_size, on_chunk=on_chunk)
+        else:
+            counts = correct_counts(
+                self.model, data, self.runnable, batch_size=self.batch_size, on_chunk=on_chunk
+            )
+            correct = dict(zip(self.runnable, counts, strict=True))
+        failable = self.topology.failable
+        rows = []
+        for combo, has_flow in zip(self.combos, self.flow, strict=True):
+            accuracy = correct[combo] / size if has_flow else self.guess
+            rows.append(
+                {**dict(zip(failable, combo, strict=True)), FLOW: has_flow, ACCURACY: accuracy}
+            )
+        return pd.DataFrame(rows, columns=[*failable, FLOW, ACCURACY])
 
 
 def sweep_model(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,15 @@ def train_model(
     checkpoint: EpochCheckpoint | None = None,
     verbose: int | str = "auto",
     gradient_accumulation_steps: int | None = None,
+    epoch_callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> pd.DataFrame:
     """Fit ``model`` in place, leave it holding its best-validation weights; return the history.
 
     ``train_epoch(e)`` gives epoch ``e``'s batches. With a ``checkpoint``, training starts after
     the last epoch it holds and saves each finished epoch to it, so that a run killed at any
     point resumes with the same result as if it had never stopped (README, "Determinism").
+    ``epoch_callbacks`` may add to an epoch's logs before the history records them
+    (``train.epoch_sweep``).
     ``gradient_accumulation_steps``: see `make_optimizer`. A model built under a
     ``tf.distribute`` strategy (``train.distribute``) trains on all of the strategy's devices.
     """
@@ -84,7 +87,11 @@ def train_model(
         # the pipelines run one after the other.
         batches = [train_epoch(epoch) for epoch in range(state.epoch, epochs)]
         steps = int(batches[0].cardinality())
-        callbacks = [interrupt.keras_callback(), EpochBookkeeping(seed, state, checkpoint, epochs)]
+        callbacks = [
+            interrupt.keras_callback(),
+            *epoch_callbacks,
+            EpochBookkeeping(seed, state, checkpoint, epochs),
+        ]
         if val is not None:
             # After a resume, the best accuracy so far must be remembered: without
             # initial_value_threshold, ModelCheckpoint would keep any next epoch as the best.

@@ -27,6 +27,8 @@ class Inputs:
     # epoch, so that a resumed unit sees the same batches as an uninterrupted one
     train_epoch: Callable[[int], tf.data.Dataset]
     val: tf.data.Dataset | None  # batched ((features, alive), label)
+    val_examples: tf.data.Dataset | None  # unbatched (features, label), for an epoch's sweep
+    val_size: int
     test: tf.data.Dataset  # unbatched (features, label), for the sweep
     test_size: int
     input_shape: tuple[int, ...]
@@ -106,11 +108,16 @@ def build_inputs(
             train = augmented(train, epoch_seed(seed, epoch, AUGMENT))
         return train.map(add, AUTOTUNE).prefetch(AUTOTUNE)
 
-    test = tf.data.Dataset.from_tensor_slices((splits.x_test, splits.y_test))
+    def examples(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
+        data = tf.data.Dataset.from_tensor_slices((x, y))
+        return data.map(lambda f, label: (shape(f), label), AUTOTUNE)
+
     return Inputs(
         train_epoch=train_epoch,
         val=batched(splits.x_val, splits.y_val, None).map(add, AUTOTUNE).prefetch(AUTOTUNE),
-        test=test.map(lambda f, label: (shape(f), label), AUTOTUNE),
+        val_examples=examples(splits.x_val, splits.y_val),
+        val_size=len(splits.y_val),
+        test=examples(splits.x_test, splits.y_test),
         test_size=len(splits.y_test),
         input_shape=tuple(shape(tf.zeros((1, *splits.x_train.shape[1:]))).shape[1:]),
         num_classes=splits.num_classes,
@@ -158,6 +165,8 @@ def _folder_inputs(
     return Inputs(
         train_epoch=train_epoch,
         val=val,
+        val_examples=None,  # no epoch sweep on streamed folders (train.epoch_sweep)
+        val_size=0,
         test=read(splits.test_dir, False, None, seed),
         test_size=sum(splits.test_counts),
         input_shape=(*size, 3),

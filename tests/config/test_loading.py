@@ -158,7 +158,8 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
             [
                 "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
                 "known: epochs, batch_size, gradient_accumulation_steps, augment, "
-                "mixed_precision, threads, distribute, failout, hyperconnection_weights)"
+                "mixed_precision, threads, distribute, epoch_sweep, failout, "
+                "hyperconnection_weights)"
             ],
             id="unknown-key",
         ),
@@ -286,7 +287,7 @@ def test_all_problems_are_listed_together(config_dir: Path) -> None:
         "unable to parse string as an integer",
         "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
         "known: epochs, batch_size, gradient_accumulation_steps, augment, "
-        "mixed_precision, threads, distribute, failout, hyperconnection_weights)",
+        "mixed_precision, threads, distribute, epoch_sweep, failout, hyperconnection_weights)",
     ]
 
 

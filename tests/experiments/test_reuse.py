@@ -52,6 +52,11 @@ def test_equal_training_gives_equal_keys_across_experiments() -> None:
         units_by_name("quickstart.yaml", "train.epochs=2")["resilinet/iter-1"]
         != average["resilinet/iter-1"]
     )
+    # Failout changes only the variants that have it.
+    per_example = units_by_name("quickstart.yaml", "train.failout.granularity=example")
+    assert per_example["resilinet/iter-1"] != average["resilinet/iter-1"]
+    assert per_example["vanilla/iter-1"] == average["vanilla/iter-1"]
+    assert per_example["deepfogguard/iter-1"] == average["deepfogguard/iter-1"]
     # Where the data lives does not.
     assert units_by_name("quickstart.yaml", "dataset.data_dir=/elsewhere") == average
 
