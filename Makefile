@@ -26,7 +26,8 @@ install-gpu: install
 quickstart: install
 	$(BIN)/resilinet run configs/quickstart.yaml
 
-# PROFILE=full (default): the paper's experiments; PROFILE=quick: offline stand-ins.
+# PROFILE=full (default): the paper's experiments; PROFILE=quick: offline stand-ins;
+# PROFILE=claims: the paper's claim tested with statistics on the offline data (README).
 # Runs into reproduced/$(PROFILE) (a rerun resumes there) and ends by comparing it with the
 # committed results/$(PROFILE), when there is one.
 # ARGS passes options on: make reproduce-paper ARGS="--executor ray --address auto"

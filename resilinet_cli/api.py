@@ -98,6 +98,8 @@ def train(
             work_dir=Path(work_dir),
             verbose=verbose,
             gradient_accumulation_steps=config.train.gradient_accumulation_steps,
+            optimizer=config.train.optimizer,
+            early_stopping=config.train.early_stopping,
         )
 
 

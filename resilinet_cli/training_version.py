@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "2b1f6ce50df4d1cdacb1df100a9619ed2245655ae1e932d62ab5f31630679c81"
+FINGERPRINT = "e9677eb6e227f17b6dab8aab881995d55bffba1a9fb16655e8c653970d117b2c"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -153,6 +153,10 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             "does not work with train.distribute: mirrored (Keras 3 cannot accumulate gradients "
             "under tf.distribute); with N devices, multiply train.batch_size by N instead",
         ))  # fmt: skip
+    optimizer = config.train.optimizer
+    if optimizer.momentum and optimizer.name != "sgd":
+        message = f"applies to sgd only (train.optimizer.name is {optimizer.name})"
+        problems.append(("train.optimizer.momentum", message))
     if config.train.epoch_sweep and config.dataset.name == "imagenet":
         problems.append((
             "train.epoch_sweep",

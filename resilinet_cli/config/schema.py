@@ -144,6 +144,20 @@ class HyperconnectionConfig(_Section):
     )
 
 
+class OptimizerConfig(_Section):
+    """The optimizer; the defaults are the paper's: Adam as Keras defines it (docs/method.md §8)."""
+
+    name: Literal["adam", "sgd"] = "adam"
+    learning_rate: PositiveFloat = Field(default=0.001, description="the initial rate")
+    schedule: Literal["constant", "cosine"] = Field(
+        default="constant", description="cosine: decays to 0 over all training batches"
+    )
+    momentum: Annotated[float, Field(ge=0, lt=1)] = Field(default=0.0, description="sgd only")
+    weight_decay: NonNegativeFloat = Field(
+        default=0.0, description="decoupled weight decay (AdamW-style), per step times the rate"
+    )
+
+
 class TrainConfig(_Section):
     epochs: PositiveInt = 50
     batch_size: PositiveInt = 1024
@@ -170,6 +184,17 @@ class TrainConfig(_Section):
         exclude_if=lambda how: how == "none",
         description="mirrored: one model copy per local GPU (tf.distribute.MirroredStrategy); "
         "results are identical only for the same number of devices",
+    )
+    optimizer: OptimizerConfig = Field(
+        default=OptimizerConfig(),
+        # The paper's optimizer is left out of the resolved config: no other digest changes.
+        exclude_if=lambda optimizer: optimizer == OptimizerConfig(),
+    )
+    early_stopping: PositiveInt | None = Field(
+        default=None,
+        exclude_if=lambda patience: patience is None,
+        description="stop when validation accuracy has not improved for this many epochs "
+        "(None: train every epoch); the best epoch's weights are kept either way",
     )
     epoch_sweep: bool = Field(
         default=False,

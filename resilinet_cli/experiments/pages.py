@@ -13,7 +13,7 @@ import pandas as pd
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.experiments.kinds import figures, kind_of, level_columns, plan_units
-from resilinet_cli.results import claims, epoch_curves, layout, plots, runs, tables
+from resilinet_cli.results import claims, epoch_curves, layout, methods, plots, runs, tables
 from resilinet_cli.results.report_page import Section, write_report
 from resilinet_cli.topology import Topology
 
@@ -76,7 +76,7 @@ def write_run_tables(
             config.name,
         )
         drawn += epoch_figure(out, config, list(found))
-        section = report_section(config, weighted, drawn, paired)
+        section = report_section(config, weighted, drawn, paired, unit_methods(out, config))
         write_report(out / layout.REPORT, config.name, [section])
     return weighted
 
@@ -92,6 +92,13 @@ def epoch_figure(out: Path, config: ExperimentConfig, units: list[runs.Unit]) ->
     atomic.write_csv(csv, table)
     title = f"{config.name}: weighted accuracy after each epoch"
     return [plots.epoch_lines(table, png, title)]
+
+
+def unit_methods(out: Path, config: ExperimentConfig) -> str:
+    """The methods block of the run in ``out``, from its config and finished units' records."""
+    return methods.methods_text(
+        config, (record for _, record in runs.finished_records(out, config))
+    )
 
 
 def read_paired(folder: Path) -> pd.DataFrame | None:
@@ -110,6 +117,7 @@ def report_section(
     weighted: pd.DataFrame,
     figures: list[Path],
     paired: pd.DataFrame | None = None,
+    methods_block: str = "",
 ) -> Section:
     """One experiment on the report page: what it is, on which data, its table and figures.
 
@@ -119,6 +127,8 @@ def report_section(
     """
     data = config.dataset.name
     lines = [SMOKE] if config.smoke else []
+    if methods_block:
+        lines.append(methods_block)
     lines.append(kind_of(config.experiment.type).describe(config))
     if data in STAND_INS:
         lines.append(

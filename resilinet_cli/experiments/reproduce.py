@@ -165,7 +165,7 @@ def write_profile_page(
     Also writes ``out/profile.json``, so that ``rebuild_profile`` can write the same page again
     from the folder alone.
     """
-    from resilinet_cli.experiments.pages import read_paired, report_section
+    from resilinet_cli.experiments.pages import read_paired, report_section, unit_methods
     from resilinet_cli.results.report_page import Section, write_report
 
     atomic.write_json(
@@ -186,7 +186,8 @@ def write_profile_page(
     for config, weighted in experiments:
         folder = out / config.name
         figures = sorted((folder / layout.FIGURES).glob("*.png"))
-        sections.append(report_section(config, weighted, figures, read_paired(folder)))
+        methods = unit_methods(folder, config)
+        sections.append(report_section(config, weighted, figures, read_paired(folder), methods))
     sections.append(Section("What did not run", _not_run(outcome)))
     return write_report(out / layout.REPORT, f"resilinet: {profile} profile", sections)
 

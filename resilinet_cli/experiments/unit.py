@@ -174,6 +174,8 @@ def run_unit(
                 checkpoint=EpochCheckpoint(folder / layout.RESUME, key, on_resume=on_resume),
                 verbose=verbose,
                 gradient_accumulation_steps=config.train.gradient_accumulation_steps,
+                optimizer=config.train.optimizer,
+                early_stopping=config.train.early_stopping,
                 epoch_callbacks=epoch_sweeps(config, unit.variant, inputs),
             )
         with atomic.atomic_path(folder / layout.MODEL) as tmp:

@@ -1,8 +1,9 @@
-"""Training one model: seeds, Adam, and the best-validation checkpoint.
+"""Training one model: seeds, the optimizer, early stopping and the best-validation checkpoint.
 
 docs/method.md §8: Adam with Keras defaults, sparse categorical cross-entropy, the batch size and
 epoch count of the config, and the weights of the epoch with the best validation accuracy (the
-last weights when there is no validation set, as in the reference ImageNet run).
+last weights when there is no validation set, as in the reference ImageNet run). ``train.optimizer``
+and ``train.early_stopping`` change that for users who want to; their defaults are the paper's.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ import pandas as pd
 import tensorflow as tf
 
 from resilinet_cli import interrupt
+from resilinet_cli.config.schema import OptimizerConfig
 from resilinet_cli.errors import ConfigError
 from resilinet_cli.training.checkpoint import EpochCheckpoint, TrainingState
 from resilinet_cli.training.distribute import distributed, single_pass
 from resilinet_cli.training.epoch_seeds import MODEL, epoch_seed
+
+PAPER_OPTIMIZER = OptimizerConfig()
 
 
 def set_seeds(seed: int) -> None:
@@ -48,6 +52,8 @@ def train_model(
     verbose: int | str = "auto",
     gradient_accumulation_steps: int | None = None,
     epoch_callbacks: Sequence[keras.callbacks.Callback] = (),
+    optimizer: OptimizerConfig = PAPER_OPTIMIZER,
+    early_stopping: int | None = None,
 ) -> pd.DataFrame:
     """Fit ``model`` in place, leave it holding its best-validation weights; return the history.
 
@@ -55,7 +61,9 @@ def train_model(
     the last epoch it holds and saves each finished epoch to it, so that a run killed at any
     point resumes with the same result as if it had never stopped (README, "Determinism").
     ``epoch_callbacks`` may add to an epoch's logs before the history records them
-    (``train.epoch_sweep``).
+    (``train.epoch_sweep``). ``optimizer`` is ``train.optimizer``; ``early_stopping`` the
+    patience in epochs of ``train.early_stopping``, judged from the history alone, so that a
+    resumed unit stops where an uninterrupted one does.
     ``gradient_accumulation_steps``: see `make_optimizer`. A model built under a
     ``tf.distribute`` strategy (``train.distribute``) trains on all of the strategy's devices.
     """
@@ -68,8 +76,12 @@ def train_model(
             "(Keras 3 cannot accumulate gradients under tf.distribute); with N devices, a "
             "batch_size N times larger gives each device a batch of the old size instead"
         )
+    if early_stopping and val is None:
+        raise ConfigError("train.early_stopping needs a validation split to judge by")
     model.compile(
-        optimizer=make_optimizer(gradient_accumulation_steps),
+        optimizer=make_optimizer(
+            gradient_accumulation_steps, optimizer, total_steps(optimizer, train_epoch, epochs)
+        ),
         loss="sparse_categorical_crossentropy",
         # A metric object, not the string "accuracy": Keras builds a string metric, and so
         # creates its variables, inside the first traced step, which makes TensorFlow trace
@@ -82,7 +94,7 @@ def train_model(
     work_dir.mkdir(parents=True, exist_ok=True)
     best_path = work_dir / ".best.weights.h5"
     state = checkpoint.restore(model) if checkpoint else TrainingState()
-    if state.epoch < epochs:
+    if state.epoch < epochs and not patience_ran_out(state.history, early_stopping):
         # One fit over the remaining epochs: each epoch's pipeline has seeds of its own, and
         # the pipelines run one after the other.
         batches = [train_epoch(epoch) for epoch in range(state.epoch, epochs)]
@@ -90,7 +102,7 @@ def train_model(
         callbacks = [
             interrupt.keras_callback(),
             *epoch_callbacks,
-            EpochBookkeeping(seed, state, checkpoint, epochs),
+            EpochBookkeeping(seed, state, checkpoint, epochs, early_stopping),
         ]
         if val is not None:
             # After a resume, the best accuracy so far must be remembered: without
@@ -118,20 +130,62 @@ def train_model(
     return frame
 
 
-def make_optimizer(gradient_accumulation_steps: int | None = None) -> keras.optimizers.Adam:
-    """Adam with Keras' defaults, stepping once per ``gradient_accumulation_steps`` batches.
+def make_optimizer(
+    gradient_accumulation_steps: int | None = None,
+    settings: OptimizerConfig = PAPER_OPTIMIZER,
+    total_steps: int | None = None,
+) -> keras.optimizers.Optimizer:
+    """``settings``' optimizer (the paper's: Adam with Keras' defaults), stepping once per
+    ``gradient_accumulation_steps`` batches.
 
-    Keras 3 adds each batch's gradient to an accumulator and, on every n-th batch, steps Adam on
-    the accumulated sum divided by n, with the weights unchanged in between: the mean gradient
+    Keras 3 adds each batch's gradient to an accumulator and, on every n-th batch, steps on the
+    accumulated sum divided by n, with the weights unchanged in between: the mean gradient
     of n batches, which is what the reference code's ImageNet run got from averaging 4 GPUs of
     1024 images each. Batch norm and failout still see one batch at a time, as each GPU did.
     Adam's step count (for its bias correction) counts the steps, not the batches. Batches left
     over at the end of training, fewer than n, never reach the weights. The accumulators are
     optimizer variables, so an epoch checkpoint saves and restores them with Adam's moments.
-    None or 1: a step per batch.
+    None or 1: a step per batch. A cosine schedule decays the rate to 0 over ``total_steps``
+    (every batch of the training).
     """
     steps = gradient_accumulation_steps if (gradient_accumulation_steps or 1) > 1 else None
-    return keras.optimizers.Adam(gradient_accumulation_steps=steps)
+    rate: float | keras.optimizers.schedules.LearningRateSchedule = settings.learning_rate
+    if settings.schedule == "cosine":
+        if not total_steps:
+            raise ValueError("a cosine schedule needs the number of training steps")
+        rate = keras.optimizers.schedules.CosineDecay(settings.learning_rate, total_steps)
+    decay = settings.weight_decay or None
+    if settings.name == "sgd":
+        return keras.optimizers.SGD(
+            rate, momentum=settings.momentum, weight_decay=decay, gradient_accumulation_steps=steps
+        )
+    return keras.optimizers.Adam(rate, weight_decay=decay, gradient_accumulation_steps=steps)
+
+
+def total_steps(
+    settings: OptimizerConfig, train_epoch: Callable[[int], tf.data.Dataset], epochs: int
+) -> int | None:
+    """Batches in the whole training, for a schedule that needs them (None for the others).
+
+    Counted without reading when tf.data knows an epoch's length (in-memory splits), else by
+    one pass over the first epoch's batches (folders of images).
+    """
+    if settings.schedule == "constant":
+        return None
+    batches = train_epoch(0)
+    count = int(batches.cardinality())
+    if count < 0:
+        count = sum(1 for _ in batches)
+    return epochs * count
+
+
+def patience_ran_out(history: list[dict[str, float]], patience: int | None) -> bool:
+    """Whether the last ``patience`` epochs all failed to beat the best validation accuracy."""
+    scores = [epoch.get("val_accuracy") for epoch in history]
+    if not patience or not scores or None in scores:
+        return False
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # the first best epoch
+    return len(scores) - 1 - best >= patience
 
 
 def best_checkpoint(path: Path, best_so_far: float | None) -> keras.callbacks.ModelCheckpoint:
@@ -150,13 +204,19 @@ class EpochBookkeeping(keras.callbacks.Callback):
     """Reseeds the random layers as each epoch begins; records and checkpoints it as it ends."""
 
     def __init__(
-        self, seed: int, state: TrainingState, checkpoint: EpochCheckpoint | None, epochs: int
+        self,
+        seed: int,
+        state: TrainingState,
+        checkpoint: EpochCheckpoint | None,
+        epochs: int,
+        patience: int | None = None,
     ) -> None:
         super().__init__()
         self.seed = seed
         self.state = state
         self.checkpoint = checkpoint
         self.epochs = epochs
+        self.patience = patience
         self.last_save = time.monotonic()
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -169,6 +229,8 @@ class EpochBookkeeping(keras.callbacks.Callback):
         state.epoch = epoch + 1
         if "val_accuracy" in logs and (state.best is None or logs["val_accuracy"] > state.best):
             state.best = logs["val_accuracy"]
+        if patience_ran_out(state.history, self.patience):
+            self.model.stop_training = True
         due = time.monotonic() - self.last_save >= checkpoint_seconds()
         if self.checkpoint and state.epoch < self.epochs and due:
             self.checkpoint.save(self.model, state)

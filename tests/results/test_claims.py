@@ -25,12 +25,12 @@ from resilinet_cli.training_version import TRAINING_VERSION
 HEALTH_NODES = ["fog1", "fog2", "edge"]
 
 
-def write_run(out: Path, accuracy: dict[str, list[float]]) -> ExperimentConfig:
+def write_run(out: Path, accuracy: dict[str, list[float]], *overrides: str) -> ExperimentConfig:
     """A finished quickstart run: ``accuracy[variant][k - 1]`` is iteration k's accuracy."""
     iterations = max(len(values) for values in accuracy.values())
     config = load_config(
         CONFIGS / "quickstart.yaml",
-        [f"iterations={iterations}", f"variants=[{','.join(accuracy)}]"],
+        [f"iterations={iterations}", f"variants=[{','.join(accuracy)}]", *overrides],
     )
     runs.prepare_run_folder(out, config)
     for variant, values in accuracy.items():
@@ -194,3 +194,37 @@ def test_without_two_neighbours_of_the_claim_there_is_no_paired_table(tmp_path: 
     assert not (tmp_path / "tables" / "paired.csv").exists()
     assert read_paired(tmp_path) is None
     assert "**The paper's claim" not in (tmp_path / "REPORT.md").read_text()
+
+
+def test_a_profile_page_opens_with_the_claim_of_every_experiment(tmp_path: Path) -> None:
+    from resilinet_cli.experiments.reproduce import claim_summary
+
+    holds = write_run(tmp_path / "first", ACCURACY, "name=first")
+    reversed_ = {**ACCURACY, "resilinet": [0.70, 0.74, 0.72]}
+    against = write_run(tmp_path / "second", reversed_, "name=second")
+    alone = write_run(tmp_path / "third", {"vanilla": [0.7], "resilinet": [0.8]}, "name=third")
+    for out, config in ((tmp_path / "first", holds), (tmp_path / "second", against)):
+        write_run_tables(out, config)
+    write_run_tables(tmp_path / "third", alone)
+    text = claim_summary(tmp_path, [holds, against, alone])
+    lines = [line for line in text.splitlines() if line.startswith("| first") or "second" in line]
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    claim = "normal: {0}; poor: {0}; hazardous: {0}"
+    assert cells == [
+        [
+            "first",
+            "3",
+            "+10.00 [7.52, 12.48], p = 0.003",
+            "+4.00 [-12.29, 20.29], p = 0.40",
+            claim.format("undecided"),
+        ],
+        [
+            "second",
+            "3",
+            "-10.00 [-12.48, -7.52], p = 0.003",
+            "+4.00 [-12.29, 20.29], p = 0.40",
+            claim.format("contradicted"),
+        ],
+    ]
+    assert "| third" not in text  # one iteration: nothing tested, no row
+    assert claim_summary(tmp_path, [alone]) == ""

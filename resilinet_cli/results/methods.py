@@ -1,0 +1,150 @@
+"""The methods block that opens an experiment's report: what was run, on what, with which code.
+
+A reader of REPORT.md, or a reviewer of a paper that cites it, needs the setup next to the
+numbers: the topology and its reliability vectors, the data and its split, the training, the
+seeds, the software and the commit that made the units, and what it cost. The text comes from
+the config and the finished units' records alone, so ``resilinet report`` rewrites it exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.variants import VARIANTS
+
+SOFTWARE = (("resilinet", "resilinet"), ("tensorflow", "TensorFlow"), ("keras", "Keras"))
+
+
+def methods_text(config: ExperimentConfig, records: Iterable[dict[str, Any]]) -> str:
+    """A bullet list headed **Methods**; ``records`` are the finished units' run.json records."""
+    records = list(records)
+    lines = [
+        "**Methods**",
+        "",
+        f"- Topology: {_topology(config)}.",
+        f"- Reliability (survival of {', '.join(config.topology.failable)}): "
+        + "; ".join(f"{name} ({_numbers(r)})" for name, r in config.topology.reliability.items())
+        + ".",
+        f"- Data: {_data(config)}.",
+        f"- Model and training: {_training(config)}.",
+        f"- Iterations: {_iterations(config, records)}.",
+    ]
+    if records:
+        lines.append(f"- Software: {_software(records)}.")
+        lines.append(f"- Wall time: {_wall_time(records)}.")
+    return "\n".join(lines)
+
+
+def _topology(config: ExperimentConfig) -> str:
+    topology = config.topology
+    text = " → ".join(topology.nodes)
+    if topology.skips:
+        text += "; skip hyperconnections " + ", ".join(f"{a} → {b}" for a, b in topology.skips)
+    return text + f"; failable nodes {', '.join(topology.failable)}"
+
+
+def _numbers(values: Iterable[float]) -> str:
+    return ", ".join(f"{value:g}" for value in values)
+
+
+def _data(config: ExperimentConfig) -> str:
+    dataset = config.dataset
+    subset = dataset.subset
+    caps = [(name, getattr(subset, name)) for name in ("train", "val", "test")]
+    sizes = ", ".join(f"{name} {cap:,}" if cap else f"{name} whole split" for name, cap in caps)
+    text = f"{dataset.name}, split seed {dataset.split_seed}, examples used: {sizes}"
+    if dataset.image_size:
+        text += f"; images padded to {dataset.image_size}x{dataset.image_size}"
+    if dataset.channels:
+        text += f"x{dataset.channels}"
+    return text
+
+
+def _training(config: ExperimentConfig) -> str:
+    train, model = config.train, config.model
+    optimizer = train.optimizer
+    rate = f"learning rate {optimizer.learning_rate:g}, {optimizer.schedule}"
+    extra = [f"momentum {optimizer.momentum:g}"] if optimizer.momentum else []
+    extra += [f"weight decay {optimizer.weight_decay:g}"] if optimizer.weight_decay else []
+    parts = [
+        f"{model.name}, partition {model.partition}",
+        f"{train.epochs} epoch{'s' if train.epochs != 1 else ''}"
+        + (f" (early stopping, patience {train.early_stopping})" if train.early_stopping else "")
+        + f", batch {train.batch_size}",
+        f"{optimizer.name.capitalize() if optimizer.name == 'adam' else 'SGD'} "
+        f"({', '.join([rate, *extra])})",
+        "the weights of the best validation epoch",
+    ]
+    if any(VARIANTS[v].failout for v in config.variants):
+        survival = train.failout.survival
+        rates = _numbers(survival.values()) if isinstance(survival, dict) else f"{survival:g}"
+        parts.append(f"failout survival {rates} per {train.failout.granularity}")
+    parts.append(f"hyperconnection weight scheme {train.hyperconnection_weights.scheme}")
+    return "; ".join(parts)
+
+
+def _iterations(config: ExperimentConfig, records: list[dict[str, Any]]) -> str:
+    """What ran: the variants and iterations of the finished units (the config's plan if none)."""
+    units = [r["unit"] for r in records if isinstance(r.get("unit"), dict)]
+    variants = [v for v in config.variants if any(u.get("variant") == v for u in units)]
+    counts = {sum(1 for u in units if u.get("variant") == v) for v in variants}
+    seeds = sorted({int(u["seed"]) for u in units if u.get("seed") is not None})
+    if not units:
+        variants, counts = list(config.variants), {config.iterations}
+        seeds = list(range(config.seed, config.seed + config.iterations))
+    count = " to ".join(str(n) for n in sorted(counts)[:: max(1, len(counts) - 1)])
+    span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]} to {seeds[-1]}"
+    return (
+        f"{count} per variant ({', '.join(variants)}), {span} (iteration k uses seed + k - 1 "
+        "for every variant, so iterations pair across variants)"
+    )
+
+
+def _software(records: list[dict[str, Any]]) -> str:
+    parts = []
+    for key, name in SOFTWARE:
+        found = sorted({str(r.get("versions", {}).get(key)) for r in records} - {"None"})
+        if found:
+            parts.append(f"{name} {' and '.join(found)}")
+    python = sorted({str(r.get("versions", {}).get("python")) for r in records} - {"None"})
+    if python:
+        parts.append(f"Python {' and '.join(python)}")
+    commits = sorted(
+        {
+            f"{r['git']['commit'][:12]}{' (uncommitted changes)' if r['git'].get('dirty') else ''}"
+            for r in records
+            if r.get("git", {}).get("commit")
+        }
+    )
+    if commits:
+        parts.append(f"git commit {', '.join(commits)}")
+    return ", ".join(parts)
+
+
+def _wall_time(records: list[dict[str, Any]]) -> str:
+    seconds = sum(float(r.get("wall_seconds") or 0) for r in records)
+    timed = sum(1 for r in records if r.get("wall_seconds") is not None)
+    copied = sum(1 for r in records if r.get("reused_from"))
+    if not timed:
+        return f"not recorded ({len(records)} units, made before units recorded it)"
+    text = f"{duration(seconds)} over {timed} units"
+    if copied:
+        text += f", {copied} of them copied from an identical training (timed as the copy)"
+    starts = sorted(str(r["started"]) for r in records if r.get("started"))
+    ends = sorted(str(r["finished"]) for r in records if r.get("finished"))
+    if starts and ends:
+        text += f", between {starts[0]} and {ends[-1]}"
+    return text
+
+
+def duration(seconds: float) -> str:
+    """'2 h 5 min', '12 min 30 s', '45.2 s'."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
