@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,8 @@ DATASET_ARGUMENT = click.argument("name", metavar="NAME")
 
 @data.command("info")
 @DATA_DIR_OPTION
-def data_info(data_dir: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see below).")
+def data_info(data_dir: Path | None, as_json: bool) -> None:
     """Each dataset: what it is, where it comes from, where a download is cached, and whether
     it is on this machine (where, or why not).
 
@@ -42,11 +44,36 @@ def data_info(data_dir: Path | None) -> None:
     Example:
       resilinet data info
       resilinet data info --data-dir /data
+      resilinet data info --json
+
+    \b
+    --json prints one object keyed by dataset name, each with:
+      what      a description
+      source    where it comes from
+      cache     the folder a download goes to (null: never downloaded)
+      present   whether a run would find it here
+      path      where it was found (null if absent)
+      problem   why it was not found (null if present)
     """
     from resilinet_cli.data.catalog import catalog, presence
     from resilinet_cli.data.locate import check_data_dir
 
     check_data_dir(data_dir)  # one error for a bad --data-dir, not one per dataset
+    if as_json:
+        found = {name: (entry, presence(name, data_dir)) for name, entry in catalog().items()}
+        listing = {
+            name: {
+                "what": entry.what,
+                "source": entry.source,
+                "cache": entry.cache,
+                "present": here.where is not None,
+                "path": None if here.where is None else str(here.where),
+                "problem": here.problem,
+            }
+            for name, (entry, here) in found.items()
+        }
+        click.echo(json.dumps(listing, indent=2))
+        return
     for name, entry in catalog().items():
         click.echo(f"{name}\n  {entry.what}\n  source: {entry.source}")
         if entry.cache:

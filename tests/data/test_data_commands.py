@@ -61,6 +61,25 @@ def test_info_says_where_each_dataset_is_found_without_reading_it(
     assert not (keras_home / "datasets" / "cifar-10").exists()  # nothing was downloaded
 
 
+def test_info_as_json_says_the_same_for_scripts(tmp_path: Path, keras_home: Path) -> None:
+    import json
+
+    result = invoke("info", "--json")
+    assert result.exit_code == 0, result.output
+    listing = json.loads(result.stdout)
+    assert list(listing) == ["cifar10", "digits", "fashion_mnist", "imagenet", "mhealth"]
+    assert listing["cifar10"]["source"] == f"{cifar10.URL} (md5 {cifar10.ARCHIVE_MD5})"
+    assert listing["cifar10"]["cache"] == str(keras_home / "datasets" / "cifar-10")
+    assert listing["cifar10"]["present"] is False and listing["cifar10"]["path"] is None
+    assert listing["cifar10"]["problem"].startswith("CIFAR-10 not found (looked in: ")
+    digits = listing["digits"]
+    assert digits["present"] is True and digits["problem"] is None and digits["cache"] is None
+    assert digits["path"].endswith("digits.csv.gz")
+    text = local_lines(invoke("info").stdout)
+    for name, entry in listing.items():
+        assert text[name].startswith("yes, " if entry["present"] else "no: ")
+
+
 def test_info_refuses_a_data_dir_that_is_not_a_folder_in_one_line(tmp_path: Path) -> None:
     result = invoke("info", "--data-dir", str(tmp_path / "absent"))
     assert result.exit_code == 2
