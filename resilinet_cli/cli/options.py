@@ -72,6 +72,7 @@ def executor_options(function: Any) -> Any:
             help="ray: every node sees the output folder at the same path; tasks write there "
             "themselves instead of sending their files to this machine.",
         ),
+        TRACKER_OPTION,
     ]
 
     @functools.wraps(function)
@@ -85,6 +86,30 @@ def executor_options(function: Any) -> Any:
 
 
 EXECUTOR_KEYS = ("executor", "workers", "address", "num_cpus", "num_gpus", "shared_out")
+TRACKER = "resilinet.tracker"  # ctx.meta key: --tracker
+
+
+def chosen_tracker(ctx: click.Context, _: click.Parameter, tracker: str) -> str:
+    """Keep --tracker for ``invocation``; refuse mlflow in one line when it is not installed."""
+    if tracker == "mlflow":
+        from resilinet_cli.results.tracking import check_mlflow
+
+        check_mlflow()
+    ctx.meta[TRACKER] = tracker
+    return tracker
+
+
+TRACKER_OPTION = click.option(
+    "--tracker",
+    type=click.Choice(["tensorboard", "mlflow", "none"]),
+    default="tensorboard",
+    show_default=True,
+    expose_value=False,
+    callback=chosen_tracker,
+    help="tensorboard: each unit logs to its tensorboard/ folder (tensorboard --logdir "
+    "results/NAME); mlflow: also one MLflow run per unit (pip install 'resilinet[mlflow]'); "
+    "none: no logs.",
+)
 
 
 def chosen_executor(
@@ -227,7 +252,9 @@ def invocation(overrides: Sequence[str] = ()) -> Any:
     """What each unit's record says ran it: this command line and its ``--set`` values."""
     from resilinet_cli.experiments.unit import Invocation
 
-    return Invocation(command_line(), tuple(overrides), worker_verbosity())
+    ctx = click.get_current_context(silent=True)
+    tracker = ctx.meta.get(TRACKER, "tensorboard") if ctx else "tensorboard"
+    return Invocation(command_line(), tuple(overrides), worker_verbosity(), tracker)
 
 
 def echo_json(document: Any) -> None:

@@ -30,7 +30,6 @@ from resilinet_cli.experiments.unit import Job
 from resilinet_cli.results import layout
 
 CONNECT_SECONDS = 10  # how long an unreachable --address may take to say so
-FILES = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)  # then the record, last
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ def write_unit(folder: Path, files: dict[str, bytes]) -> None:
     once everything else is in place. A task that wrote them itself returns none."""
     if not files:
         return
-    for name in FILES:
-        if name in files:
-            atomic.write_bytes(folder / name, files[name])
+    for name, data in files.items():  # the model, tables and TensorBoard logs
+        if name != layout.RECORD:
+            atomic.write_bytes(folder / name, data)
     atomic.write_bytes(folder / layout.RECORD, files[layout.RECORD])

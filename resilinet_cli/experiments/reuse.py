@@ -82,3 +82,7 @@ def copy_unit(donor: Path, folder: Path) -> None:
                 os.link(source, tmp)
             except OSError:
                 shutil.copyfile(source, tmp)
+    logs = donor / layout.TENSORBOARD
+    if logs.is_dir():  # the donor's curves, so that TensorBoard shows the copy too
+        shutil.rmtree(folder / layout.TENSORBOARD, ignore_errors=True)
+        shutil.copytree(logs, folder / layout.TENSORBOARD)

@@ -23,7 +23,7 @@ from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.pages import write_run_tables
 from resilinet_cli.experiments.progress import Progress
 from resilinet_cli.experiments.queue import DataCache, Executor, train_jobs
-from resilinet_cli.experiments.unit import Job, copy_unit
+from resilinet_cli.experiments.unit import Job, copy_unit, current_invocation
 from resilinet_cli.results import runs
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
@@ -155,6 +155,10 @@ class Queue:
         """The experiment's tables from every finished unit of its folder, and its status."""
         config, out = planned.config, planned.out
         weighted = write_run_tables(out, config, current_only=not self.reuse_stale)
+        if current_invocation().tracker == "mlflow":
+            from resilinet_cli.results.tracking import log_run
+
+            log_run(out, config)
         every = plan_units(config, config.variants, range(1, config.iterations + 1))
         complete = all(self.is_done(Job(config, out, unit, planned.started)) for unit in every)
         seeds = {unit.name: unit.seed for unit in planned.units}

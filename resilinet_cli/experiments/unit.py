@@ -27,6 +27,8 @@ from resilinet_cli.data import FolderSplits, Splits, load_splits
 from resilinet_cli.experiments import reuse
 from resilinet_cli.results import layout, runs
 from resilinet_cli.sweeps.sweep import sweep_model
+from resilinet_cli.topology import Topology
+from resilinet_cli.variants import variant_topology
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Invocation:
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
     overrides: tuple[str, ...] = ()
     worker_verbose: int = 0
+    tracker: str = "tensorboard"  # --tracker: where units log (training/tensorboard.py)
 
     def record(self) -> dict[str, Any]:
         """The fields of a unit's ``run.json``."""
@@ -115,6 +118,7 @@ def run_unit(
     long this call took and the command that ran it (``invocation``, default: the current one).
     """
     from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.training import tensorboard
     from resilinet_cli.training.checkpoint import EpochCheckpoint
     from resilinet_cli.training.distribute import distribution_scope
     from resilinet_cli.training.epoch_sweep import epoch_sweeps
@@ -124,6 +128,7 @@ def run_unit(
 
     clock = time.monotonic()
     invocation = invocation or current_invocation()
+    logs = tensorboard.logs_on(invocation.tracker)
     run_config = config
     config = unit.config(run_config)
     threads = use_threads(config.train.threads)  # before TensorFlow runs its first op
@@ -176,7 +181,10 @@ def run_unit(
                 gradient_accumulation_steps=config.train.gradient_accumulation_steps,
                 optimizer=config.train.optimizer,
                 early_stopping=config.train.early_stopping,
-                epoch_callbacks=epoch_sweeps(config, unit.variant, inputs),
+                epoch_callbacks=[
+                    *epoch_sweeps(config, unit.variant, inputs),  # before the logger logs them
+                    *([tensorboard.epoch_logger(folder)] if logs else []),
+                ],
             )
         with atomic.atomic_path(folder / layout.MODEL) as tmp:
             model.save(tmp)
@@ -193,6 +201,9 @@ def run_unit(
 
             combinations = sweep_model(config, unit.variant, model, inputs, on_chunk=on_chunk)
         atomic.write_csv(folder / layout.COMBINATIONS, combinations)
+        if logs:
+            topology = variant_topology(Topology.from_config(config.topology), unit.variant)
+            tensorboard.write_weighted(folder, combinations, topology, len(history))
     metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
     extra = {
         "unit": unit.to_record(),
@@ -361,7 +372,11 @@ def unit_files(job: Job, shared: bool) -> tuple[str, Any]:
             return "failed", failure_message(error)
         folder = job.unit.folder(Path(tmp))
         names = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS, layout.RECORD)
-        return "done", {n: (folder / n).read_bytes() for n in names if (folder / n).exists()}
+        files = {n: (folder / n).read_bytes() for n in names if (folder / n).exists()}
+        for log in sorted((folder / layout.TENSORBOARD).rglob("*")):
+            if log.is_file():
+                files[log.relative_to(folder).as_posix()] = log.read_bytes()
+        return "done", files
 
 
 def job_settings(job: Job) -> dict[str, Any]:

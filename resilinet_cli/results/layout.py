@@ -28,6 +28,7 @@ EPOCH_SWEEP_PREFIX = "val_weighted_"
 MODEL = "model.keras"
 HISTORY = "history.csv"
 RESUME = ".resume"  # a unit's epoch checkpoint while it trains
+TENSORBOARD = "tensorboard"  # a unit's TensorBoard logs (train/, validation/, test/)
 EVALUATION = "evaluation.csv"  # `resilinet evaluate`, next to the model
 EVALUATION_WEIGHTED = "evaluation_weighted.csv"
 PROFILE_RECORD = "profile.json"  # in a profile's folder: what its REPORT.md shows

@@ -80,6 +80,10 @@ def test_a_two_node_cluster_gives_the_serial_runs_files(cluster, tmp_path, smoke
         assert f"{unit}: accuracy with no failures" in result.stdout
         record = json.loads((out / "runs" / unit / "run.json").read_text())
         assert record["argv"] == ["resilinet", *args] and record["overrides"] == SMOKE_SETS
+        # The task's TensorBoard logs came back with its files.
+        logs = out / "runs" / unit / "tensorboard"
+        assert {p.name for p in logs.iterdir()} == {"train", "validation", "test"}
+        assert all(any(part.iterdir()) for part in logs.iterdir())
     assert "queue: 4 done, 0 in flight, 0 failed of 4" in result.stdout
 
 
