@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "e9677eb6e227f17b6dab8aab881995d55bffba1a9fb16655e8c653970d117b2c"
+FINGERPRINT = "23fa19b5825cf697d6e3ae07e720e1563a4888508d2a4ee534bcaef219a492ee"
 
 PACKAGE = Path(__file__).resolve().parent
 
