@@ -7,7 +7,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -33,6 +33,13 @@ STATES = ("todo", "done", "copy")  # a unit's state in a dry run
 
 @main.command()
 @config_options
+@click.argument("positional", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option(
+    "-m",
+    "--multirun",
+    is_flag=True,
+    help="Run one config per value of each sweep (key=a,b, range(...), choice(...)).",
+)
 @click.option("--variants", metavar="V1,V2", help="Variants to train [default: the config's].")
 @click.option("--iterations", metavar="N|A..B", help="Iterations to run [default: the config's].")
 @click.option("--dry-run", is_flag=True, help="List the units and which are already done.")
@@ -54,6 +61,8 @@ STATES = ("todo", "done", "copy")  # a unit's state in a dry run
 def run(
     config: Path,
     overrides: tuple[str, ...],
+    positional: tuple[str, ...],
+    multirun: bool,
     smoke: bool,
     out: Path | None,
     data_dir: Path | None,
@@ -71,31 +80,39 @@ def run(
 
     Finished units in an existing run folder are kept, so re-running resumes an interrupted run.
 
-    A --set with several comma-separated values (key=a,b) runs once per value, Hydra-style,
-    each into a folder named by its values under the run folder.
+    Overrides in Hydra's grammar follow the config or come with --set (both may be mixed; the
+    --set ones apply first): key=value changes a key, +key=value adds one the file does not
+    have, ~key removes one (its default applies), and topology=, dataset= or model= with a
+    preset name replaces that whole section. With -m, a sweep (key=a,b, key=range(1,4),
+    key=choice(a,b)) runs once per value, each into a folder named by its values under the run
+    folder, and tables/sweep.csv there lists every value's weighted accuracy; without -m a
+    sweep is refused. Every config of a sweep is validated before any unit trains.
 
     \b
     Example:
       resilinet run configs/quickstart.yaml
+      resilinet run configs/quickstart.yaml train.epochs=5 iterations=1
+      resilinet run configs/quickstart.yaml topology=cnn dataset=fashion_mnist model=mobilenet
+      resilinet run configs/quickstart.yaml +train.early_stopping=3 ~train.failout.granularity
+      resilinet run configs/quickstart.yaml -m train.failout.survival=0.9,0.7 --dry-run
+      resilinet run configs/quickstart.yaml -m 'train.epochs=range(10,31,10)' --dry-run
       resilinet run configs/health.yaml --iterations 3..3 --variants resilinet
-      resilinet run configs/quickstart.yaml --set train.failout.survival=0.9,0.7 --dry-run
       resilinet run configs/ablations/digits_merge.yaml --reuse-from results
       resilinet run configs/quickstart.yaml --workers 2
       resilinet run configs/health.yaml --executor ray --address auto
       resilinet run configs/quickstart.yaml --dry-run --json
 
     \b
-    --dry-run --json prints one object (a list of them for a --set sweep, one per value):
+    --dry-run --json prints one object (a list of them for a -m sweep, one per value):
       config     the config's name
       folder     the run folder
-      overrides  the --set values of this run
+      overrides  the overrides of this run, one value each
       units      one object per planned unit: name, state (todo: to train; done:
                  finished here; copy: an identical unit is finished under --reuse-from),
                  variant, iteration, seed, and an ablation level's factor, value,
                  trained_for and overrides (null or empty in a plain run)
       counts     units per state (todo, done, copy) and their total
     """
-    from resilinet_cli.config import multirun
     from resilinet_cli.experiments.kinds import plan_units
 
     if as_json and not dry_run:
@@ -103,22 +120,32 @@ def run(
             "--json: only with --dry-run; a run's results are in its tables/ folder "
             "(weighted_accuracy.csv)"
         )
-    plans = []
-    for folder, chosen_overrides in multirun(overrides):
-        cfg = load(config, chosen_overrides, smoke, data_dir)
+    runs = command_line_runs(overrides, positional, multirun)
+    planned = []  # every config of a sweep is checked before any unit trains
+    for one in runs:
+        cfg = load(config, one.edits, smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)
-        names = parse_variants(variants, cfg)
-        chosen = parse_iterations(iterations, cfg.iterations)
-        target = default_out(cfg, smoke, out) / folder if folder else default_out(cfg, smoke, out)
+        root = default_out(cfg, smoke, out)
+        planned.append(
+            Planned(
+                one,
+                cfg,
+                parse_variants(variants, cfg),
+                parse_iterations(iterations, cfg.iterations),
+                root / one.folder if one.folder else root,
+            )
+        )
+    plans, table = [], None
+    for one, cfg, names, chosen, target in planned:
         if as_json:
             units = plan_units(cfg, names, chosen)
             swept = not no_sweep
             states = dry_run_states(cfg, target, units, reuse_from, swept, reuse_stale)
-            plans.append(dry_run_plan(cfg, target, states, chosen_overrides))
+            plans.append(dry_run_plan(cfg, target, states, one.texts))
             continue
-        if folder:
-            click.echo(f"== {folder}")
-        with unit_invocation(chosen_overrides):
+        if one.folder:
+            click.echo(f"== {one.folder}")
+        with unit_invocation(one.texts):
             execute(
                 cfg,
                 target,
@@ -133,12 +160,44 @@ def run(
                 workers=executor.workers,
                 ray=executor.ray,
             )
+        if one.swept and not dry_run:  # after each value, so a failed value keeps the others
+            table = write_sweep(default_out(planned[0].cfg, smoke, out), planned)
     if as_json:
-        echo_json(plans if len(plans) > 1 else plans[0])
+        echo_json(plans if runs[0].swept else plans[0])
+    elif table is not None:
+        click.echo(f"Sweep: {table} (and .md): the weighted accuracy of every value")
+
+
+def command_line_runs(
+    overrides: Sequence[str], positional: Sequence[str], multirun: bool
+) -> list[Any]:
+    """The runs that --set and positional overrides ask for, read with Hydra's grammar."""
+    from resilinet_cli.config.grammar import parse_overrides
+    from resilinet_cli.config.multirun import plan_runs
+
+    parsed = [*parse_overrides(overrides, "--set"), *parse_overrides(positional)]
+    return plan_runs(parsed, multirun)
+
+
+class Planned(NamedTuple):
+    """One run of a command line, checked: its config, variants, iterations and folder."""
+
+    run: Any  # config.multirun.Run
+    cfg: Any
+    variants: list[str]
+    iterations: list[int]
+    out: Path
+
+
+def write_sweep(root: Path, planned: list[Planned]) -> Path | None:
+    """The sweep's combined table, from the values whose run has written its table so far."""
+    from resilinet_cli.results.multirun import write_sweep_table
+
+    return write_sweep_table(root, [(each.run.values, each.out) for each in planned])
 
 
 def unit_invocation(overrides: Sequence[str]) -> Any:
-    """A block whose units record this command line and these ``--set`` values."""
+    """A block whose units record this command line and these overrides."""
     from resilinet_cli.experiments.unit import invoked
 
     return invoked(invocation(overrides))
@@ -146,6 +205,7 @@ def unit_invocation(overrides: Sequence[str]) -> Any:
 
 @main.command()
 @config_options
+@click.argument("positional", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option(
     "--variant",
     required=True,
@@ -165,6 +225,7 @@ def unit_invocation(overrides: Sequence[str]) -> Any:
 def train(
     config: Path,
     overrides: tuple[str, ...],
+    positional: tuple[str, ...],
     smoke: bool,
     out: Path | None,
     data_dir: Path | None,
@@ -176,17 +237,22 @@ def train(
 ) -> None:
     """Train one model, save it and sweep its failure combinations.
 
+    Overrides follow the config or come with --set, in Hydra's grammar, as for `run` (a sweep
+    needs `run -m`).
+
     \b
     Example:
       resilinet train configs/quickstart.yaml --variant resilinet --seed 7
+      resilinet train configs/quickstart.yaml train.epochs=5 --variant vanilla
     """
-    cfg = load(config, overrides, smoke, data_dir)
+    [one] = command_line_runs(overrides, positional, multirun=False)
+    cfg = load(config, one.edits, smoke, data_dir)
     check_sweep_size(config, cfg, no_sweep)
     names = parse_variants(variant, cfg, option="--variant")
     if len(names) != 1:
         raise ConfigError("--variant: name exactly one variant")
     target = default_out(cfg, smoke, out)
-    with unit_invocation(overrides):
+    with unit_invocation(one.texts):
         execute(
             cfg,
             target,

@@ -1,12 +1,15 @@
 """Experiment configs: YAML files -> frozen, validated objects.
 
-``schema`` defines the sections and their defaults, ``loading`` reads files (``base:``, presets,
-generated topologies), ``overrides`` applies ``--set`` values, ``messages`` words the problems,
-``families`` lists the model families and ``generate`` the topology generators.
+``schema`` defines the sections and their defaults, ``loading`` reads files (``base:``,
+generated topologies), ``presets`` the config groups (topology, dataset, model by name),
+``overrides`` applies edits, ``grammar`` reads command-line overrides with Hydra's parser and
+``multirun`` expands their sweeps (both import hydra, so they are imported where needed),
+``messages`` words the problems, ``families`` lists the model families and ``generate`` the
+topology generators.
 """
 
-from resilinet_cli.config.loading import SMOKE_OVERRIDES, load_config, read_mapping, read_yaml
-from resilinet_cli.config.overrides import apply_override, multirun
+from resilinet_cli.config.loading import SMOKE_OVERRIDES, load_config, read_mapping
+from resilinet_cli.config.overrides import Edit, apply_edit, apply_override
 from resilinet_cli.config.schema import (
     ALL_VARIANTS,
     ExperimentConfig,
@@ -15,17 +18,19 @@ from resilinet_cli.config.schema import (
     TopologyConfig,
     validate_config,
 )
+from resilinet_cli.config.yaml_file import read_yaml
 
 __all__ = [
     "ALL_VARIANTS",
     "SMOKE_OVERRIDES",
+    "Edit",
     "ExperimentConfig",
     "ExperimentType",
     "ModelConfig",
     "TopologyConfig",
+    "apply_edit",
     "apply_override",
     "load_config",
-    "multirun",
     "read_mapping",
     "read_yaml",
     "validate_config",

@@ -1,4 +1,4 @@
-"""Reading a config: YAML, ``base:`` inheritance, topology presets and generators, overrides.
+"""Reading a config: YAML, ``base:`` inheritance, presets (config groups) and generators, overrides.
 
 Everything is checked before any data is loaded or TensorFlow is imported, and every problem is
 reported as one line ``file: key.path: message`` (docs/architecture.md §7).
@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from resilinet_cli.config import presets
 from resilinet_cli.config.generate import GENERATORS
 from resilinet_cli.config.messages import loc_text
-from resilinet_cli.config.overrides import apply_override
+from resilinet_cli.config.overrides import Edit, apply_edit, plain_edit
 from resilinet_cli.config.schema import ExperimentConfig, GeneratedTopologyConfig, validate_config
+from resilinet_cli.config.yaml_file import read_yaml
 from resilinet_cli.errors import ConfigError, unknown_choice
 
 SMOKE_OVERRIDES = (
@@ -30,16 +31,26 @@ SMOKE_OVERRIDES = (
 
 
 def load_config(
-    path: Path, overrides: Sequence[str] = (), *, smoke: bool = False
+    path: Path, overrides: Sequence[str | Edit] = (), *, smoke: bool = False
 ) -> ExperimentConfig:
-    """Read, override and validate a config file; raise ConfigError listing every problem."""
-    raw = read_mapping(path)
-    raw = _resolve_topology(raw, path)
-    # --smoke shrinks first, so that what the user sets explicitly wins.
-    for override in (*(SMOKE_OVERRIDES if smoke else ()), *overrides):
-        apply_override(raw, override)
-    raw = _resolve_topology(raw, path)  # --set topology=cnn names a preset too
-    return validate_config(_expand_generated(raw, path.name), path.name, overrides)
+    """Read, override and validate a config file; raise ConfigError listing every problem.
+
+    A text override is the plain ``key=value`` (value read as YAML) of profiles and the API;
+    the command line passes ``Edit`` objects parsed with Hydra's grammar (``config/grammar.py``).
+    """
+    edits = [o if isinstance(o, Edit) else plain_edit(o) for o in overrides]
+    raw = presets.resolve_all(read_mapping(path), path)
+    # As Hydra composes its config groups before it applies values: a group named by a preset
+    # (dataset=cifar10) replaces its section first, so dataset.subset.train=100 changes that
+    # preset wherever it stands; and --smoke shrinks next, so what the user sets explicitly wins.
+    groups = [edit for edit in edits if edit.key in presets.FOLDERS]
+    smoke_edits = [plain_edit(override) for override in SMOKE_OVERRIDES] if smoke else []
+    others = [edit for edit in edits if edit.key not in presets.FOLDERS]
+    for edit in (*groups, *smoke_edits, *others):
+        apply_edit(raw, edit)
+        if edit.key in presets.FOLDERS:
+            raw = presets.resolve(raw, edit.key, path, edit.label)
+    return validate_config(_expand_generated(raw, path.name), path.name, edits)
 
 
 def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -59,7 +70,7 @@ def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent = (path.parent / base).resolve()
     if parent in seen or parent == path.resolve():
         raise ConfigError(f"{path.name}: base: {base} includes itself")
-    inherited = _resolve_topology(read_mapping(parent, (*seen, path.resolve())), parent)
+    inherited = presets.resolve_all(read_mapping(parent, (*seen, path.resolve())), parent)
     return _deep_merge(inherited, raw)
 
 
@@ -71,54 +82,6 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse YAML safely (no object construction); syntax errors carry line and column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
-    if not text.strip():
-        raise ConfigError(f"{path.name}: the file is empty")
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise ConfigError(f"{path.name}: {where}: {error.problem}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path.name}: invalid YAML: {error}") from None
-
-
-PRESETS = Path(__file__).resolve().parent / "topologies"
-
-
-def _resolve_topology(raw: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Replace ``topology: NAME`` with a preset's mapping.
-
-    A preset is looked for next to the config first (``topologies/NAME.yaml``, or ``NAME`` as a
-    path), so a project can keep its own, and then among the presets shipped in the package, so
-    that ``topology: health`` works from any folder.
-    """
-    name = raw.get("topology")
-    if not isinstance(name, str):
-        return raw
-    here = path.parent
-    candidates = [here / "topologies" / f"{name}.yaml", here / name]
-    candidates.append(PRESETS / f"{name}.yaml")
-    preset = next((c for c in candidates if c.is_file()), None)
-    if preset is None:
-        known = sorted({p.stem for d in (here / "topologies", PRESETS) for p in d.glob("*.yaml")})
-        raise ConfigError(
-            f"{path.name}: topology: {unknown_choice('topology preset', name, known)}"
-        )
-    topology = read_yaml(preset)
-    if not isinstance(topology, dict):
-        raise ConfigError(f"{preset.name}: expected a mapping of keys at the top level")
-    return {**raw, "topology": topology}
 
 
 def _expand_generated(raw: dict[str, Any], source: str) -> dict[str, Any]:

@@ -13,18 +13,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from resilinet_cli.config.families import FAMILIES
+from resilinet_cli.config.overrides import Edit
 from resilinet_cli.errors import unknown_choice
 from resilinet_cli.topology import topology_problems
 
 
-def blame(source: str, overrides: Sequence[str], loc: str, message: str) -> str:
+def blame(source: str, overrides: Sequence[Edit], loc: str, message: str) -> str:
     """``file: key: message``, or ``--set key=value: message`` when an override set that key."""
     for override in reversed(overrides):  # the last override of a key is the one that counts
-        key = override.partition("=")[0].strip()
+        key = override.key
         if loc == key:
-            return f"--set {override}: {message}"
+            return f"{override.label}: {message}"
         if loc.startswith((f"{key}.", f"{key}[")) or key.startswith(f"{loc}."):
-            return f"--set {override}: {loc}: {message}"
+            return f"{override.label}: {loc}: {message}"
     return f"{source}: {loc or '(top level)'}: {message}"
 
 

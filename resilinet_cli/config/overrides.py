@@ -1,18 +1,41 @@
-"""``--set key.path=value`` overrides and Hydra-style multiruns (``key=a,b``), on raw mappings."""
+"""Overrides as edits of a raw config mapping: set ``key=v``, add ``+key=v``, remove ``~key``.
+
+Both ways of writing an override end here: Hydra's grammar on the command line
+(``config/grammar.py``) and the plain ``key=value`` of profiles, ablation levels and the API
+(``plain_edit``, the value read as YAML). Applying an edit knows neither syntax; pydantic then
+validates the result, so an edit can never bring in a key the schema does not know.
+"""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import yaml
 
 from resilinet_cli.errors import ConfigError
 
+Action = Literal["set", "add", "force_add", "delete"]
+NO_VALUE: Any = object()  # ``~key`` alone removes the key whatever its value
 
-def apply_override(raw: dict[str, Any], override: str) -> None:
-    """Apply one Hydra-style ``key.path=value`` override in place (value parsed as YAML)."""
+
+@dataclass(frozen=True)
+class Edit:
+    """One override with one value: ``action`` on the dotted ``key``.
+
+    ``text`` is the override as one value (``train.epochs=5``), what a unit's record lists and
+    a sweep's folder is named by; ``label`` is how a problem names it (``--set train.epochs=5``).
+    """
+
+    key: str
+    action: Action
+    value: Any = NO_VALUE
+    text: str = ""
+    label: str = ""
+
+
+def plain_edit(override: str) -> Edit:
+    """``key.path=value`` with the value read as YAML: profiles' ``set:`` lists and the API."""
     key, sep, text = override.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {override!r}: expected key=value, for example train.epochs=5")
@@ -20,50 +43,43 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
         raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
-    parts = key.strip().split(".")
+    return Edit(key.strip(), "set", value, override, f"--set {override}")
+
+
+def apply_override(raw: dict[str, Any], override: str) -> None:
+    """Apply one plain ``key.path=value`` override in place (value parsed as YAML)."""
+    apply_edit(raw, plain_edit(override))
+
+
+def apply_edit(raw: dict[str, Any], edit: Edit) -> None:
+    """Apply ``edit`` to ``raw`` in place; missing sections are created, as a file may omit them.
+
+    As in Hydra, ``+key`` refuses a key the config already has and ``~key`` one it does not
+    have; ``key=value`` and ``++key=value`` set a key either way.
+    """
+    parts = edit.key.split(".")
     node = raw
     for depth, part in enumerate(parts[:-1]):
-        child = node.setdefault(part, {})
+        child = node.setdefault(part, {}) if edit.action != "delete" else node.get(part, {})
         if not isinstance(child, dict):
             where = ".".join(parts[: depth + 1])
-            raise ConfigError(f"--set {override}: {where} is not a section, so {key} cannot be set")
+            raise ConfigError(
+                f"{edit.label}: {where} is not a section, so {edit.key} cannot be set"
+            )
         node = child
-    node[parts[-1]] = value
-
-
-def multirun(overrides: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """Hydra-style sweeps: ``key=a,b`` gives one run per value.
-
-    Returns (folder name, overrides) per run; the folder is ``""`` when nothing sweeps. Commas
-    inside brackets, braces or quotes do not split (``variants=[a,b]`` is one value).
-    """
-    single, sweeps = [], []
-    for override in overrides:
-        key, sep, text = override.partition("=")
-        values = _split_top_level(text) if sep else [text]
-        if len(values) > 1:
-            sweeps.append([f"{key}={value}" for value in values])
-        else:
-            single.append(override)
-    if not sweeps:
-        return [("", list(single))]
-    return [(",".join(chosen), [*single, *chosen]) for chosen in itertools.product(*sweeps)]
-
-
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, quote, current = [], 0, "", ""
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-            continue
-        current += char
-    return [*parts, current]
+    last = parts[-1]
+    if edit.action == "add" and last in node:
+        raise ConfigError(
+            f"{edit.label}: {edit.key} is already in the config; "
+            f"change it with {edit.key}=VALUE (or ++{edit.key}=VALUE)"
+        )
+    if edit.action != "delete":
+        node[last] = edit.value
+    elif last not in node:
+        raise ConfigError(f"{edit.label}: {edit.key} is not in the config, so it cannot be removed")
+    elif edit.value is not NO_VALUE and node[last] != edit.value:
+        raise ConfigError(
+            f"{edit.label}: {edit.key} is {node[last]!r}, not {edit.value!r}; nothing removed"
+        )
+    else:
+        del node[last]

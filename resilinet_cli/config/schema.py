@@ -26,7 +26,7 @@ from pydantic import (
 from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.config.generate import GENERATORS
 from resilinet_cli.config.messages import blame, format_errors, semantic_problems
-from resilinet_cli.config.overrides import apply_override
+from resilinet_cli.config.overrides import Edit, apply_override
 from resilinet_cli.errors import ConfigError, unknown_choice
 
 VariantName = Literal["vanilla", "deepfogguard", "resilinet", "resilinet_plus"]
@@ -305,9 +305,9 @@ class ExperimentConfig(_Section):
 
 
 def validate_config(
-    raw: dict[str, Any], source: str, overrides: Sequence[str] = ()
+    raw: dict[str, Any], source: str, overrides: Sequence[Edit] = ()
 ) -> ExperimentConfig:
-    """The validated config; each problem is blamed on the ``--set`` that caused it, if any."""
+    """The validated config; each problem is blamed on the override that caused it, if any."""
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as error:

@@ -158,8 +158,8 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
             [
                 "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
                 "known: epochs, batch_size, gradient_accumulation_steps, augment, "
-                "mixed_precision, threads, distribute, epoch_sweep, failout, "
-                "hyperconnection_weights)"
+                "mixed_precision, threads, distribute, optimizer, early_stopping, epoch_sweep, "
+                "failout, hyperconnection_weights)"
             ],
             id="unknown-key",
         ),
@@ -287,7 +287,8 @@ def test_all_problems_are_listed_together(config_dir: Path) -> None:
         "unable to parse string as an integer",
         "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
         "known: epochs, batch_size, gradient_accumulation_steps, augment, "
-        "mixed_precision, threads, distribute, epoch_sweep, failout, hyperconnection_weights)",
+        "mixed_precision, threads, distribute, optimizer, early_stopping, epoch_sweep, failout, "
+        "hyperconnection_weights)",
     ]
 
 
@@ -544,7 +545,7 @@ def test_a_set_names_a_preset_as_the_file_does(tmp_path: Path) -> None:
 
 def test_a_set_naming_an_unknown_preset_lists_the_shipped_ones(tmp_path: Path) -> None:
     assert error_lines(write(tmp_path, MINIMAL), ("topology=cn",)) == [
-        "exp.yaml: topology: unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, health)"
+        "--set topology=cn: unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, health)"
     ]
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from run_helpers import smoke_command
@@ -108,17 +109,27 @@ def test_a_failing_unit_does_not_stop_the_run_unless_fail_fast(
     assert not (tmp_path / "fast" / "runs" / "resilinet").exists()
 
 
-def test_set_with_several_values_runs_one_folder_per_value(tmp_path: Path) -> None:
+def test_multirun_runs_one_folder_per_value_and_a_combined_table(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     result = invoke(
-        *command(out, "--iterations", "1", "--set", "train.failout.survival=0.9,0.5",
+        *command(out, "--iterations", "1", "-m", "--set", "train.failout.survival=0.9,0.5",
                  "--variants", "resilinet")
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    for value in ("0.9", "0.5"):
+    combined = pd.read_csv(out / "tables" / "sweep.csv")
+    assert list(combined.columns) == [
+        "train.failout.survival", "variant", "setting", "mean", "std", "iterations"
+    ]  # fmt: skip
+    for value in (0.9, 0.5):
         folder = out / f"train.failout.survival={value}"
-        assert (folder / "tables" / "weighted_accuracy.csv").is_file()
         assert f"survival: {value}" in (folder / "config.yaml").read_text()
+        own = pd.read_csv(folder / "tables" / "weighted_accuracy.csv")
+        rows = combined[combined["train.failout.survival"] == value].drop(
+            columns="train.failout.survival"
+        )
+        pd.testing.assert_frame_equal(rows.reset_index(drop=True), own)
+    assert (out / "tables" / "sweep.md").read_text().startswith("| variant")
+    assert f"Sweep: {out / 'tables' / 'sweep.csv'}" in result.stdout
 
 
 def test_a_fresh_process_gives_the_same_files_as_another_run(tmp_path: Path, clean: Path) -> None:
