@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "23fa19b5825cf697d6e3ae07e720e1563a4888508d2a4ee534bcaef219a492ee"
+FINGERPRINT = "673c75e5d8091ab9d6433b055117323608f97e2e3413c2c3dcd8db06a5d3b029"
 
 PACKAGE = Path(__file__).resolve().parent
 

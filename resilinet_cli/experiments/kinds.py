@@ -25,7 +25,8 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import unknown_choice
 from resilinet_cli.results import layout
 from resilinet_cli.results.runs import Unit, iteration_seed
-from resilinet_cli.variants import VARIANTS
+from resilinet_cli.topology import Topology
+from resilinet_cli.variants import VARIANTS, variant_topology
 
 if TYPE_CHECKING:  # figures load pandas and matplotlib only when they are drawn
     import pandas as pd
@@ -151,35 +152,31 @@ def _skip_order(config: ExperimentConfig) -> str:
     return f"skip_bits has one bit per skip, in this order: {order}."
 
 
-Figure = Callable[["Kind", "pd.DataFrame", Path, str], Path]
+Figure = Callable[["Kind", "pd.DataFrame", Path, bool], Path]  # (kind, weighted, folder, zoom)
 
 
-def _setting_bars(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
+def _setting_bars(kind: Kind, weighted: pd.DataFrame, out_dir: Path, zoom: bool) -> Path:
     from resilinet_cli.results import plots
 
     path = out_dir / layout.WEIGHTED_PNG
-    return plots.weighted_bars(
-        weighted, path, f"{prefix}weighted accuracy per setting", kind.factor_label
-    )
+    return plots.weighted_bars(weighted, path, kind.factor_label, zoom=zoom)
 
 
-def _failout_lines(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
+def _failout_lines(kind: Kind, weighted: pd.DataFrame, out_dir: Path, zoom: bool) -> Path:
     from resilinet_cli.results import plots
 
-    path = out_dir / layout.FAILOUT_PNG
-    return plots.failout_lines(weighted, path, f"{prefix}weighted accuracy vs failout rate")
+    return plots.failout_lines(weighted, out_dir / layout.FAILOUT_PNG, zoom=zoom)
 
 
-def _level_bars(png: str, what: str) -> Figure:
-    """Bars per level of the kind's factor: ``what`` ends the title."""
+def _level_bars(png: str) -> Figure:
+    """Bars per level of the kind's factor, written to ``png``."""
 
-    def draw(kind: Kind, weighted: pd.DataFrame, out_dir: Path, prefix: str) -> Path:
+    def draw(kind: Kind, weighted: pd.DataFrame, out_dir: Path, zoom: bool) -> Path:
         from resilinet_cli.results import plots
 
         assert kind.factor is not None
-        title = f"{prefix}weighted accuracy per {what}"
         return plots.factor_bars(
-            weighted, kind.factor, out_dir / png, title, factor_label=kind.factor_label
+            weighted, kind.factor, out_dir / png, factor_label=kind.factor_label, zoom=zoom
         )
 
     return draw
@@ -226,7 +223,7 @@ KINDS: dict[str, Kind] = {
         "reliability, 3 sender reliability, 4 random. Schemes 2 and 3 train one model per "
         "reliability setting, scored on that setting.",
         _weight_scheme_levels,
-        _level_bars(layout.WEIGHT_SCHEME_PNG, "hyperconnection weight scheme"),
+        _level_bars(layout.WEIGHT_SCHEME_PNG),
         "weight_scheme",
         "hyperconnection weight scheme",
         heatmap=False,
@@ -236,7 +233,7 @@ KINDS: dict[str, Kind] = {
         "Every subset of the skip hyperconnections: skip_config names the skips a model keeps "
         f"('{NO_SKIPS}' for the bare chain). Information flow follows the reduced graph.",
         _skip_levels,
-        _level_bars(layout.SKIP_CONFIG_PNG, "subset of skip hyperconnections"),
+        _level_bars(layout.SKIP_CONFIG_PNG),
         "skip_config",
         "skip hyperconnections present",
         details=_skip_order,
@@ -272,24 +269,62 @@ def figures(
     weighted: pd.DataFrame,
     combinations: pd.DataFrame | None,
     out_dir: Path,
-    nodes: Sequence[str],
-    title_prefix: str,
+    topology: Topology,
+    *,
+    zoom: bool = False,
 ) -> list[Path]:
-    """Write the figures of an experiment type under ``out_dir``; return their paths.
+    """Write the figures of an experiment type under ``out_dir``; return their PNG paths.
 
-    Factor levels are shown as the tables name them (a skip subset by its links).
+    Each PNG has a PDF beside it. Factor levels are shown as the tables name them (a skip
+    subset by its links); ``topology`` is the run's, with every skip, and tells the heatmap
+    which cells are guesses. ``zoom`` fits the accuracy axes to the data.
     """
     from resilinet_cli.results import plots
 
     kind = kind_of(kind_name)
-    prefix = f"{title_prefix}: " if title_prefix else ""
-    paths = [kind.figure(kind, weighted, out_dir, prefix)]
+    paths = [kind.figure(kind, weighted, out_dir, zoom)]
     if (
         kind.heatmap
         and combinations is not None
         and 0 < combinations["combination"].nunique() <= plots.HEATMAP_MAX_COMBINATIONS
     ):
-        title = f"{prefix}accuracy per failure combination"
+        cells = combinations.assign(information_flow=information_flow(combinations, topology))
         path = out_dir / layout.HEATMAP_PNG
-        paths.append(plots.combination_heatmap(combinations, path, title, nodes, kind.factor_label))
+        heatmap = plots.combination_heatmap(cells, path, topology.failable, kind.factor_label)
+        paths.append(heatmap)
     return paths
+
+
+def information_flow(combinations: pd.DataFrame, topology: Topology) -> list[bool]:
+    """Whether each row's model can run in its combination; where not, its accuracy is a guess.
+
+    The per-combination table has no flow column, so it is worked out here: a row's model has
+    its variant's topology (Vanilla: no skips), reduced to the row's ``skip_bits`` in a
+    skip_sensitivity run. ``topology`` is the run's, with every skip.
+    """
+    rows = len(combinations)
+    subsets = combinations[SKIP_BITS].astype(str) if SKIP_BITS in combinations else [None] * rows
+    graphs: dict[tuple[str, str | None], Topology] = {}
+    flows = []
+    for variant, skip_bits, bits in zip(
+        combinations["variant"].astype(str),
+        subsets,
+        combinations["combination"].astype(str),
+        strict=True,
+    ):
+        if (variant, skip_bits) not in graphs:
+            graphs[variant, skip_bits] = _row_topology(topology, variant, skip_bits)
+        flows.append(graphs[variant, skip_bits].has_information_flow(tuple(map(int, bits))))
+    return flows
+
+
+def _row_topology(topology: Topology, variant: str, skip_bits: str | None) -> Topology:
+    """The topology of one variant's model, with only the skips ``skip_bits`` keeps."""
+    if skip_bits is not None:
+        kept = [
+            (link.src, link.dst)
+            for link, bit in zip(topology.skips, skip_bits, strict=True)
+            if bit == "1"
+        ]
+        topology = topology.with_skips(kept)
+    return variant_topology(topology, variant)

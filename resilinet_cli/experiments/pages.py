@@ -52,9 +52,12 @@ def summarise(
 
 
 def write_run_tables(
-    out: Path, config: ExperimentConfig, *, current_only: bool = False
+    out: Path, config: ExperimentConfig, *, current_only: bool = False, zoom: bool = False
 ) -> pd.DataFrame:
-    """Rebuild the run's tables, figures and REPORT.md; return the weighted-accuracy table."""
+    """Rebuild the run's tables, figures and REPORT.md; return the weighted-accuracy table.
+
+    ``zoom`` fits the figures' accuracy axes to the data (``resilinet report --zoom``).
+    """
     topology = Topology.from_config(config.topology)
     found = finished_results(out, config, current_only=current_only)
     weighted, combinations = summarise(found, topology)
@@ -72,8 +75,8 @@ def write_run_tables(
             weighted,
             combinations,
             out / layout.FIGURES,
-            config.topology.failable,
-            config.name,
+            topology,
+            zoom=zoom,
         )
         drawn += epoch_figure(out, config, list(found))
         section = report_section(config, weighted, drawn, paired, unit_methods(out, config))
@@ -86,12 +89,11 @@ def epoch_figure(out: Path, config: ExperimentConfig, units: list[runs.Unit]) ->
     table = epoch_curves.epoch_table(out, units)
     csv, png = out / layout.TABLES / layout.EPOCHS_CSV, out / layout.FIGURES / layout.EPOCHS_PNG
     if table.empty or config.experiment.type != "average_accuracy":
-        csv.unlink(missing_ok=True)
-        png.unlink(missing_ok=True)
+        for stale in (csv, png, png.with_suffix(".pdf")):
+            stale.unlink(missing_ok=True)
         return []
     atomic.write_csv(csv, table)
-    title = f"{config.name}: weighted accuracy after each epoch"
-    return [plots.epoch_lines(table, png, title)]
+    return [plots.epoch_lines(table, png)]
 
 
 def unit_methods(out: Path, config: ExperimentConfig) -> str:

@@ -180,9 +180,10 @@ def write_profile_page(
         },
     )
     sections = [Section("About this page", description)]
-    summary = claim_summary(out, [config for config, _ in experiments])
+    configs = [config for config, _ in experiments]
+    summary, curves = claim_summary(out, configs), claim_curves(out, configs)
     if summary:
-        sections.append(Section("The paper's claim across experiments", summary))
+        sections.append(Section("The paper's claim across experiments", summary, [], curves))
     for config, weighted in experiments:
         folder = out / config.name
         figures = sorted((folder / layout.FIGURES).glob("*.png"))
@@ -210,10 +211,36 @@ def claim_summary(out: Path, configs: list[ExperimentConfig]) -> str:
     return "\n\n".join([
         "Each experiment's section below has every comparison and its sentence. Here: the "
         "claim (resilinet > deepfogguard > vanilla) per failure setting, and each link's "
-        "difference in points, its 95 % CI and p under the harshest setting.",
+        "difference in points, its 95 % CI and p under the harshest setting. The figure, where "
+        "experiments swept their validation set after every epoch (train.epoch_sweep), shows "
+        "each experiment's weighted accuracy under that setting against the epochs trained.",
         table,
         f"_{claims.NOTE}_",
     ])  # fmt: skip
+
+
+def claim_curves(out: Path, configs: list[ExperimentConfig]) -> list[Path]:
+    """One panel per experiment trained with ``train.epoch_sweep``: weighted accuracy under its
+    harshest setting after each epoch, so whether a variant only needs more training shows at
+    a glance. Written to the profile's figures/; none (and none left over) without curves."""
+    import pandas as pd
+
+    from resilinet_cli.results import claims, plots
+    from resilinet_cli.topology import Topology
+
+    panels = []
+    for config in configs:
+        path = out / config.name / layout.TABLES / layout.EPOCHS_CSV
+        settings = claims.failure_settings(Topology.from_config(config.topology))
+        if path.is_file() and settings:
+            table = pd.read_csv(path)
+            panels.append(table[table["setting"] == settings[-1]].assign(setting=config.name))
+    figure = out / layout.FIGURES / layout.CLAIM_EPOCHS_PNG
+    if not panels:
+        for stale in (figure, figure.with_suffix(".pdf")):
+            stale.unlink(missing_ok=True)
+        return []
+    return [plots.epoch_lines(pd.concat(panels, ignore_index=True), figure)]
 
 
 def is_profile_folder(folder: Path) -> bool:
@@ -221,11 +248,14 @@ def is_profile_folder(folder: Path) -> bool:
     return not layout.is_run_folder(folder) and any(folder.glob(f"*/{layout.CONFIG}"))
 
 
-def rebuild_profile(out: Path) -> tuple[Path, list[tuple[ExperimentConfig, pd.DataFrame]]]:
+def rebuild_profile(
+    out: Path, *, zoom: bool = False
+) -> tuple[Path, list[tuple[ExperimentConfig, pd.DataFrame]]]:
     """Rebuild every experiment's tables, figures and REPORT.md under ``out``, then its page.
 
     Nothing is trained: each experiment's tables come from its finished units' saved files.
-    Returns the page and the experiments on it, in the profile's order.
+    Returns the page and the experiments on it, in the profile's order. ``zoom`` fits the
+    figures' accuracy axes to the data.
     """
     from resilinet_cli.experiments.pages import write_run_tables
 
@@ -234,7 +264,7 @@ def rebuild_profile(out: Path) -> tuple[Path, list[tuple[ExperimentConfig, pd.Da
     experiments = []
     for name in [n for n in order if n in folders] + sorted(folders - set(order)):
         config = load_config(out / name / layout.CONFIG)
-        weighted = write_run_tables(out / name, config)
+        weighted = write_run_tables(out / name, config, zoom=zoom)
         if not weighted.empty:
             experiments.append((config, weighted))
     outcome.finished = [config.name for config, _ in experiments]

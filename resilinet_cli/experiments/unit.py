@@ -42,7 +42,7 @@ class Invocation:
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
     overrides: tuple[str, ...] = ()
     worker_verbose: int = 0
-    tracker: str = "tensorboard"  # --tracker: where units log (training/tensorboard.py)
+    tracker: str = "tensorboard"  # --tracker: where units log (results/tensorboard.py)
 
     def record(self) -> dict[str, Any]:
         """The fields of a unit's ``run.json``."""
@@ -118,10 +118,10 @@ def run_unit(
     long this call took and the command that ran it (``invocation``, default: the current one).
     """
     from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.training import tensorboard
+    from resilinet_cli.results import tensorboard
+    from resilinet_cli.sweeps.epoch_sweep import epoch_sweeps
     from resilinet_cli.training.checkpoint import EpochCheckpoint
     from resilinet_cli.training.distribute import distribution_scope
-    from resilinet_cli.training.epoch_sweep import epoch_sweeps
     from resilinet_cli.training.fit import set_seeds, train_model
     from resilinet_cli.training.inputs import build_inputs
     from resilinet_cli.training.threads import use_threads

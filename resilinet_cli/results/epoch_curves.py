@@ -14,6 +14,7 @@ import pandas as pd
 from resilinet_cli import stats
 from resilinet_cli.results import layout
 from resilinet_cli.results.runs import Unit
+from resilinet_cli.sweeps.sweep import EPOCH_COLUMN_PREFIX
 
 COLUMNS = ["variant", "setting", "epoch", "mean", "ci95", "iterations"]
 
@@ -32,11 +33,11 @@ def epoch_table(out: Path, units: list[Unit]) -> pd.DataFrame:
         if not path.is_file():
             continue
         history = pd.read_csv(path)
-        columns = [c for c in history.columns if c.startswith(layout.EPOCH_SWEEP_PREFIX)]
+        columns = [c for c in history.columns if c.startswith(EPOCH_COLUMN_PREFIX)]
         if not columns:
             continue
         long = history.melt(id_vars="epoch", value_vars=columns, var_name="setting")
-        long["setting"] = long["setting"].str.removeprefix(layout.EPOCH_SWEEP_PREFIX)
+        long["setting"] = long["setting"].str.removeprefix(EPOCH_COLUMN_PREFIX)
         frames.append(long.assign(variant=unit.variant, iteration=unit.iteration))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)

@@ -23,8 +23,6 @@ WEIGHTED_TEX = "weighted_accuracy.tex"
 COMBINATIONS = "combinations.csv"  # a unit's per-combination accuracies, and the run's table
 PAIRED_CSV = "paired.csv"  # average_accuracy: the claim's paired comparisons (results/claims.py)
 EPOCHS_CSV = "weighted_by_epoch.csv"  # average_accuracy with train.epoch_sweep: epoch_curves.py
-# history.csv's column of a reliability setting's weighted accuracy after each epoch
-EPOCH_SWEEP_PREFIX = "val_weighted_"
 MODEL = "model.keras"
 HISTORY = "history.csv"
 RESUME = ".resume"  # a unit's epoch checkpoint while it trains
@@ -40,6 +38,7 @@ FAILOUT_PNG = "failout_rate.png"
 WEIGHT_SCHEME_PNG = "weight_scheme.png"
 SKIP_CONFIG_PNG = "skip_config.png"
 EPOCHS_PNG = "weighted_by_epoch.png"
+CLAIM_EPOCHS_PNG = "claim_by_epoch.png"  # a profile's: each experiment's harshest setting
 
 
 def is_run_folder(folder: Path) -> bool:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it r
 
 ACCURACY = "accuracy"
 FLOW = "information_flow"
+# history.csv's column of a reliability setting's weighted accuracy after each epoch
+# (``train.epoch_sweep``, sweeps/epoch_sweep.py): this prefix, then the setting's name
+EPOCH_COLUMN_PREFIX = "val_weighted_"
 # ``run`` sweeps every combination up to this many failable nodes (65,536 combinations);
 # beyond, models are trained with --no-sweep and ``evaluate`` bounds or samples them.
 MAX_SWEEP_NODES = 16

@@ -47,6 +47,7 @@ def test_run_writes_every_file_of_the_schema(run_dir: tuple[Path, str]) -> None:
                 "history.csv",
                 "combinations.csv",
                 "run.json",
+                "tensorboard",
             }
             combos = pd.read_csv(unit / "combinations.csv")
             assert list(combos.columns) == ["fog1", "fog2", "edge", "information_flow", "accuracy"]
@@ -408,7 +409,7 @@ def test_dry_run_json_lists_each_unit_with_the_state_the_text_shows(run_dir, tmp
 def test_dry_run_json_of_a_sweep_has_one_plan_per_value(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     args = ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), "--dry-run", "--json"]
-    args += ["--set", "train.epochs=1,2", "--variants", "vanilla", "--iterations", "1"]
+    args += ["-m", "--set", "train.epochs=1,2", "--variants", "vanilla", "--iterations", "1"]
     code, stdout, stderr = invoke(*args)
     assert code == 0, stderr
     plans = json.loads(stdout)

@@ -89,6 +89,8 @@ def test_a_tiny_claims_profile_reports_a_test_for_every_comparison(
         line for line in summary.splitlines() if line.startswith("| quick") or "fashion" in line
     ]
     assert [row.split("|")[1].strip() for row in rows] == ["quickstart", "fashion_mlp"]
+    assert "](figures/claim_by_epoch.png)" in summary
+    assert (out / "figures" / "claim_by_epoch.pdf").read_bytes().startswith(b"%PDF")
     for name in ("quickstart", "fashion_mlp"):
         folder = out / name
         config = yaml.safe_load((folder / "config.yaml").read_text())

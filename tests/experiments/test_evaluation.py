@@ -74,7 +74,7 @@ def test_a_run_on_a_generated_chain_writes_every_combination(chain_run: Path) ->
     assert combos["information_flow"].sum() == 55
     # 256 combinations are too many for a readable heatmap: the table has them instead.
     figures = {p.name for p in (chain_run / "figures").iterdir()}
-    assert figures == {"weighted_accuracy.png"}
+    assert figures == {"weighted_accuracy.png", "weighted_accuracy.pdf"}
     assert "combinations_heatmap" not in (chain_run / "REPORT.md").read_text()
 
 

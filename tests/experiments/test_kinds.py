@@ -14,7 +14,13 @@ from paths import CONFIGS
 
 from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
-from resilinet_cli.experiments.kinds import level_columns, link_name, plan_units, skip_label
+from resilinet_cli.experiments.kinds import (
+    information_flow,
+    level_columns,
+    link_name,
+    plan_units,
+    skip_label,
+)
 from resilinet_cli.experiments.pages import summarise
 from resilinet_cli.results.runs import Unit
 from resilinet_cli.topology import Topology
@@ -339,3 +345,29 @@ def test_every_experiment_type_of_the_schema_is_registered() -> None:
     for name, kind in KINDS.items():
         assert kind.name == name and kind.text and callable(kind.figure)
         assert (kind.factor is None) == (name == "average_accuracy")
+
+
+def test_information_flow_follows_each_rows_variant_and_skip_subset(health: Topology) -> None:
+    """The heatmap's guesses: the run-level table has no flow column, so kinds works it out.
+
+    Health is iot -> edge -> fog2 -> fog1 -> cloud with skips iot->fog2, edge->fog1 and
+    fog2->cloud (skip_bits in that order); combinations are alive bits of fog1, fog2, edge.
+    """
+    skips = pd.DataFrame(
+        {
+            "variant": ["resilinet"] * 4 + ["vanilla"] * 2,
+            "skip_config": ["none", "none", "fog2→cloud", "fog2→cloud", "all", "all"],
+            "skip_bits": ["000", "000", "001", "001", "111", "111"],
+            "combination": ["111", "011", "011", "101", "111", "011"],
+        }
+    )
+    # fog1 dead: only the fog2->cloud skip goes round it; fog2 dead: that skip does not help;
+    # Vanilla has no skips whatever the subset.
+    assert information_flow(skips, health) == [True, False, True, False, True, False]
+    plain = pd.DataFrame(
+        {
+            "variant": ["deepfogguard", "deepfogguard", "vanilla"],
+            "combination": ["010", "100", "010"],
+        }
+    )
+    assert information_flow(plain, health) == [True, False, False]

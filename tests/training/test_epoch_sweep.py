@@ -115,17 +115,19 @@ def test_the_figure_has_a_panel_per_setting_and_a_band_per_variant() -> None:
         for s in ("no_failure", "hazardous")
         for e in (1, 2, 3)
     ]
-    figure = plots._epoch_lines_figure(pd.DataFrame(rows), "curves")
+    figure = plots._epoch_lines_figure(pd.DataFrame(rows))
     axes = figure.axes
     assert [ax.get_title() for ax in axes] == ["no failure", "hazardous"]
     for ax in axes:
-        assert [line.get_label() for line in ax.get_lines()] == ["deepfogguard", "resilinet"]
+        assert [line.get_label() for line in ax.get_lines()] == ["deepFogGuard", "ResiliNet"]
         assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 3]
         assert list(ax.get_lines()[0].get_ydata()) == pytest.approx([60, 70, 80])
         # A band of ±90 points is clipped to the percent scale.
-        low, high = ax.collections[0].get_paths()[0].vertices[:, 1].min(), 100
-        assert low == pytest.approx(0) and high <= 100
-    assert "n = 5" in figure._suptitle.get_text()
+        band = ax.collections[0].get_paths()[0].vertices[:, 1]
+        assert band.min() == pytest.approx(0) and band.max() == pytest.approx(100)
+    [legend] = figure.legends
+    assert "n = 5" in legend.get_title().get_text()
+    assert "95 % t-interval" in legend.get_title().get_text()
 
 
 def test_streamed_folders_cannot_sweep_each_epoch(tmp_path: Path) -> None:

@@ -16,8 +16,7 @@ import keras
 import tensorflow as tf
 
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.results import layout
-from resilinet_cli.sweeps.sweep import Sweeper, weighted_accuracy
+from resilinet_cli.sweeps.sweep import EPOCH_COLUMN_PREFIX, Sweeper, weighted_accuracy
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import variant_topology
 
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 
 def column(setting: str) -> str:
     """The history column of ``setting``'s weighted accuracy."""
-    return layout.EPOCH_SWEEP_PREFIX + setting
+    return EPOCH_COLUMN_PREFIX + setting
 
 
 def epoch_sweeps(config: ExperimentConfig, variant: str, inputs: Inputs) -> list[EpochSweep]:
