@@ -111,3 +111,7 @@ def main(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
         raise click.UsageError("--quiet and --verbose exclude each other; choose one")
     level = Verbosity.QUIET if quiet else Verbosity.VERBOSE if verbose else Verbosity.NORMAL
     ctx.meta[VERBOSITY] = level
+    if level is Verbosity.QUIET:  # no download progress bars either (shown by default)
+        from resilinet_cli.data.download import progress_bars
+
+        ctx.with_resource(progress_bars(False))

@@ -1,31 +1,60 @@
-"""Verified downloads into the dataset cache, and safe zip extraction.
+"""Verified downloads into the dataset cache (with pooch), and safe zip extraction.
 
 Why: a dataset file must never be half-written or unverified in the cache, or every later run
-would load garbage. A download streams into a temporary file next to its destination, its
-checksums are verified, and only then is it moved into place with `os.replace` (atomic on one
-file system). urllib is used so that `file://` URLs work too (tests, local mirrors).
+would load garbage. pooch downloads into a private temporary folder next to the destination
+(retries, a progress bar on stderr, its sha256 check); the md5 is checked here, and only then is
+the file moved into place with `os.replace` (atomic on one file system). `file://` URLs (tests,
+local mirrors) take the same path through a small copying downloader, so one path verifies all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ftplib
 import hashlib
 import http.client
 import logging
 import os
+import re
+import shutil
 import tempfile
-import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from typing import Any
+
+import pooch
+from tqdm import tqdm
 
 from resilinet_cli.errors import DataError
 
 TIMEOUT_S = 30.0
 CHUNK_BYTES = 1 << 20
+RETRIES = 2  # further attempts of a network download; pooch waits 1 s, then 2 s
+NETWORK_SCHEMES = ("http", "https", "ftp")
+SCHEMES = (*NETWORK_SCHEMES, "file")
 
 log = logging.getLogger(__name__)
+
+_progress: ContextVar[bool] = ContextVar("resilinet_download_progress", default=True)
+
+
+@contextlib.contextmanager
+def progress_bars(show: bool) -> Iterator[None]:
+    """Show (or hide) the progress bar of downloads within this block (shown by default).
+
+    Why a context variable: the CLI hides it under --quiet without this layer knowing the CLI,
+    and leaving the block restores the setting, so nothing leaks into later calls.
+    """
+    token = _progress.set(show)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def fetch(
@@ -39,12 +68,16 @@ def fetch(
 ) -> Path:
     """Download `url` to `dest`, verified; return `dest`.
 
-    `sha256`/`md5` are hex digests; None skips that check. On any failure nothing is left at
-    `dest` or in its folder and a one-line DataError says how to get the file by hand (`manual`
-    replaces the default advice, "download it by hand and save it as <dest>").
+    `sha256`/`md5` are hex digests; None skips that check. Network downloads are retried
+    `RETRIES` times. On any failure nothing is left at `dest` or in its folder and a one-line
+    DataError says how to get the file by hand (`manual` replaces the default advice, "download
+    it by hand and save it as <dest>").
     """
     dest = Path(dest)
     manual = manual or f"download it by hand and save it as {dest}, or pass --data-dir"
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in SCHEMES:
+        raise DataError(f"download of {url} failed (unsupported URL scheme {scheme!r}); {manual}")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -53,56 +86,136 @@ def fetch(
             "set KERAS_HOME to a writable folder or pass --data-dir"
         ) from exc
     log.info("downloading %s to %s", url, dest)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    workdir = Path(
+        tempfile.mkdtemp(prefix=f".{dest.name.lstrip('.')}.", suffix=".part", dir=dest.parent)
+    )
     try:
-        with os.fdopen(fd, "wb") as out:
-            got, expected = _stream(url, out, timeout, manual)
-        if expected is not None and got != expected:
-            raise DataError(
-                f"download of {url} is truncated ({got} of {expected} bytes); try again or {manual}"
-            )
-        _verify(tmp, url, sha256, md5, manual)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+        got = _download(url, workdir / dest.name, sha256, timeout, manual)
+        if md5:
+            _check_md5(got, url, md5, manual)
+        os.replace(got, dest)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     return dest
 
 
-def _stream(url: str, out: BinaryIO, timeout: float, manual: str) -> tuple[int, int | None]:
-    """Copy the body of `url` into `out`; return (bytes read, Content-Length or None)."""
-    got = 0
+def _download(url: str, path: Path, sha256: str | None, timeout: float, manual: str) -> Path:
+    """pooch's fetch of `url` to `path` (retries, progress bar, sha256); errors as DataError."""
+    network = urllib.parse.urlsplit(url).scheme.lower() in NETWORK_SCHEMES
+    files = pooch.create(
+        path=path.parent,
+        base_url="",
+        registry={path.name: f"sha256:{sha256}" if sha256 else None},
+        urls={path.name: url},
+        retry_if_failed=RETRIES if network else 0,  # a local copy fails the same way again
+    )
+    show = _progress.get()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else None
-            while chunk := response.read(CHUNK_BYTES):
-                out.write(chunk)
-                got += len(chunk)
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise DataError(f"download of {url} failed ({_one_line(reason)}); {manual}") from exc
-    return got, expected
+        with _pooch_log(show):
+            return Path(files.fetch(path.name, downloader=_Downloader(timeout, show)))
+    except ValueError as exc:  # pooch's hash check (or a malformed URL)
+        found = re.search(r"but got ([0-9a-fA-F]+)", str(exc))
+        if not (sha256 and found):
+            raise DataError(f"download of {url} failed ({_one_line(exc)}); {manual}") from exc
+        raise _wrong(url, "sha256", found.group(1), sha256, manual) from exc
+    except (OSError, EOFError, ftplib.Error) as exc:  # requests' errors are OSErrors too
+        truncated = _incomplete_read(exc)
+        if truncated is None:
+            raise DataError(f"download of {url} failed ({_one_line(exc)}); {manual}") from exc
+        got, expected = truncated
+        raise DataError(
+            f"download of {url} is truncated ({got} of {expected} bytes); try again or {manual}"
+        ) from exc
 
 
-def _verify(path: Path, url: str, sha256: str | None, md5: str | None, manual: str) -> None:
-    """Raise DataError when a checksum of `path` differs from the pinned one."""
-    wanted = {"sha256": sha256, "md5": md5}
-    hashers = {name: hashlib.new(name) for name, digest in wanted.items() if digest}
-    if not hashers:
-        return
+@dataclass(frozen=True)
+class _Downloader:
+    """The downloader pooch calls (again on each retry): pooch's own for HTTP(S) and FTP, a
+    plain copy for `file://` URLs (pooch has no downloader for them)."""
+
+    timeout: float
+    show: bool
+
+    def __call__(self, url: str, output_file: str, pup: Any) -> None:
+        parts = urllib.parse.urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "file":
+            source = urllib.request.url2pathname(parts.path)
+            with open(source, "rb") as src, open(output_file, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK_BYTES)
+        elif scheme == "ftp":
+            ftp = pooch.FTPDownloader(timeout=self.timeout, progressbar=self.show)
+            ftp(url, output_file, pup)
+        else:
+            # our own bar: it names the file, and is closed (ending its line) on a failure too;
+            # pooch leaves a failed response open (fatiando/pooch#553): requests' response hook
+            # hands each one over to be closed here
+            bar = _Bar(PurePosixPath(parts.path).name) if self.show else False
+            responses: list[Any] = []
+            keep = {"response": lambda response, *_, **__: responses.append(response)}
+            http = pooch.HTTPDownloader(progressbar=bar, timeout=self.timeout, hooks=keep)
+            try:
+                http(url, output_file, pup)
+            finally:
+                for response in responses:
+                    response.close()
+                if bar:
+                    bar.close()
+
+
+class _Bar(tqdm):
+    """tqdm's byte counter, named after the file; always true, because pooch tests `if bar:`
+    and a tqdm is false while its total is unknown (pooch sets it from Content-Length)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(desc=label, unit="B", unit_scale=True, unit_divisor=1024, leave=True)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def _pooch_log(show: bool) -> Iterator[None]:
+    """pooch's own lines (what it downloads, retries) go with the progress bar: none if hidden."""
+    logger = pooch.get_logger()
+    level = logger.level
+    if not show:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _incomplete_read(exc: BaseException) -> tuple[int, int] | None:
+    """(bytes read, bytes promised) when the body ended before its Content-Length, else None.
+
+    requests wraps urllib3's IncompleteRead (a subclass of http.client's) in its own errors.
+    """
+    err: BaseException | None = exc
+    while err is not None:
+        if isinstance(err, http.client.IncompleteRead):
+            got = err.partial if isinstance(err.partial, int) else len(err.partial)
+            return got, got + (err.expected or 0)
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _check_md5(path: Path, url: str, md5: str, manual: str) -> None:
+    """pooch checks one hash (sha256); the pinned md5 is checked here."""
+    h = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as f:
         while chunk := f.read(CHUNK_BYTES):
-            for h in hashers.values():
-                h.update(chunk)
-    for name, h in hashers.items():
-        if h.hexdigest() != str(wanted[name]).lower():
-            raise DataError(
-                f"download of {url} has the wrong {name} ({h.hexdigest()}, expected "
-                f"{wanted[name]}); nothing was saved; try again or {manual}"
-            )
+            h.update(chunk)
+    if h.hexdigest() != md5.lower():
+        raise _wrong(url, "md5", h.hexdigest(), md5, manual)
+
+
+def _wrong(url: str, name: str, got: str, expected: str, manual: str) -> DataError:
+    return DataError(
+        f"download of {url} has the wrong {name} ({got.lower()}, expected {expected}); "
+        f"nothing was saved; try again or {manual}"
+    )
 
 
 def _one_line(reason: object) -> str:
