@@ -223,6 +223,8 @@ def claim_curves(out: Path, configs: list[ExperimentConfig]) -> list[Path]:
     """One panel per experiment trained with ``train.epoch_sweep``: weighted accuracy under its
     harshest setting after each epoch, so whether a variant only needs more training shows at
     a glance. Written to the profile's figures/; none (and none left over) without curves."""
+    import textwrap
+
     import pandas as pd
 
     from resilinet_cli.results import claims, plots
@@ -234,7 +236,8 @@ def claim_curves(out: Path, configs: list[ExperimentConfig]) -> list[Path]:
         settings = claims.failure_settings(Topology.from_config(config.topology))
         if path.is_file() and settings:
             table = pd.read_csv(path)
-            panels.append(table[table["setting"] == settings[-1]].assign(setting=config.name))
+            title = textwrap.fill(config.name.replace("_", " "), 18)  # five panels in 7 in
+            panels.append(table[table["setting"] == settings[-1]].assign(setting=title))
     figure = out / layout.FIGURES / layout.CLAIM_EPOCHS_PNG
     if not panels:
         for stale in (figure, figure.with_suffix(".pdf")):

@@ -299,7 +299,9 @@ def _combination_heatmap_figure(
 @_paper_style
 def _epoch_lines_figure(table: pd.DataFrame) -> Figure:
     """The table of ``epoch_curves.epoch_table``: bands are the mean's 95 % t-interval."""
-    table = _numeric(table, ["epoch", "mean", "ci95", "iterations"])
+    table = _numeric(table, ["mean", "ci95", "iterations"])
+    # Numbers, not the text _numeric makes of a column it takes for a factor ("10" < "2").
+    table = table.assign(epoch=pd.to_numeric(table["epoch"]))
     settings = _ordered(table["setting"])
     variants = _ordered(table["variant"])
     fig, axes = _panels(ONE_COLUMN if len(settings) <= 2 else TWO_COLUMNS, 2.6, len(settings))
