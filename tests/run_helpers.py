@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 from paths import CONFIGS
@@ -99,3 +101,49 @@ def assert_same_units(out: Path, reference: Path) -> None:
         for name in ("history.csv", "combinations.csv"):
             path = Path("runs") / unit / name
             assert (out / path).read_bytes() == (reference / path).read_bytes(), path
+
+
+HEALTH_NODES = ["fog1", "fog2", "edge"]
+
+
+def write_run(out: Path, accuracy: dict[str, list[float]], *overrides: str) -> Any:
+    """A finished quickstart run as a run leaves it, without models (as committed results are).
+
+    ``accuracy[variant][k - 1]`` is iteration k's accuracy, the same in every combination, and
+    every combination is said to have information flow; so weighted accuracies equal those
+    numbers, and a figure's guesses can only come from the topology.
+    """
+    from resilinet_cli.config import load_config
+    from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.results import runs
+    from resilinet_cli.training_version import TRAINING_VERSION
+
+    iterations = max(len(values) for values in accuracy.values())
+    config = load_config(
+        CONFIGS / "quickstart.yaml",
+        [f"iterations={iterations}", f"variants=[{','.join(accuracy)}]", *overrides],
+    )
+    runs.prepare_run_folder(out, config)
+    for variant, values in accuracy.items():
+        for unit in plan_units(config, [variant], range(1, len(values) + 1)):
+            folder = unit.folder(out)
+            folder.mkdir(parents=True)
+            rows = [
+                f"{c >> 2 & 1},{c >> 1 & 1},{c & 1},True,{values[unit.iteration - 1]}"
+                for c in range(8)
+            ]
+            (folder / "combinations.csv").write_text(
+                ",".join([*HEALTH_NODES, "information_flow", "accuracy"])
+                + "\n"
+                + "\n".join(rows)
+                + "\n"
+            )
+            record = {
+                "config_hash": unit.config(config).digest(),
+                "status": "done",
+                "swept": True,
+                "training_version": TRAINING_VERSION,
+                "unit": unit.to_record(),
+            }
+            (folder / "run.json").write_text(json.dumps(record, indent=2))
+    return config

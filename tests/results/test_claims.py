@@ -8,55 +8,15 @@ number, and the statistics can be worked out by hand.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from paths import CONFIGS
+from run_helpers import write_run
 
-from resilinet_cli.config import ExperimentConfig, load_config
-from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.pages import read_paired, report_section, write_run_tables
-from resilinet_cli.results import claims, runs
-from resilinet_cli.training_version import TRAINING_VERSION
-
-HEALTH_NODES = ["fog1", "fog2", "edge"]
-
-
-def write_run(out: Path, accuracy: dict[str, list[float]], *overrides: str) -> ExperimentConfig:
-    """A finished quickstart run: ``accuracy[variant][k - 1]`` is iteration k's accuracy."""
-    iterations = max(len(values) for values in accuracy.values())
-    config = load_config(
-        CONFIGS / "quickstart.yaml",
-        [f"iterations={iterations}", f"variants=[{','.join(accuracy)}]", *overrides],
-    )
-    runs.prepare_run_folder(out, config)
-    for variant, values in accuracy.items():
-        for unit in plan_units(config, [variant], range(1, len(values) + 1)):
-            folder = unit.folder(out)
-            folder.mkdir(parents=True)
-            rows = [
-                f"{c >> 2 & 1},{c >> 1 & 1},{c & 1},True,{values[unit.iteration - 1]}"
-                for c in range(8)
-            ]
-            (folder / "combinations.csv").write_text(
-                ",".join([*HEALTH_NODES, "information_flow", "accuracy"])
-                + "\n"
-                + "\n".join(rows)
-                + "\n"
-            )
-            record = {
-                "config_hash": unit.config(config).digest(),
-                "status": "done",
-                "swept": True,
-                "training_version": TRAINING_VERSION,
-                "unit": unit.to_record(),
-            }
-            (folder / "run.json").write_text(json.dumps(record, indent=2))
-    return config
-
+from resilinet_cli.results import claims
 
 # By hand (fractions; the page shows points):
 #   resilinet - deepfogguard = 0.10, 0.09, 0.11: mean 0.10, sd 0.01, t = 0.10 / (0.01/√3)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import colorsys
 import itertools
-import json
 import math
 import re
 from collections.abc import Callable
@@ -20,15 +19,13 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
-from paths import CONFIGS
+from run_helpers import write_run
 
 from resilinet_cli.cli import main
-from resilinet_cli.config import load_config
 from resilinet_cli.errors import RunError
-from resilinet_cli.experiments.kinds import figures, plan_units
-from resilinet_cli.results import plots, runs
+from resilinet_cli.experiments.kinds import figures
+from resilinet_cli.results import plots
 from resilinet_cli.results.report_page import Section, table_formats, write_report
-from resilinet_cli.training_version import TRAINING_VERSION
 
 SETTINGS = ["no_failure", "normal", "poor", "hazardous"]
 VARIANTS = ["vanilla", "resilinet_plus"]
@@ -635,37 +632,10 @@ def test_figures_reject_an_unknown_kind(weighted, health, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def _finished_run(out: Path, accuracy: dict[str, float]) -> None:
-    """A finished two-iteration quickstart run folder as a run leaves it, without models.
-
-    Each unit's accuracy is the same in every combination, and its combinations.csv says every
-    combination has information flow, so the heatmap's guesses can only come from the topology.
-    """
-    config = load_config(
-        CONFIGS / "quickstart.yaml", ["iterations=2", f"variants=[{','.join(accuracy)}]"]
-    )
-    runs.prepare_run_folder(out, config)
-    for unit in plan_units(config, list(accuracy), [1, 2]):
-        folder = unit.folder(out)
-        folder.mkdir(parents=True)
-        value = accuracy[unit.variant] + 0.01 * unit.iteration
-        rows = [f"{c >> 2 & 1},{c >> 1 & 1},{c & 1},True,{value}" for c in range(8)]
-        header = ",".join([*NODES, "information_flow", "accuracy"])
-        (folder / "combinations.csv").write_text("\n".join([header, *rows]) + "\n")
-        record = {
-            "config_hash": unit.config(config).digest(),
-            "status": "done",
-            "swept": True,
-            "training_version": TRAINING_VERSION,
-            "unit": unit.to_record(),
-        }
-        (folder / "run.json").write_text(json.dumps(record))
-
-
 @pytest.mark.parametrize("profile", [False, True], ids=["run", "profile"])
 def test_report_zoom_rebuilds_the_figures_zoomed(profile, drawn, tmp_path):
     run = tmp_path / "profile" / "quickstart" if profile else tmp_path / "quickstart"
-    _finished_run(run, {"vanilla": 0.90, "resilinet": 0.94})
+    write_run(run, {"vanilla": [0.91, 0.92], "resilinet": [0.95, 0.96]})
     target = run.parent if profile else run
     for zoom in (False, True):
         drawn.clear()
