@@ -165,17 +165,52 @@ def config_options(function: Any) -> Any:
             help="Run folder [default: results/<name>, or results/<name>-smoke].",
         ),
         DATA_DIR_OPTION,
+        ALLOW_CODE_OPTION,
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
+def allowed_code(ctx: click.Context, _: click.Parameter, allow: bool) -> bool:
+    """--allow-code: a ``module:function`` model source may be imported for this command."""
+    from resilinet_cli.models.user_code import allowing_code
+
+    if allow:
+        ctx.with_resource(allowing_code())
+    return allow
+
+
+ALLOW_CODE_OPTION = click.option(
+    "--allow-code",
+    is_flag=True,
+    expose_value=False,
+    callback=allowed_code,
+    help="Let model.source name a Python factory (module:function) and import it; a config "
+    "file alone never runs code.",
+)
+
+
 def load(config: Path, overrides: Sequence[str], smoke: bool, data_dir: Path | None) -> Any:
     from resilinet_cli.config import load_config
 
     extra = [f"dataset.data_dir={data_dir.resolve()}"] if data_dir else []
-    return load_config(config, [*overrides, *extra], smoke=smoke)
+    loaded = load_config(config, [*overrides, *extra], smoke=smoke)
+    if loaded.model.name == "keras":  # its cuts are checked before anything trains
+        check_network(loaded, config.name)
+    return loaded
+
+
+def check_network(config: Any, source: str) -> None:
+    """Load the keras family's network and check its cuts; problems name the config file."""
+    from resilinet_cli.models.keras_family import check_network as check
+    from resilinet_cli.models.keras_source import NetworkError
+    from resilinet_cli.topology import Topology
+
+    try:
+        check(config.model, Topology.from_config(config.topology))
+    except NetworkError as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
 def default_out(config: Any, smoke: bool, out: Path | None) -> Path:

@@ -56,6 +56,12 @@ STATES = ("todo", "done", "copy")  # a unit's state in a dry run
     help="Copy units whose training equals a finished unit under this folder.",
 )
 @NO_SWEEP_OPTION
+@click.option(
+    "--no-train",
+    is_flag=True,
+    help="Sweep the model as built, with its loaded weights (train.epochs=0): for a network "
+    "trained elsewhere (model.path or model.weights).",
+)
 @REUSE_STALE_OPTION
 @executor_options
 def run(
@@ -73,6 +79,7 @@ def run(
     fail_fast: bool,
     reuse_from: Path | None,
     no_sweep: bool,
+    no_train: bool,
     reuse_stale: bool,
     executor: Any,
 ) -> None:
@@ -101,6 +108,7 @@ def run(
       resilinet run configs/quickstart.yaml --workers 2
       resilinet run configs/health.yaml --executor ray --address auto
       resilinet run configs/quickstart.yaml --dry-run --json
+      resilinet run configs/byom_mobilenetv2_fashion.yaml --set model.path=mine.keras --no-train
 
     \b
     --dry-run --json prints one object (a list of them for a -m sweep, one per value):
@@ -123,7 +131,7 @@ def run(
     runs = command_line_runs(overrides, positional, multirun)
     planned = []  # every config of a sweep is checked before any unit trains
     for one in runs:
-        cfg = load(config, one.edits, smoke, data_dir)
+        cfg = load(config, [*one.edits, *(["train.epochs=0"] if no_train else [])], smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)
         root = default_out(cfg, smoke, out)
         planned.append(

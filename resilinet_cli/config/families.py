@@ -42,4 +42,10 @@ FAMILIES: dict[str, FamilyInfo] = {
         {1: (1, 1, 2), 2: (2, 1, 1)},
         keys=("weight_decay",),
     ),
+    # docs/byom.md: any Keras functional network, cut at the layers that `cut` names.
+    "keras": FamilyInfo(
+        "resilinet_cli.models.keras_family",
+        {},
+        keys=("source", "path", "args", "cut", "weights"),
+    ),
 }

@@ -168,6 +168,8 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
     for key in sorted(config.model.model_fields_set - {"name", "partition", *family.keys}):
         message = f"does not apply to model '{config.model.name}' (its keys: "
         problems.append((f"model.{key}", message + ", ".join(("partition", *family.keys)) + ")"))
+    if config.model.name == "keras":
+        return problems + keras_problems(config.model, config.topology.nodes)
     receivers = config.topology.nodes[1:]
     layers = config.model.layers_per_node
     if isinstance(layers, dict):
@@ -193,3 +195,52 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             )
             problems.append(("model.partition", message))
     return problems
+
+
+def keras_problems(model: Any, nodes: Sequence[str]) -> list[tuple[str, str]]:
+    """The keras family's keys, checked without loading the network (docs/byom.md)."""
+    problems = []
+    if (model.source is None) == (model.path is None):
+        message = "give exactly one of model.source (keras.applications.<Name> or "
+        problems.append(
+            ("model.source", message + "module:function) and model.path (a .keras file)")
+        )
+    elif model.source is not None and not _is_source(model.source):
+        message = f"'{model.source}' is neither keras.applications.<Name> nor module:function"
+        problems.append(("model.source", message))
+    for key, suffixes in (("path", (".keras",)), ("weights", (".keras", ".weights.h5"))):
+        file = getattr(model, key)
+        if file is None:
+            continue
+        if not str(file).endswith(suffixes):
+            problems.append((f"model.{key}", f"{file}: expected a {' or '.join(suffixes)} file"))
+        elif not file.is_file():
+            problems.append((f"model.{key}", f"{file}: no such file"))
+    cuts = model.cut if isinstance(model.cut, list) else [model.cut]
+    if isinstance(model.cut, list) and not 1 <= model.partition <= len(cuts):
+        message = f"partition {model.partition} picks none of model.cut's {len(cuts)} mappings"
+        return [*problems, ("model.partition", message)]
+    cut = cuts[model.partition - 1] if isinstance(model.cut, list) else model.cut
+    key = f"model.cut[{model.partition - 1}]" if isinstance(model.cut, list) else "model.cut"
+    senders = list(nodes[:-1])
+    if not cut:
+        message = f"name the last layer of each node but the output node: {', '.join(senders)}"
+        return [*problems, (key, message)]
+    for node in cut:
+        if node not in senders:
+            problems.append((f"{key}.{node}", unknown_choice("node", node, senders)))
+    missing = [node for node in senders if node not in cut]
+    if missing:
+        problems.append(
+            (key, f"missing nodes: {', '.join(missing)} (the output node takes the rest)")
+        )
+    elif list(cut) != senders:
+        problems.append((key, f"list the nodes in topology order: {', '.join(senders)}"))
+    return problems
+
+
+def _is_source(source: str) -> bool:
+    module, colon, function = source.partition(":")
+    if colon:
+        return all(part.isidentifier() for part in [*module.split("."), function])
+    return source.startswith("keras.applications.") and source.split(".")[-1].isidentifier()

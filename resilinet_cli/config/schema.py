@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -119,6 +120,21 @@ class ModelConfig(_Section):
     )
     # resnet18 (docs/method.md §2.4)
     weight_decay: NonNegativeFloat = 1e-4
+    # keras: a user's network cut at named layers (docs/byom.md)
+    source: str | None = Field(
+        default=None,
+        description="keras.applications.<Name>, or module:function with --allow-code",
+    )
+    path: Path | None = Field(default=None, description="a saved .keras model")
+    args: dict[str, Any] = Field(default={}, description="keyword arguments of the source")
+    cut: dict[str, str] | list[dict[str, str]] = Field(
+        default={},
+        description="the last layer of each node but the output node, in topology order; a "
+        "list holds one such mapping per partition setting (model.partition picks one)",
+    )
+    weights: Path | None = Field(
+        default=None, description="pretrained weights (.keras or .weights.h5) loaded by name"
+    )
 
     @field_validator("name")
     @classmethod
@@ -159,7 +175,7 @@ class OptimizerConfig(_Section):
 
 
 class TrainConfig(_Section):
-    epochs: PositiveInt = 50
+    epochs: NonNegativeInt = Field(default=50, description="0: sweep the weights as loaded")
     batch_size: PositiveInt = 1024
     gradient_accumulation_steps: PositiveInt | None = Field(
         default=None,

@@ -15,7 +15,7 @@ from resilinet_cli.data.registry import (
     load_splits,
     resolve_name,
 )
-from resilinet_cli.data.splits import FolderSplits, Splits, split_80_10_10
+from resilinet_cli.data.splits import FolderSplits, Splits, example_shape, split_80_10_10
 
 __all__ = [
     "DATASETS",
@@ -23,6 +23,7 @@ __all__ = [
     "FolderSplits",
     "Loader",
     "Splits",
+    "example_shape",
     "load_dataset",
     "load_splits",
     "resolve_name",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,3 +93,16 @@ def guess_accuracy(train_counts: Sequence[int], test_counts: Sequence[int]) -> f
 def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """How many examples of each class ``labels`` holds (by the real label values)."""
     return np.bincount(labels, minlength=num_classes)
+
+
+def example_shape(splits: Splits | FolderSplits, dataset: Any) -> tuple[int, ...]:
+    """The shape of one example as a model receives it: after ``dataset.image_size`` and
+    ``dataset.channels`` (``training/inputs.py`` applies them), without TensorFlow."""
+    if isinstance(splits, FolderSplits):
+        return (splits.image_size, splits.image_size, 3)
+    shape = list(splits.x_train.shape[1:])
+    if dataset.image_size is not None and len(shape) == 3:
+        shape[0] = shape[1] = dataset.image_size
+    if dataset.channels is not None and len(shape) == 3:
+        shape[-1] = dataset.channels
+    return tuple(shape)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from resilinet_cli import atomic, interrupt
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.data import load_splits
+from resilinet_cli.data import example_shape, load_splits
 from resilinet_cli.experiments import reuse
 from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.pages import write_run_tables
@@ -25,6 +25,7 @@ from resilinet_cli.experiments.progress import Progress
 from resilinet_cli.experiments.queue import DataCache, Executor, train_jobs
 from resilinet_cli.experiments.unit import Job, copy_unit, current_invocation
 from resilinet_cli.results import runs
+from resilinet_cli.topology import Topology
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
     from resilinet_cli.experiments.cluster import RayOptions
@@ -108,9 +109,14 @@ class Queue:
         """Load the experiment's data once here (DataError when it is missing); a serial queue
         keeps it for its units, other processes load their own."""
         if self.executor.elsewhere:
-            load_splits(config.dataset)
+            splits = load_splits(config.dataset)
         else:
-            self.data.get(config.dataset)
+            splits = self.data.get(config.dataset)
+        if config.model.name == "keras":  # a network that does not fit the data: one error
+            from resilinet_cli.models.keras_family import check_network
+
+            check_network(config.model, Topology.from_config(config.topology),
+                          example_shape(splits), splits.num_classes)  # fmt: skip
 
     def record_failure(self, job: Job, message: str) -> None:
         """A failed unit: its record says why, and its experiment's result lists it."""

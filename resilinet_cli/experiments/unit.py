@@ -25,6 +25,7 @@ from resilinet_cli import atomic, interrupt
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import FolderSplits, Splits, load_splits
 from resilinet_cli.experiments import reuse
+from resilinet_cli.models.user_code import allowing_code, code_allowed
 from resilinet_cli.results import layout, runs
 from resilinet_cli.sweeps.sweep import sweep_model
 from resilinet_cli.topology import Topology
@@ -43,6 +44,7 @@ class Invocation:
     overrides: tuple[str, ...] = ()
     worker_verbose: int = 0
     tracker: str = "tensorboard"  # --tracker: where units log (results/tensorboard.py)
+    allow_code: bool = field(default_factory=code_allowed)  # --allow-code (models/user_code.py)
 
     def record(self) -> dict[str, Any]:
         """The fields of a unit's ``run.json``."""
@@ -161,7 +163,7 @@ def run_unit(
     else:
         # Built, compiled and trained under the strategy: train.distribute (README, Cluster).
         with distribution_scope(config.train.distribute):
-            with precision(config.train.mixed_precision):
+            with precision(config.train.mixed_precision), allowing_code(invocation.allow_code):
                 model, _ = build_from_config(
                     config,
                     unit.variant,
@@ -213,7 +215,7 @@ def run_unit(
             for layer in model.layers
             if layer.name.endswith("_weight")
         },
-        f"best_{metric}": float(history[metric].max()),
+        f"best_{metric}": float(history[metric].max()) if metric in history else None,
         "swept": swept,
         "threads": threads,
         "wall_seconds": round(time.monotonic() - clock, 3),

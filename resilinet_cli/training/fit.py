@@ -120,7 +120,7 @@ def train_model(
                 shuffle=False,  # the dataset shuffles itself, with a seed of each epoch
                 verbose=verbose,
             )
-    if val is not None:
+    if val is not None and best_path.exists():  # none with train.epochs: 0 (--no-train)
         model.load_weights(best_path)
         best_path.unlink()
     if checkpoint:
