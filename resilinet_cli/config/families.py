@@ -46,6 +46,6 @@ FAMILIES: dict[str, FamilyInfo] = {
     "keras": FamilyInfo(
         "resilinet_cli.models.keras_family",
         {},
-        keys=("source", "path", "args", "cut", "weights"),
+        keys=("source", "path", "args", "cut", "weights", "layer_config"),
     ),
 }

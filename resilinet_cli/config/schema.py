@@ -135,6 +135,11 @@ class ModelConfig(_Section):
     weights: Path | None = Field(
         default=None, description="pretrained weights (.keras or .weights.h5) loaded by name"
     )
+    layer_config: dict[str, dict[str, Any]] = Field(
+        default={},
+        description="config changes for every layer of a class, e.g. "
+        "{BatchNormalization: {momentum: 0.9}}",
+    )
 
     @field_validator("name")
     @classmethod

@@ -116,7 +116,7 @@ class Queue:
             from resilinet_cli.models.keras_family import check_network
 
             check_network(config.model, Topology.from_config(config.topology),
-                          example_shape(splits), splits.num_classes)  # fmt: skip
+                          example_shape(splits, config.dataset), splits.num_classes)  # fmt: skip
 
     def record_failure(self, job: Job, message: str) -> None:
         """A failed unit: its record says why, and its experiment's result lists it."""

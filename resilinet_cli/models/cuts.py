@@ -171,12 +171,21 @@ class LayerGraph:
         wanted = self.before(end) & ~done
         return [i for i in range(len(self.calls)) if wanted >> i & 1]
 
-    def replay(self, start: int, end: int, x: Any, clones: dict[int, keras.Layer]) -> Any:
+    def replay(
+        self,
+        start: int,
+        end: int,
+        x: Any,
+        clones: dict[int, keras.Layer],
+        layer_config: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Any:
         """Run calls ``start`` (exclusive) to ``end`` on ``x`` with clones of their layers
         (same config and weights), so that they become layers of the model being built.
 
-        ``clones`` maps id(layer) to its clone, so a layer called twice is cloned once.
+        ``clones`` maps id(layer) to its clone, so a layer called twice is cloned once;
+        ``layer_config`` changes the config of every layer of a class (by class name).
         """
+        layer_config = layer_config or {}
         values = {id(self.calls[start].node.output_tensors[0]): x}
 
         def fill(value: Any) -> Any:
@@ -187,7 +196,9 @@ class LayerGraph:
             layer = clones.get(id(original))
             fresh = layer is None
             if layer is None:
-                layer = clones[id(original)] = original.__class__.from_config(original.get_config())
+                changes = layer_config.get(type(original).__name__, {})
+                config = {**original.get_config(), **changes}
+                layer = clones[id(original)] = original.__class__.from_config(config)
             args = keras.tree.map_structure(fill, node.arguments.args)
             kwargs = keras.tree.map_structure(fill, node.arguments.kwargs)
             outputs = layer(*args, **kwargs)

@@ -13,6 +13,10 @@ Skip hyperconnections between outputs of different shapes get a projection on th
 - a flat target: a Dense layer (a feature map is flattened first);
 - a flat source into a feature map: a Dense layer to the map's size, reshaped.
 
+``model.layer_config`` changes the config of every layer of a class in the cut network, e.g.
+``{BatchNormalization: {momentum: 0.9}}`` for short runs (Keras' MobileNetV2 uses 0.999, whose
+inference statistics lag far behind a few thousand steps).
+
 The projection is named ``skip_hyperconnection_<src><dst>``, as in the MobileNet family. Unlike
 that family, the chain is never padded: a user's network keeps its own shapes.
 """
@@ -26,6 +30,7 @@ from typing import Any
 import keras
 
 from resilinet_cli.config import ModelConfig
+from resilinet_cli.errors import unknown_choice
 from resilinet_cli.models.cuts import LayerGraph, reserved_names
 from resilinet_cli.models.keras_source import NetworkError, load_network
 from resilinet_cli.topology import Link, Topology
@@ -48,8 +53,15 @@ def chosen_cut(model: ModelConfig) -> tuple[dict[str, str], str]:
 class KerasFamily:
     """Replays each node's share of the network; `build_model` wires the nodes."""
 
-    def __init__(self, graph: LayerGraph, cuts: dict[str, int], topology: Topology) -> None:
+    def __init__(
+        self,
+        graph: LayerGraph,
+        cuts: dict[str, int],
+        topology: Topology,
+        layer_config: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.graph = graph
+        self.layer_config = layer_config or {}
         self.topology = topology
         self.ends = {**cuts, topology.output_node: graph.output}  # last call of each node
         self.starts = {topology.input_node: graph.input}
@@ -63,7 +75,8 @@ class KerasFamily:
     def node(self, node: str, x: Any) -> Any:
         if self.starts[node] == self.ends[node]:  # the IoT node sends its raw input
             return x
-        return self.graph.replay(self.starts[node], self.ends[node], x, self.clones)
+        start, end = self.starts[node], self.ends[node]
+        return self.graph.replay(start, end, x, self.clones, self.layer_config)
 
     def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any:
         return project(f"skip_hyperconnection_{link.src}{link.dst}", x, chain_input)
@@ -116,6 +129,7 @@ def check_network(
         raise NetworkError("model", f"layer names {', '.join(clash)} are taken by resilinet's "
                            "own layers; rename them in the network")  # fmt: skip
     _check_output(graph)
+    _check_layer_config(graph, model.layer_config)
     if input_shape is not None:
         expected = tuple(network.inputs[0].shape[1:])
         if expected != tuple(input_shape):
@@ -131,6 +145,19 @@ def check_network(
             "model", f"the network predicts {classes} classes, the dataset has {num_classes}"
         )
     return graph, cuts
+
+
+def _check_layer_config(graph: LayerGraph, layer_config: dict[str, dict[str, Any]]) -> None:
+    """Each class ``model.layer_config`` names is in the network and takes the keys given."""
+    layers = {type(call.layer).__name__: call.layer for call in graph.calls}
+    for name, changes in layer_config.items():
+        key = f"model.layer_config.{name}"
+        if name not in layers:
+            raise NetworkError(key, unknown_choice("layer class", name, sorted(layers)))
+        try:
+            type(layers[name]).from_config({**layers[name].get_config(), **changes})
+        except (TypeError, ValueError) as error:
+            raise NetworkError(key, str(error).splitlines()[0]) from None
 
 
 def _check_output(graph: LayerGraph) -> None:
@@ -157,4 +184,4 @@ def build_family(
     """The network's node shares for ``topology``; ``hyperconnected`` changes nothing (the
     chain's shapes are the network's own)."""
     graph, cuts = check_network(config, topology, input_shape, num_classes)
-    return KerasFamily(graph, cuts, topology)
+    return KerasFamily(graph, cuts, topology, config.layer_config)
