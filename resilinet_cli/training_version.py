@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "673c75e5d8091ab9d6433b055117323608f97e2e3413c2c3dcd8db06a5d3b029"
+FINGERPRINT = "314635244ebad08dfbadc0151741de5b5b059988f3324fd69af643ac4acd5592"
 
 PACKAGE = Path(__file__).resolve().parent
 

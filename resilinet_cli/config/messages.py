@@ -234,8 +234,6 @@ def keras_problems(model: Any, nodes: Sequence[str]) -> list[tuple[str, str]]:
         problems.append(
             (key, f"missing nodes: {', '.join(missing)} (the output node takes the rest)")
         )
-    elif list(cut) != senders:
-        problems.append((key, f"list the nodes in topology order: {', '.join(senders)}"))
     return problems
 
 

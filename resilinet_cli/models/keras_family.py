@@ -123,6 +123,7 @@ def check_network(
     network = load_network(model)
     graph = LayerGraph(network)
     cut, key = chosen_cut(model)
+    cut = {node: cut[node] for node in topology.nodes[:-1]}  # a YAML dump may sort the keys
     cuts = dict(zip(cut, graph.check_cuts(cut, key), strict=True))
     clash = sorted(reserved_names(topology.nodes, topology.links) & {c.name for c in graph.calls})
     if clash:

@@ -102,6 +102,8 @@ def _from_file(path: Path, key: str) -> Any:
         text = str(error)
         if "safe_mode" in text or "Lambda" in text:
             reason = "it holds a Lambda layer, which safe_mode refuses (it would run code)"
+        elif "zip" in text:
+            reason = "not a Keras model file (not a .keras zip archive)"
         else:
             reason = f"not a Keras model ({_first_line(error)})"
         raise NetworkError(key, f"{path}: {reason}") from None

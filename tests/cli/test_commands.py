@@ -149,8 +149,8 @@ def test_a_run_folder_of_another_config_is_refused(run_dir) -> None:
     ("args", "message"),
     [
         (
-            ["--set", "train.epochs=0"],
-            "--set train.epochs=0: Input should be greater than 0",
+            ["--set", "train.epochs=-1"],
+            "--set train.epochs=-1: Input should be greater than or equal to 0",
         ),
         (["--variants", "resnet"], "--variants: unknown variant 'resnet'"),
         (["--iterations", "3..1"], "--iterations '3..1': needs 1 <= FIRST <= LAST"),

@@ -157,8 +157,8 @@ def test_multirun_sweeps_comma_range_and_choice(executed, tmp_path) -> None:
 
 def test_every_config_of_a_sweep_is_checked_before_any_unit_trains(executed, tmp_path) -> None:
     out = tmp_path / "sweep"
-    line = one_error_line("run", QUICKSTART, "--out", str(out), "-m", "train.epochs=2,1,0")
-    assert line == "train.epochs=0: Input should be greater than 0"
+    line = one_error_line("run", QUICKSTART, "--out", str(out), "-m", "train.epochs=2,1,-1")
+    assert line == "train.epochs=-1: Input should be greater than or equal to 0"
     assert executed == [] and not out.exists()
 
 

@@ -99,11 +99,10 @@ def test_removing_a_required_section_is_blamed_on_the_tilde(path: Path) -> None:
 
 
 def test_a_value_problem_names_the_override_as_typed(path: Path) -> None:
-    assert problem(path, "train.epochs=0") == "train.epochs=0: Input should be greater than 0"
-    edits = [p.edits[0] for p in parse_overrides(["train.epochs=0"], "--set")]
-    with pytest.raises(
-        ConfigError, match=r"^--set train.epochs=0: Input should be greater than 0$"
-    ):
+    expected = "Input should be greater than or equal to 0"  # 0: --no-train
+    assert problem(path, "train.epochs=-1") == f"train.epochs=-1: {expected}"
+    edits = [p.edits[0] for p in parse_overrides(["train.epochs=-1"], "--set")]
+    with pytest.raises(ConfigError, match=rf"^--set train.epochs=-1: {expected}$"):
         load_config(path, edits)
 
 

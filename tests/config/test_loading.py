@@ -181,9 +181,9 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
             id="wrong-type",
         ),
         pytest.param(
-            "train:\n  epochs: 0\n  batch_size: -1\n",
+            "train:\n  epochs: -1\n  batch_size: -1\n",
             [
-                "exp.yaml: train.epochs: Input should be greater than 0",
+                "exp.yaml: train.epochs: Input should be greater than or equal to 0",
                 "exp.yaml: train.batch_size: Input should be greater than 0",
             ],
             id="two-range-errors",
@@ -250,7 +250,7 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
         ),
         pytest.param(
             "model:\n  name: cnn\n",
-            ["exp.yaml: model.name: unknown model 'cnn' (known: mlp, mobilenet, resnet18)"],
+            ["exp.yaml: model.name: unknown model 'cnn' (known: mlp, mobilenet, resnet18, keras)"],
             id="unknown-model",
         ),
         pytest.param(
@@ -282,7 +282,7 @@ def test_all_problems_are_listed_together(config_dir: Path) -> None:
     text = MINIMAL + "iterations: 0\ntrain:\n  epoch: 5\n  batch_size: big\nmodel:\n  name: cnn\n"
     assert error_lines(write(config_dir, text)) == [
         "exp.yaml: iterations: Input should be greater than 0",
-        "exp.yaml: model.name: unknown model 'cnn' (known: mlp, mobilenet, resnet18)",
+        "exp.yaml: model.name: unknown model 'cnn' (known: mlp, mobilenet, resnet18, keras)",
         "exp.yaml: train.batch_size: Input should be a valid integer, "
         "unable to parse string as an integer",
         "exp.yaml: train.epoch: unknown key 'epoch' (did you mean 'epochs'? "
@@ -445,8 +445,8 @@ def test_override_replaces_a_file_value_and_later_overrides_win(config_dir: Path
 
 def test_a_bad_override_is_blamed_on_the_set_not_the_file(config_dir: Path) -> None:
     path = write(config_dir, MINIMAL)
-    assert error_lines(path, ("train.epochs=0",)) == [
-        "--set train.epochs=0: Input should be greater than 0"
+    assert error_lines(path, ("train.epochs=-1",)) == [
+        "--set train.epochs=-1: Input should be greater than or equal to 0"
     ]
 
 

@@ -118,7 +118,7 @@ def test_a_preset_replaced_on_the_command_line_is_checked_against_the_rest() -> 
         ("dataset=fashion", "unknown dataset preset 'fashion' (did you mean 'fashion_mnist'? "
                             "known: cifar10, digits, fashion_mnist, imagenet, mhealth)"),
         ("model=resnet", "unknown model preset 'resnet' (did you mean 'resnet18'? "
-                         "known: mlp, mobilenet, resnet18)"),
+                         "known: keras, mlp, mobilenet, resnet18)"),
         ("topology=cn", "unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, health)"),
     ],
 )  # fmt: skip

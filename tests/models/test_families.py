@@ -27,6 +27,15 @@ SETUPS: dict[str, tuple[str, dict[str, Any], tuple[int, ...]]] = {
     "mlp": ("health", {"hidden_units": 16}, (12,)),
     "mobilenet": ("cnn", {"alpha": 0.25}, (32, 32, 3)),
     "resnet18": ("cnn", {}, (32, 32, 3)),
+    "keras": (
+        "cnn",
+        {
+            "source": "keras.applications.MobileNetV2",
+            "args": {"alpha": 0.35, "input_shape": [32, 32, 3], "classes": 10},
+            "cut": {"iot": "block_2_add", "edge": "block_5_add", "fog": "block_12_add"},
+        },
+        (32, 32, 3),
+    ),
 }
 
 
