@@ -47,21 +47,26 @@ def build_model(
     input_shape: Sequence[int],
     num_classes: int,
     seed: int | None = None,
+    allow_code: bool = False,
 ) -> keras.Model:
     """A fresh, untrained model of ``variant`` as the config describes it.
 
     Its inputs are ``features`` and ``alive`` (one 0/1 column per failable node, 1 = alive);
     ``predict`` builds the mask for you. ``seed`` (default: the config's) fixes the weights.
+    The keras family's layers start from the network's own weights (docs/byom.md);
+    ``allow_code`` lets its ``model.source`` be a ``module:function`` factory (--allow-code).
     """
     from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.models.user_code import allowing_code, code_allowed
     from resilinet_cli.training.fit import set_seeds
 
     _check_variant(variant)
     seed = config.seed if seed is None else seed
     set_seeds(seed)
-    model, _ = build_from_config(
-        config, variant, input_shape=tuple(input_shape), num_classes=num_classes, seed=seed
-    )
+    with allowing_code(allow_code or code_allowed()):
+        model, _ = build_from_config(
+            config, variant, input_shape=tuple(input_shape), num_classes=num_classes, seed=seed
+        )
     return model
 
 
@@ -185,6 +190,7 @@ def run(
     verbose: int | str = 0,
     workers: int = 1,
     ray: RayOptions | None = None,
+    allow_code: bool = False,
 ) -> RunResult:
     """Run an experiment as ``resilinet run`` does: train, sweep, write the results folder.
 
@@ -193,6 +199,7 @@ def run(
     replaces every unit's seed (as ``resilinet train --seed``). ``workers`` > 1 trains that many
     units at a time, each in a fresh process; ``ray`` (``RayOptions``: address, per-unit CPUs and
     GPUs, retries) runs them as tasks of a Ray cluster. Both give the serial run's results.
+    ``allow_code`` (--allow-code) lets a keras-family ``model.source`` be a Python factory.
     """
     import dataclasses
 
@@ -211,20 +218,23 @@ def run(
     units = plan_units(config, variants or config.variants, chosen)
     if seed is not None:
         units = [dataclasses.replace(unit, seed=seed) for unit in units]
-    result = run_experiment(
-        config,
-        out,
-        units,
-        force=force,
-        fail_fast=fail_fast,
-        progress=progress,
-        verbose=verbose,
-        reuse_from=reuse_from,
-        swept=swept,
-        reuse_stale=reuse_stale,
-        workers=workers,
-        ray=ray,
-    )
+    from resilinet_cli.models.user_code import allowing_code, code_allowed
+
+    with allowing_code(allow_code or code_allowed()):
+        result = run_experiment(
+            config,
+            out,
+            units,
+            force=force,
+            fail_fast=fail_fast,
+            progress=progress,
+            verbose=verbose,
+            reuse_from=reuse_from,
+            swept=swept,
+            reuse_stale=reuse_stale,
+            workers=workers,
+            ray=ray,
+        )
     combinations = pd.read_csv(out / layout.TABLES / layout.COMBINATIONS)
     return RunResult(out, result.weighted, combinations, result.failed)
 

@@ -25,6 +25,7 @@ from resilinet_cli.experiments.progress import Progress
 from resilinet_cli.experiments.queue import DataCache, Executor, train_jobs
 from resilinet_cli.experiments.unit import Job, copy_unit, current_invocation
 from resilinet_cli.results import runs
+from resilinet_cli.results.network_files import check_network_files
 from resilinet_cli.topology import Topology
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
@@ -69,6 +70,7 @@ class Queue:
     ) -> Planned:
         """Prepare ``out`` and queue what is left of ``units``; copy what was trained before."""
         runs.prepare_run_folder(out, config)
+        check_network_files(out, config)
         retrained = {unit.name for unit in units} if self.force else set()
         runs.check_versions(out, config, reuse_stale=self.reuse_stale, retrained=retrained)
         atomic.remove_stale_temporaries(out)
@@ -86,7 +88,7 @@ class Queue:
             if job not in todo:
                 self.progress.skipped(job)
         if todo:  # missing data is one error before any unit, not a failed unit each
-            self.check_data(config)
+            self.check_data(config, [job.unit.config(config) for job in todo])
         seeds = {unit.name: unit.seed for unit in units}
         runs.write_record(out, config, status="running", started=planned.started, seeds=seeds)
         for number, job in enumerate(todo, 1):
@@ -105,18 +107,22 @@ class Queue:
         self.runs.append(planned)
         return planned
 
-    def check_data(self, config: ExperimentConfig) -> None:
+    def check_data(self, config: ExperimentConfig, units: list[ExperimentConfig]) -> None:
         """Load the experiment's data once here (DataError when it is missing); a serial queue
-        keeps it for its units, other processes load their own."""
+        keeps it for its units, other processes load their own. A network of the keras family
+        that does not fit the data or its cuts (in any ablation level) is one error too."""
         if self.executor.elsewhere:
             splits = load_splits(config.dataset)
         else:
             splits = self.data.get(config.dataset)
-        if config.model.name == "keras":  # a network that does not fit the data: one error
+        if config.model.name == "keras":
             from resilinet_cli.models.keras_family import check_network
 
-            check_network(config.model, Topology.from_config(config.topology),
-                          example_shape(splits, config.dataset), splits.num_classes)  # fmt: skip
+            shape = example_shape(splits, config.dataset)
+            distinct = {c.model.model_dump_json() + c.topology.model_dump_json(): c for c in units}
+            for unit in distinct.values():
+                check_network(unit.model, Topology.from_config(unit.topology), shape,
+                              splits.num_classes)  # fmt: skip
 
     def record_failure(self, job: Job, message: str) -> None:
         """A failed unit: its record says why, and its experiment's result lists it."""

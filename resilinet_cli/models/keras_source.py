@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +116,17 @@ def _load_weights(network: keras.Model, path: Path) -> None:
     """``model.weights`` into ``network``: a .weights.h5 file, or the weights of a .keras one."""
     try:
         if path.name.endswith(".weights.h5"):
-            network.load_weights(path)
+            with warnings.catch_warnings():  # Keras warns of "nested containers" before it
+                warnings.simplefilter("ignore", UserWarning)  # raises on a mismatch
+                network.load_weights(path)
             return
         saved = _from_file(path, "model.weights")
         network.set_weights(saved.get_weights())
     except (ValueError, KeyError) as error:
+        lines = str(error).splitlines()
+        reason = next((line for line in lines if "shape" in line), _first_line(error))
         raise NetworkError(
-            "model.weights", f"{path} does not fit the network: {_first_line(error)}"
+            "model.weights", f"{path} does not fit the network: {reason.strip()}"
         ) from None
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 CONFIG = "config.yaml"  # the resolved config of a run
 RECORD = "run.json"  # a run's or a unit's record; a unit is finished when it says "done"
+NETWORK_FILES = "network_files.json"  # keras family: SHA-256 of model.path and model.weights
 REPORT = "REPORT.md"
 RUNS = "runs"  # the units' folders
 TABLES = "tables"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import keras
@@ -70,6 +71,7 @@ def test_a_saved_network_swept_without_training_scores_as_the_original(
     saved: tuple[Path, keras.Model], tmp_path: Path
 ) -> None:
     path, network = saved
+    path = Path(shutil.copy(path, tmp_path / "copy.keras"))
     config = write_config(tmp_path, {"path": str(path), "cut": CUT})
     out = tmp_path / "run"
     code, _, stderr = invoke("-q", "run", str(config), "--no-train", "--out", str(out),
@@ -87,6 +89,10 @@ def test_a_saved_network_swept_without_training_scores_as_the_original(
     assert len(history) == 0  # nothing was trained
     resilinet = pd.read_csv(out / "runs" / "resilinet" / "iter-1" / "combinations.csv")
     assert len(resilinet) == 8 and (out / "tables" / "weighted_accuracy.csv").is_file()
+    mlp().save(path)  # another network under the same name: the finished units are not its
+    code, _, stderr = invoke("run", str(config), "--no-train", "--out", str(out))
+    assert code == 2 and stderr.count("\n") == 1
+    assert f"model.path ({path}) changed since this folder's units were trained" in stderr
 
 
 def lambda_model(path: Path) -> Path:
@@ -213,3 +219,53 @@ def test_partition_of_the_example_config_marks_its_cuts() -> None:
     assert lines["block_12_add"].rstrip().endswith("fog")
     assert "conv2_block1_1_relu" not in stdout and "block_3_expand_relu" in stdout
     assert math.isclose(float(lines["block_2_add"].split()[2]), 2.0)  # 8x8x8 floats: 2.0 KiB
+
+
+def test_a_partition_ablation_compares_cut_settings(saved, tmp_path: Path) -> None:
+    """model.cut as a list: the partition ablation cuts the same network both ways."""
+    path, _ = saved
+    later = {"iot": "d1", "edge": "d2", "fog2": "d3", "fog1": "d4"}
+    raw = yaml.safe_load(
+        write_config(tmp_path, {"path": str(path), "cut": [CUT, later]}).read_text()
+    )
+    raw.update(experiment={"type": "partition", "partitions": [1, 2]}, variants=["vanilla"])
+    config = tmp_path / "ablation.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "run"
+    code, _, stderr = invoke("-q", "run", str(config), "--no-train", "--out", str(out))
+    assert code == 0, stderr
+    table = pd.read_csv(out / "tables" / "combinations.csv", dtype={"combination": str})
+    everyone = table[table["combination"] == "111"].set_index("partition")["mean"]
+    assert everyone[1] == everyone[2]  # the same weights, cut elsewhere: same all-alive accuracy
+    raw["model"]["cut"][1]["edge"] = "d4"  # level 2 out of order: refused before any unit
+    config.write_text(yaml.safe_dump(raw))
+    code, _, stderr = invoke("run", str(config), "--no-train", "--out", str(tmp_path / "bad"))
+    assert code == 2 and "model.cut[1].fog2: cuts out of order" in stderr, stderr
+    assert stderr.count("\n") == 1
+
+
+def test_weights_are_loaded_into_the_network_before_it_is_cut(
+    saved, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resilinet_cli as rn
+    from resilinet_cli.errors import ConfigError
+
+    path, network = saved
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weighted_nets.py").write_text(FACTORY)
+    network.save_weights(tmp_path / "mine.weights.h5")
+    model = {"source": "weighted_nets:build", "args": {"width": 32}, "cut": CUT}
+    config = rn.load_config(write_config(tmp_path, {**model, "weights": "mine.weights.h5"}))
+    with pytest.raises(ConfigError, match="--allow-code"):
+        rn.build_model(config, "vanilla", input_shape=(64,), num_classes=10)
+    x = np.random.default_rng(0).random((20, 64), dtype=np.float32)
+    for variant in ("vanilla", "resilinet"):
+        built = rn.build_model(config, variant, input_shape=(64,), num_classes=10, allow_code=True)
+        assert np.allclose(rn.predict(built, x), network.predict(x, verbose=0), atol=1e-6)
+    config = rn.load_config(write_config(tmp_path, {**model, "weights": str(path)}))  # a .keras
+    built = rn.build_model(config, "vanilla", input_shape=(64,), num_classes=10, allow_code=True)
+    assert np.allclose(rn.predict(built, x), network.predict(x, verbose=0), atol=1e-6)
+    narrow = rn.load_config(write_config(tmp_path, {**model, "args": {"width": 12},
+                                                    "weights": "mine.weights.h5"}))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^model\.weights: mine\.weights\.h5 does not fit"):
+        rn.build_model(narrow, "vanilla", input_shape=(64,), num_classes=10, allow_code=True)
