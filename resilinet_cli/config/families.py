@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,21 @@ FAMILIES: dict[str, FamilyInfo] = {
         keys=("source", "path", "args", "cut", "weights", "layer_config"),
     ),
 }
+
+
+def describe_model(model: Any) -> str:
+    """The model of a config in a phrase, for report pages: ``mlp, partition 1``, or, for the
+    keras family, the network and the layers it is cut after (docs/byom.md)."""
+    if model.name != "keras":
+        return f"{model.name}, partition {model.partition}"
+    cut = model.cut[model.partition - 1] if isinstance(model.cut, list) else model.cut
+    network = model.source or f"{model.path}"
+    args = ", ".join(f"{key} {value}" for key, value in model.args.items())
+    cuts = ", ".join(f"{layer} ({node})" for node, layer in cut.items())
+    changes = ", ".join(
+        f"{cls} {key} {value}"
+        for cls, keys in model.layer_config.items()
+        for key, value in keys.items()
+    )
+    text = f"{network}{f' ({args})' if args else ''} cut after {cuts}"
+    return text + (f", with {changes}" if changes else "")

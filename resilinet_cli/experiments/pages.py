@@ -12,6 +12,7 @@ import pandas as pd
 
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.config.families import describe_model
 from resilinet_cli.experiments.kinds import figures, kind_of, level_columns, plan_units
 from resilinet_cli.results import claims, epoch_curves, layout, methods, plots, runs, tables
 from resilinet_cli.results.report_page import Section, write_report
@@ -136,8 +137,14 @@ def report_section(
         lines.append(
             f"**Not the paper's data:** this run uses {STAND_INS[data]} as an offline stand-in."
         )
+    model = config.model
+    named = (
+        describe_model(model)
+        if model.name == "keras"
+        else f"`{model.name}` (partition {model.partition})"
+    )
     lines.append(
-        f"Model `{config.model.name}` (partition {config.model.partition}), dataset `{data}`, "
+        f"Model {named}, dataset `{data}`, "
         f"{config.train.epochs} epochs, batch {config.train.batch_size}; config hash "
         f"`{config.digest()[:12]}`."
     )

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.config.families import describe_model
 from resilinet_cli.variants import VARIANTS
 
 SOFTWARE = (("resilinet", "resilinet"), ("tensorflow", "TensorFlow"), ("keras", "Keras"))
@@ -69,7 +70,7 @@ def _training(config: ExperimentConfig) -> str:
     extra = [f"momentum {optimizer.momentum:g}"] if optimizer.momentum else []
     extra += [f"weight decay {optimizer.weight_decay:g}"] if optimizer.weight_decay else []
     parts = [
-        f"{model.name}, partition {model.partition}",
+        describe_model(model),
         f"{train.epochs} epoch{'s' if train.epochs != 1 else ''}"
         + (f" (early stopping, patience {train.early_stopping})" if train.early_stopping else "")
         + f", batch {train.batch_size}",
