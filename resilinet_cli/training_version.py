@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "314635244ebad08dfbadc0151741de5b5b059988f3324fd69af643ac4acd5592"
+FINGERPRINT = "844451c3c4b55b2471c335834d2099b0996a7ff209e6ca617046a0907107ff26"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -148,6 +148,9 @@ class LayerGraph:
                     f"(a shortcut or branch jumps over the cut); nearest cut points: "
                     f"{self.nearest(index)}",
                 )
+            if indices and index == indices[-1]:
+                raise NetworkError(where, f"'{layer}' ends the node before too; each node "
+                                   "needs layers of its own")  # fmt: skip
             if indices and not self.before(index) >> indices[-1] & 1:
                 previous = next(n for n, name in cut.items() if self._by_name[name] == indices[-1])
                 raise NetworkError(

@@ -35,6 +35,10 @@ class NetworkError(ConfigError):
 
 def load_network(model: Any) -> keras.Model:
     """The network that ``model`` (a ModelConfig of the keras family) names, weights loaded."""
+    for key in ("path", "weights"):
+        file = getattr(model, key)
+        if file is not None and not Path(file).is_file():
+            raise NetworkError(f"model.{key}", f"{file}: no such file")
     if model.path is not None:
         network = _from_file(Path(model.path), "model.path")
     elif model.source.startswith(APPLICATIONS):

@@ -25,7 +25,9 @@ def check_network_files(out: Path, config: ExperimentConfig) -> None:
     model = config.model
     if model.name != "keras":
         return
-    current = {key: _sha256(Path(getattr(model, key))) for key in KEYS if getattr(model, key)}
+    files = {key: Path(getattr(model, key)) for key in KEYS if getattr(model, key)}
+    current = {key: _sha256(file) for key, file in files.items() if file.is_file()}  # a missing
+    # file is the network loader's one-line error, before any unit trains
     if not current:
         return
     saved = out / layout.NETWORK_FILES

@@ -269,3 +269,12 @@ def test_weights_are_loaded_into_the_network_before_it_is_cut(
                                                     "weights": "mine.weights.h5"}))  # fmt: skip
     with pytest.raises(ConfigError, match=r"^model\.weights: mine\.weights\.h5 does not fit"):
         rn.build_model(narrow, "vanilla", input_shape=(64,), num_classes=10, allow_code=True)
+
+
+def test_a_missing_network_file_is_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"path": str(tmp_path / "gone.keras"), "cut": CUT})
+    code, _, stderr = invoke("run", str(config), "--dry-run")
+    assert (
+        code == 2
+        and stderr == f"error: mine.yaml: model.path: {tmp_path / 'gone.keras'}: no such file\n"
+    )

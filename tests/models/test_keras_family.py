@@ -119,6 +119,7 @@ def test_a_cut_inside_a_residual_block_names_the_shortcut(resnet50: LayerGraph) 
         ),
         ({"iot": "conv3_block1_out", "edge": "conv2_block3_out"}, "cuts out of order"),
         ({"iot": "predictions"}, "the network's last layer"),
+        ({"iot": "pool1_pool", "edge": "pool1_pool"}, "ends the node before too"),
     ],
 )
 def test_bad_cuts_are_one_line(resnet50: LayerGraph, cuts: dict, expected: str) -> None:
