@@ -54,6 +54,13 @@ from resilinet_cli.cli.options import DATA_DIR_OPTION, Verbosity, echo_json, ver
     help="Time for each weighted accuracy: what auto plans for; caps bounded and montecarlo.",
 )
 @click.option(
+    "--failure-model",
+    metavar="NAME|FILE",
+    help="Rescore RUN's finished units under a failure model (one of its config's "
+    "failure_models, or a YAML file holding one) from their combinations.csv: no models, "
+    "no data needed.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -68,6 +75,7 @@ def evaluate(
     tolerance: str,
     half_width: str,
     budget: str,
+    failure_model: str | None,
     as_json: bool,
     data_dir: Path | None,
 ) -> None:
@@ -92,6 +100,7 @@ def evaluate(
           --failures edge,fog2 --reliability 0.9,0.9,0.9
       resilinet evaluate results/scale_chain --method montecarlo --half-width 0.01
       resilinet evaluate results/quickstart --json > evaluation.json
+      resilinet evaluate results/quickstart --failure-model configs/failure_models/shared_rack.yaml
 
     \b
     --json prints one object; accuracies are fractions in [0, 1], as in the CSV files:
@@ -111,6 +120,15 @@ def evaluate(
     """
     from resilinet_cli.experiments import evaluation
 
+    if failure_model is not None:
+        given = reliability is not None or failures != "all" or method != "auto"
+        if given:
+            raise click.UsageError(
+                "--failure-model rescores the combinations each unit has; it takes no "
+                "--reliability, --failures or --method"
+            )
+        rescore_run(target, failure_model, as_json, data_dir)
+        return
     run_dir, models = evaluation.locate_models(target)
     cfg = evaluation.run_config(run_dir, data_dir)
     topology = evaluation.topology_of(cfg)
@@ -155,3 +173,29 @@ def echo_summaries(cfg: Any, results: list[Any], settings: dict[str, Any]) -> No
     table = evaluation.mean_std_table(cfg, results)
     if (table["iterations"] > 1).any():
         click.echo(f"\n{NOTE.removesuffix('.')}:\n\n{table_formats(table)['markdown']}")
+
+
+def rescore_run(target: Path, name: str, as_json: bool, data_dir: Path | None) -> None:
+    """``--failure-model``: every finished unit of the run ``target``, rescored; the table is
+    written to ``tables/weighted_accuracy_<model>.csv``."""
+    from resilinet_cli import atomic
+    from resilinet_cli.experiments import evaluation, rescore
+    from resilinet_cli.results import layout
+    from resilinet_cli.results.report_page import table_formats
+    from resilinet_cli.results.tables import NOTE
+
+    if not (target / layout.CONFIG).is_file():
+        raise click.UsageError("--failure-model: give a run folder (its units are rescored)")
+    cfg = evaluation.run_config(target, data_dir)
+    model = rescore.load_failure_model(name, cfg)
+    per_unit, table = rescore.rescore(target, cfg, model)
+    atomic.write_csv(target / layout.TABLES / f"weighted_accuracy_{model.name}.csv", table)
+    if as_json:
+        records = {"units": per_unit.to_dict("records"), "weighted": table.to_dict("records")}
+        columns = list(model.columns)
+        echo_json({"run": target, "failure_model": model.name, "columns": columns, **records})
+        return
+    shown = per_unit.assign(accuracy=(100 * per_unit["accuracy"]).round(2))
+    click.echo(f"Weighted accuracy in % under failure model {model.name}, each unit:\n")
+    click.echo(shown.to_markdown(index=False))
+    click.echo(f"\n{NOTE.removesuffix('.')}:\n\n{table_formats(table)['markdown']}")

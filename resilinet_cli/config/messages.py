@@ -4,6 +4,8 @@ that span several keys, and who to blame (the file or a ``--set``).
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 import types
 import typing
@@ -168,6 +170,11 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
     for key in sorted(config.model.model_fields_set - {"name", "partition", *family.keys}):
         message = f"does not apply to model '{config.model.name}' (its keys: "
         problems.append((f"model.{key}", message + ", ".join(("partition", *family.keys)) + ")"))
+    for name, model in config.failure_models.items():
+        if name in config.topology.reliability:
+            message = "is a reliability setting of the topology already; choose another name"
+            problems.append((f"failure_models.{name}", message))
+        problems += failure_model_problems(model, f"failure_models.{name}", config.topology)
     if config.model.name == "keras":
         return problems + keras_problems(config.model, config.topology.nodes)
     receivers = config.topology.nodes[1:]
@@ -241,3 +248,47 @@ def _is_source(source: str) -> bool:
     if colon:
         return all(part.isidentifier() for part in [*module.split("."), function])
     return source.startswith("keras.applications.") and source.split(".")[-1].isidentifier()
+
+
+def failure_model_problems(model: Any, key: str, topology: Any) -> list[tuple[str, str]]:
+    """One failure model's problems against the topology (failure_model.py), by key path."""
+    failable = list(topology.failable)
+    links = [f"{src}->{dst}" for src, dst in [*topology.links, *topology.skips]]
+    key = f"{key}." if key else ""  # a failure model's own file has no key above it
+    problems = []
+    if model.joint is not None:
+        given = [name for name in ("survival", "common_cause", "links") if getattr(model, name)]
+        if given:
+            message = f"a joint table replaces {', '.join(given)}; give one or the other"
+            problems.append((f"{key}joint", message))
+        return problems + _joint_problems(model.joint, f"{key}joint", len(failable))
+    for node in model.survival:
+        if node not in failable:
+            problems.append((f"{key}survival.{node}", unknown_choice("node", node, failable)))
+    for i, event in enumerate(model.common_cause):
+        where = f"{key}common_cause[{i}].nodes"
+        if not event.nodes:
+            problems.append((where, "an event kills at least one node; this one lists none"))
+        for node in event.nodes:
+            if node not in failable:
+                problems.append((where, unknown_choice("failable node", node, failable)))
+    for link in model.links:
+        if link not in links:
+            problems.append((f"{key}links.{link}", unknown_choice("link", link, links)))
+    return problems
+
+
+def _joint_problems(joint: dict[str, float], key: str, width: int) -> list[tuple[str, str]]:
+    """A joint table lists every combination once, by its bit string, and sums to 1."""
+    every = ["".join(bits) for bits in itertools.product("01", repeat=width)]
+    bad = [text for text in joint if text not in every]
+    if bad:
+        return [(f"{key}.{bad[0]}", f"expected a bit string of {width} failable-node flags")]
+    missing = [text for text in every if text not in joint]
+    if missing:
+        shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+        return [(key, f"misses combinations {shown} (list every one, 0 where it never happens)")]
+    total = math.fsum(joint.values())
+    if abs(total - 1.0) > 1e-9:
+        return [(key, f"the probabilities sum to {total:.12g}, not 1 (within 1e-9)")]
+    return []

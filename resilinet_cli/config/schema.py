@@ -261,6 +261,26 @@ class ExperimentSection(_Section):
     partitions: list[PositiveInt] = Field(default=[1, 2], min_length=1)
 
 
+class CommonCauseConfig(_Section):
+    """An event that kills every node it lists at once (a shared rack, power feed, uplink)."""
+
+    nodes: list[str]
+    probability: Probability
+
+
+class FailureModelConfig(_Section):
+    """Failures beyond independent node crashes (failure_model.py; README, "Failure models")."""
+
+    survival: dict[str, Probability] = Field(
+        default={}, description="per failable node, on its own (1 if not listed)"
+    )
+    common_cause: list[CommonCauseConfig] = []
+    links: dict[str, Probability] = Field(default={}, description='"src->dst": link survival')
+    joint: dict[str, Probability] | None = Field(
+        default=None, description="measured P(combination) by bit string, instead of the above"
+    )
+
+
 class EvaluationConfig(_Section):
     batch_size: PositiveInt = 1024
 
@@ -282,6 +302,11 @@ class ExperimentConfig(_Section):
     experiment: ExperimentSection = ExperimentSection()
     resources: ResourcesConfig = Field(
         default=ResourcesConfig(), exclude_if=lambda resources: resources == ResourcesConfig()
+    )
+    failure_models: dict[str, FailureModelConfig] = Field(
+        default={},
+        exclude_if=lambda models: not models,
+        description="named failure models, scored as settings next to topology.reliability",
     )
 
     def survival_per_node(self) -> dict[str, float]:
@@ -314,10 +339,12 @@ class ExperimentConfig(_Section):
 
         Where the data lives (``data_dir``, ``download``) and what a unit asks of a cluster
         (``resources``) do not change results, so they are left out: the same run can resume
-        on a machine that keeps its data elsewhere, or with other resources.
+        on a machine that keeps its data elsewhere, or with other resources. Failure models
+        only score finished units: adding one to a finished run rescores it.
         """
         identity = self.to_dict()
         identity.pop("resources", None)
+        identity.pop("failure_models", None)  # they score units, they do not train them
         identity["dataset"] = {
             k: v for k, v in identity["dataset"].items() if k not in ("data_dir", "download")
         }

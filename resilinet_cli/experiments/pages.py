@@ -6,6 +6,7 @@ without retraining (docs/architecture.md §4).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import describe_model
 from resilinet_cli.experiments.kinds import figures, kind_of, level_columns, plan_units
+from resilinet_cli.failure_model import FailureModel, configured
 from resilinet_cli.results import claims, epoch_curves, layout, methods, plots, runs, tables
 from resilinet_cli.results.report_page import Section, write_report
 from resilinet_cli.topology import Topology
@@ -41,15 +43,18 @@ def finished_results(
 
 
 def summarise(
-    results: dict[runs.Unit, pd.DataFrame], topology: Topology
+    results: dict[runs.Unit, pd.DataFrame],
+    topology: Topology,
+    models: Sequence[FailureModel] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(weighted, combinations) tables of units, each level named as its kind names it.
 
-    ``topology`` is the run's, with every skip (a skip subset is named by its links).
+    ``topology`` is the run's, with every skip (a skip subset is named by its links);
+    ``models`` are failure models scored as settings after the topology's own.
     """
     skips = [(link.src, link.dst) for link in topology.skips]
     levels = {unit: level_columns(unit, skips) for unit in results}
-    return tables.summarise(results, topology, levels)
+    return tables.summarise(results, topology, levels, models)
 
 
 def write_run_tables(
@@ -61,7 +66,7 @@ def write_run_tables(
     """
     topology = Topology.from_config(config.topology)
     found = finished_results(out, config, current_only=current_only)
-    weighted, combinations = summarise(found, topology)
+    weighted, combinations = summarise(found, topology, configured(config))
     tables.write_tables(out, weighted, combinations)
     paired = None
     if config.experiment.type == "average_accuracy":

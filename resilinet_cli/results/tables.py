@@ -7,11 +7,13 @@ setting; weighted accuracies are averaged over iterations (mean, sample std with
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from resilinet_cli import atomic, stats
+from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.results import layout
 from resilinet_cli.results.report_page import table_formats
 from resilinet_cli.results.runs import Unit
@@ -22,18 +24,26 @@ WEIGHTED_COLUMNS = ["variant", "setting", "mean", "std", "iterations"]
 COMBINATION_COLUMNS = ["variant", "combination", "mean", "std"]
 
 
-def unit_weighted(combinations: pd.DataFrame, topology: Topology) -> dict[str, float]:
-    """Weighted accuracy of one trained model under every named reliability setting."""
-    return {
+def unit_weighted(
+    combinations: pd.DataFrame, topology: Topology, models: Sequence[FailureModel] = ()
+) -> dict[str, float]:
+    """Weighted accuracy of one trained model under every named reliability setting, then
+    under each failure model whose flags its combinations table has (failure_model.py)."""
+    weighted = {
         setting: weighted_accuracy(combinations, topology, reliability)
         for setting, reliability in topology.reliability.items()
     }
+    for model in models:
+        if set(model.columns) <= set(combinations.columns):
+            weighted[model.name] = model.weighted(combinations)
+    return weighted
 
 
 def summarise(
     results: dict[Unit, pd.DataFrame],
     topology: Topology,
     levels: dict[Unit, dict[str, str]] | None = None,
+    models: Sequence[FailureModel] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(weighted_accuracy table, combinations table) from each unit's combinations.
 
@@ -47,7 +57,7 @@ def summarise(
     weighted, combos = [], []
     for unit, frame in results.items():
         keys = {"variant": unit.variant, **levels[unit]}
-        for setting, value in unit_weighted(frame, topology).items():
+        for setting, value in unit_weighted(frame, topology, models).items():
             if unit.trained_for in (None, setting):
                 weighted.append({**keys, "setting": setting, "value": value})
         if unit.trained_for is not None:

@@ -1,0 +1,149 @@
+"""Failure models beyond independent node crashes: the probability of every failure combination.
+
+The paper gives each failable node a survival probability and lets nodes fail independently
+(docs/method.md §6). A failure model (README, "Failure models") may add:
+
+- ``common_cause`` events: each happens independently with its probability and kills every
+  node it lists at once (two fog servers on one rack, power feed or uplink);
+- ``links``: a link survives independently with its probability;
+- or, instead of all of these, a ``joint`` table of measured combination probabilities.
+
+A node is alive exactly when it survives on its own and no event that covers it happens; a link
+carries data exactly when it survives and its sender is alive. A combination lists the failable
+nodes' flags (topology order), then the model's links' flags (the order the model lists them).
+The paper's reliability settings are the models with survival only; their probabilities are the
+same product as before (``topology.probability``), so their numbers do not change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from resilinet_cli.topology import Combination, probability
+
+LINK_ARROW = "->"
+
+
+def link_name(src: str, dst: str) -> str:
+    return f"{src}{LINK_ARROW}{dst}"
+
+
+@dataclass(frozen=True)
+class FailureModel:
+    """A named distribution over failure combinations of one topology's failable nodes."""
+
+    name: str
+    failable: tuple[str, ...]
+    survival: tuple[float, ...]  # per failable node, on its own
+    events: tuple[tuple[tuple[int, ...], float], ...] = ()  # (node indices, probability)
+    links: tuple[str, ...] = ()  # "src->dst", in combination order after the nodes
+    link_survival: tuple[float, ...] = ()
+    joint: Mapping[Combination, float] | None = field(default=None, compare=False)
+
+    @classmethod
+    def independent(
+        cls, name: str, failable: Sequence[str], reliability: Sequence[float]
+    ) -> FailureModel:
+        """A paper reliability setting: independent node failures, nothing else."""
+        return cls(name, tuple(failable), tuple(float(r) for r in reliability))
+
+    @classmethod
+    def from_config(cls, name: str, config: Any, failable: Sequence[str]) -> FailureModel:
+        """The model of a validated ``FailureModelConfig`` for these failable nodes."""
+        failable = tuple(failable)
+        if config.joint is not None:
+            joint = {tuple(int(bit) for bit in key): float(p) for key, p in config.joint.items()}
+            return cls(name, failable, (1.0,) * len(failable), joint=joint)
+        index = {node: i for i, node in enumerate(failable)}
+        events = tuple(
+            (tuple(sorted(index[node] for node in set(event.nodes))), float(event.probability))
+            for event in config.common_cause
+        )
+        return cls(
+            name,
+            failable,
+            tuple(float(config.survival.get(node, 1.0)) for node in failable),
+            events,
+            tuple(config.links),
+            tuple(float(p) for p in config.links.values()),
+        )
+
+    @property
+    def is_independent(self) -> bool:
+        """Only independent node failures: what the paper's settings and estimators assume."""
+        return self.joint is None and not self.events and not self.links
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The flags of a combination: failable nodes, then links."""
+        return (*self.failable, *self.links)
+
+    def probability(self, combination: Combination) -> float:
+        """P(combination): nodes (and links) alive exactly as the flags say."""
+        if self.joint is not None:
+            return self.joint.get(tuple(combination), 0.0)
+        nodes = combination[: len(self.failable)]
+        links = combination[len(self.failable) :]
+        p_links = probability(links, self.link_survival) if self.links else 1.0
+        if not self.events:
+            return probability(nodes, self.survival) * p_links
+        total = 0.0
+        for happened in itertools.product((0, 1), repeat=len(self.events)):
+            pairs = list(zip(self.events, happened, strict=True))
+            covered = {i for (members, _), h in pairs if h for i in members}
+            if any(nodes[i] for i in covered):
+                continue  # a node an event killed cannot be alive
+            weight = math.prod(p if h else 1.0 - p for (_, p), h in pairs)
+            for i, (alive, r) in enumerate(zip(nodes, self.survival, strict=True)):
+                if i not in covered:
+                    weight *= r if alive else 1.0 - r
+            total += weight
+        return total * p_links
+
+    def combinations(self) -> list[Combination]:
+        """Every combination of nodes and links, index i = binary i (MSB first)."""
+        return list(itertools.product((0, 1), repeat=len(self.columns)))
+
+    def probabilities(self) -> dict[Combination, float]:
+        return {combo: self.probability(combo) for combo in self.combinations()}
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` combinations drawn from the model: [size, nodes + links] of 0/1 (uint8)."""
+        if self.joint is not None:
+            combos = list(self.joint)
+            weights = np.array([self.joint[c] for c in combos])
+            picks = rng.choice(len(combos), size=size, p=weights / weights.sum())
+            return np.array(combos, dtype=np.uint8)[picks]
+        alive = rng.random((size, len(self.failable))) < np.array(self.survival)
+        for members, p in self.events:
+            happened = rng.random(size) < p
+            alive[np.ix_(happened, list(members))] = False
+        links = rng.random((size, len(self.links))) < np.array(self.link_survival)
+        return np.concatenate([alive, links], axis=1).astype(np.uint8)
+
+    def weighted(self, combinations: Any) -> float:
+        """Σ_c P(c)·acc(c) over a unit's combinations table (docs/method.md §6.3).
+
+        Exact for a node-only model; a model with links needs the link columns that only a
+        sweep over links writes.
+        """
+        missing = [column for column in self.columns if column not in combinations.columns]
+        if missing:
+            raise ValueError(f"the combinations table has no column for {', '.join(missing)}")
+        flags = combinations[list(self.columns)].to_numpy(dtype=int)
+        accuracy = combinations["accuracy"].to_numpy(dtype=float)
+        rows = zip(flags.tolist(), accuracy, strict=True)
+        return sum(self.probability(tuple(row)) * acc for row, acc in rows)
+
+
+def configured(config: Any) -> list[FailureModel]:
+    """The failure models an experiment config names (``failure_models:``), in its order."""
+    failable = config.topology.failable
+    return [FailureModel.from_config(name, model, failable)
+            for name, model in config.failure_models.items()]  # fmt: skip
