@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "844451c3c4b55b2471c335834d2099b0996a7ff209e6ca617046a0907107ff26"
+FINGERPRINT = "ba66cd9040263835ee4fce19d5416cd0e6729c282917dac3de70e2cab8a11958"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -157,9 +157,9 @@ class FailoutConfig(_Section):
 
 
 class HyperconnectionConfig(_Section):
-    """Fixed hyperconnection weights (docs/method.md §5)."""
+    """Hyperconnection weights (docs/method.md §5): fixed (1-4) or learned (5)."""
 
-    scheme: Literal[1, 2, 3, 4] = 1
+    scheme: Literal[1, 2, 3, 4, 5] = 1
     setting: str = Field(
         default="no_failure", description="reliability setting that schemes 2 and 3 read"
     )
@@ -257,7 +257,7 @@ class ExperimentSection(_Section):
     variable: bool = Field(
         default=True, description="failout_rate: also survival = each setting's reliability"
     )
-    schemes: list[Literal[1, 2, 3, 4]] = Field(default=[1, 2, 3, 4], min_length=1)
+    schemes: list[Literal[1, 2, 3, 4, 5]] = Field(default=[1, 2, 3, 4], min_length=1)
     partitions: list[PositiveInt] = Field(default=[1, 2], min_length=1)
 
 

@@ -220,7 +220,8 @@ KINDS: dict[str, Kind] = {
     "hyperconnection_weight": Kind(
         "hyperconnection_weight",
         "Hyperconnection weight schemes (docs/method.md §5): 1 all ones, 2 normalised sender "
-        "reliability, 3 sender reliability, 4 random. Schemes 2 and 3 train one model per "
+        "reliability, 3 sender reliability, 4 random, 5 learned with the network (from 1, "
+        "kept >= 0). Schemes 2 and 3 train one model per "
         "reliability setting, scored on that setting.",
         _weight_scheme_levels,
         _level_bars(layout.WEIGHT_SCHEME_PNG),

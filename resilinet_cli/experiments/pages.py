@@ -6,6 +6,7 @@ without retraining (docs/architecture.md §4).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import describe_model
 from resilinet_cli.experiments.kinds import figures, kind_of, level_columns, plan_units
 from resilinet_cli.failure_model import FailureModel, configured
+from resilinet_cli.models.hyperconnections import LEARNED
 from resilinet_cli.results import claims, epoch_curves, layout, methods, plots, runs, tables
 from resilinet_cli.results.report_page import Section, write_report
 from resilinet_cli.topology import Topology
@@ -86,8 +88,36 @@ def write_run_tables(
         )
         drawn += epoch_figure(out, config, list(found))
         section = report_section(config, weighted, drawn, paired, unit_methods(out, config))
+        learned = learned_weights_text(out, config)
+        if learned:
+            section = dataclasses.replace(section, text=f"{section.text}\n\n{learned}")
         write_report(out / layout.REPORT, config.name, [section])
     return weighted
+
+
+def learned_weights_text(out: Path, config: ExperimentConfig) -> str:
+    """The weights that scheme 5 learned, per variant and link: mean ± std over iterations,
+    from the units' records (``hyperconnection_weights``); empty if no unit learned any."""
+    rows = []
+    for unit, record in runs.finished_records(out, config):
+        if unit.config(config).train.hyperconnection_weights.scheme != LEARNED:
+            continue
+        for link, value in record.get("hyperconnection_weights", {}).items():
+            rows.append({"variant": unit.variant, "link": link.replace("_", " → "), "w": value})
+    if not rows:
+        return ""
+    table = (
+        pd.DataFrame(rows)
+        .groupby(["variant", "link"], sort=False)["w"]
+        .agg(["mean", "std", "count"])
+    )
+    table = table.reset_index().rename(columns={"count": "n"})
+    table["mean"] = table["mean"].round(3)
+    table["std"] = table["std"].round(3).astype(object).where(table["std"].notna(), "")
+    return (
+        "**Learned hyperconnection weights** (scheme 5: one trainable weight >= 0 per link, "
+        "from 1; mean and sample std over iterations):\n\n" + table.to_markdown(index=False)
+    )
 
 
 def epoch_figure(out: Path, config: ExperimentConfig, units: list[runs.Unit]) -> list[Path]:

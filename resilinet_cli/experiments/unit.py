@@ -119,6 +119,8 @@ def run_unit(
     (``on_resume(epochs_done)`` is told); a finished unit keeps none. The record says how
     long this call took and the command that ran it (``invocation``, default: the current one).
     """
+    import keras
+
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.results import tensorboard
     from resilinet_cli.sweeps.epoch_sweep import epoch_sweeps
@@ -211,7 +213,7 @@ def run_unit(
         "unit": unit.to_record(),
         "training_key": reuse.training_key(run_config, unit),
         "hyperconnection_weights": {
-            layer.name.removesuffix("_weight"): float(layer.scale)
+            layer.name.removesuffix("_weight"): float(keras.ops.convert_to_numpy(layer.scale))
             for layer in model.layers
             if layer.name.endswith("_weight")
         },

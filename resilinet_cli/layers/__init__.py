@@ -2,6 +2,7 @@
 
 from resilinet_cli.layers.failout import Failout
 from resilinet_cli.layers.input_mux import InputMux
+from resilinet_cli.layers.link_weight import LinkWeight
 from resilinet_cli.layers.node_gate import NodeGate
 
-__all__ = ["Failout", "InputMux", "NodeGate"]
+__all__ = ["Failout", "InputMux", "LinkWeight", "NodeGate"]

@@ -17,8 +17,8 @@ import keras
 
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import FAMILIES
-from resilinet_cli.layers import Failout, InputMux, NodeGate
-from resilinet_cli.models.hyperconnections import hyperconnection_weights
+from resilinet_cli.layers import Failout, InputMux, LinkWeight, NodeGate
+from resilinet_cli.models.hyperconnections import LEARNED, hyperconnection_weights
 from resilinet_cli.topology import Link, Topology
 from resilinet_cli.variants import VARIANTS, Variant, variant_topology
 
@@ -41,8 +41,12 @@ def build_model(
     granularity: str = "batch",
     seed: int | None = None,
     mux_detect: str = "alive",
+    learned_weights: bool = False,
 ) -> keras.Model:
-    """The model of ``variant`` on ``topology`` (the variant's own: Vanilla has no skips)."""
+    """The model of ``variant`` on ``topology`` (the variant's own: Vanilla has no skips).
+
+    ``learned_weights`` (scheme 5) makes each link's weight trainable, starting at ``weights``.
+    """
     column = {node: i for i, node in enumerate(topology.failable)}
     features = keras.Input(input_shape, name="features")
     alive = keras.Input((len(topology.failable),), name="alive")
@@ -63,7 +67,10 @@ def build_model(
                 x = family.skip_projection(link, x, chain_input)
             if variant.skips:
                 name = f"{link.src}_{link.dst}_weight"
-                x = keras.layers.Rescaling(weights[link], name=name)(x)
+                if learned_weights:  # scheme 5: trained with the network, from 1
+                    x = LinkWeight(weights[link], name=name)(x)
+                else:
+                    x = keras.layers.Rescaling(weights[link], name=name)(x)
             received.append(x)
         if len(received) == 1:
             merged = received[0]
@@ -126,5 +133,6 @@ def build_from_config(
         granularity=config.train.failout.granularity,
         seed=seed,
         mux_detect=mux_detect,
+        learned_weights=scheme.scheme == LEARNED,
     )
     return model, family

@@ -16,7 +16,9 @@ SCHEMES = {
     2: "sender reliability normalised over each node's inputs",
     3: "sender reliability",
     4: "uniform random in (0, 1), drawn per link",
+    5: "learned: one trainable scalar >= 0 per link, from 1",
 }
+LEARNED = 5
 
 
 def hyperconnection_weights(
@@ -35,7 +37,7 @@ def hyperconnection_weights(
     def r(node: str) -> float:
         return survival.get(node, 1.0)
 
-    if scheme == 1:
+    if scheme in (1, LEARNED):  # a learned weight starts where scheme 1 stays
         return {link: 1.0 for link in topology.links}
     if scheme == 2:
         weights = {}
