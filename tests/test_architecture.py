@@ -18,7 +18,7 @@ PACKAGE = ROOT / "resilinet_cli"
 STAGES = [
     # pure modules that everything may import
     {"errors", "atomic", "stats", "interrupt", "quiet_import", "training_version", "topology",
-     "variants", "version"},
+     "variants", "version", "failure_model"},
     {"data", "layers"},
     {"config"},
     {"models"},
