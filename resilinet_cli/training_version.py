@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "ba66cd9040263835ee4fce19d5416cd0e6729c282917dac3de70e2cab8a11958"
+FINGERPRINT = "bf5bd84852274b76498a93d2a94125e95cd16378f1aa163ff07c0a789d362cea"
 
 PACKAGE = Path(__file__).resolve().parent
 

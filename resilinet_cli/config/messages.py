@@ -170,6 +170,14 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
     for key in sorted(config.model.model_fields_set - {"name", "partition", *family.keys}):
         message = f"does not apply to model '{config.model.name}' (its keys: "
         problems.append((f"model.{key}", message + ", ".join(("partition", *family.keys)) + ")"))
+    if config.experiment.type == "failure_model" and not any(
+        m.joint is None and not m.links for m in config.failure_models.values()
+    ):
+        message = "failure_model compares failout drawn from failure_models; this config has "
+        problems.append(("experiment.type", message + "none of survival and common_cause"))
+    drawn = config.train.failout.model
+    if drawn is not None:
+        problems += _failout_model_problems(config, drawn)
     for name, model in config.failure_models.items():
         if name in config.topology.reliability:
             message = "is a reliability setting of the topology already; choose another name"
@@ -291,4 +299,21 @@ def _joint_problems(joint: dict[str, float], key: str, width: int) -> list[tuple
     total = math.fsum(joint.values())
     if abs(total - 1.0) > 1e-9:
         return [(key, f"the probabilities sum to {total:.12g}, not 1 (within 1e-9)")]
+    return []
+
+
+def _failout_model_problems(config: Any, name: str) -> list[tuple[str, str]]:
+    """``train.failout.model`` names a failure model that failout can draw from."""
+    key = "train.failout.model"
+    if name not in config.failure_models:
+        return [(key, unknown_choice("failure model", name, list(config.failure_models)))]
+    model = config.failure_models[name]
+    if model.joint is not None or model.links:
+        what = "a joint table" if model.joint is not None else "link failures"
+        return [(key, f"failout cannot draw {what} yet; give a model of survival and "
+                      "common_cause events")]  # fmt: skip
+    never = [node for node, p in model.survival.items() if p == 0]
+    if never:
+        return [(key, f"{name} gives {', '.join(never)} survival 0: failout would never "
+                      "train them")]  # fmt: skip
     return []

@@ -154,6 +154,12 @@ class FailoutConfig(_Section):
 
     survival: Survival | dict[str, Survival] = DEFAULT_SURVIVAL
     granularity: Literal["batch", "example"] = "batch"
+    model: str | None = Field(
+        default=None,
+        exclude_if=lambda model: model is None,
+        description="draw failures from this failure model (its survival and common-cause "
+        "events) instead of survival",
+    )
 
 
 class HyperconnectionConfig(_Section):
@@ -244,6 +250,7 @@ ExperimentType = Literal[
     "skip_sensitivity",
     "partition",
     "merge",
+    "failure_model",
 ]
 
 
@@ -342,14 +349,24 @@ class ExperimentConfig(_Section):
         on a machine that keeps its data elsewhere, or with other resources. Failure models
         only score finished units: adding one to a finished run rescores it.
         """
-        identity = self.to_dict()
+        identity = training_identity(self, self.to_dict())
         identity.pop("resources", None)
-        identity.pop("failure_models", None)  # they score units, they do not train them
         identity["dataset"] = {
             k: v for k, v in identity["dataset"].items() if k not in ("data_dir", "download")
         }
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def training_identity(config: ExperimentConfig, identity: dict[str, Any]) -> dict[str, Any]:
+    """``identity`` (the config as a dict) without the failure models, which only score units,
+    but with the one failout draws from (``train.failout.model``), which trains them."""
+    identity.pop("failure_models", None)
+    name = config.train.failout.model
+    if name is not None and name in config.failure_models:
+        drawn = config.failure_models[name].model_dump(mode="json")
+        identity["train"]["failout"]["model"] = {"name": name, **drawn}
+    return identity
 
 
 def validate_config(

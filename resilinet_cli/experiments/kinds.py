@@ -113,6 +113,21 @@ def _failout_levels(config: ExperimentConfig, variant: str) -> list[Level]:
     return levels
 
 
+INDEPENDENT = "independent"  # the failure_model experiment's level of the paper's failout
+
+
+def _failure_model_levels(config: ExperimentConfig, variant: str) -> list[Level]:
+    """Failout as the paper draws it, then drawn from each failure model failout can draw
+    (survival and common-cause events; README, "Failure models")."""
+    levels = [Level("failout", INDEPENDENT)]
+    if not VARIANTS[variant].failout:
+        return levels
+    for name, model in config.failure_models.items():
+        if model.joint is None and not model.links:
+            levels.append(Level("failout", name, None, (f"train.failout.model={name}",)))
+    return levels
+
+
 def _weight_scheme_levels(config: ExperimentConfig, variant: str) -> list[Level]:
     levels = []
     for scheme in config.experiment.schemes:
@@ -227,6 +242,18 @@ KINDS: dict[str, Kind] = {
         _level_bars(layout.WEIGHT_SCHEME_PNG),
         "weight_scheme",
         "hyperconnection weight scheme",
+        heatmap=False,
+    ),
+    "failure_model": Kind(
+        "failure_model",
+        "Failout drawn as the paper draws it (each node on its own: 'independent') against "
+        "failout drawn from a failure model (its correlated, common-cause failures), each "
+        "model scored under the independent reliability settings and under the failure "
+        'models (README, "Failure models").',
+        _failure_model_levels,
+        _level_bars(layout.FAILURE_MODEL_PNG),
+        "failout",
+        "failout drawn from",
         heatmap=False,
     ),
     "skip_sensitivity": Kind(

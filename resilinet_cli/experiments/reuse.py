@@ -17,6 +17,7 @@ from pathlib import Path
 
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.config.schema import training_identity
 from resilinet_cli.results import layout, runs
 from resilinet_cli.training_version import TRAINING_VERSION
 from resilinet_cli.variants import VARIANTS
@@ -38,7 +39,8 @@ def training_key(
     The training code's version is part of it: a unit made by other code is never copied, and
     its epoch checkpoints and saved model are not resumed.
     """
-    identity = unit.config(config).to_dict()
+    unit_config = unit.config(config)
+    identity = training_identity(unit_config, unit_config.to_dict())
     for key in LABELS:
         identity.pop(key, None)
     identity["dataset"] = {k: v for k, v in identity["dataset"].items() if k not in LOCATION}

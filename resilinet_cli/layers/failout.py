@@ -24,6 +24,9 @@ class Failout(keras.layers.Layer):
         granularity: ``"batch"`` draws one flag per node for the whole batch (the paper);
             ``"example"`` draws one per node and example.
         seed: seed of the layer's random stream.
+        events: common-cause events of a failure model (``train.failout.model``), each
+            ``(node indices, probability)``: drawn like the flags (per batch or example), an
+            event that happens clears every node it lists (resilinet_cli/failure_model.py).
 
     Call arguments:
         alive: float tensor ``[batch, nodes]`` of 0/1 flags.
@@ -40,9 +43,11 @@ class Failout(keras.layers.Layer):
         survival: Sequence[float],
         granularity: str = "batch",
         seed: int | None = None,
+        events: Sequence[tuple[Sequence[int], float]] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.events = [([int(i) for i in nodes], float(p)) for nodes, p in events]
         survival = [float(s) for s in survival]
         if not survival or not all(0.0 < s <= 1.0 for s in survival):
             raise ValueError(f"Each survival rate must be in (0, 1]. Received: survival={survival}")
@@ -61,7 +66,18 @@ class Failout(keras.layers.Layer):
         rows = 1 if self.granularity == "batch" else ops.shape(alive)[0]
         draw = self.uniform(rows)
         keep = ops.cast(draw < ops.convert_to_tensor(self.survival), alive.dtype)
+        if self.events:  # without events the random stream is the paper's, draw for draw
+            keep = keep * self.spared(rows, alive.dtype)
         return alive * keep
+
+    def spared(self, rows: Any, dtype: Any) -> Any:
+        """[rows, nodes]: 0 where a common-cause event that happened covers the node."""
+        happened = keras.random.uniform((rows, len(self.events)), seed=self.seed_generator)
+        happened = ops.cast(happened < ops.convert_to_tensor([p for _, p in self.events]), dtype)
+        cover = [[1.0 if i in nodes else 0.0 for i in range(len(self.survival))]
+                 for nodes, _ in self.events]  # fmt: skip
+        killed = ops.matmul(happened, ops.convert_to_tensor(cover, dtype=dtype))
+        return ops.cast(killed < 0.5, dtype)
 
     def uniform(self, rows: Any) -> Any:
         """One uniform draw per row and node, the same as on one device.
@@ -90,4 +106,5 @@ class Failout(keras.layers.Layer):
             "survival": self.survival,
             "granularity": self.granularity,
             "seed": self.seed,
+            "events": self.events,
         }

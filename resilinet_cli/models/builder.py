@@ -11,12 +11,14 @@ after their last activation; ResiliNet's failout randomises the mask while train
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import keras
 
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import FAMILIES
+from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.layers import Failout, InputMux, LinkWeight, NodeGate
 from resilinet_cli.models.hyperconnections import LEARNED, hyperconnection_weights
 from resilinet_cli.topology import Link, Topology
@@ -42,10 +44,12 @@ def build_model(
     seed: int | None = None,
     mux_detect: str = "alive",
     learned_weights: bool = False,
+    events: Sequence[tuple[Sequence[int], float]] = (),
 ) -> keras.Model:
     """The model of ``variant`` on ``topology`` (the variant's own: Vanilla has no skips).
 
-    ``learned_weights`` (scheme 5) makes each link's weight trainable, starting at ``weights``.
+    ``learned_weights`` (scheme 5) makes each link's weight trainable, starting at ``weights``;
+    ``events`` are a failure model's common-cause events for failout to draw.
     """
     column = {node: i for i, node in enumerate(topology.failable)}
     features = keras.Input(input_shape, name="features")
@@ -53,7 +57,7 @@ def build_model(
     flags = alive
     if variant.failout:
         rates = [survival[node] for node in topology.failable]
-        flags = Failout(rates, granularity, seed=seed, name="failout")(alive)
+        flags = Failout(rates, granularity, seed=seed, events=events, name="failout")(alive)
 
     input_output = family.input_node(features)
     outputs = {topology.input_node: marker(input_output, topology.input_node, STACK_OUT)}
@@ -120,6 +124,12 @@ def build_from_config(
         config.model, topology, num_classes, input_shape, hyperconnected=variant.skips
     )
     scheme = config.train.hyperconnection_weights
+    survival, events = config.survival_per_node(), ()
+    drawn = config.train.failout.model
+    if drawn is not None:  # failout draws from a failure model: its survival and its events
+        model_of = FailureModel.from_config(drawn, config.failure_models[drawn], topology.failable)
+        survival = dict(zip(topology.failable, model_of.survival, strict=True))
+        events = model_of.events
     weights = hyperconnection_weights(
         topology, scheme.scheme, topology.reliability[scheme.setting], random.Random(seed)
     )
@@ -129,10 +139,11 @@ def build_from_config(
         family=family,
         input_shape=input_shape,
         weights=weights,
-        survival=config.survival_per_node(),
+        survival=survival,
         granularity=config.train.failout.granularity,
         seed=seed,
         mux_detect=mux_detect,
         learned_weights=scheme.scheme == LEARNED,
+        events=events,
     )
     return model, family

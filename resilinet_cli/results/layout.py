@@ -38,6 +38,7 @@ HEATMAP_PNG = "combinations_heatmap.png"
 FAILOUT_PNG = "failout_rate.png"
 WEIGHT_SCHEME_PNG = "weight_scheme.png"
 SKIP_CONFIG_PNG = "skip_config.png"
+FAILURE_MODEL_PNG = "failure_model.png"
 EPOCHS_PNG = "weighted_by_epoch.png"
 CLAIM_EPOCHS_PNG = "claim_by_epoch.png"  # a profile's: each experiment's harshest setting
 

@@ -236,8 +236,8 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
             id="unknown-reliability-setting",
         ),
         pytest.param(
-            "train:\n  hyperconnection_weights:\n    scheme: 5\n",
-            ["exp.yaml: train.hyperconnection_weights.scheme: Input should be 1, 2, 3 or 4"],
+            "train:\n  hyperconnection_weights:\n    scheme: 6\n",
+            ["exp.yaml: train.hyperconnection_weights.scheme: Input should be 1, 2, 3, 4 or 5"],
             id="unknown-scheme",
         ),
         pytest.param(
