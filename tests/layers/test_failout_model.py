@@ -1,0 +1,69 @@
+"""Failout drawn from a failure model: the dead sets it draws follow the model (within 4 sigma), and
+without events it draws exactly what the paper's failout draws."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from paths import TOPOLOGIES
+
+from resilinet_cli.config import read_yaml, validate_config
+from resilinet_cli.errors import ConfigError
+from resilinet_cli.failure_model import FailureModel
+from resilinet_cli.layers import Failout
+
+RACK = {
+    "survival": {"fog1": 0.95, "fog2": 0.9, "edge": 0.8},
+    "common_cause": [{"nodes": ["fog1", "fog2"], "probability": 0.15},
+                     {"nodes": ["fog2", "edge"], "probability": 0.05}],
+}  # fmt: skip
+
+
+def health(**train: object) -> object:
+    raw = {"name": "t", "topology": read_yaml(TOPOLOGIES / "health.yaml"),
+           "dataset": {"name": "digits"}, "failure_models": {"rack": RACK},
+           "train": train}  # fmt: skip
+    return validate_config(raw, "t.yaml")
+
+
+def test_per_example_draws_follow_the_failure_model_within_four_sigma() -> None:
+    config = health()
+    model = FailureModel.from_config(
+        "rack", config.failure_models["rack"], ("fog1", "fog2", "edge")
+    )
+    layer = Failout(model.survival, "example", seed=3, events=model.events)
+    n = 100_000
+    drawn = np.asarray(layer(np.ones((n, 3), "float32"), training=True)).astype(int)
+    counts = pd.Series(map(tuple, drawn.tolist())).value_counts()
+    for combo, p in model.probabilities().items():
+        sigma = math.sqrt(p * (1 - p) / n)
+        assert abs(counts.get(combo, 0) / n - p) <= 4 * sigma, (combo, counts.get(combo, 0) / n, p)
+
+
+def test_per_batch_draws_one_dead_set_for_the_whole_batch() -> None:
+    model = FailureModel.from_config(
+        "rack", health().failure_models["rack"], ("fog1", "fog2", "edge")
+    )
+    layer = Failout(model.survival, "batch", seed=1, events=model.events)
+    for _ in range(20):
+        drawn = np.asarray(layer(np.ones((64, 3), "float32"), training=True))
+        assert (drawn == drawn[0]).all()
+
+
+def test_without_events_the_draws_are_the_papers() -> None:
+    alive = np.ones((500, 3), "float32")
+    plain = Failout([0.9, 0.8, 0.7], "example", seed=5)
+    same = Failout([0.9, 0.8, 0.7], "example", seed=5, events=())
+    for _ in range(3):
+        np.testing.assert_array_equal(plain(alive, training=True), same(alive, training=True))
+
+
+def test_the_failout_model_is_part_of_the_config_hash_and_must_exist() -> None:
+    independent, drawn = health(), health(failout={"model": "rack"})
+    assert independent.digest() != drawn.digest()
+    assert "model" not in independent.to_dict()["train"]["failout"]
+    with pytest.raises(ConfigError, match=r"train\.failout\.model: unknown failure model 'rak'"):
+        health(failout={"model": "rak"})
