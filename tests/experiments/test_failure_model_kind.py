@@ -19,10 +19,10 @@ def test_a_failure_model_experiment_writes_its_table_figure_and_page(tmp_path) -
     assert result.exit_code == 0, result.stderr
     table = pd.read_csv(out / "tables" / "weighted_accuracy.csv")
     assert list(table.columns) == ["variant", "failout", "setting", "mean", "std", "iterations"]
-    assert set(table["failout"]) == {"independent", "shared_rack"}
-    settings = ["no_failure", "normal", "poor", "hazardous", "shared_rack"]
+    assert set(table["failout"]) == {"independent", "shared_rack", "shared_uplink"}
+    settings = ["no_failure", "normal", "poor", "hazardous", "shared_rack", "shared_uplink"]
     assert table.groupby("failout")["setting"].apply(list).to_dict() == {
-        "independent": settings, "shared_rack": settings
+        "independent": settings, "shared_rack": settings, "shared_uplink": settings
     }  # fmt: skip
     assert (out / "figures" / "failure_model.png").is_file()
     report = (out / "REPORT.md").read_text()
