@@ -153,7 +153,11 @@ def test_scheme_4_without_rng_still_draws_in_range(health: Topology) -> None:
     assert all(0.0 <= w < 1.0 for w in weights.values())
 
 
-@pytest.mark.parametrize("scheme", [0, 5, -1])
+def test_learned_weights_start_at_one(health: Topology) -> None:
+    assert hyperconnection_weights(health, 5, POOR) == dict.fromkeys(health.links, 1.0)
+
+
+@pytest.mark.parametrize("scheme", [0, 6, -1])
 def test_an_unknown_scheme_is_refused(health: Topology, scheme: int) -> None:
     message = f"Unknown hyperconnection weight scheme. Received: scheme={scheme}"
     with pytest.raises(ValueError, match=message):
