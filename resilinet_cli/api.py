@@ -92,7 +92,7 @@ def train(
     seed = config.seed if seed is None else seed
     x_val, y_val = validation if validation is not None else (x[:1], y[:1])
     splits = Splits("arrays", x, y, x_val, y_val, x_val, y_val, int(model.output_shape[-1]))
-    inputs = build_inputs(splits, config, len(config.topology.failable), seed)
+    inputs = build_inputs(splits, config, len(config.topology.columns), seed)
     with tempfile.TemporaryDirectory(prefix="resilinet-train-") as work_dir:
         return train_model(
             model,
@@ -146,22 +146,27 @@ def weighted_accuracy(
     """Σ P(combination)·accuracy when each node survives independently with its reliability.
 
     ``reliability`` is one survival probability per failable node, in the order of the
-    table's node columns, or a mapping from node name to it.
+    table's node columns (then, optionally, one per failable link column; links always carry
+    data otherwise), or a mapping from node (or link) name to it.
     """
     from resilinet_cli.sweeps.sweep import FLOW, weighted_sum
+    from resilinet_cli.topology import LINK_ARROW
 
-    failable = list(combinations.columns[: list(combinations.columns).index(FLOW)])
+    columns = list(combinations.columns[: list(combinations.columns).index(FLOW)])
+    nodes = [name for name in columns if LINK_ARROW not in name]
     if isinstance(reliability, Mapping):
-        missing = [node for node in failable if node not in reliability]
+        missing = [node for node in nodes if node not in reliability]
         if missing:
             raise ConfigError(f"reliability: no value for {', '.join(missing)}")
-        reliability = [reliability[node] for node in failable]
-    if len(reliability) != len(failable):
+        reliability = [reliability.get(name, 1.0) for name in columns]
+    reliability = list(reliability)
+    if len(reliability) == len(nodes):
+        reliability += [1.0] * (len(columns) - len(nodes))
+    if len(reliability) != len(columns):
         raise ConfigError(
-            f"reliability: needs {len(failable)} values ({', '.join(failable)}), "
-            f"got {len(reliability)}"
+            f"reliability: needs {len(nodes)} values ({', '.join(nodes)}), got {len(reliability)}"
         )
-    return weighted_sum(combinations, failable, reliability)
+    return weighted_sum(combinations, columns, reliability)
 
 
 @dataclass(frozen=True)
@@ -249,30 +254,43 @@ def load_model(path: str | Path) -> keras.Model:
 def predict(
     model: keras.Model, x: np.ndarray, *, dead: Sequence[str] = (), batch_size: int = 1024
 ) -> np.ndarray:
-    """The model's class probabilities for ``x`` with the named nodes dead (all alive: ``()``).
+    """The model's class probabilities for ``x`` with the named nodes (or links) dead.
 
-    The node names are the topology's failable nodes; the model knows them by its gates.
+    The names are the topology's failable nodes and links; the model knows them by its gates.
     """
-    nodes = failable_nodes(model)
+    columns = alive_columns(model)
+    known = [name for name in columns if name is not None]
     for name in dead:
-        if name not in nodes:
-            raise ConfigError(f"dead: {unknown_choice('failable node', name, nodes)}")
-    alive = np.ones((len(x), len(nodes)), dtype="float32")
+        if name not in known:
+            raise ConfigError(f"dead: {unknown_choice('failable node', name, known)}")
+    alive = np.ones((len(x), len(columns)), dtype="float32")
     for name in dead:
-        alive[:, nodes.index(name)] = 0.0
+        alive[:, columns.index(name)] = 0.0
     return model.predict([x, alive], batch_size=batch_size, verbose=0)
 
 
 def failable_nodes(model: keras.Model) -> list[str]:
     """A model's failable nodes in the order of its ``alive`` columns (from its node gates)."""
-    from resilinet_cli.layers import NodeGate
+    from resilinet_cli.layers import LinkGate
 
-    gates = {
-        layer.index: layer.name.removesuffix("_gate")
-        for layer in model.layers
-        if isinstance(layer, NodeGate)
-    }
-    return [gates[i] for i in sorted(gates)]
+    links = {layer.link for layer in model.layers if isinstance(layer, LinkGate)}
+    return [name for name in alive_columns(model) if name is not None and name not in links]
+
+
+def alive_columns(model: keras.Model) -> list[str | None]:
+    """The name of each ``alive`` column: failable nodes, then failable links ("src->dst").
+
+    None for a failable link the model does not have (Vanilla has no skips): its flag is inert.
+    """
+    from resilinet_cli.layers import LinkGate, NodeGate
+
+    names: dict[int, str] = {}
+    for layer in model.layers:
+        if isinstance(layer, LinkGate):
+            names[layer.index] = layer.link
+        elif isinstance(layer, NodeGate):
+            names[layer.index] = layer.name.removesuffix("_gate")
+    return [names.get(i) for i in range(int(model.inputs[1].shape[-1]))]
 
 
 def _check_variant(name: str) -> None:

@@ -25,13 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from resilinet_cli.topology import Combination, probability
-
-LINK_ARROW = "->"
-
-
-def link_name(src: str, dst: str) -> str:
-    return f"{src}{LINK_ARROW}{dst}"
+from resilinet_cli.topology import LINK_ARROW, Combination, probability
 
 
 @dataclass(frozen=True)
@@ -54,12 +48,18 @@ class FailureModel:
         return cls(name, tuple(failable), tuple(float(r) for r in reliability))
 
     @classmethod
-    def from_config(cls, name: str, config: Any, failable: Sequence[str]) -> FailureModel:
-        """The model of a validated ``FailureModelConfig`` for these failable nodes."""
+    def from_config(
+        cls, name: str, config: Any, failable: Sequence[str], failable_links: Sequence[str] = ()
+    ) -> FailureModel:
+        """The model of a validated ``FailureModelConfig`` for these failable nodes.
+
+        A joint table's bit strings cover the nodes, or the nodes then ``failable_links``.
+        """
         failable = tuple(failable)
         if config.joint is not None:
             joint = {tuple(int(bit) for bit in key): float(p) for key, p in config.joint.items()}
-            return cls(name, failable, (1.0,) * len(failable), joint=joint)
+            links = tuple(failable_links) if len(next(iter(config.joint))) > len(failable) else ()
+            return cls(name, failable, (1.0,) * len(failable), links=links, joint=joint)
         index = {node: i for i, node in enumerate(failable)}
         events = tuple(
             (tuple(sorted(index[node] for node in set(event.nodes))), float(event.probability))
@@ -130,12 +130,16 @@ class FailureModel:
     def weighted(self, combinations: Any) -> float:
         """Σ_c P(c)·acc(c) over a unit's combinations table (docs/method.md §6.3).
 
-        Exact for a node-only model; a model with links needs the link columns that only a
-        sweep over links writes.
+        Exact. A model with links needs the table's link columns, which a sweep writes for the
+        topology's ``failable_links``; a failable link the model does not name always carries
+        data under it, so only the rows where it is up count.
         """
         missing = [column for column in self.columns if column not in combinations.columns]
         if missing:
             raise ValueError(f"the combinations table has no column for {', '.join(missing)}")
+        always_up = [c for c in combinations.columns if LINK_ARROW in c and c not in self.columns]
+        if always_up:
+            combinations = combinations[(combinations[always_up] == 1).all(axis=1)]
         flags = combinations[list(self.columns)].to_numpy(dtype=int)
         accuracy = combinations["accuracy"].to_numpy(dtype=float)
         rows = zip(flags.tolist(), accuracy, strict=True)
@@ -144,6 +148,6 @@ class FailureModel:
 
 def configured(config: Any) -> list[FailureModel]:
     """The failure models an experiment config names (``failure_models:``), in its order."""
-    failable = config.topology.failable
-    return [FailureModel.from_config(name, model, failable)
+    topology = config.topology
+    return [FailureModel.from_config(name, model, topology.failable, topology.failable_links)
             for name, model in config.failure_models.items()]  # fmt: skip

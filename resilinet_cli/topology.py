@@ -1,8 +1,10 @@
 """The physical-node DAG: links, failure combinations, their probabilities, information flow.
 
 docs/method.md §2.1 and §6. A failure combination is a tuple of 0/1 flags, one per failable node in
-the order the topology lists them (1 = alive); combinations are enumerated MSB first, so index i
-of the sweep is the binary number i, exactly as in the reference code.
+the order the topology lists them (1 = alive), then one per failable link (``failable_links``,
+named ``src->dst``; 1 = carries data); combinations are enumerated MSB first, so index i of the
+sweep is the binary number i, exactly as in the reference code. Reliability settings give the
+nodes' survival only: under them every failable link always carries data.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ import networkx as nx
 from resilinet_cli.errors import unknown_choice
 
 Combination = tuple[int, ...]
+LINK_ARROW = "->"
+
+
+def link_name(src: str, dst: str) -> str:
+    """A link's name in configs and combinations tables: ``edge->fog2``."""
+    return f"{src}{LINK_ARROW}{dst}"
 
 
 class TopologySpec(Protocol):
@@ -30,6 +38,7 @@ class TopologySpec(Protocol):
     links: list[tuple[str, str]]
     skips: list[tuple[str, str]]
     failable: list[str]
+    failable_links: list[str]
     reliability: dict[str, list[float]]
 
 
@@ -48,12 +57,20 @@ class Topology:
     links: tuple[Link, ...]
     failable: tuple[str, ...]
     reliability: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False)
+    # links that can fail on their own, "src->dst"; a skip Vanilla lacks keeps its (inert) flag
+    failable_links: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: TopologySpec) -> Topology:
         links = [Link(a, b) for a, b in config.links] + [Link(a, b, True) for a, b in config.skips]
         reliability = {name: tuple(r) for name, r in config.reliability.items()}
-        return cls(tuple(config.nodes), tuple(links), tuple(config.failable), reliability)
+        return cls(
+            tuple(config.nodes),
+            tuple(links),
+            tuple(config.failable),
+            reliability,
+            tuple(config.failable_links),
+        )
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Topology:
@@ -61,7 +78,9 @@ class Topology:
         links = [Link(a, b) for a, b in mapping["links"]]
         links += [Link(a, b, True) for a, b in mapping.get("skips", ())]
         reliability = {name: tuple(r) for name, r in mapping["reliability"].items()}
-        return cls(tuple(mapping["nodes"]), tuple(links), tuple(mapping["failable"]), reliability)
+        failable_links = tuple(mapping.get("failable_links", ()))
+        nodes, failable = tuple(mapping["nodes"]), tuple(mapping["failable"])
+        return cls(nodes, tuple(links), failable, reliability, failable_links)
 
     @property
     def input_node(self) -> str:
@@ -79,7 +98,12 @@ class Topology:
         """The same topology with only the listed skip hyperconnections (Vanilla: none)."""
         wanted = set(keep)
         links = tuple(k for k in self.links if not k.skip or (k.src, k.dst) in wanted)
-        return Topology(self.nodes, links, self.failable, self.reliability)
+        return Topology(self.nodes, links, self.failable, self.reliability, self.failable_links)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The flags of a combination: failable nodes, then failable links."""
+        return (*self.failable, *self.failable_links)
 
     def incoming(self, node: str) -> list[Link]:
         """Links into ``node``: chain links first, then skips from the nearest sender.
@@ -94,8 +118,19 @@ class Topology:
         return chain + skips
 
     def combinations(self) -> list[Combination]:
-        """All 2^N alive/dead assignments, index i = binary i (MSB = first failable node)."""
-        return list(itertools.product((0, 1), repeat=len(self.failable)))
+        """All 2^(N+L) alive/dead assignments, index i = binary i (MSB = first failable node)."""
+        return list(itertools.product((0, 1), repeat=len(self.columns)))
+
+    def alive_links(self, combination: Combination) -> dict[tuple[str, str], int]:
+        """Whether each link of this topology carries data under ``combination``, by (src, dst).
+
+        A link carries data when its sender is alive and, if it is failable, it is up.
+        """
+        flags = dict(zip(self.columns, combination, strict=True))
+        return {
+            (k.src, k.dst): flags.get(k.src, 1) * flags.get(link_name(k.src, k.dst), 1)
+            for k in self.links
+        }
 
     def graph(self) -> nx.DiGraph:
         graph = nx.DiGraph()
@@ -104,24 +139,43 @@ class Topology:
         return graph
 
     def has_information_flow(self, combination: Combination) -> bool:
-        """True if a path of alive nodes still joins the input to the output."""
-        dead = [n for n, alive in zip(self.failable, combination, strict=True) if not alive]
+        """True if a path of alive nodes and live links still joins the input to the output."""
+        flags = dict(zip(self.columns, combination, strict=True))
         graph = self.graph()
-        graph.remove_nodes_from(dead)
+        graph.remove_edges_from(
+            (k.src, k.dst) for k in self.links if not flags.get(link_name(k.src, k.dst), 1)
+        )
+        graph.remove_nodes_from(n for n in self.failable if not flags[n])
         return nx.has_path(graph, self.input_node, self.output_node)
 
     def probability(self, combination: Combination, reliability: Sequence[float]) -> float:
-        """P(combination) for independent failures with per-node survival ``reliability``."""
-        return probability(combination, reliability)
+        """P(combination) for independent failures with per-node survival ``reliability``.
+
+        Failable links always carry data under a reliability setting, unless ``reliability``
+        goes on with one survival probability per failable link.
+        """
+        return probability(combination, self.survival(reliability))
+
+    def survival(self, reliability: Sequence[float]) -> tuple[float, ...]:
+        """Per-column survival: a setting's nodes' values, then 1 for each failable link."""
+        reliability = tuple(reliability)
+        if len(reliability) == len(self.failable):
+            reliability += (1.0,) * len(self.failable_links)
+        if len(reliability) != len(self.columns):
+            raise ValueError(
+                f"expected {len(self.failable)} survival values (or {len(self.columns)} with "
+                f"the failable links), got {len(reliability)}"
+            )
+        return reliability
 
     def label(self, combination: Combination) -> str:
         """The bit string of a combination, e.g. '110' (fog1, fog2 alive, edge dead)."""
         return "".join(str(bit) for bit in combination)
 
     def combination_of_dead(self, dead: Iterable[str]) -> Combination:
-        """The combination in which exactly the ``dead`` nodes have failed."""
+        """The combination in which exactly the ``dead`` nodes (and links) have failed."""
         dead = set(dead)
-        return tuple(0 if node in dead else 1 for node in self.failable)
+        return tuple(0 if name in dead else 1 for name in self.columns)
 
 
 def probability(combination: Combination, reliability: Sequence[float]) -> float:
@@ -164,6 +218,12 @@ def topology_problems(config: TopologySpec) -> list[tuple[str, str]]:
             problems.append((where, f"'{name}' is the input or output node, which never fails"))
     if len(set(config.failable)) != len(config.failable):
         problems.append(("topology.failable", "a node is listed twice"))
+    names = [link_name(src, dst) for src, dst in [*config.links, *config.skips]]
+    for i, name in enumerate(config.failable_links):
+        if name not in names:
+            problems.append((f"topology.failable_links[{i}]", unknown_choice("link", name, names)))
+    if len(set(config.failable_links)) != len(config.failable_links):
+        problems.append(("topology.failable_links", "a link is listed twice"))
     for name, vector in config.reliability.items():
         if len(vector) != len(config.failable):
             message = (

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "bf5bd84852274b76498a93d2a94125e95cd16378f1aa163ff07c0a789d362cea"
+FINGERPRINT = "5a620d3675fe2b77b272622d7c5f2d56de9968c3f9da9e47f8bee66f1e1c5631"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -39,3 +39,24 @@ def reference_model(config: Any, variant: str, splits: Any) -> Any:
         mux_detect="zeros",
     )
     return slow
+
+
+def with_dead_links(slow: Any, dead: Sequence[tuple[str, str]]) -> Any:
+    """A copy of ``slow`` whose dead links deliver zeros: their weight layer (or, for a node
+    with one input, the receiver's stack input) scaled by 0. The weights are not copied."""
+    import keras
+
+    if not dead:
+        return slow
+    names = {layer.name for layer in slow.layers}
+    zeroed = set()
+    for src, dst in dead:
+        weight = f"{src}_{dst}_weight"
+        zeroed.add(weight if weight in names else f"{dst}_stack_in")
+
+    def clone(layer: Any) -> Any:
+        if layer.name in zeroed:
+            return keras.layers.Rescaling(0.0, name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    return keras.models.clone_model(slow, clone_function=clone)

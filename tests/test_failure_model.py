@@ -24,15 +24,19 @@ RACK = {
 }
 
 
-def health(**models: dict) -> object:
-    raw = {"name": "t", "topology": read_yaml(TOPOLOGIES / "health.yaml"),
-           "dataset": {"name": "digits"}, "failure_models": models}  # fmt: skip
+LINKS = ["edge->fog2", "iot->fog2"]  # failable links of the tests' Health topology
+
+
+def health(links: list[str] | None = None, **models: dict) -> object:
+    topology = read_yaml(TOPOLOGIES / "health.yaml") | {"failable_links": links or []}
+    raw = {"name": "t", "topology": topology, "dataset": {"name": "digits"},
+           "failure_models": models}  # fmt: skip
     return validate_config(raw, "t.yaml")
 
 
 def model(name: str = "rack", **section: object) -> FailureModel:
-    config = health(**{name: section})
-    return FailureModel.from_config(name, config.failure_models[name], FAILABLE)
+    config = health(LINKS, **{name: section})
+    return FailureModel.from_config(name, config.failure_models[name], FAILABLE, LINKS)
 
 
 def test_common_cause_probabilities_by_hand() -> None:
@@ -91,6 +95,31 @@ def test_a_joint_table_is_taken_as_given() -> None:
     assert set(counts) == {(1, 1, 1), (0, 1, 1), (0, 0, 1)}
 
 
+def test_a_joint_table_may_cover_the_failable_links() -> None:
+    table = {"".join(map(str, c)): 0.0 for c in itertools.product((0, 1), repeat=5)}
+    table |= {"11111": 0.9, "11101": 0.1}  # edge->fog2 drops one time in ten
+    joint = model(joint=table)
+    assert joint.columns == (*FAILABLE, *LINKS)
+    assert joint.probability((1, 1, 1, 0, 1)) == 0.1
+
+
+def test_a_model_without_a_failable_link_counts_only_rows_where_it_is_up() -> None:
+    rows = list(itertools.product((0, 1), repeat=4))  # nodes, then edge->fog2
+    table = pd.DataFrame(rows, columns=[*FAILABLE, "edge->fog2"]).assign(
+        accuracy=[0.5 + 0.01 * i for i in range(len(rows))]
+    )
+    rack = model(**RACK)  # no links: edge->fog2 always carries data under it
+    expected = sum(
+        rack.probability(row[:3]) * acc
+        for row, acc in zip(rows, table["accuracy"], strict=True) if row[3]
+    )  # fmt: skip
+    assert rack.weighted(table) == pytest.approx(expected, abs=1e-15)
+    linked = model(**RACK, links={"edge->fog2": 0.9})
+    every = zip(rows, table["accuracy"], strict=True)
+    expected = sum(linked.probability(row) * acc for row, acc in every)
+    assert linked.weighted(table) == pytest.approx(expected, abs=1e-15)
+
+
 def test_samples_follow_the_model_within_four_sigma() -> None:
     linked = model(**RACK, links={"edge->fog2": 0.8})
     n = 200_000
@@ -122,11 +151,14 @@ def test_samples_follow_the_model_within_four_sigma() -> None:
                     for c in itertools.product((0, 1), repeat=3)}},
          "failure_models.m.joint: the probabilities sum to 1.01, not 1 (within 1e-9)"),
         ({"joint": {"11": 1.0}}, "failure_models.m.joint.11: expected a bit string of 3"),
+        ({"links": {"fog2->fog1": 0.9}},
+         "links.fog2->fog1: link 'fog2->fog1' is not failable: list it under "
+         "topology.failable_links"),
     ],
 )  # fmt: skip
 def test_bad_failure_models_are_one_line_naming_the_key(section: dict, expected: str) -> None:
     with pytest.raises(ConfigError) as error:
-        health(m=section)
+        health(LINKS, m=section)
     assert expected in str(error.value) and "\n" not in str(error.value)
 
 

@@ -139,7 +139,7 @@ def evaluate(
     from resilinet_cli.data import load_splits
     from resilinet_cli.training.inputs import build_inputs
 
-    inputs = build_inputs(load_splits(cfg.dataset), cfg, len(topology.failable), seed=cfg.seed)
+    inputs = build_inputs(load_splits(cfg.dataset), cfg, len(topology.columns), seed=cfg.seed)
     # --quiet over several models: only the summaries at the end
     each = not as_json and (len(models) == 1 or verbosity() is not Verbosity.QUIET)
     results = []

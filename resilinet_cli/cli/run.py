@@ -277,10 +277,11 @@ def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
     """Refuse, before any work, a sweep of more combinations than ``run`` can enumerate."""
     from resilinet_cli.sweeps.sweep import MAX_SWEEP_NODES
 
-    nodes = len(cfg.topology.failable)
+    nodes = len(cfg.topology.columns)
+    what = "failable nodes and links" if cfg.topology.failable_links else "failable nodes"
     if nodes > MAX_SWEEP_NODES and not no_sweep:
         raise ConfigError(
-            f"{path}: topology: {nodes} failable nodes make {2**nodes:,} failure combinations, "
+            f"{path}: topology: {nodes} {what} make {2**nodes:,} failure combinations, "
             f"more than the sweep enumerates (2^{MAX_SWEEP_NODES}); add --no-sweep to train "
             "only, then `resilinet evaluate RUN_DIR` bounds or samples them"
         )

@@ -262,6 +262,7 @@ def failure_model_problems(model: Any, key: str, topology: Any) -> list[tuple[st
     """One failure model's problems against the topology (failure_model.py), by key path."""
     failable = list(topology.failable)
     links = [f"{src}->{dst}" for src, dst in [*topology.links, *topology.skips]]
+    failable_links = list(topology.failable_links)
     key = f"{key}." if key else ""  # a failure model's own file has no key above it
     problems = []
     if model.joint is not None:
@@ -269,7 +270,8 @@ def failure_model_problems(model: Any, key: str, topology: Any) -> list[tuple[st
         if given:
             message = f"a joint table replaces {', '.join(given)}; give one or the other"
             problems.append((f"{key}joint", message))
-        return problems + _joint_problems(model.joint, f"{key}joint", len(failable))
+        widths = (len(failable), len(failable) + len(failable_links))
+        return problems + _joint_problems(model.joint, f"{key}joint", widths)
     for node in model.survival:
         if node not in failable:
             problems.append((f"{key}survival.{node}", unknown_choice("node", node, failable)))
@@ -283,15 +285,28 @@ def failure_model_problems(model: Any, key: str, topology: Any) -> list[tuple[st
     for link in model.links:
         if link not in links:
             problems.append((f"{key}links.{link}", unknown_choice("link", link, links)))
+        elif link not in failable_links:
+            message = f"link '{link}' is not failable: list it under topology.failable_links"
+            problems.append((f"{key}links.{link}", message))
     return problems
 
 
-def _joint_problems(joint: dict[str, float], key: str, width: int) -> list[tuple[str, str]]:
-    """A joint table lists every combination once, by its bit string, and sums to 1."""
+def _joint_problems(
+    joint: dict[str, float], key: str, widths: tuple[int, int]
+) -> list[tuple[str, str]]:
+    """A joint table lists every combination once, by its bit string, and sums to 1.
+
+    Its bit strings hold the failable nodes' flags, or those then the failable links'.
+    """
+    first = next(iter(joint), "")
+    width = len(first) if len(first) in widths else widths[0]
     every = ["".join(bits) for bits in itertools.product("01", repeat=width)]
     bad = [text for text in joint if text not in every]
     if bad:
-        return [(f"{key}.{bad[0]}", f"expected a bit string of {width} failable-node flags")]
+        expected = f"{widths[0]} failable-node flags"
+        if widths[1] > widths[0]:
+            expected += f" (or {widths[1]} with the failable links)"
+        return [(f"{key}.{bad[0]}", f"expected a bit string of {expected}")]
     missing = [text for text in every if text not in joint]
     if missing:
         shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
@@ -308,11 +323,10 @@ def _failout_model_problems(config: Any, name: str) -> list[tuple[str, str]]:
     if name not in config.failure_models:
         return [(key, unknown_choice("failure model", name, list(config.failure_models)))]
     model = config.failure_models[name]
-    if model.joint is not None or model.links:
-        what = "a joint table" if model.joint is not None else "link failures"
-        return [(key, f"failout cannot draw {what} yet; give a model of survival and "
-                      "common_cause events")]  # fmt: skip
-    never = [node for node, p in model.survival.items() if p == 0]
+    if model.joint is not None:
+        return [(key, "failout cannot draw a joint table; give a model of survival, "
+                      "common_cause events and links")]  # fmt: skip
+    never = [name for name, p in [*model.survival.items(), *model.links.items()] if p == 0]
     if never:
         return [(key, f"{name} gives {', '.join(never)} survival 0: failout would never "
                       "train them")]  # fmt: skip

@@ -49,7 +49,17 @@ class TopologyConfig(_Section):
     links: list[Link] = Field(min_length=1, description="chain hyperconnections")
     skips: list[Link] = []
     failable: list[str] = Field(min_length=1, description="order of combination bits")
+    failable_links: list[str] = Field(
+        default=[],
+        description="links that fail on their own ('src->dst'): bits after the nodes'",
+        exclude_if=lambda links: not links,
+    )
     reliability: dict[str, list[Probability]] = Field(min_length=1)
+
+    @property
+    def columns(self) -> list[str]:
+        """The alive flags of a model and the bits of a combination: nodes, then links."""
+        return [*self.failable, *self.failable_links]
 
 
 class GeneratedTopologyConfig(_Section):

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from resilinet_cli.topology import Combination, Topology
+from resilinet_cli.topology import Combination, Topology, link_name
 
 
 def by_probability(reliability: Sequence[float]) -> Iterator[tuple[Combination, float]]:
@@ -65,18 +65,23 @@ def nonzero_count(reliability: Sequence[float]) -> int:
 
 
 def flow_mask(topology: Topology, alive: np.ndarray) -> np.ndarray:
-    """Information flow of each row of ``alive`` ([rows, N] 0/1): a vectorised reachability.
+    """Information flow of each row of ``alive`` ([rows, N+L] 0/1): a vectorised reachability.
 
     Links run from earlier to later nodes (config validation enforces it), so one pass in node
-    order decides, for every row at once, which nodes the input still reaches.
+    order decides, for every row at once, which nodes the input still reaches; a dead failable
+    link carries nothing.
     """
     alive = np.asarray(alive).astype(bool, copy=False)
-    column = {node: i for i, node in enumerate(topology.failable)}
+    column = {name: i for i, name in enumerate(topology.columns)}
     reached = {topology.input_node: np.ones(alive.shape[0], dtype=bool)}
     for node in topology.nodes[1:]:
         fed = np.zeros(alive.shape[0], dtype=bool)
         for link in topology.incoming(node):
-            fed |= reached[link.src]
+            carried = reached[link.src]
+            name = link_name(link.src, link.dst)
+            if name in column:
+                carried = carried & alive[:, column[name]]
+            fed |= carried
         reached[node] = fed & alive[:, column[node]] if node in column else fed
     return reached[topology.output_node]
 

@@ -130,11 +130,16 @@ def estimate_weighted(
     test_size: int,
     options: EstimateOptions,
 ) -> Interval:
-    """The weighted accuracy by ``options.method`` (``auto``: chosen by the budget)."""
+    """The weighted accuracy by ``options.method`` (``auto``: chosen by the budget).
+
+    ``reliability`` gives the failable nodes' survival, optionally then the failable links'
+    (1 if not given: under a setting of the nodes alone links always carry data).
+    """
+    reliability = topology.survival(reliability)
     start = time.monotonic()
     deadline = start + options.budget
     method = options.method
-    if method == "auto" and len(topology.failable) <= SMALL:
+    if method == "auto" and len(topology.columns) <= SMALL:
         method = "exhaustive"
     if method == "exhaustive":
         return bounded_accuracy(

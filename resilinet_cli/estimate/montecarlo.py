@@ -108,8 +108,8 @@ def sample_scores(
     return scores
 
 
-def stratum_keys(combinations: Sequence[Combination], failable: int) -> np.ndarray:
-    rows = np.array(combinations, dtype=np.uint8).reshape(len(combinations), failable)
+def stratum_keys(combinations: Sequence[Combination], columns: int) -> np.ndarray:
+    rows = np.array(combinations, dtype=np.uint8).reshape(len(combinations), columns)
     return combination_keys(rows)
 
 
@@ -138,7 +138,7 @@ def monte_carlo_accuracy(
         return stratum.interval("montecarlo", tolerance=2 * half_width)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     rng = np.random.default_rng(seed)
-    keys = stratum_keys(stratum.combinations, len(topology.failable))
+    keys = stratum_keys(stratum.combinations, len(topology.columns))
     tally = Tally()
     size = min_samples
     while True:

@@ -84,7 +84,7 @@ class Evaluation:
             table = self.combinations.drop(columns=ACCURACY).assign(**{"accuracy %": percent})
             lines = [table.to_string(index=False, float_format=lambda v: f"{v:.2f}")]
         else:
-            dead = [n for n, a in zip(self.topology.failable, self.selected, strict=True) if not a]
+            dead = [n for n, a in zip(self.topology.columns, self.selected, strict=True) if not a]
             label = ", ".join(dead) if dead else "no node"
             bits = self.topology.label(self.selected)
             accuracy = 100 * self.selected_accuracy()
@@ -376,20 +376,19 @@ def topology_of(config: ExperimentConfig) -> Topology:
 
 
 def parse_failures(text: str, topology: Topology) -> Combination | None:
-    """None for 'all'; otherwise the combination with exactly the named nodes dead."""
+    """None for 'all'; otherwise the combination with exactly the named nodes (links) dead."""
     if text.strip().lower() == "all":
         return None
     names = [n.strip() for n in text.split(",") if n.strip() and n.strip().lower() != "none"]
+    kind = "failable node or link" if topology.failable_links else "failable node"
     for name in names:
-        if name not in topology.failable:
-            raise ConfigError(
-                f"--failures: {unknown_choice('failable node', name, topology.failable)}"
-            )
+        if name not in topology.columns:
+            raise ConfigError(f"--failures: {unknown_choice(kind, name, topology.columns)}")
     return topology.combination_of_dead(names)
 
 
 def parse_reliability(text: str | None, topology: Topology) -> dict[str, tuple[float, ...]]:
-    """Named settings, or one custom vector 'r1,r2,...' in failable-node order."""
+    """Named settings, or one custom vector 'r1,r2,...' in failable-node (then link) order."""
     if text is None:
         return dict(topology.reliability)
     if text in topology.reliability:
@@ -400,8 +399,10 @@ def parse_reliability(text: str | None, topology: Topology) -> dict[str, tuple[f
         known = list(topology.reliability)
         raise ConfigError(f"--reliability: {unknown_choice('setting', text, known)}") from None
     order = ",".join(topology.failable)
-    if len(vector) != len(topology.failable):
-        raise ConfigError(f"--reliability: needs {len(topology.failable)} values ({order})")
+    if len(vector) not in (len(topology.failable), len(topology.columns)):
+        also = f" or {len(topology.columns)} with {','.join(topology.failable_links)}"
+        more = also if topology.failable_links else ""
+        raise ConfigError(f"--reliability: needs {len(topology.failable)} values ({order}){more}")
     if not all(0.0 <= r <= 1.0 for r in vector):
         raise ConfigError(f"--reliability: each value must be in [0, 1] ({order})")
     return {text: vector}
@@ -443,7 +444,7 @@ def parse_options(
 
 def check_method(options: EstimateOptions, topology: Topology) -> None:
     """Refuse an exhaustive evaluation that could not finish."""
-    failable = len(topology.failable)
+    failable = len(topology.columns)
     if options.method == "exhaustive" and failable > MAX_EXHAUSTIVE:
         raise ConfigError(
             f"--method exhaustive: {failable} failable nodes have 2^{failable} combinations; "
@@ -453,7 +454,7 @@ def check_method(options: EstimateOptions, topology: Topology) -> None:
 
 def uses_sweep(options: EstimateOptions, topology: Topology) -> bool:
     """Small topologies under auto or exhaustive: the plain sweep of every combination."""
-    return options.method in ("auto", "exhaustive") and len(topology.failable) <= SMALL
+    return options.method in ("auto", "exhaustive") and len(topology.columns) <= SMALL
 
 
 def evaluate_model(
@@ -550,13 +551,13 @@ def estimated_evaluation(
     rows = pd.DataFrame(
         [
             {
-                **dict(zip(topology.failable, combo, strict=True)),
+                **dict(zip(topology.columns, combo, strict=True)),
                 FLOW: topology.has_information_flow(combo),
                 ACCURACY: accuracy,
             }
             for combo, accuracy in accuracies.items()
         ],
-        columns=[*topology.failable, FLOW, ACCURACY],
+        columns=[*topology.columns, FLOW, ACCURACY],
     )
     weighted = {name: interval.estimate for name, interval in intervals.items()}
     return Evaluation(

@@ -318,7 +318,7 @@ def figures(
     ):
         cells = combinations.assign(information_flow=information_flow(combinations, topology))
         path = out_dir / layout.HEATMAP_PNG
-        heatmap = plots.combination_heatmap(cells, path, topology.failable, kind.factor_label)
+        heatmap = plots.combination_heatmap(cells, path, topology.columns, kind.factor_label)
         paths.append(heatmap)
     return paths
 

@@ -1,8 +1,9 @@
 """``resilinet evaluate RUN --failure-model``: a run's finished units under a failure model.
 
-For a model of node failures only, a unit's weighted accuracy is Σ_c P(c)·acc(c) over its
-``combinations.csv``: exact, and it needs neither the saved models nor the data, so committed
-results (which keep no models) can be rescored too (failure_model.py; README, "Failure models").
+A unit's weighted accuracy is Σ_c P(c)·acc(c) over its ``combinations.csv``: exact, and it
+needs neither the saved models nor the data, so committed results (which keep no models) can be
+rescored too (failure_model.py; README, "Failure models"). A model with link failures needs the
+link columns, which the sweep writes for the run topology's ``failable_links``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from resilinet_cli.topology import Topology
 
 def load_failure_model(text: str, config: ExperimentConfig) -> FailureModel:
     """The failure model ``text`` names: one of the run config's, or a YAML file holding one."""
-    failable = config.topology.failable
+    failable, links = config.topology.failable, config.topology.failable_links
     if text in config.failure_models:
-        return FailureModel.from_config(text, config.failure_models[text], failable)
+        return FailureModel.from_config(text, config.failure_models[text], failable, links)
     path = Path(text)
     if path.suffix not in (".yaml", ".yml"):
         known = list(config.failure_models)
@@ -48,7 +49,7 @@ def load_failure_model(text: str, config: ExperimentConfig) -> FailureModel:
         problems = failure_model_problems(model, "", config.topology)
     if problems:
         raise ConfigError("\n".join(blame(path.name, (), loc, msg) for loc, msg in problems))
-    return FailureModel.from_config(path.stem, model, failable)
+    return FailureModel.from_config(path.stem, model, failable, links)
 
 
 def rescore(
@@ -59,11 +60,6 @@ def rescore(
     The second table has the columns of the run's ``tables/weighted_accuracy.csv``, with the
     model's name as the setting.
     """
-    if model.links:
-        raise ConfigError(
-            f"{model.name}: link failures need a sweep over links, which evaluate cannot run "
-            "yet; give a model of node failures (survival, common_cause or a joint table)"
-        )
     found = finished_results(run_dir, config)
     if not found:
         raise RunError(f"{run_dir}: no finished unit with a combinations.csv to rescore")

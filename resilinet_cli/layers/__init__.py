@@ -3,6 +3,6 @@
 from resilinet_cli.layers.failout import Failout
 from resilinet_cli.layers.input_mux import InputMux
 from resilinet_cli.layers.link_weight import LinkWeight
-from resilinet_cli.layers.node_gate import NodeGate
+from resilinet_cli.layers.node_gate import LinkGate, NodeGate
 
-__all__ = ["Failout", "InputMux", "LinkWeight", "NodeGate"]
+__all__ = ["Failout", "InputMux", "LinkGate", "LinkWeight", "NodeGate"]

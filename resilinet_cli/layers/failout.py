@@ -64,7 +64,7 @@ class Failout(keras.layers.Layer):
         if not training:
             return alive
         rows = 1 if self.granularity == "batch" else ops.shape(alive)[0]
-        draw = self.uniform(rows)
+        draw = self.uniform(rows, len(self.survival))
         keep = ops.cast(draw < ops.convert_to_tensor(self.survival), alive.dtype)
         if self.events:  # without events the random stream is the paper's, draw for draw
             keep = keep * self.spared(rows, alive.dtype)
@@ -72,15 +72,15 @@ class Failout(keras.layers.Layer):
 
     def spared(self, rows: Any, dtype: Any) -> Any:
         """[rows, nodes]: 0 where a common-cause event that happened covers the node."""
-        happened = keras.random.uniform((rows, len(self.events)), seed=self.seed_generator)
+        happened = self.uniform(rows, len(self.events))
         happened = ops.cast(happened < ops.convert_to_tensor([p for _, p in self.events]), dtype)
         cover = [[1.0 if i in nodes else 0.0 for i in range(len(self.survival))]
                  for nodes, _ in self.events]  # fmt: skip
         killed = ops.matmul(happened, ops.convert_to_tensor(cover, dtype=dtype))
         return ops.cast(killed < 0.5, dtype)
 
-    def uniform(self, rows: Any) -> Any:
-        """One uniform draw per row and node, the same as on one device.
+    def uniform(self, rows: Any, columns: int) -> Any:
+        """One uniform draw per row and column (node or event), the same as on one device.
 
         Under ``train.distribute: mirrored`` every replica holds a contiguous share of the batch
         and the same random stream, so a per-example draw of its own rows would repeat on every
@@ -88,7 +88,7 @@ class Failout(keras.layers.Layer):
         """
         import tensorflow as tf
 
-        shape = (rows, len(self.survival))
+        shape = (rows, columns)
         context = tf.distribute.get_replica_context()
         if self.granularity == "batch" or context is None or context.num_replicas_in_sync == 1:
             return keras.random.uniform(shape, seed=self.seed_generator)

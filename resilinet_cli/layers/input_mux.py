@@ -44,7 +44,8 @@ class InputMux(keras.layers.Layer):
 
     Args:
         senders: alive-flag column of each input's sender, or ``None`` for a sender that never
-            fails (such as the IoT node).
+            fails (such as the IoT node), or a list of columns that must all be 1: the
+            sender's and its failable link's (``topology.failable_links``).
         detect: ``"alive"`` or ``"zeros"``.
 
     Call arguments:
@@ -56,13 +57,18 @@ class InputMux(keras.layers.Layer):
         >>> mux([chain, skip, keras.ops.array([[1., 1., 0.]])])  # edge (2) dead: the skip
     """
 
-    def __init__(self, senders: Sequence[int | None], detect: str = "alive", **kwargs: Any) -> None:
+    def __init__(
+        self, senders: Sequence[int | Sequence[int] | None], detect: str = "alive", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if len(senders) < 2:
             raise ValueError(f"A mux needs at least 2 inputs. Received: senders={senders}")
         if detect not in DETECTIONS:
             raise ValueError(f"detect must be one of {DETECTIONS}. Received: detect={detect!r}")
-        self.senders = [None if s is None else int(s) for s in senders]
+        self.senders = [
+            None if s is None else int(s) if isinstance(s, int) else [int(c) for c in s]
+            for s in senders
+        ]
         self.detect = detect
 
     def call(self, inputs: list[Any]) -> Any:
@@ -73,7 +79,10 @@ class InputMux(keras.layers.Layer):
                 out = x
             elif self.detect == "alive":
                 # Alive: flag > 0 in x's dtype, as the sender's NodeGate reads it.
-                flag = ops.cast(ops.take(alive, sender, axis=1), x.dtype)
+                columns = [sender] if isinstance(sender, int) else sender
+                flag = ops.cast(ops.take(alive, columns[0], axis=1), x.dtype)
+                for column in columns[1:]:
+                    flag = flag * ops.cast(ops.take(alive, column, axis=1), x.dtype)
                 out = select_rows(flag > 0, x, out)
             else:
                 out = ops.where(ops.any(ops.not_equal(x, 0)), x, out)

@@ -67,3 +67,20 @@ class NodeGate(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(package="resilinet")
+class LinkGate(NodeGate):
+    """Makes a dead failable link deliver zeros to its receiver (docs/method.md §6.5).
+
+    The same multiplication as a node's gate, on the link's column of the alive flags, after
+    the link's projection and weight; ``link`` names it (``"edge->fog2"``) so that the alive
+    columns of a saved model can be read back from its layers.
+    """
+
+    def __init__(self, index: int, link: str, **kwargs: Any) -> None:
+        super().__init__(index, **kwargs)
+        self.link = str(link)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "link": self.link}

@@ -3,9 +3,10 @@
 Each node's layer stack is framed by two named Identity layers (``<node>_stack_in``,
 ``<node>_stack_out``) so that it can be cut out of the model (see ``node_graph.py``).
 
-Every model takes ``features`` and ``alive`` ([batch, failable nodes], 1 = alive): the alive mask
-is the single source of truth for failures (docs/architecture.md §2). Failable nodes are gated
-after their last activation; ResiliNet's failout randomises the mask while training.
+Every model takes ``features`` and ``alive`` ([batch, failable nodes + failable links], 1 = alive):
+the alive mask is the single source of truth for failures (docs/architecture.md §2). Failable
+nodes are gated after their last activation, failable links at their receiver (after the link's
+projection and weight); ResiliNet's failout randomises the mask while training.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import keras
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.failure_model import FailureModel
-from resilinet_cli.layers import Failout, InputMux, LinkWeight, NodeGate
+from resilinet_cli.layers import Failout, InputMux, LinkGate, LinkWeight, NodeGate
 from resilinet_cli.models.hyperconnections import LEARNED, hyperconnection_weights
-from resilinet_cli.topology import Link, Topology
+from resilinet_cli.topology import Link, Topology, link_name
 from resilinet_cli.variants import VARIANTS, Variant, variant_topology
 
 
@@ -48,15 +49,16 @@ def build_model(
 ) -> keras.Model:
     """The model of ``variant`` on ``topology`` (the variant's own: Vanilla has no skips).
 
+    ``survival`` is failout's keep rate per failable node (and link: 1 if not given);
     ``learned_weights`` (scheme 5) makes each link's weight trainable, starting at ``weights``;
     ``events`` are a failure model's common-cause events for failout to draw.
     """
-    column = {node: i for i, node in enumerate(topology.failable)}
+    column = {name: i for i, name in enumerate(topology.columns)}
     features = keras.Input(input_shape, name="features")
-    alive = keras.Input((len(topology.failable),), name="alive")
+    alive = keras.Input((len(topology.columns),), name="alive")
     flags = alive
     if variant.failout:
-        rates = [survival[node] for node in topology.failable]
+        rates = [survival.get(name, 1.0) for name in topology.columns]
         flags = Failout(rates, granularity, seed=seed, events=events, name="failout")(alive)
 
     input_output = family.input_node(features)
@@ -75,11 +77,15 @@ def build_model(
                     x = LinkWeight(weights[link], name=name)(x)
                 else:
                     x = keras.layers.Rescaling(weights[link], name=name)(x)
+            name = link_name(link.src, link.dst)
+            if name in column:  # a dead link: its receiver gets zeros
+                gate = LinkGate(column[name], name, name=f"{link.src}_{link.dst}_link_gate")
+                x = gate([x, flags])
             received.append(x)
         if len(received) == 1:
             merged = received[0]
         elif variant.merge == "mux":
-            senders = [column.get(link.src) for link in links]
+            senders = [mux_columns(link, column) for link in links]
             mux = InputMux(senders, detect=mux_detect, name=f"{node}_merge")
             merged = mux([*received, flags])
         else:
@@ -92,6 +98,12 @@ def build_model(
     if keras.config.dtype_policy().compute_dtype != "float32":  # mixed precision: float32 out
         output = keras.layers.Activation("linear", dtype="float32", name="output_float32")(output)
     return keras.Model([features, alive], output, name=variant.name)
+
+
+def mux_columns(link: Link, column: dict[str, int]) -> int | list[int] | None:
+    """The alive columns that must be 1 for the mux to take ``link``: sender's and link's."""
+    columns = [column[name] for name in (link.src, link_name(link.src, link.dst)) if name in column]
+    return None if not columns else columns[0] if len(columns) == 1 else columns
 
 
 STACK_IN = "stack_in"
@@ -126,9 +138,10 @@ def build_from_config(
     scheme = config.train.hyperconnection_weights
     survival, events = config.survival_per_node(), ()
     drawn = config.train.failout.model
-    if drawn is not None:  # failout draws from a failure model: its survival and its events
+    if drawn is not None:  # failout draws from a failure model: its survival, events and links
         model_of = FailureModel.from_config(drawn, config.failure_models[drawn], topology.failable)
         survival = dict(zip(topology.failable, model_of.survival, strict=True))
+        survival.update(zip(model_of.links, model_of.link_survival, strict=True))
         events = model_of.events
     weights = hyperconnection_weights(
         topology, scheme.scheme, topology.reliability[scheme.setting], random.Random(seed)

@@ -43,7 +43,10 @@ def _topology(config: ExperimentConfig) -> str:
     text = " → ".join(topology.nodes)
     if topology.skips:
         text += "; skip hyperconnections " + ", ".join(f"{a} → {b}" for a, b in topology.skips)
-    return text + f"; failable nodes {', '.join(topology.failable)}"
+    text += f"; failable nodes {', '.join(topology.failable)}"
+    if topology.failable_links:
+        text += f"; failable links {', '.join(topology.failable_links)}"
+    return text
 
 
 def _numbers(values: Iterable[float]) -> str:

@@ -179,8 +179,8 @@ def dead_label(bits: str, nodes: Sequence[str]) -> str:
     bits = str(bits)
     if len(bits) != len(nodes) or set(bits) - {"0", "1"}:
         raise RunError(
-            f"failure combination '{bits}' does not match the failable nodes "
-            f"{', '.join(nodes)} (one bit per node, 1 = alive)"
+            f"failure combination '{bits}' does not match the failable nodes (and links) "
+            f"{', '.join(nodes)} (one bit each, 1 = alive)"
         )
     dead = [node for node, bit in zip(nodes, bits, strict=True) if bit == "0"]
     return f"{', '.join(dead)} dead" if dead else "none dead"

@@ -62,9 +62,10 @@ def summarise(
                 weighted.append({**keys, "setting": setting, "value": value})
         if unit.trained_for is not None:
             continue  # its combinations belong to a per-setting model; not comparable
-        for row in frame.itertuples(index=False):
-            bits = "".join(str(int(getattr(row, node))) for node in topology.failable)
-            combos.append({**keys, "combination": bits, "value": getattr(row, ACCURACY)})
+        flags = frame[list(topology.columns)].to_numpy(dtype=int).tolist()
+        for row, value in zip(flags, frame[ACCURACY], strict=True):
+            bits = "".join(str(bit) for bit in row)
+            combos.append({**keys, "combination": bits, "value": value})
     keys = ["variant", *factors]
     return (
         mean_std(pd.DataFrame(weighted), [*keys, "setting"], [*keys, *WEIGHTED_COLUMNS[1:]]),

@@ -25,6 +25,7 @@ class NodeGraph:
     links: dict[tuple[str, str], Any | None]  # (src, dst) -> sent -> received; None: identity
     sent: dict[str, tuple[tuple[int, ...], str]]  # node -> (shape without batch, dtype)
     stack_in: dict[str, tuple[tuple[int, ...], str]]
+    received: dict[tuple[str, str], tuple[tuple[int, ...], str]]  # what a link delivers
 
 
 def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
@@ -56,7 +57,7 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
             start = tensor(f"{node}_{STACK_IN}")
             stack_in[node] = described(start)
         stacks[node] = keras.Model(start, tensor(f"{node}_{STACK_OUT}"), name=f"{node}_stack")
-    links = {}
+    links, received = {}, {}
     for link in topology.links:
         weight = f"{link.src}_{link.dst}_weight"
         end = tensor(weight) if weight in names else None
@@ -64,12 +65,14 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
         links[(link.src, link.dst)] = (
             None if end is None else keras.Model(sent(link.src), end, name=name)
         )
+        received[(link.src, link.dst)] = described(sent(link.src) if end is None else end)
     return NodeGraph(
         merge="mux" if muxes else "add",
         stacks=stacks,
         links=links,
         sent={node: described(sent(node)) for node in topology.nodes[:-1]},
         stack_in=stack_in,
+        received=received,
     )
 
 

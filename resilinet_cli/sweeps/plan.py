@@ -11,8 +11,9 @@ Signatures (nested tuples, hashable):
 - node:  ``(node, inputs)``; the input node's ``inputs`` is ``()``;
 - inputs: ``("one", link)`` for a single input or the mux's choice; ``("add", (link, ...))``
   for an Add merge; ``("zeros",)`` when a mux has no live sender (it then outputs zeros);
-- link:  ``(src, dst, sender)`` with ``sender`` the sender's node signature, or ``None`` when
-  the sender is dead and sends zeros.
+- link:  ``(src, dst, sender)`` with ``sender`` the sender's node signature, ``None`` when
+  the sender is dead and sends zeros, or ``CUT`` when the (failable) link itself is dead and
+  its receiver gets zeros; a mux skips both.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from resilinet_cli.topology import Combination, Link, Topology
+from resilinet_cli.topology import Combination, Link, Topology, link_name
 
 Signature = tuple[Any, ...]
 MERGES = ("add", "mux")
+CUT = "cut"  # a dead link's sender in a link signature
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def node_signature(
     """The signature of ``node``'s output under ``combination``; None if the node is dead."""
     if merge not in MERGES:
         raise ValueError(f"merge must be one of {MERGES}. Received: merge={merge!r}")
-    alive = dict(zip(topology.failable, combination, strict=True))
+    alive = dict(zip(topology.columns, combination, strict=True))
     memo: dict[str, Signature | None] = {}
 
     def sent(name: str) -> Signature | None:
@@ -53,8 +55,11 @@ def node_signature(
             memo[name] = None if alive.get(name, 1) == 0 else (name, inputs(name))
         return memo[name]
 
+    def up(k: Link) -> bool:
+        return alive.get(link_name(k.src, k.dst), 1) == 1
+
     def link(k: Link) -> Signature:
-        return (k.src, k.dst, sent(k.src))
+        return (k.src, k.dst, sent(k.src) if up(k) else CUT)
 
     def inputs(name: str) -> Signature:
         if name == topology.input_node:
@@ -64,8 +69,8 @@ def node_signature(
             return ("one", link(links[0]))
         if merge == "add":
             return ("add", tuple(link(k) for k in links))
-        for k in links:  # the mux takes the first input, in priority order, whose sender lives
-            if sent(k.src) is not None:
+        for k in links:  # the mux takes the first input, in priority order, that carries data
+            if up(k) and sent(k.src) is not None:
                 return ("one", link(k))
         return ("zeros",)
 
@@ -90,7 +95,7 @@ def dependencies(signature: Signature) -> list[Signature]:
     """Every node signature ``signature`` depends on, itself last (inputs before users)."""
     found: list[Signature] = []
     for link in input_links(signature):
-        if link[2] is not None:
+        if link[2] is not None and link[2] != CUT:
             found.extend(dependencies(link[2]))
     found.append(signature)
     return found

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from resilinet_cli.sweeps.plan import Signature, SweepPlan, input_links, plan_sweep
+from resilinet_cli.sweeps.plan import CUT, Signature, SweepPlan, input_links, plan_sweep
 from resilinet_cli.topology import Combination, Topology, probability
 from resilinet_cli.variants import variant_topology
 
@@ -139,7 +139,9 @@ def run_plan(graph: NodeGraph, plan: SweepPlan, x: Any) -> dict[Signature, Any]:
         if link not in received:
             src, dst, sender = link
             model = graph.links[(src, dst)]
-            if sender is None:  # a dead sender sends zeros; its projection is one row, broadcast
+            if sender == CUT:  # a dead link: its receiver gets zeros
+                value = zeros(*graph.received[(src, dst)], rows)
+            elif sender is None:  # a dead sender sends zeros; its projection is one row, broadcast
                 shape, dtype = graph.sent[src]
                 value = zeros(shape, dtype, 1)
                 value = model(value, training=False) if model is not None else value
@@ -217,14 +219,14 @@ class Sweeper:
                 self.model, data, self.runnable, batch_size=self.batch_size, on_chunk=on_chunk
             )
             correct = dict(zip(self.runnable, counts, strict=True))
-        failable = self.topology.failable
+        columns = self.topology.columns
         rows = []
         for combo, has_flow in zip(self.combos, self.flow, strict=True):
             accuracy = correct[combo] / size if has_flow else self.guess
             rows.append(
-                {**dict(zip(failable, combo, strict=True)), FLOW: has_flow, ACCURACY: accuracy}
+                {**dict(zip(columns, combo, strict=True)), FLOW: has_flow, ACCURACY: accuracy}
             )
-        return pd.DataFrame(rows, columns=[*failable, FLOW, ACCURACY])
+        return pd.DataFrame(rows, columns=[*columns, FLOW, ACCURACY])
 
 
 def sweep_model(
@@ -250,16 +252,20 @@ def sweep_model(
 def weighted_accuracy(
     combinations: pd.DataFrame, topology: Topology, reliability: Sequence[float]
 ) -> float:
-    """Σ_c P(c)·acc(c): expected accuracy when nodes fail independently (docs/method.md §6.3)."""
-    return weighted_sum(combinations, topology.failable, reliability)
+    """Σ_c P(c)·acc(c): expected accuracy when nodes fail independently (docs/method.md §6.3).
+
+    Failable links always carry data under a reliability setting of the nodes alone.
+    """
+    return weighted_sum(combinations, topology.columns, topology.survival(reliability))
 
 
 def weighted_sum(
-    combinations: pd.DataFrame, failable: Sequence[str], reliability: Sequence[float]
+    combinations: pd.DataFrame, columns: Sequence[str], survival: Sequence[float]
 ) -> float:
-    """``weighted_accuracy`` over a combinations table whose node columns are ``failable``."""
+    """``weighted_accuracy`` over a combinations table, with one survival value per column."""
+    flags = combinations[list(columns)].to_numpy(dtype=int).tolist()
+    accuracy = combinations[ACCURACY].to_numpy(dtype=float).tolist()
     total = 0.0
-    for row in combinations.itertuples(index=False):
-        combo = tuple(int(getattr(row, node)) for node in failable)
-        total += probability(combo, reliability) * getattr(row, ACCURACY)
+    for combo, value in zip(flags, accuracy, strict=True):
+        total += probability(tuple(combo), survival) * value
     return total

@@ -90,7 +90,9 @@ def test_a_configs_failure_models_are_settings_of_its_tables(tmp_path: Path) -> 
         ("common_cause: [{nodes: [], probability: 0.1}]\n",
          "error: bad.yaml: common_cause[0].nodes: an event kills at least one node"),
         ("survival: {edge: 2}\n", "error: bad.yaml: survival.edge: Input should be less than"),
-        ("links: {edge->fog2: 0.9}\n", "link failures need a sweep over links"),
+        ("links: {edge->fog2: 0.9}\n",  # the run was not swept over links
+         "error: bad.yaml: links.edge->fog2: link 'edge->fog2' is not failable: list it under "
+         "topology.failable_links"),
     ],
 )  # fmt: skip
 def test_bad_failure_model_files_are_one_line(

@@ -78,7 +78,8 @@ class Table:
 
 @st.composite
 def topologies(draw: st.DrawFn) -> Topology:
-    """A random valid topology: a chain of 1-6 middle nodes, random skips and failable nodes."""
+    """A random valid topology: a chain of 1-6 middle nodes, random skips, failable nodes and
+    up to 3 failable links."""
     middle = draw(st.integers(1, 6))
     nodes = ["in", *(f"n{k}" for k in range(1, middle + 1)), "out"]
     links = [list(pair) for pair in itertools.pairwise(nodes)]
@@ -87,11 +88,14 @@ def topologies(draw: st.DrawFn) -> Topology:
     failable = draw(
         st.lists(st.sampled_from(nodes[1:-1]), min_size=1, unique=True, max_size=middle)
     )
+    names = [f"{a}->{b}" for a, b in [*links, *skips]]
+    failable_links = draw(st.lists(st.sampled_from(names), unique=True, max_size=3))
     config = TopologyConfig(
         nodes=nodes,
         links=links,
         skips=skips,
         failable=failable,
+        failable_links=failable_links,
         reliability={"x": [0.5] * len(failable)},
     )
     assert topology_problems(config) == []
@@ -148,7 +152,7 @@ def test_vectorised_flow_equals_the_graph_test(topology: Topology) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(topologies(), st.data(), st.floats(0.0, 0.6))
 def test_bounded_brackets_the_exhaustive_value(topology: Topology, data, tolerance) -> None:
-    n = len(topology.failable)
+    n = len(topology.columns)  # survival of each failable node, then of each failable link
     reliability = data.draw(st.lists(survivals, min_size=n, max_size=n))
     accuracy = {c: data.draw(st.floats(0.0, 1.0)) for c in topology.combinations()}
     exact = exhaustive(topology, reliability, accuracy)
@@ -303,6 +307,32 @@ def test_auto_picks_by_budget_and_each_method_brackets_the_exact_value() -> None
     )
     assert certain.method == "exhaustive" and certain.combinations == 1
     assert certain.estimate == table.accuracy()[(1,) * 8]
+
+
+def test_monte_carlo_with_failable_links_covers_the_exact_value_for_most_seeds() -> None:
+    mapping = chain_mapping(4) | {"failable_links": ["fog1->fog2", "fog2->fog4"]}
+    topology = Topology.from_mapping(mapping)
+    reliability = (0.6, 0.7, 0.5, 0.8, 0.7, 0.6)  # four fogs, then the two links
+    rng = np.random.default_rng(1)
+    hits = {
+        c: (rng.random(300) < rng.uniform(0.2, 0.9)).astype(np.uint8)
+        for c in topology.combinations()
+        if topology.has_information_flow(c)
+    }
+    table = Table(topology, hits)
+    exact = exhaustive(topology, reliability, table.accuracy())
+    bounded = bounded_accuracy(topology, reliability, table, GUESS, tolerance=0.05)
+    assert bounded.lower - 1e-12 <= exact <= bounded.upper + 1e-12
+    stratum = exact_part(topology, reliability, table, GUESS, max_flow=3)
+    assert stratum.remaining > 0.5  # most of the mass is left to the samples
+    covered = 0
+    for seed in range(40):
+        interval = monte_carlo_accuracy(
+            topology, reliability, table.score, stratum,
+            test_size=300, guess=GUESS, half_width=0.02, seed=seed,
+        )  # fmt: skip
+        covered += interval.lower <= exact <= interval.upper
+    assert covered >= 34  # a 95 % interval: 38 of 40 expected
 
 
 # -- Monte Carlo on a real tiny model ----------------------------------------------------------

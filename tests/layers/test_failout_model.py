@@ -43,6 +43,26 @@ def test_per_example_draws_follow_the_failure_model_within_four_sigma() -> None:
         assert abs(counts.get(combo, 0) / n - p) <= 4 * sigma, (combo, counts.get(combo, 0) / n, p)
 
 
+def test_link_failures_are_drawn_with_the_nodes_within_four_sigma() -> None:
+    """As the builder draws them: the model's link survival after the nodes' in the rates."""
+    raw = {"name": "t", "dataset": {"name": "digits"},
+           "topology": read_yaml(TOPOLOGIES / "health.yaml") | {"failable_links": ["edge->fog2"]},
+           "failure_models": {"flaky": RACK | {"links": {"edge->fog2": 0.7}}}}  # fmt: skip
+    config = validate_config(raw, "t.yaml")
+    model = FailureModel.from_config(
+        "flaky", config.failure_models["flaky"], ("fog1", "fog2", "edge"), ["edge->fog2"]
+    )
+    assert model.columns == ("fog1", "fog2", "edge", "edge->fog2")
+    rates = [*model.survival, *model.link_survival]
+    layer = Failout(rates, "example", seed=4, events=model.events)
+    n = 100_000
+    drawn = np.asarray(layer(np.ones((n, 4), "float32"), training=True)).astype(int)
+    counts = pd.Series(map(tuple, drawn.tolist())).value_counts()
+    for combo, p in model.probabilities().items():
+        sigma = math.sqrt(p * (1 - p) / n)
+        assert abs(counts.get(combo, 0) / n - p) <= 4 * sigma, (combo, counts.get(combo, 0) / n, p)
+
+
 def test_per_batch_draws_one_dead_set_for_the_whole_batch() -> None:
     model = FailureModel.from_config(
         "rack", health().failure_models["rack"], ("fog1", "fog2", "edge")

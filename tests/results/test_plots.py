@@ -234,7 +234,7 @@ def test_dead_label():
     assert plots.dead_label("111", NODES) == "none dead"
     assert plots.dead_label("011", NODES) == "fog1 dead"
     assert plots.dead_label("010", NODES) == "fog1, edge dead"
-    with pytest.raises(RunError, match="one bit per node"):
+    with pytest.raises(RunError, match="one bit each"):
         plots.dead_label("01", NODES)
 
 
