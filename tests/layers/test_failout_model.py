@@ -34,10 +34,13 @@ def test_per_example_draws_follow_the_failure_model_within_four_sigma() -> None:
     model = FailureModel.from_config(
         "rack", config.failure_models["rack"], ("fog1", "fog2", "edge")
     )
-    layer = Failout(model.survival, "example", seed=3, events=model.events)
-    n = 100_000
-    drawn = np.asarray(layer(np.ones((n, 3), "float32"), training=True)).astype(int)
-    counts = pd.Series(map(tuple, drawn.tolist())).value_counts()
+    assert_draws_follow(Failout(model.survival, "example", seed=3, events=model.events), model)
+
+
+def assert_draws_follow(layer: Failout, model: FailureModel, n: int = 100_000) -> None:
+    """Every combination's frequency over ``n`` per-example draws within 4 sigma of the model."""
+    drawn = np.asarray(layer(np.ones((n, len(model.columns)), "float32"), training=True))
+    counts = pd.Series(map(tuple, drawn.astype(int).tolist())).value_counts()
     for combo, p in model.probabilities().items():
         sigma = math.sqrt(p * (1 - p) / n)
         assert abs(counts.get(combo, 0) / n - p) <= 4 * sigma, (combo, counts.get(combo, 0) / n, p)
@@ -54,13 +57,7 @@ def test_link_failures_are_drawn_with_the_nodes_within_four_sigma() -> None:
     )
     assert model.columns == ("fog1", "fog2", "edge", "edge->fog2")
     rates = [*model.survival, *model.link_survival]
-    layer = Failout(rates, "example", seed=4, events=model.events)
-    n = 100_000
-    drawn = np.asarray(layer(np.ones((n, 4), "float32"), training=True)).astype(int)
-    counts = pd.Series(map(tuple, drawn.tolist())).value_counts()
-    for combo, p in model.probabilities().items():
-        sigma = math.sqrt(p * (1 - p) / n)
-        assert abs(counts.get(combo, 0) / n - p) <= 4 * sigma, (combo, counts.get(combo, 0) / n, p)
+    assert_draws_follow(Failout(rates, "example", seed=4, events=model.events), model)
 
 
 def test_per_batch_draws_one_dead_set_for_the_whole_batch() -> None:
