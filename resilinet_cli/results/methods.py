@@ -93,7 +93,8 @@ def _iterations(config: ExperimentConfig, records: list[dict[str, Any]]) -> str:
     """What ran: the variants and iterations of the finished units (the config's plan if none)."""
     units = [r["unit"] for r in records if isinstance(r.get("unit"), dict)]
     variants = [v for v in config.variants if any(u.get("variant") == v for u in units)]
-    counts = {sum(1 for u in units if u.get("variant") == v) for v in variants}
+    # an ablation trains each variant once per level: count iterations, not units
+    counts = {len({u.get("iteration") for u in units if u.get("variant") == v}) for v in variants}
     seeds = sorted({int(u["seed"]) for u in units if u.get("seed") is not None})
     if not units:
         variants, counts = list(config.variants), {config.iterations}

@@ -62,6 +62,18 @@ def test_the_config_alone_gives_the_planned_iterations_and_no_software_line(
     assert "Software" not in text and "Wall time" not in text
 
 
+def test_an_ablation_counts_iterations_not_units() -> None:
+    from paths import CONFIGS
+
+    config = load_config(CONFIGS / "ablations" / "digits_hyperconnection_weight.yaml")
+    records = [
+        {"unit": {"variant": "resilinet", "iteration": k, "seed": k - 1, "value": str(level)}}
+        for level in (1, 4, 5)
+        for k in (1, 2)
+    ]
+    assert "- Iterations: 2 per variant (resilinet), seeds 0 to 1 " in methods_text(config, records)
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"), [(45.25, "45.2 s"), (750, "12 min 30 s"), (7500, "2 h 5 min")]
 )
