@@ -1,0 +1,40 @@
+"""Helpers of the live runtime's tests (tests/live/)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from resilinet_cli.live.client import Answer, LiveClient
+
+DEADLINE_MS = 200.0  # per hop, in the tests: short, so that waiting for a hung node is cheap
+
+
+@dataclass
+class Live:
+    """A started deployment with its client, unit and test split."""
+
+    deployment: Any
+    client: LiveClient
+    unit: Any
+    test: Any
+
+    @property
+    def all_alive(self) -> str:
+        return "1" * len(self.unit.topology.failable)
+
+
+def wait_for(client: LiveClient, x, alive: str, *, seconds: float = 10.0, streak: int = 3) -> None:
+    """Send ``x`` until ``streak`` answers in a row say ``alive`` (the receivers agree)."""
+    end = time.monotonic() + seconds
+    seen: list[str] = []
+    in_a_row = 0
+    while time.monotonic() < end:
+        answer: Answer = client.infer(x)
+        seen.append(answer.alive)
+        in_a_row = in_a_row + 1 if answer.alive == alive else 0
+        if in_a_row >= streak:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"answers never settled on {alive}: last {seen[-10:]}")
