@@ -4,11 +4,37 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from resilinet_cli.live.client import Answer, LiveClient
+from resilinet_cli.live.deployment import NODE_MODULE
 
 DEADLINE_MS = 200.0  # per hop, in the tests: short, so that waiting for a hung node is cheap
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """``resilinet ARGS`` in this process: (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from resilinet_cli.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def node_processes() -> set[int]:
+    """Pids of every live node process on this machine (any deployment)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if NODE_MODULE.encode() in command:
+                found.add(int(entry.name))
+    return found
 
 
 @dataclass

@@ -147,6 +147,12 @@ def deploy(
     type=click.Path(path_type=Path, file_okay=False),
     help=f"Folder of live.csv and the other results [default: UNIT_DIR/{EVAL_FOLDER}].",
 )
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Stream through the running deployment of this folder (from 'resilinet deploy') "
+    "instead of starting one; chaos events act on its processes, and it keeps running.",
+)
 @launch_options
 def live_eval(
     unit_dir: Path,
@@ -154,6 +160,7 @@ def live_eval(
     rate: float | None,
     duration: float | None,
     out: Path | None,
+    state: Path | None,
     data_dir: Path | None,
     **launch: Any,
 ) -> None:
@@ -168,7 +175,7 @@ def live_eval(
 
     unit = load_unit(unit_dir, data_dir)
     events = parse_chaos(chaos, unit.topology) if chaos.strip() else []
-    options = LiveEvalOptions(events, rate, duration, make_launch(**launch))
+    options = LiveEvalOptions(events, rate, duration, make_launch(**launch), attach=state)
     result = live_eval(unit, options, out or unit_dir / EVAL_FOLDER)
     table = result.summary.copy()
     click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -73,14 +73,66 @@ def check_port(host: str, port: int, node: str) -> None:
             ) from None
 
 
+class PidProcess:
+    """A node started by another process (a detached ``deploy``), driven by its pid.
+
+    It offers what ``Deployment`` uses of ``subprocess.Popen``; "running" means the pid is still
+    a node of this deployment, so a pid the system reuses is never signalled.
+    """
+
+    def __init__(self, pid: int, spec_path: Path) -> None:
+        self.pid = pid
+        self.spec_path = str(spec_path)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child after all
+            os.waitpid(self.pid, os.WNOHANG)
+        if self.returncode is None and not is_node_process(self.pid, self.spec_path):
+            self.returncode = -1
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = time.monotonic() + (timeout if timeout is not None else 1e9)
+        while self.poll() is None:
+            if time.monotonic() > end:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+            time.sleep(0.02)
+        return self.returncode or 0
+
+
 class Deployment:
-    """The node processes of one spec, started and owned by this process."""
+    """The node processes of one spec: started by this process, or attached to by pid."""
 
     def __init__(self, spec: DeploymentSpec, folder: Path) -> None:
         self.spec = spec
         self.folder = Path(folder)
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, subprocess.Popen[bytes] | PidProcess] = {}
         self.spec_path = self.folder / SPEC
+
+    @classmethod
+    def attach(cls, folder: Path) -> Deployment:
+        """The running deployment of ``folder`` (from ``resilinet deploy``), to drive its nodes."""
+        state_path = Path(folder) / STATE
+        if not state_path.is_file():
+            raise LiveError(f"{folder}: no deployment state (is a deployment running there?)")
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        deployment = cls(DeploymentSpec.read(Path(state["spec"])), Path(folder))
+        deployment.spec_path = Path(state["spec"])
+        for node, entry in state["nodes"].items():
+            deployment.processes[node] = PidProcess(entry["pid"], deployment.spec_path)
+        return deployment
 
     @classmethod
     def start(
@@ -164,7 +216,7 @@ class Deployment:
         process = self.processes[node]
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGKILL)
-        process.wait()
+        process.wait(timeout=10)
 
     def hang(self, node: str) -> None:
         self.processes[node].send_signal(signal.SIGSTOP)

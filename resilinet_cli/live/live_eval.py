@@ -14,9 +14,11 @@ writes into ``out``:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pandas as pd
@@ -25,6 +27,7 @@ from resilinet_cli import atomic
 from resilinet_cli.live.chaos import ChaosEvent, ChaosRunner, applier
 from resilinet_cli.live.client import LiveClient
 from resilinet_cli.live.deployment import Deployment
+from resilinet_cli.live.errors import LiveError
 from resilinet_cli.live.launch import LaunchOptions, unit_spec
 from resilinet_cli.live.plot import plot_latency
 from resilinet_cli.live.summary import LIVE_COLUMNS, event_times, summarise
@@ -44,6 +47,7 @@ class LiveEvalOptions:
     rate: float | None = None  # requests per second; None: as fast as answers come
     duration_s: float | None = None  # None: the test split once, and past the last event
     launch: LaunchOptions = field(default_factory=LaunchOptions)
+    attach: Path | None = None  # stream through this running deployment instead (its folder)
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,22 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     from resilinet_cli.results.model_files import load_model
 
     test = load_test(unit)
-    spec = unit_spec(unit, test.prior, options.launch)
     out.mkdir(parents=True, exist_ok=True)
+    if options.attach is None:
+        spec = unit_spec(unit, test.prior, options.launch)
+        running: Any = Deployment.start(spec, out / "deployment")
+    else:  # a deployment of ``resilinet deploy``: driven, not stopped
+        attached = Deployment.attach(options.attach)
+        spec = attached.spec
+        if Path(spec.model).resolve() != Path(unit.model_path).resolve():
+            raise LiveError(f"{options.attach}: the deployment serves {spec.model}, not this unit")
+        running = contextlib.nullcontext(attached)
     last_event = max((e.at_s for e in options.chaos), default=0.0)
     minimum_s = options.duration_s
     if minimum_s is None:
         minimum_s = last_event + TAIL_S if options.chaos else 0.0
     rows, failed = [], 0
-    with Deployment.start(spec, out / "deployment") as deployment, LiveClient(spec) as client:
+    with running as deployment, LiveClient(spec) as client:
         chaos = ChaosRunner(options.chaos, applier(deployment))
         client.infer(test.x[:1], "warm-up")
         started = time.perf_counter()
@@ -133,5 +145,5 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     atomic.write_csv(out / LIVE_CSV, live)
     atomic.write_csv(out / SUMMARY_CSV, summary)
     atomic.write_csv(out / EVENTS_CSV, events)
-    plot_latency(live, events, out / LATENCY_PNG, deadline_ms=options.launch.deadline_ms)
+    plot_latency(live, events, out / LATENCY_PNG, deadline_ms=1000 * spec.deadline_s)
     return LiveEvalResult(live, summary, events, failed, chaos.errors, out)

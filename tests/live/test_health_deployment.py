@@ -1,27 +1,29 @@
 """One live Health deployment (ResiliNet, mux) against the sweep's simulation, and its faults.
 
-Every combination of dead nodes is made real by hanging their processes (SIGSTOP): the
-receivers find them dead within a deadline and stop waiting for them; the live predictions
-must then equal ``predict_combinations`` example by example. Killing, restarting, a malformed
-tensor, a call without the token and the final teardown use the same deployment.
+The deployment is started by ``resilinet deploy`` (detached, as a user would) and driven by
+pid from its state file. Every combination of dead nodes is made real by hanging their
+processes (SIGSTOP): the receivers find them dead within a deadline and stop waiting for them;
+the live predictions must then equal ``predict_combinations`` example by example. Killing,
+restarting, a malformed tensor, a call without the token, ``live-eval`` under chaos and the
+final ``deploy --stop`` use the same deployment.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 import grpc
 import numpy as np
+import pandas as pd
 import pytest
-from live_helpers import DEADLINE_MS, Live, wait_for
+from live_helpers import DEADLINE_MS, Live, invoke, node_processes, wait_for
 
 from resilinet_cli.live import live_pb2, live_pb2_grpc
 from resilinet_cli.live.client import LiveClient
-from resilinet_cli.live.deployment import Deployment
-from resilinet_cli.live.launch import LaunchOptions, unit_spec
+from resilinet_cli.live.deployment import STATE, Deployment
 from resilinet_cli.live.security import channel
 from resilinet_cli.live.semantics import contributing
+from resilinet_cli.live.summary import LIVE_COLUMNS
 from resilinet_cli.live.unit import load_test, load_unit
 from resilinet_cli.live.wire import to_message
 from resilinet_cli.sweeps.sweep import predict_combinations
@@ -33,16 +35,22 @@ SLACK = 0.15  # seconds of scheduling noise allowed on a shared 2-core machine
 
 @pytest.fixture(scope="module")
 def live(live_run, tmp_path_factory):
-    unit = load_unit(live_run / "runs" / "resilinet" / "iter-1")
-    test = load_test(unit)
-    spec = unit_spec(unit, test.prior, LaunchOptions(deadline_ms=DEADLINE_MS))
-    deployment = Deployment.start(spec, tmp_path_factory.mktemp("health-deployment"))
-    client = LiveClient(spec)
+    folder = tmp_path_factory.mktemp("health-deployment")
+    unit_dir = live_run / "runs" / "resilinet" / "iter-1"
+    code, stdout, stderr = invoke(
+        "deploy", str(unit_dir), "--state", str(folder), "--deadline-ms", str(DEADLINE_MS)
+    )
+    deployment = Deployment.attach(folder) if (folder / STATE).exists() else None
     try:
-        yield Live(deployment, client, unit, test)
+        assert code == 0, stderr
+        unit = load_unit(unit_dir)
+        for node in unit.topology.nodes:  # each node's address is printed
+            assert deployment.spec.address(node) in stdout
+        with LiveClient(deployment.spec) as client:
+            yield Live(deployment, client, unit, load_test(unit))
     finally:
-        client.close()
-        deployment.stop()
+        if deployment is not None:
+            deployment.stop()  # by pid: also when a test failed
 
 
 def test_live_equals_simulated_for_every_combination(live, trained):
@@ -157,13 +165,41 @@ def test_a_call_without_the_token_is_refused(live):
                 assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-def test_teardown_leaves_no_process_behind(live):
-    """Last in this module: stop the deployment (a hung node too) and find no process left."""
+def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     deployment, unit = live.deployment, live.unit
-    deployment.hang("fog1")
+    wait_for(live.client, live.test.x[:1], live.all_alive)
+    out = tmp_path / "eval"
+    chaos = "hang fog2@0.3s, resume fog2@0.8s, kill fog1@1.2s"
+    code, stdout, stderr = invoke(
+        "live-eval", str(unit.folder), "--state", str(deployment.folder), "--chaos", chaos,
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "predictions differing from the simulated ones: 0" in stdout
+    rows = pd.read_csv(out / "live.csv", dtype={"dead": str})
+    assert list(rows.columns) == LIVE_COLUMNS
+    assert len(rows) >= len(live.test.y)  # the whole split, at least once
+    assert set(rows["dead"]) >= {"111", "101", "011"}  # fog1, fog2, edge
+    summary = pd.read_csv(out / "live_summary.csv", dtype={"dead": str})
+    assert summary["differing"].sum() == 0
+    assert summary["examples"].sum() == len(rows)
+    events = pd.read_csv(out / "live_events.csv")
+    assert list(events["event"]) == ["hang", "resume", "kill"]
+    assert events["seen_after_ms"].notna().all()
+    assert events["seen_after_ms"].iloc[0] <= DEADLINE_MS + 50 + 1000 * SLACK
+    assert (out / "live_latency.png").stat().st_size > 10_000
+    assert not deployment.alive("fog1") and deployment.alive("fog2")
+
+
+def test_deploy_stop_leaves_no_process_behind(live):
+    """Last in this module: ``deploy --stop`` stops every node (a hung one too)."""
+    deployment = live.deployment
+    deployment.hang("fog2")
     pids = deployment.pids()
-    assert len(pids) == len(unit.topology.nodes)
-    deployment.stop()
+    assert len(pids) >= len(live.unit.topology.nodes) - 1  # fog1 was killed
+    code, stdout, stderr = invoke("deploy", "--stop", "--state", str(deployment.folder))
+    assert code == 0, stderr
+    assert "stopped" in stdout
     for pid in pids.values():
-        assert not os.path.exists(f"/proc/{pid}"), pid
-    assert not (deployment.folder / "deployment.json").exists()
+        assert pid not in node_processes()
+    assert not (deployment.folder / STATE).exists()
