@@ -1,0 +1,74 @@
+"""A tiny ResiliNet MobileNet (CNN topology: fog, edge failable) live: equal to the simulation.
+
+Its spec is written directly (no dataset: random images, a uniform class prior), which is all
+``Deployment.start`` needs; the combinations are made real by hanging nodes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cnn_helpers import build, cnn_config, train_one_step
+from live_helpers import wait_for
+
+from resilinet_cli.live.client import LiveClient
+from resilinet_cli.live.deployment import Deployment, choose_ports, new_token
+from resilinet_cli.live.semantics import contributing
+from resilinet_cli.live.spec import DeploymentSpec
+from resilinet_cli.sweeps.sweep import predict_combinations
+from resilinet_cli.topology import Topology
+from resilinet_cli.variants import variant_topology
+
+SHAPE = (32, 32, 3)
+EXAMPLES = 6
+
+
+@pytest.fixture(scope="module")
+def cnn(tmp_path_factory):
+    config = cnn_config({"name": "mobilenet", "alpha": 0.25})
+    model, _ = build(config, "resilinet", SHAPE)
+    x = np.random.default_rng(0).uniform(size=(16, *SHAPE)).astype("float32")
+    train_one_step(model, x)
+    folder = tmp_path_factory.mktemp("cnn-deployment")
+    model.save(folder / "model.keras")
+    topology = variant_topology(Topology.from_config(config.topology), "resilinet")
+    spec = DeploymentSpec.for_topology(
+        topology,
+        model=str(folder / "model.keras"),
+        host="127.0.0.1",
+        ports=choose_ports("127.0.0.1", topology.nodes, None),
+        token=new_token(),
+        deadline_s=0.5,  # a CNN node computes for longer than an MLP node
+        prior=[0.1] * 10,
+    )
+    deployment = Deployment.start(spec, folder)
+    try:
+        with LiveClient(spec) as client:
+            yield deployment, client, model, topology, x[:EXAMPLES]
+    finally:
+        deployment.stop()
+
+
+def test_live_cnn_equals_simulated_for_every_combination(cnn):
+    deployment, client, model, topology, x = cnn
+    runnable = [c for c in topology.combinations() if topology.has_information_flow(c)]
+    simulated = predict_combinations(model, topology, x, runnable)
+    assert len({tuple(simulated[c].argmax(-1)) for c in runnable}) > 1
+    for combo in topology.combinations():
+        dead = [n for n, alive in zip(topology.failable, combo, strict=True) if not alive]
+        for node in dead:
+            deployment.hang(node)
+        seen = topology.label(contributing(topology, combo))
+        wait_for(client, x[:1], seen)
+        answers = [client.infer(x[i : i + 1]) for i in range(len(x))]
+        for node in dead:
+            deployment.resume(node)
+        assert {a.alive for a in answers} == {seen}
+        if combo in simulated:
+            live = np.concatenate([a.probabilities for a in answers])
+            np.testing.assert_allclose(live, simulated[combo], atol=1e-4)
+            predictions = np.concatenate([a.predictions for a in answers])
+            assert (predictions == simulated[combo].argmax(-1)).all()
+        else:
+            assert all(a.guess for a in answers)
+        wait_for(client, x[:1], "1" * len(topology.failable))
