@@ -1,20 +1,28 @@
-"""A tiny ResiliNet MobileNet (CNN topology: fog, edge failable) live: equal to the simulation.
+"""A tiny ResiliNet MobileNet (CNN topology: fog, edge failable) live, over mutual TLS.
 
 Its spec is written directly (no dataset: random images, a uniform class prior), which is all
-``Deployment.start`` needs; the combinations are made real by hanging nodes.
+``Deployment.start`` needs; the combinations are made real by hanging nodes, and the live
+predictions must equal the simulated ones. Every node talks mutual TLS: a client without a
+certificate is refused at the handshake, one with a certificate but no token by the token.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import grpc
 import numpy as np
 import pytest
 from cnn_helpers import build, cnn_config, train_one_step
-from live_helpers import wait_for
+from live_helpers import make_certificates, wait_for
 
+from resilinet_cli.live import live_pb2, live_pb2_grpc
 from resilinet_cli.live.client import LiveClient
 from resilinet_cli.live.deployment import Deployment, choose_ports, new_token
+from resilinet_cli.live.security import channel
 from resilinet_cli.live.semantics import contributing
-from resilinet_cli.live.spec import DeploymentSpec
+from resilinet_cli.live.spec import DeploymentSpec, Tls
+from resilinet_cli.live.wire import to_message
 from resilinet_cli.sweeps.sweep import predict_combinations
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import variant_topology
@@ -31,6 +39,7 @@ def cnn(tmp_path_factory):
     train_one_step(model, x)
     folder = tmp_path_factory.mktemp("cnn-deployment")
     model.save(folder / "model.keras")
+    cert, key, ca = make_certificates(tmp_path_factory.mktemp("certificates"))
     topology = variant_topology(Topology.from_config(config.topology), "resilinet")
     spec = DeploymentSpec.for_topology(
         topology,
@@ -40,6 +49,7 @@ def cnn(tmp_path_factory):
         token=new_token(),
         deadline_s=0.5,  # a CNN node computes for longer than an MLP node
         prior=[0.1] * 10,
+        tls=Tls(str(cert), str(key), str(ca), mutual=True),
     )
     deployment = Deployment.start(spec, folder)
     try:
@@ -72,3 +82,27 @@ def test_live_cnn_equals_simulated_for_every_combination(cnn):
         else:
             assert all(a.guess for a in answers)
         wait_for(client, x[:1], "1" * len(topology.failable))
+
+
+def test_mutual_tls_refuses_a_client_without_certificate_or_token(cnn):
+    deployment, client, _, topology, x = cnn
+    spec = deployment.spec
+    request = live_pb2.InferRequest(features=to_message(x[:1]))
+    address = spec.address(topology.input_node)
+    options = [("grpc.ssl_target_name_override", "localhost")]
+    ca_only = grpc.ssl_channel_credentials(Path(spec.tls.ca).read_bytes())
+    with grpc.secure_channel(address, ca_only, options=options) as no_certificate:
+        with pytest.raises(grpc.RpcError) as refused:
+            live_pb2_grpc.NodeStub(no_certificate).Infer(
+                request, timeout=3, metadata=client.metadata
+            )
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE  # the handshake fails
+    with grpc.insecure_channel(address) as plain:
+        with pytest.raises(grpc.RpcError) as refused:
+            live_pb2_grpc.NodeStub(plain).Infer(request, timeout=3, metadata=client.metadata)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    with channel(spec, topology.input_node) as certified:
+        with pytest.raises(grpc.RpcError) as refused:
+            live_pb2_grpc.NodeStub(certified).Infer(request, timeout=3)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert client.infer(x[:1]).predictions.shape == (1,)
