@@ -61,6 +61,8 @@ class SenderHealth:
                 ok = reply.status == SERVING
             except grpc.aio.AioRpcError:
                 ok = False
+            if not ok and time.monotonic() - started > 2 * timeout + interval:
+                continue  # this process was itself stopped (SIGSTOP): no news of the sender
             if ok:
                 self.mark_passed()
             else:
