@@ -8,10 +8,10 @@ The Health MLP of configs/health.yaml (random weights: speed does not depend on 
 23 features, 13 classes) is deployed as five node processes on 127.0.0.1; requests are sent one
 at a time, batch 1. For each deadline it prints, side by side from one run:
 
-- healthy / fog2 hung / edge killed: requests per second, latency p50 and p99;
+- healthy / fog2 hung / edge killed: requests per second, latency p50, p99 and max;
 - detect: from the SIGSTOP (or from the SIGKILLed process being reaped) until an answer reports
-  the node dead; then the slowest of the next requests, and how many of them took the deadline
-  or longer (target 0: a dead node costs no deadline again);
+  the node dead; then how many of the next requests took the deadline or longer (target 0: a
+  dead node costs no deadline again);
 - recover: from SIGCONT, or from a restarted node serving again, until answers use it;
 - per hop: (latency - the five nodes' compute) / the six calls on the critical path
   (client->iot->cloud->fog1->fog2->edge->iot), beside the mean compute per node.
@@ -64,6 +64,7 @@ def figures(answers: list[Any], seconds: float) -> dict[str, float]:
         "rps": len(answers) / seconds,
         "p50_ms": percentile(latency, 50),
         "p99_ms": percentile(latency, 99),
+        "max_ms": max(latency),
     }
 
 
@@ -135,7 +136,6 @@ def measure(deadline_ms: float, requests: int, folder: Path) -> list[dict[str, A
                     "deadline_ms": deadline_ms,
                     **figures(answers, seconds),
                     "detect_ms": 1000 * detect,
-                    "max_after_detect_ms": max(after),
                     "after_over_deadline": sum(ms >= deadline_ms for ms in after),
                     "recover_ms": 1000 * recover,
                 }
@@ -149,8 +149,8 @@ HEADER = [
     "rps",
     "p50_ms",
     "p99_ms",
+    "max_ms",
     "detect_ms",
-    "max_after_detect_ms",
     "after_over_deadline",
     "recover_ms",
     "hop_overhead_p50_ms",

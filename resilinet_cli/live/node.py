@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -278,6 +279,7 @@ async def serve(spec: DeploymentSpec, name: str) -> int:
         log(f"port {spec.ports[name]} is already in use ({name} at {address})")
         return EXIT_PORT
     servicer = NodeServer(spec, name, load_compute(spec, name))  # port held meanwhile
+    gc.freeze()  # TensorFlow's millions of objects out of the collector's way: no 100 ms pauses
     live_pb2_grpc.add_NodeServicer_to_server(servicer, server)
     await server.start()
     watchers = servicer.watch_senders()

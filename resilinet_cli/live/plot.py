@@ -1,4 +1,9 @@
-"""A live run at a glance: each request's latency over time, chaos events marked."""
+"""A live run at a glance: each request's latency over time, chaos events marked.
+
+``live-eval`` draws it; to redraw it from a live-eval folder (live.csv, live_events.csv):
+
+    python -m resilinet_cli.live.plot results/live-demo [docs/live_latency.png]
+"""
 
 from __future__ import annotations
 
@@ -49,3 +54,23 @@ def plot_latency(
     plt.close(figure)
     atomic.write_bytes(path, buffer.getvalue())
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Plot a live-eval folder's latency.")
+    parser.add_argument("folder", type=Path, help="holds live.csv and live_events.csv")
+    parser.add_argument("png", type=Path, nargs="?", help="[default: FOLDER/live_latency.png]")
+    parser.add_argument("--deadline-ms", type=float)
+    args = parser.parse_args(argv)
+    live = pd.read_csv(args.folder / "live.csv", dtype={"dead": str})
+    events = pd.read_csv(args.folder / "live_events.csv")
+    plot_latency(
+        live, events, args.png or args.folder / "live_latency.png", deadline_ms=args.deadline_ms
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
