@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-gpu quickstart reproduce-paper test lint fmt check clean
+.PHONY: install install-gpu quickstart reproduce-paper test lint fmt check clean live-proto
 
 PROFILE ?= full
 ARGS ?=
@@ -49,3 +49,9 @@ check: lint test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# The live runtime's gRPC messages and service, generated from resilinet_cli/live/live.proto
+# (the generated files are committed, so installing needs no code generator).
+live-proto:
+	$(BIN)/pip install --quiet 'grpcio-tools>=1.85.1'
+	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --grpc_python_out=. resilinet_cli/live/live.proto

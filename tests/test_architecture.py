@@ -27,6 +27,7 @@ STAGES = [
     {"estimate"},
     {"results"},
     {"experiments"},
+    {"live"},  # the live runtime: deploys a unit's model (experiments' reading of it)
     {"api"},
     {"cli", "__main__"},
 ]  # fmt: skip

@@ -1,0 +1,191 @@
+"""``resilinet deploy`` and ``resilinet live-eval``: a unit's model on real node processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from resilinet_cli.cli.app import main
+from resilinet_cli.cli.options import DATA_DIR_OPTION
+
+DEPLOY_FOLDER = "live"  # inside the unit folder: spec, state and node logs
+EVAL_FOLDER = "live-eval"
+
+
+def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the nodes listen, how long a hop may take, and TLS."""
+    options = [
+        click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind."),
+        click.option(
+            "--port",
+            type=int,
+            help="The first node's port; the others follow in topology order [default: free "
+            "ports].",
+        ),
+        click.option(
+            "--deadline-ms",
+            type=click.FloatRange(min=1),
+            default=200.0,
+            show_default=True,
+            help="Per-hop deadline: a sender that has not answered by then is treated as dead.",
+        ),
+        click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False, exists=True)),
+        click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True)),
+        click.option(
+            "--tls-ca",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="With --tls-cert and --tls-key: serve TLS, verify peers against this CA.",
+        ),
+        click.option("--mtls", is_flag=True, help="Also require client certificates."),
+        DATA_DIR_OPTION,
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def make_launch(
+    host: str,
+    port: int | None,
+    deadline_ms: float,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca: Path | None,
+    mtls: bool,
+) -> Any:
+    from resilinet_cli.live.launch import LaunchOptions
+    from resilinet_cli.live.spec import Tls
+
+    given = [p for p in (tls_cert, tls_key, tls_ca) if p is not None]
+    if given and len(given) != 3:
+        raise click.UsageError("TLS needs all of --tls-cert, --tls-key and --tls-ca")
+    if mtls and not given:
+        raise click.UsageError("--mtls needs --tls-cert, --tls-key and --tls-ca")
+    tls = None
+    if given:
+        paths = [str(Path(p).resolve()) for p in (tls_cert, tls_key, tls_ca)]
+        tls = Tls(*paths, mutual=mtls)
+    return LaunchOptions(host=host, port=port, deadline_ms=deadline_ms, tls=tls)
+
+
+@main.command()
+@click.argument("unit_dir", type=click.Path(path_type=Path), required=False)
+@click.option("--stop", is_flag=True, help="Stop the deployment of UNIT_DIR (or of --state).")
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The deployment's folder: spec, state file, node logs "
+    f"[default: UNIT_DIR/{DEPLOY_FOLDER}].",
+)
+@launch_options
+def deploy(
+    unit_dir: Path | None, stop: bool, state: Path | None, data_dir: Path | None, **launch: Any
+) -> None:
+    """Serve UNIT_DIR's model as one process per physical node, over gRPC.
+
+    \b
+    Start, then stop:
+      resilinet deploy results/quickstart/runs/resilinet/iter-1
+      resilinet deploy --stop results/quickstart/runs/resilinet/iter-1
+    """
+    from resilinet_cli.live.deployment import STATE, Deployment, is_node_process, stop_state
+    from resilinet_cli.live.errors import LiveError
+
+    if unit_dir is None and state is None:
+        raise click.UsageError("give UNIT_DIR (or --state with --stop)")
+    folder = state or unit_dir / DEPLOY_FOLDER
+    if stop:
+        stopped = stop_state(folder / STATE)
+        click.echo(f"stopped {len(stopped)} node(s): {', '.join(stopped) or 'none running'}")
+        return
+    assert unit_dir is not None
+    if (folder / STATE).is_file():
+        import json
+
+        running = json.loads((folder / STATE).read_text(encoding="utf-8"))
+        if any(is_node_process(n["pid"], running["spec"]) for n in running["nodes"].values()):
+            raise LiveError(f"{folder}: a deployment is running; stop it with --stop first")
+    from resilinet_cli.live.launch import unit_spec
+    from resilinet_cli.live.unit import class_prior, load_unit
+
+    unit = load_unit(unit_dir, data_dir)
+    spec = unit_spec(unit, class_prior(unit), make_launch(**launch))
+    deployment = Deployment.start(spec, folder)
+    for node in spec.nodes:
+        click.echo(f"{node:>8}  {spec.address(node)}  pid {deployment.processes[node].pid}")
+    deployment.detach()
+    click.echo(f"entry point: {spec.nodes[0]} at {spec.address(spec.nodes[0])}")
+    click.echo(f"spec and token: {folder / 'spec.json'}; logs: {folder}")
+    click.echo(f"stop with: resilinet deploy --stop {unit_dir}")
+
+
+@main.command("live-eval")
+@click.argument("unit_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--chaos",
+    default="",
+    metavar="EVENTS|FILE",
+    help="e.g. 'kill edge@5s, hang fog2@10s, resume fog2@20s, restart edge@25s', or a YAML "
+    "file listing such events.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Requests per second [default: as fast as answers come back].",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to stream, cycling the test split [default: the split once, and 2 s past "
+    "the last event].",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help=f"Folder of live.csv and the other results [default: UNIT_DIR/{EVAL_FOLDER}].",
+)
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Stream through the running deployment of this folder (from 'resilinet deploy') "
+    "instead of starting one; chaos events act on its processes, and it keeps running.",
+)
+@launch_options
+def live_eval(
+    unit_dir: Path,
+    chaos: str,
+    rate: float | None,
+    duration: float | None,
+    out: Path | None,
+    state: Path | None,
+    data_dir: Path | None,
+    **launch: Any,
+) -> None:
+    """Stream UNIT_DIR's test split through a live deployment while nodes fail.
+
+    Writes live.csv, live_summary.csv (live against simulated accuracy per dead set),
+    live_events.csv (time to detect and recover) and live_latency.png.
+    """
+    from resilinet_cli.live.chaos import parse_chaos
+    from resilinet_cli.live.live_eval import LiveEvalOptions, live_eval
+    from resilinet_cli.live.unit import load_unit
+
+    unit = load_unit(unit_dir, data_dir)
+    events = parse_chaos(chaos, unit.topology) if chaos.strip() else []
+    options = LiveEvalOptions(events, rate, duration, make_launch(**launch), attach=state)
+    result = live_eval(unit, options, out or unit_dir / EVAL_FOLDER)
+    table = result.summary.copy()
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if len(result.events):
+        click.echo("chaos events (seen_after_ms: until the answers showed the event):")
+        click.echo(result.events.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    for error in result.chaos_errors:
+        click.echo(f"chaos event failed: {error}", err=True)
+    click.echo(
+        f"{len(result.live)} requests, {result.failed} unanswered; predictions differing from "
+        f"the simulated ones: {result.differing}"
+    )
+    click.echo(f"wrote {result.out}")

@@ -1,0 +1,64 @@
+"""The deployment's client: examples into the IoT node, the cloud's prediction back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from resilinet_cli.live import live_pb2, live_pb2_grpc
+from resilinet_cli.live.security import channel, metadata
+from resilinet_cli.live.spec import DeploymentSpec
+from resilinet_cli.live.wire import TensorSpec, from_message, to_message
+
+
+@dataclass(frozen=True)
+class Answer:
+    probabilities: np.ndarray
+    predictions: np.ndarray
+    guess: bool  # no path was left: the predictions are draws from the class prior
+    alive: str  # bit string over topology.failable, 1 = contributed
+    compute_ms: dict[str, float]  # node -> its sub-model's compute time
+    latency_ms: float  # measured here, around the whole call
+
+
+class LiveClient:
+    """A blocking client of one deployment's IoT node."""
+
+    def __init__(self, spec: DeploymentSpec) -> None:
+        self.spec = spec
+        topology = spec.topology
+        self.channel = channel(spec, topology.input_node)
+        self.stub = live_pb2_grpc.NodeStub(self.channel)
+        self.metadata = metadata(spec)
+        levels = spec.levels()
+        self.timeout = spec.deadline_s * (levels[topology.output_node] + 2) + 5.0
+
+    def infer(self, features: np.ndarray, request_id: str = "") -> Answer:
+        started = time.perf_counter()
+        reply = self.stub.Infer(
+            live_pb2.InferRequest(request_id=request_id, features=to_message(features)),
+            timeout=self.timeout,
+            metadata=self.metadata,
+        )
+        latency_ms = 1000 * (time.perf_counter() - started)
+        shape = tuple(reply.probabilities.shape[1:])
+        spec = TensorSpec(shape, reply.probabilities.dtype or "float32", self.spec.max_rows)
+        return Answer(
+            probabilities=from_message(reply.probabilities, spec),
+            predictions=np.asarray(reply.predictions, dtype=np.int64),
+            guess=reply.guess,
+            alive=reply.alive,
+            compute_ms=dict(reply.compute_ms),
+            latency_ms=latency_ms,
+        )
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> LiveClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,149 @@
+"""``resilinet live-eval``: stream a unit's test split through a real deployment under chaos.
+
+Deploys the unit, sends its test examples one at a time to the IoT node (at ``rate`` per
+second, or as fast as answers come back), applies the chaos events to the node processes, and
+writes into ``out``:
+
+- ``live.csv``: one row per request: example, sent_at_ms, latency_ms, dead, prediction, label,
+  guess (``dead`` is the bit string over topology.failable, 1 = contributed);
+- ``live_summary.csv``: per dead set, live accuracy beside the sweep's on the same examples,
+  the number of differing predictions (expected 0), latency p50/p99 (summary.py);
+- ``live_events.csv``: per chaos event, the time until the answers showed it;
+- ``live_latency.png``: latency over time with the events marked (plot.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pandas as pd
+
+from resilinet_cli import atomic
+from resilinet_cli.live.chaos import ChaosEvent, ChaosRunner, applier
+from resilinet_cli.live.client import LiveClient
+from resilinet_cli.live.deployment import Deployment
+from resilinet_cli.live.errors import LiveError
+from resilinet_cli.live.launch import LaunchOptions, unit_spec
+from resilinet_cli.live.plot import plot_latency
+from resilinet_cli.live.summary import LIVE_COLUMNS, event_times, summarise
+from resilinet_cli.live.unit import LiveUnit, load_test
+
+LIVE_CSV = "live.csv"
+SUMMARY_CSV = "live_summary.csv"
+EVENTS_CSV = "live_events.csv"
+LATENCY_PNG = "live_latency.png"
+TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
+RETURN_S = 60.0  # and, by default, up to this much longer until restarted nodes are back
+
+
+@dataclass(frozen=True)
+class LiveEvalOptions:
+    chaos: list[ChaosEvent]
+    rate: float | None = None  # requests per second; None: as fast as answers come
+    duration_s: float | None = None  # None: the test split once, and past the last event
+    launch: LaunchOptions = field(default_factory=LaunchOptions)
+    attach: Path | None = None  # stream through this running deployment instead (its folder)
+
+
+@dataclass(frozen=True)
+class LiveEvalResult:
+    live: pd.DataFrame
+    summary: pd.DataFrame
+    events: pd.DataFrame
+    failed: int  # requests that got no answer at all
+    chaos_errors: list[str]
+    out: Path
+
+    @property
+    def differing(self) -> int:
+        return int(self.summary["differing"].sum())
+
+
+def all_back(rows: list[dict], chaos: ChaosRunner, failable: tuple[str, ...]) -> bool:
+    """Whether every node resumed or restarted has been seen contributing since."""
+    for applied in chaos.applied:
+        if applied.event.action in ("resume", "restart"):
+            index = failable.index(applied.event.node)
+            if not any(
+                r["sent_at_ms"] > applied.at_ms and r["dead"][index] == "1" for r in rows[-50:]
+            ):
+                return False
+    return True
+
+
+def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalResult:
+    from resilinet_cli.results.model_files import load_model
+
+    test = load_test(unit)
+    out.mkdir(parents=True, exist_ok=True)
+    if options.attach is None:
+        spec = unit_spec(unit, test.prior, options.launch)
+        running: Any = Deployment.start(spec, out / "deployment")
+    else:  # a deployment of ``resilinet deploy``: driven, not stopped
+        attached = Deployment.attach(options.attach)
+        spec = attached.spec
+        if Path(spec.model).resolve() != Path(unit.model_path).resolve():
+            raise LiveError(f"{options.attach}: the deployment serves {spec.model}, not this unit")
+        running = contextlib.nullcontext(attached)
+    last_event = max((e.at_s for e in options.chaos), default=0.0)
+    minimum_s = options.duration_s
+    if minimum_s is None:
+        minimum_s = last_event + TAIL_S if options.chaos else 0.0
+    rows, failed = [], 0
+    with running as deployment, LiveClient(spec) as client:
+        chaos = ChaosRunner(options.chaos, applier(deployment))
+        client.infer(test.x[:1], "warm-up")
+        started = time.perf_counter()
+        chaos.start(started)
+        try:
+            i = 0
+            while True:
+                elapsed = time.perf_counter() - started
+                if options.duration_s is not None:
+                    if elapsed >= options.duration_s:
+                        break
+                elif i >= len(test.y) and elapsed >= minimum_s:
+                    back = all_back(rows, chaos, unit.topology.failable)
+                    if back or elapsed >= minimum_s + RETURN_S:
+                        break
+                if options.rate:
+                    pause = started + i / options.rate - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                example = i % len(test.y)
+                sent_at = 1000 * (time.perf_counter() - started)
+                try:
+                    answer = client.infer(test.x[example : example + 1], f"example-{i}")
+                except grpc.RpcError:
+                    failed += 1
+                    i += 1
+                    continue
+                rows.append(
+                    {
+                        "example": example,
+                        "sent_at_ms": round(sent_at, 3),
+                        "latency_ms": round(answer.latency_ms, 3),
+                        "dead": answer.alive,
+                        "prediction": int(answer.predictions[0]),
+                        "label": int(test.y[example]),
+                        "guess": int(answer.guess),
+                    }
+                )
+                i += 1
+        finally:
+            chaos.stop()
+    live = pd.DataFrame(rows, columns=LIVE_COLUMNS)
+    live["dead"] = live["dead"].astype(str)
+    model = load_model(unit.model_path)
+    summary = summarise(live, model, unit.topology, test.x, test.prior)
+    events = event_times(live, chaos.applied, list(unit.topology.failable))
+    atomic.write_csv(out / LIVE_CSV, live)
+    atomic.write_csv(out / SUMMARY_CSV, summary)
+    atomic.write_csv(out / EVENTS_CSV, events)
+    plot_latency(live, events, out / LATENCY_PNG, deadline_ms=1000 * spec.deadline_s)
+    return LiveEvalResult(live, summary, events, failed, chaos.errors, out)

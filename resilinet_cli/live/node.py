@@ -1,0 +1,316 @@
+"""One physical node as an OS process: its sub-model served over gRPC (asyncio).
+
+    python -m resilinet_cli.live.node --spec deployment/spec.json --node fog1
+
+Data flows along the links, requests flow against them: the cloud's ``Predict`` asks each of
+its senders for its ``Output`` of the request, each sender asks its own senders, and so on up
+to the IoT node, which holds the example its ``Infer`` received. Each node computes once per
+request (concurrent asks share the result) and answers with its output tensor and what it
+learnt about the failable nodes upstream: which contributed, which were found dead.
+
+A failed pull (UNAVAILABLE: the process is gone; DEADLINE_EXCEEDED: it hangs) or a failed health
+check marks the sender dead: its input is zeros, through its link's sub-model, exactly as the
+sweep does; dead senders are not called until their health checks pass again (health.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import signal
+import sys
+import time
+import uuid
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from resilinet_cli.live import live_pb2, live_pb2_grpc
+from resilinet_cli.live.compute import NodeCompute
+from resilinet_cli.live.health import SenderHealth
+from resilinet_cli.live.security import (
+    MAX_MESSAGE,
+    SERVER_OPTIONS,
+    TokenInterceptor,
+    aio_channel,
+    metadata,
+    server_credentials,
+)
+from resilinet_cli.live.spec import DeploymentSpec
+from resilinet_cli.live.wire import WireError, from_message, to_message
+
+MEMORY = 512  # requests whose outputs a node keeps, for late asks of the same request
+EXIT_PORT = 3  # the exit code of a node that cannot bind its port
+
+Pulled = tuple[np.ndarray, dict[str, bool], dict[str, float]]
+
+
+class UnknownRequest(LookupError):
+    """The IoT node holds no example for a request (it was never sent, or is long done)."""
+
+
+class NodeServer(live_pb2_grpc.NodeServicer):
+    def __init__(self, spec: DeploymentSpec, name: str, compute: NodeCompute) -> None:
+        self.spec = spec
+        self.name = name
+        self.compute = compute
+        self.topology = spec.topology
+        self.failable = set(spec.failable)
+        self.levels = spec.levels()
+        self.metadata = metadata(spec)
+        self.is_input = name == self.topology.input_node
+        self.is_output = name == self.topology.output_node
+        peers = set(compute.senders) | ({self.topology.output_node} if self.is_input else set())
+        self.channels = {peer: aio_channel(spec, peer) for peer in peers}
+        self.stubs = {peer: live_pb2_grpc.NodeStub(c) for peer, c in self.channels.items()}
+        self.health = {s: SenderHealth(s, spec.rise) for s in compute.senders if s in self.failable}
+        self.features: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.outputs: OrderedDict[str, asyncio.Future[Pulled]] = OrderedDict()
+        self.flows: dict[tuple[int, ...], bool] = {}
+
+    def watch_senders(self) -> list[asyncio.Task[None]]:
+        return [
+            asyncio.ensure_future(
+                state.watch(
+                    self.channels[sender],
+                    self.metadata,
+                    interval=self.spec.health_interval_s,
+                    timeout=self.spec.deadline_s,
+                )
+            )
+            for sender, state in self.health.items()
+        ]
+
+    # ---- the service -------------------------------------------------------------------
+
+    async def Infer(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if not self.is_input:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} is no entry")
+        try:
+            features = from_message(request.features, self.compute.input_spec)
+        except WireError as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"features: {error}")
+        request_id = request.request_id or uuid.uuid4().hex
+        remember(self.features, request_id, features)
+        cloud = self.topology.output_node
+        timeout = self.spec.deadline_s * (self.levels[cloud] + 1) + 1.0
+        try:
+            return await self.stubs[cloud].Predict(
+                live_pb2.PullRequest(request_id=request_id, rows=len(features)),
+                timeout=timeout,
+                metadata=self.metadata,
+            )
+        except grpc.aio.AioRpcError as error:
+            await context.abort(error.code(), f"{cloud}: {error.details()}")
+        finally:
+            self.features.pop(request_id, None)
+            self.outputs.pop(request_id, None)
+
+    async def Output(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if self.is_output:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} sends nothing")
+        output, alive, compute_ms = await self.produced(request, context)
+        return live_pb2.NodeOutput(tensor=to_message(output), alive=alive, compute_ms=compute_ms)
+
+    async def Predict(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if not self.is_output:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} predicts not")
+        probabilities, alive, compute_ms = await self.produced(request, context)
+        bits = tuple(int(alive.get(node, False)) for node in self.spec.failable)
+        if bits not in self.flows:
+            self.flows[bits] = self.topology.has_information_flow(bits)
+        guess = not self.flows[bits]
+        if guess:  # what the sweep scores without a path: a draw from the training classes
+            predictions = self.guesses(request.request_id, len(probabilities))
+        else:
+            predictions = np.argmax(probabilities, axis=-1)
+        return live_pb2.Prediction(
+            probabilities=to_message(probabilities),
+            predictions=predictions.tolist(),
+            guess=guess,
+            alive="".join(map(str, bits)),
+            compute_ms=compute_ms,
+        )
+
+    # ---- computing a request once ------------------------------------------------------
+
+    async def produced(self, request: Any, context: grpc.aio.ServicerContext) -> Pulled:
+        rows = int(request.rows)
+        if not 1 <= rows <= self.spec.max_rows:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"rows {rows} out of range")
+        future = self.outputs.get(request.request_id)
+        if future is None:
+            future = asyncio.ensure_future(self.produce(request.request_id, rows))
+            remember(self.outputs, request.request_id, future)
+        try:
+            return await asyncio.shield(future)
+        except UnknownRequest:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no request {request.request_id!r}")
+        raise AssertionError("unreachable")
+
+    async def produce(self, request_id: str, rows: int) -> Pulled:
+        if self.is_input:
+            features = self.features.get(request_id)
+            if features is None:
+                raise UnknownRequest(request_id)
+            started = time.perf_counter()
+            output = self.compute.run_input(features)
+            return output, {}, {self.name: 1000 * (time.perf_counter() - started)}
+        pulled = await asyncio.gather(
+            *(self.pull(s, request_id, rows) for s in self.compute.senders)
+        )
+        alive: dict[str, bool] = {}
+        compute_ms: dict[str, float] = {}
+        received = []
+        for sender, result in zip(self.compute.senders, pulled, strict=True):
+            if sender in self.failable:
+                alive[sender] = alive.get(sender, False) or result is not None
+            if result is None:
+                received.append(None)
+                continue
+            output, upstream, times = result
+            received.append(output)
+            for node, contributed in upstream.items():
+                alive[node] = alive.get(node, False) or contributed
+            compute_ms.update(times)
+        started = time.perf_counter()
+        output = self.compute.run(received, rows)
+        compute_ms[self.name] = 1000 * (time.perf_counter() - started)
+        return output, alive, compute_ms
+
+    async def pull(self, sender: str, request_id: str, rows: int) -> Pulled | None:
+        """The sender's output, or None when it is (or just turned out to be) dead."""
+        state = self.health.get(sender)
+        if state is not None and not state.alive:
+            return None  # known dead: no call, no deadline
+        call = self.stubs[sender].Output(
+            live_pb2.PullRequest(request_id=request_id, rows=rows),
+            timeout=self.spec.deadline_s * self.levels[sender],
+            metadata=self.metadata,
+        )
+        try:
+            if state is None:
+                reply = await call
+            else:
+                reply = await first_unless_dead(call, state)
+                if reply is None:
+                    return None
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                if state is not None:
+                    state.mark_dead()
+            else:
+                log(f"{sender} answered {error.code().name}: {error.details()}")
+            return None
+        try:
+            output = from_message(reply.tensor, self.compute.sender_specs[sender], rows)
+        except WireError as error:
+            log(f"{sender} sent a bad tensor: {error}")
+            return None
+        return output, dict(reply.alive), dict(reply.compute_ms)
+
+    def guesses(self, request_id: str, rows: int) -> np.ndarray:
+        rng = np.random.default_rng([self.spec.seed, zlib.crc32(request_id.encode())])
+        prior = np.asarray(self.spec.prior, dtype=float)
+        return rng.choice(len(prior), size=rows, p=prior / prior.sum())
+
+
+async def first_unless_dead(call: Any, state: SenderHealth) -> Any:
+    """The call's reply, or None as soon as the sender is found dead (the call is cancelled)."""
+    reply = asyncio.ensure_future(call)
+    died = asyncio.ensure_future(state.died.wait())
+    done, _ = await asyncio.wait({reply, died}, return_when=asyncio.FIRST_COMPLETED)
+    if reply in done:
+        died.cancel()
+        return reply.result()
+    call.cancel()
+    reply.cancel()
+    return None
+
+
+def remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
+    store[key] = value
+    while len(store) > MEMORY:
+        store.popitem(last=False)
+
+
+def log(message: str) -> None:
+    """One line in the node's log (its stderr, a file in the deployment folder)."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def load_compute(spec: DeploymentSpec, name: str) -> NodeCompute:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)  # five nodes share the cores
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from resilinet_cli.results.model_files import load_model
+
+    model = load_model(Path(spec.model))
+    return NodeCompute(model, spec.topology, name, max_rows=spec.max_rows)
+
+
+async def serve(spec: DeploymentSpec, name: str) -> int:
+    server = grpc.aio.server(
+        interceptors=[TokenInterceptor(spec.token)],
+        options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", MAX_MESSAGE)],
+    )
+    checks = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(checks, server)
+    credentials = server_credentials(spec)
+    address = spec.address(name)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        log(f"port {spec.ports[name]} is already in use ({name} at {address})")
+        return EXIT_PORT
+    servicer = NodeServer(spec, name, load_compute(spec, name))  # port held meanwhile
+    gc.freeze()  # TensorFlow's millions of objects out of the collector's way: no 100 ms pauses
+    live_pb2_grpc.add_NodeServicer_to_server(servicer, server)
+    await server.start()
+    watchers = servicer.watch_senders()
+    await checks.set("", health_pb2.HealthCheckResponse.SERVING)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    for watcher in watchers:
+        watcher.cancel()
+    await server.stop(0.2)
+    for channel in servicer.channels.values():
+        with contextlib.suppress(Exception):
+            await channel.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve one node of a live deployment.")
+    parser.add_argument("--spec", required=True, type=Path)
+    parser.add_argument("--node", required=True)
+    args = parser.parse_args(argv)
+    from resilinet_cli.quiet_import import quiet_tensorflow_import
+
+    quiet_tensorflow_import()
+    spec = DeploymentSpec.read(args.spec)
+    return asyncio.run(serve(spec, args.node))
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stderr.flush()
+    os._exit(code)  # the server is stopped; skip TensorFlow's second-long interpreter teardown

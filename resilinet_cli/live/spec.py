@@ -1,0 +1,100 @@
+"""A deployment's spec: everything a node process needs, in one JSON file it reads at start.
+
+The parent (``deploy``, ``live-eval``) writes it once; every node process reads the same file,
+so all nodes agree on the topology, the ports, the deadline and the token. The file holds the
+token, so it is written readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from resilinet_cli.topology import Topology
+
+TOKEN_KEY = "x-resilinet-token"  # the gRPC metadata key of the shared token
+
+
+@dataclass(frozen=True)
+class Tls:
+    """Server certificate and key; ``ca`` verifies peers; ``mutual`` asks clients for theirs."""
+
+    cert: str
+    key: str
+    ca: str
+    mutual: bool = False
+    server_name: str = "localhost"  # the name the certificate is issued to
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    model: str  # the unit's model.keras
+    nodes: list[str]
+    links: list[tuple[str, str]]
+    skips: list[tuple[str, str]]
+    failable: list[str]
+    host: str
+    ports: dict[str, int]
+    token: str
+    deadline_s: float = 0.2  # per hop; a pull from a node of level L waits L times this
+    health_interval_s: float = 0.025
+    rise: int = 2  # consecutive passed health checks before a dead node is used again
+    max_rows: int = 1024
+    prior: list[float] = field(default_factory=list)  # training class frequencies: the guess
+    seed: int = 0
+    tls: Tls | None = None
+
+    @property
+    def topology(self) -> Topology:
+        return Topology.from_mapping(
+            {
+                "nodes": self.nodes,
+                "links": self.links,
+                "skips": self.skips,
+                "failable": self.failable,
+                "reliability": {},
+            }
+        )
+
+    def address(self, node: str) -> str:
+        return f"{self.host}:{self.ports[node]}"
+
+    def levels(self) -> dict[str, int]:
+        """Hops from the input: the IoT node is 1, every node one more than its deepest sender.
+
+        A pull of a node of level L may wait L deadlines: its own upstream may use L - 1.
+        """
+        topology = self.topology
+        levels: dict[str, int] = {}
+        for node in topology.nodes:
+            senders = [link.src for link in topology.incoming(node)]
+            levels[node] = 1 + max((levels[s] for s in senders), default=0)
+        return levels
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(asdict(self), file, indent=2)
+        os.replace(temporary, path)
+
+    @classmethod
+    def read(cls, path: Path) -> DeploymentSpec:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw["links"] = [tuple(k) for k in raw["links"]]
+        raw["skips"] = [tuple(k) for k in raw["skips"]]
+        raw["tls"] = Tls(**raw["tls"]) if raw.get("tls") else None
+        return cls(**raw)
+
+    @classmethod
+    def for_topology(cls, topology: Topology, **kwargs: object) -> DeploymentSpec:
+        return cls(
+            nodes=list(topology.nodes),
+            links=[(k.src, k.dst) for k in topology.links if not k.skip],
+            skips=[(k.src, k.dst) for k in topology.skips],
+            failable=list(topology.failable),
+            **kwargs,  # type: ignore[arg-type]
+        )

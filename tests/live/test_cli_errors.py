@@ -1,0 +1,86 @@
+"""Bad input to ``deploy`` and ``live-eval``: one line on stderr, exit 2, no process started.
+
+Each case fails before any node process starts, so a model file that is only a placeholder is
+enough here: the unit is read, its ports and its chaos spec are checked, and the command stops.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from live_helpers import invoke, node_processes
+
+from resilinet_cli.results import runs
+
+
+@pytest.fixture(scope="module")
+def unit(quick_config, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("live-errors") / "run"
+    runs.prepare_run_folder(out, quick_config)
+    folder = out / "runs" / "resilinet" / "iter-1"
+    folder.mkdir(parents=True)
+    (folder / "model.keras").write_bytes(b"")  # never loaded: every case fails before
+    return folder
+
+
+def refused(*args: str) -> str:
+    before = node_processes()
+    code, _, stderr = invoke(*args)
+    assert code == 2, stderr
+    assert stderr.count("\n") == 1 and stderr.startswith("error: "), stderr
+    assert node_processes() == before  # nothing started, nothing left behind
+    return stderr
+
+
+def test_a_unit_folder_without_a_model(tmp_path, quick_config):
+    runs.prepare_run_folder(tmp_path, quick_config)
+    empty = tmp_path / "runs" / "resilinet" / "iter-1"
+    empty.mkdir(parents=True)
+    assert "no model.keras" in refused("deploy", str(empty))
+    assert "no model.keras" in refused("live-eval", str(empty))
+
+
+def test_a_port_in_use_is_named(unit, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        message = refused("deploy", str(unit), "--state", str(tmp_path), "--port", str(port))
+    assert f"port {port}" in message and "already in use" in message
+    assert not (tmp_path / "deployment.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("chaos", "expected"),
+    [
+        ("kill edeg@5s", "unknown node 'edeg' (did you mean 'edge'?"),
+        ("kill cloud@5s", "'cloud' is the input or output node, which never fails"),
+        ("explode edge@5s", "unknown action 'explode'"),
+        ("kill edge@-1s", "the time is negative"),
+        ("hang fog2@10s, resume fog2@5s", "comes before event 1"),
+        ("kill edge", "expected e.g. 'kill edge@5s'"),
+    ],
+)
+def test_a_bad_chaos_spec(unit, chaos, expected):
+    assert expected in refused("live-eval", str(unit), "--chaos", chaos)
+
+
+def test_a_bad_chaos_file(unit, tmp_path):
+    path = tmp_path / "chaos.yaml"
+    path.write_text("events:\n  - kill edge@1s\n  - {at: 0.5, action: hang, node: fog2}\n")
+    assert "comes before event 1" in refused("live-eval", str(unit), "--chaos", str(path))
+    missing = tmp_path / "missing.yaml"
+    assert "no such file" in refused("live-eval", str(unit), "--chaos", str(missing))
+
+
+def test_partial_tls_options(unit, tmp_path):
+    cert = tmp_path / "cert.pem"
+    cert.write_text("x")
+    assert "--tls-key" in refused("deploy", str(unit), "--tls-cert", str(cert))
+    assert "--mtls needs" in refused("deploy", str(unit), "--mtls")
+
+
+def test_stop_without_a_deployment(tmp_path):
+    assert "no deployment state" in refused("deploy", "--stop", "--state", str(tmp_path))
