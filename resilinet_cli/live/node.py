@@ -125,8 +125,9 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} predicts not")
         probabilities, alive, compute_ms = await self.produced(request, context)
         bits = tuple(int(alive.get(node, False)) for node in self.spec.failable)
-        if bits not in self.flows:
-            self.flows[bits] = self.topology.has_information_flow(bits)
+        if bits not in self.flows:  # failable links are all up live: only processes fail
+            links_up = (1,) * len(self.topology.failable_links)
+            self.flows[bits] = self.topology.has_information_flow(bits + links_up)
         guess = not self.flows[bits]
         if guess:  # what the sweep scores without a path: a draw from the training classes
             predictions = self.guesses(request.request_id, len(probabilities))

@@ -39,7 +39,8 @@ def summarise(
 
     rows = []
     for dead, group in live.groupby("dead", sort=False):
-        combo = tuple(int(bit) for bit in str(dead))
+        # live, only processes fail: every failable link of the topology is up
+        combo = tuple(int(bit) for bit in str(dead)) + (1,) * len(topology.failable_links)
         examples = group["example"].to_numpy()
         labels = group["label"].to_numpy()
         flow = topology.has_information_flow(combo)

@@ -70,24 +70,6 @@ def finished_units(out: Path) -> int:
 
 
 @pytest.mark.slow
-def test_a_two_node_cluster_gives_the_serial_runs_files(cluster, tmp_path, smoke_serial) -> None:
-    out = tmp_path / "ray"
-    args = smoke_command(out, "--executor", "ray", "--address", cluster.address)
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert_same_files(out, smoke_serial)
-    for unit in UNITS:
-        assert f"{unit}: accuracy with no failures" in result.stdout
-        record = json.loads((out / "runs" / unit / "run.json").read_text())
-        assert record["argv"] == ["resilinet", *args] and record["overrides"] == SMOKE_SETS
-        # The task's TensorBoard logs came back with its files.
-        logs = out / "runs" / unit / "tensorboard"
-        assert {p.name for p in logs.iterdir()} == {"train", "validation", "test"}
-        assert all(any(part.iterdir()) for part in logs.iterdir())
-    assert "queue: 4 done, 0 in flight, 0 failed of 4" in result.stdout
-
-
-@pytest.mark.slow
 def test_a_profile_on_the_cluster_with_a_shared_folder(cluster, tmp_path, smoke_serial) -> None:
     """reproduce: both experiments' units in one queue of tasks that write into the run
     folder themselves (--shared-out: this machine is every node); each training runs once."""
@@ -104,8 +86,11 @@ def test_a_profile_on_the_cluster_with_a_shared_folder(cluster, tmp_path, smoke_
 
 
 @pytest.mark.slow
-def test_a_node_removed_while_it_trains_loses_nothing(cluster, tmp_path, smoke_serial) -> None:
-    """The second node goes away mid-run: Ray runs its unit again on the head."""
+def test_a_two_node_cluster_gives_the_serial_runs_files_even_when_a_node_leaves(
+    cluster, tmp_path, smoke_serial
+) -> None:
+    """The second node goes away mid-run: Ray runs its unit again on the head, and the run's
+    files are the serial run's, with each task's records and TensorBoard logs brought back."""
     out = tmp_path / "ray"
     args = smoke_command(out, "--executor", "ray", "--address", cluster.address)
     driver = subprocess.Popen(
@@ -122,7 +107,7 @@ def test_a_node_removed_while_it_trains_loses_nothing(cluster, tmp_path, smoke_s
             time.sleep(0.05)
         second = next(node for node in cluster.worker_nodes)
         cluster.remove_node(second)  # while both nodes hold a unit
-        _, stderr = driver.communicate(timeout=240)
+        stdout, stderr = driver.communicate(timeout=240)
     finally:
         if driver.poll() is None:
             driver.kill()
@@ -132,6 +117,14 @@ def test_a_node_removed_while_it_trains_loses_nothing(cluster, tmp_path, smoke_s
     assert driver.returncode == 0, stderr
     assert finished_units(out) == len(UNITS)
     assert_same_files(out, smoke_serial)
+    for unit in UNITS:
+        assert f"{unit}: accuracy with no failures" in stdout
+        record = json.loads((out / "runs" / unit / "run.json").read_text())
+        assert record["argv"] == ["resilinet", *args] and record["overrides"] == SMOKE_SETS
+        logs = out / "runs" / unit / "tensorboard"
+        assert {p.name for p in logs.iterdir()} == {"train", "validation", "test"}
+        assert all(any(part.iterdir()) for part in logs.iterdir())
+    assert "queue: 4 done, 0 in flight, 0 failed of 4" in stdout
 
 
 @pytest.mark.slow

@@ -57,21 +57,6 @@ def assert_same_tables(out: Path, clean: Path) -> None:
         assert (out / "tables" / table).read_bytes() == (clean / "tables" / table).read_bytes()
 
 
-def test_kill_9_after_the_first_unit_then_rerun_equals_an_uninterrupted_run(
-    tmp_path: Path, clean: Path
-) -> None:
-    killed = tmp_path / "killed"
-    process = start_until_first_unit(killed, stderr=subprocess.DEVNULL)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (killed / "tables").exists() or process.returncode == -signal.SIGKILL
-    resumed = invoke(*command(killed))
-    assert resumed.exit_code == 0 and "skip vanilla/iter-1: already finished" in resumed.stdout
-    assert_same_tables(killed, clean)
-    leftovers = [p for p in killed.rglob("*") if ".tmp" in p.name]
-    assert leftovers == []
-
-
 def test_dry_run_lists_done_and_todo_units_and_runs_nothing(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = invoke(*command(out, "--dry-run"))
