@@ -322,5 +322,15 @@ def stop_state(state_path: Path) -> list[str]:
         if is_node_process(pid, state["spec"]):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+    reap(set(ours.values()))
     state_path.unlink()
     return sorted(ours)
+
+
+def reap(pids: set[int]) -> None:
+    """Collect the exit status of stopped nodes this very process started and detached
+    (``deploy`` run in-process, as tests and notebooks do), so none lingers as a zombie."""
+    for process in [p for p in _DETACHED if p.pid in pids]:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+        _DETACHED.remove(process)
