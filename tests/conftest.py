@@ -80,3 +80,21 @@ def smoke_serial(tmp_path_factory):
     result = CliRunner().invoke(main, smoke_command(out), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def failure_model_run(tmp_path_factory):
+    """configs/ablations/digits_failure_model.yaml, tiny and one iteration: four units trained
+    with failout independent or drawn from shared_rack, shared_uplink and flaky_links (which
+    drops two failable links), each swept over every combination of nodes and links."""
+    from click.testing import CliRunner
+    from run_helpers import TINY
+
+    from resilinet_cli.cli import main
+
+    out = tmp_path_factory.mktemp("failure-model") / "fm"
+    args = ["-q", "run", str(CONFIGS / "ablations" / "digits_failure_model.yaml"),
+            "--out", str(out), *TINY, "--iterations", "1"]  # fmt: skip
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return out

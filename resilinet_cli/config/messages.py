@@ -171,10 +171,12 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
         message = f"does not apply to model '{config.model.name}' (its keys: "
         problems.append((f"model.{key}", message + ", ".join(("partition", *family.keys)) + ")"))
     if config.experiment.type == "failure_model" and not any(
-        m.joint is None and not m.links for m in config.failure_models.values()
+        m.joint is None for m in config.failure_models.values()
     ):
         message = "failure_model compares failout drawn from failure_models; this config has "
-        problems.append(("experiment.type", message + "none of survival and common_cause"))
+        problems.append(
+            ("experiment.type", message + "none but joint tables, which it cannot draw")
+        )
     drawn = config.train.failout.model
     if drawn is not None:
         problems += _failout_model_problems(config, drawn)

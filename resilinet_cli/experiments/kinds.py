@@ -118,12 +118,12 @@ INDEPENDENT = "independent"  # the failure_model experiment's level of the paper
 
 def _failure_model_levels(config: ExperimentConfig, variant: str) -> list[Level]:
     """Failout as the paper draws it, then drawn from each failure model failout can draw
-    (survival and common-cause events; README, "Failure models")."""
+    (survival, common-cause events and links, not a joint table; README, "Failure models")."""
     levels = [Level("failout", INDEPENDENT)]
     if not VARIANTS[variant].failout:
         return levels
     for name, model in config.failure_models.items():
-        if model.joint is None and not model.links:
+        if model.joint is None:
             levels.append(Level("failout", name, None, (f"train.failout.model={name}",)))
     return levels
 

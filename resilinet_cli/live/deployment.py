@@ -33,7 +33,9 @@ SPEC = "spec.json"
 STATE = "deployment.json"
 NODE_MODULE = "resilinet_cli.live.node"
 START_TIMEOUT = 180.0  # seconds for every node to load TensorFlow and its model
-_DETACHED: list[subprocess.Popen[bytes]] = []  # nodes left running on purpose
+# every node process this process started, until its exit status is collected: a detached
+# deployment (``deploy`` run in-process) or a restarted node of an attached one is stopped by pid
+_STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def new_token() -> str:
@@ -171,6 +173,7 @@ class Deployment:
             env=os.environ.copy(),
             start_new_session=True,  # Ctrl-C in the terminal does not reach the nodes
         )
+        _STARTED.append(self.processes[node])
         log.close()
 
     def wait_ready(self, nodes: Iterable[str], timeout: float = START_TIMEOUT) -> None:
@@ -266,12 +269,12 @@ class Deployment:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        reap({process.pid for process in self.processes.values()})
         with contextlib.suppress(FileNotFoundError):
             (self.folder / STATE).unlink()
 
     def detach(self) -> None:
         """Leave the nodes running after this process exits (``resilinet deploy``)."""
-        _DETACHED.extend(self.processes.values())
         self.processes = {}
 
     def __enter__(self) -> Deployment:
@@ -328,9 +331,9 @@ def stop_state(state_path: Path) -> list[str]:
 
 
 def reap(pids: set[int]) -> None:
-    """Collect the exit status of stopped nodes this very process started and detached
-    (``deploy`` run in-process, as tests and notebooks do), so none lingers as a zombie."""
-    for process in [p for p in _DETACHED if p.pid in pids]:
+    """Collect the exit status of stopped nodes this very process started (``deploy`` run
+    in-process, as tests and notebooks do; a restart), so none lingers as a zombie."""
+    for process in [p for p in _STARTED if p.pid in pids]:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-        _DETACHED.remove(process)
+        _STARTED.remove(process)

@@ -65,7 +65,8 @@ def test_live_cnn_equals_simulated_for_every_combination(cnn):
     deployment, client, model, topology, x = cnn
     runnable = [c for c in topology.combinations() if topology.has_information_flow(c)]
     simulated = predict_combinations(model, topology, x, runnable)
-    assert len({tuple(simulated[c].argmax(-1)) for c in runnable}) > 1
+    # the combinations' outputs really differ (a briefly trained CNN may predict one class)
+    assert len({simulated[c].round(5).tobytes() for c in runnable}) == len(runnable)
     for combo in topology.combinations():
         dead = [n for n, alive in zip(topology.failable, combo, strict=True) if not alive]
         for node in dead:
