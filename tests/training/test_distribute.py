@@ -24,6 +24,20 @@ from resilinet_cli.training.distribute import distribution_scope, replicas_in_sy
 
 TOLERANCE = 1e-5
 
+# Per-batch failout; per-example failout, whose draws each replica takes from the whole batch's;
+# and per-example failout drawn from a failure model with a common-cause event, whose event
+# draws must do the same. One fresh interpreter runs every case.
+CASES = {
+    "batch": ["train.failout.granularity=batch"],
+    "example": ["train.failout.granularity=example"],
+    "example_events": [
+        "train.failout.granularity=example",
+        "failure_models={rack: {survival: {fog1: 0.9, fog2: 0.9, edge: 0.9}, "
+        "common_cause: [{nodes: [fog1, fog2], probability: 0.2}]}}",
+        "train.failout.model=rack",
+    ],
+}
+
 SCRIPT = """
 import json, sys, tempfile
 from pathlib import Path
@@ -43,36 +57,37 @@ from resilinet_cli.training.distribute import distribution_scope, replicas_in_sy
 from resilinet_cli.training.fit import set_seeds, train_model
 from resilinet_cli.training.inputs import build_inputs
 
-config = load_config(
-    Path(sys.argv[1]),
-    ["train.epochs=2", "dataset.subset.train=600", "dataset.subset.val=100",
-     "dataset.subset.test=10", f"train.failout.granularity={sys.argv[2]}"],
-)
-splits = load_splits(config.dataset)
-failable = len(config.topology.failable)
-report = {"train": len(splits.y_train), "val": len(splits.y_val)}
-weights = {}
-for how in ("none", "mirrored"):
-    set_seeds(0)
-    inputs = build_inputs(splits, config, failable, seed=0)
-    with distribution_scope(how):
-        model, _ = build_from_config(
-            config, "resilinet", input_shape=inputs.input_shape,
-            num_classes=inputs.num_classes, seed=0,
-        )
-        history = train_model(
-            model, inputs.train_epoch, inputs.val, epochs=config.train.epochs, seed=0,
-            work_dir=Path(tempfile.mkdtemp()), verbose=0,
-        )
-        report[how] = {
-            "replicas": replicas_in_sync(),
-            "loss": history["loss"].tolist(),
-            "val_loss": history["val_loss"].tolist(),
-        }
-    weights[how] = model.get_weights()
-report["weights"] = max(
-    float(np.abs(a - b).max()) for a, b in zip(weights["none"], weights["mirrored"])
-)
+SHRINK = ["train.epochs=2", "dataset.subset.train=600", "dataset.subset.val=100",
+          "dataset.subset.test=10"]
+reports = {}
+for case, overrides in json.loads(sys.argv[2]).items():
+    config = load_config(Path(sys.argv[1]), [*SHRINK, *overrides])
+    splits = load_splits(config.dataset)
+    failable = len(config.topology.failable)
+    report = {"train": len(splits.y_train), "val": len(splits.y_val)}
+    weights = {}
+    for how in ("none", "mirrored"):
+        set_seeds(0)
+        inputs = build_inputs(splits, config, failable, seed=0)
+        with distribution_scope(how):
+            model, _ = build_from_config(
+                config, "resilinet", input_shape=inputs.input_shape,
+                num_classes=inputs.num_classes, seed=0,
+            )
+            history = train_model(
+                model, inputs.train_epoch, inputs.val, epochs=config.train.epochs, seed=0,
+                work_dir=Path(tempfile.mkdtemp()), verbose=0,
+            )
+            report[how] = {
+                "replicas": replicas_in_sync(),
+                "loss": history["loss"].tolist(),
+                "val_loss": history["val_loss"].tolist(),
+            }
+        weights[how] = model.get_weights()
+    report["weights"] = max(
+        float(np.abs(a - b).max()) for a, b in zip(weights["none"], weights["mirrored"])
+    )
+    reports[case] = report
 
 with distribution_scope("mirrored"):  # Keras cannot accumulate gradients under tf.distribute
     model, _ = build_from_config(
@@ -84,25 +99,29 @@ with distribution_scope("mirrored"):  # Keras cannot accumulate gradients under 
             model, inputs.train_epoch, None, epochs=1, seed=0,
             work_dir=Path(tempfile.mkdtemp()), gradient_accumulation_steps=2,
         )
-        report["accumulation"] = "trained"
+        reports["accumulation"] = "trained"
     except ConfigError as error:
-        report["accumulation"] = str(error)
-print(json.dumps(report))
+        reports["accumulation"] = str(error)
+print(json.dumps(reports))
 """
 
 
-@pytest.fixture(scope="module", params=["batch", "example"])
-def two_devices(request: pytest.FixtureRequest) -> dict:
-    """Per-batch failout, and per-example failout, whose draws each replica takes from the
-    whole batch's."""
+@pytest.fixture(scope="module")
+def runs() -> dict:
+    """Every case, one and two devices, in one fresh interpreter."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(CONFIGS / "quickstart.yaml"), request.param],
+        [sys.executable, "-c", SCRIPT, str(CONFIGS / "quickstart.yaml"), json.dumps(CASES)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(params=list(CASES))
+def two_devices(runs: dict, request: pytest.FixtureRequest) -> dict:
+    return runs[request.param]
 
 
 @pytest.mark.slow  # about 10 s: a fresh TensorFlow and two short trainings
@@ -119,8 +138,8 @@ def test_mirrored_over_two_devices_trains_like_one_device(two_devices: dict) -> 
 
 
 @pytest.mark.slow
-def test_mirrored_refuses_gradient_accumulation(two_devices: dict) -> None:
-    assert "gradient_accumulation_steps" in two_devices["accumulation"]
+def test_mirrored_refuses_gradient_accumulation(runs: dict) -> None:
+    assert "gradient_accumulation_steps" in runs["accumulation"]
 
 
 def test_none_enters_no_strategy() -> None:
