@@ -117,21 +117,6 @@ def test_multirun_runs_one_folder_per_value_and_a_combined_table(tmp_path: Path)
     assert f"Sweep: {out / 'tables' / 'sweep.csv'}" in result.stdout
 
 
-def test_a_fresh_process_gives_the_same_files_as_another_run(tmp_path: Path, clean: Path) -> None:
-    """Same config and seed, a fresh process against an earlier in-process run: byte-identical
-    per-unit files."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    out = tmp_path / "fresh"
-    args = command(out, "--variants", "resilinet", "--iterations", "1")
-    done = subprocess.run(
-        [sys.executable, "-m", "resilinet_cli", *args], env=env, capture_output=True
-    )
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    for name in ("combinations.csv", "history.csv"):
-        path = Path("runs/resilinet/iter-1") / name
-        assert (out / path).read_bytes() == (clean / path).read_bytes(), path
-
-
 @pytest.mark.parametrize(
     ("sent", "status", "said"),
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by SIGTERM")],
