@@ -121,17 +121,6 @@ class Topology:
         """All 2^(N+L) alive/dead assignments, index i = binary i (MSB = first failable node)."""
         return list(itertools.product((0, 1), repeat=len(self.columns)))
 
-    def alive_links(self, combination: Combination) -> dict[tuple[str, str], int]:
-        """Whether each link of this topology carries data under ``combination``, by (src, dst).
-
-        A link carries data when its sender is alive and, if it is failable, it is up.
-        """
-        flags = dict(zip(self.columns, combination, strict=True))
-        return {
-            (k.src, k.dst): flags.get(k.src, 1) * flags.get(link_name(k.src, k.dst), 1)
-            for k in self.links
-        }
-
     def graph(self) -> nx.DiGraph:
         graph = nx.DiGraph()
         graph.add_nodes_from(self.nodes)
