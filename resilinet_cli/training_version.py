@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "5a620d3675fe2b77b272622d7c5f2d56de9968c3f9da9e47f8bee66f1e1c5631"
+FINGERPRINT = "44a13b92850eed3a61c04121dc710f5dada7e02af85a7f7d0624ed2139a4e6dc"
 
 PACKAGE = Path(__file__).resolve().parent
 

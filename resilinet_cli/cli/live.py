@@ -186,6 +186,7 @@ def live_eval(
         click.echo(f"chaos event failed: {error}", err=True)
     click.echo(
         f"{len(result.live)} requests, {result.failed} unanswered; predictions differing from "
-        f"the simulated ones: {result.differing}"
+        f"the simulated ones: {result.differing}; mixed views (a node failing or recovering "
+        f"mid-request, not compared): {int(result.summary['mixed_view'].sum())}"
     )
     click.echo(f"wrote {result.out}")

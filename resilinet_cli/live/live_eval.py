@@ -7,7 +7,9 @@ writes into ``out``:
 - ``live.csv``: one row per request: example, sent_at_ms, latency_ms, dead, prediction, label,
   guess (``dead`` is the bit string over topology.failable, 1 = contributed);
 - ``live_summary.csv``: per dead set, live accuracy beside the sweep's on the same examples,
-  the number of differing predictions (expected 0), latency p50/p99 (summary.py);
+  the number of differing predictions (expected 0), the requests with a mixed view (a node in
+  transition, used on one path and given up on another: no one combination describes them, so
+  they are counted apart), latency p50/p99 (summary.py);
 - ``live_events.csv``: per chaos event, the time until the answers showed it;
 - ``live_latency.png``: latency over time with the events marked (plot.py).
 """
@@ -94,7 +96,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     minimum_s = options.duration_s
     if minimum_s is None:
         minimum_s = last_event + TAIL_S if options.chaos else 0.0
-    rows, failed = [], 0
+    rows, mixed, failed = [], [], 0
     with running as deployment, LiveClient(spec) as client:
         chaos = ChaosRunner(options.chaos, applier(deployment))
         client.infer(test.x[:1], "warm-up")
@@ -134,13 +136,14 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
                         "guess": int(answer.guess),
                     }
                 )
+                mixed.append(answer.mixed)
                 i += 1
         finally:
             chaos.stop()
     live = pd.DataFrame(rows, columns=LIVE_COLUMNS)
     live["dead"] = live["dead"].astype(str)
     model = load_model(unit.model_path)
-    summary = summarise(live, model, unit.topology, test.x, test.prior)
+    summary = summarise(live, model, unit.topology, test.x, test.prior, mixed)
     events = event_times(live, chaos.applied, list(unit.topology.failable))
     atomic.write_csv(out / LIVE_CSV, live)
     atomic.write_csv(out / SUMMARY_CSV, summary)

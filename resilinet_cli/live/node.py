@@ -50,7 +50,9 @@ from resilinet_cli.live.wire import WireError, from_message, to_message
 MEMORY = 512  # requests whose outputs a node keeps, for late asks of the same request
 EXIT_PORT = 3  # the exit code of a node that cannot bind its port
 
-Pulled = tuple[np.ndarray, dict[str, bool], dict[str, float]]
+# a node's output, which failable nodes upstream contributed, which some receiver missed
+# (treated as dead), and each node's compute time
+Pulled = tuple[np.ndarray, dict[str, bool], set[str], dict[str, float]]
 
 
 class UnknownRequest(LookupError):
@@ -117,13 +119,15 @@ class NodeServer(live_pb2_grpc.NodeServicer):
     async def Output(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if self.is_output:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} sends nothing")
-        output, alive, compute_ms = await self.produced(request, context)
-        return live_pb2.NodeOutput(tensor=to_message(output), alive=alive, compute_ms=compute_ms)
+        output, alive, missed, compute_ms = await self.produced(request, context)
+        return live_pb2.NodeOutput(
+            tensor=to_message(output), alive=alive, compute_ms=compute_ms, missed=sorted(missed)
+        )
 
     async def Predict(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if not self.is_output:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} predicts not")
-        probabilities, alive, compute_ms = await self.produced(request, context)
+        probabilities, alive, missed, compute_ms = await self.produced(request, context)
         bits = tuple(int(alive.get(node, False)) for node in self.spec.failable)
         if bits not in self.flows:  # failable links are all up live: only processes fail
             links_up = (1,) * len(self.topology.failable_links)
@@ -139,6 +143,9 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             guess=guess,
             alive="".join(map(str, bits)),
             compute_ms=compute_ms,
+            # during a failure or a recovery one receiver may still use a node another has
+            # given up on: no single combination of dead nodes describes such a request
+            mixed=any(alive.get(node, False) for node in missed),
         )
 
     # ---- computing a request once ------------------------------------------------------
@@ -164,28 +171,32 @@ class NodeServer(live_pb2_grpc.NodeServicer):
                 raise UnknownRequest(request_id)
             started = time.perf_counter()
             output = self.compute.run_input(features)
-            return output, {}, {self.name: 1000 * (time.perf_counter() - started)}
+            return output, {}, set(), {self.name: 1000 * (time.perf_counter() - started)}
         pulled = await asyncio.gather(
             *(self.pull(s, request_id, rows) for s in self.compute.senders)
         )
         alive: dict[str, bool] = {}
+        missed: set[str] = set()
         compute_ms: dict[str, float] = {}
         received = []
         for sender, result in zip(self.compute.senders, pulled, strict=True):
             if sender in self.failable:
                 alive[sender] = alive.get(sender, False) or result is not None
+                if result is None:
+                    missed.add(sender)
             if result is None:
                 received.append(None)
                 continue
-            output, upstream, times = result
+            output, upstream, upstream_missed, times = result
             received.append(output)
             for node, contributed in upstream.items():
                 alive[node] = alive.get(node, False) or contributed
+            missed |= upstream_missed
             compute_ms.update(times)
         started = time.perf_counter()
         output = self.compute.run(received, rows)
         compute_ms[self.name] = 1000 * (time.perf_counter() - started)
-        return output, alive, compute_ms
+        return output, alive, missed, compute_ms
 
     async def pull(self, sender: str, request_id: str, rows: int) -> Pulled | None:
         """The sender's output, or None when it is (or just turned out to be) dead."""
@@ -216,7 +227,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         except WireError as error:
             log(f"{sender} sent a bad tensor: {error}")
             return None
-        return output, dict(reply.alive), dict(reply.compute_ms)
+        return output, dict(reply.alive), set(reply.missed), dict(reply.compute_ms)
 
     def guesses(self, request_id: str, rows: int) -> np.ndarray:
         rng = np.random.default_rng([self.spec.seed, zlib.crc32(request_id.encode())])

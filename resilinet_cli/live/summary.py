@@ -25,6 +25,7 @@ SUMMARY_COLUMNS = [
     "live_accuracy",
     "sweep_accuracy",
     "differing",
+    "mixed_view",
     "latency_p50_ms",
     "latency_p99_ms",
 ]
@@ -32,41 +33,73 @@ EVENT_COLUMNS = ["event", "node", "at_ms", "seen_after_ms"]
 
 
 def summarise(
-    live: pd.DataFrame, model: Any, topology: Topology, x: np.ndarray, prior: np.ndarray
+    live: pd.DataFrame,
+    model: Any,
+    topology: Topology,
+    x: np.ndarray,
+    prior: np.ndarray,
+    mixed: list[bool] | None = None,
 ) -> pd.DataFrame:
-    """One row per dead set in ``live`` (live.csv's columns), in order of first appearance."""
-    from resilinet_cli.sweeps.sweep import predict_combinations
+    """One row per dead set in ``live`` (live.csv's columns), in order of first appearance.
 
+    ``mixed`` flags each request whose receivers disagreed on a node (it contributed on one
+    path and was given up on another, as happens while it fails or recovers): no combination
+    of dead nodes describes it, so it is counted in ``mixed_view`` and not compared.
+    """
+    flags = np.zeros(len(live), dtype=bool) if mixed is None else np.asarray(mixed, dtype=bool)
     rows = []
-    for dead, group in live.groupby("dead", sort=False):
+    for dead, whole in live.assign(mixed=flags).groupby("dead", sort=False):
         # live, only processes fail: every failable link of the topology is up
         combo = tuple(int(bit) for bit in str(dead)) + (1,) * len(topology.failable_links)
-        examples = group["example"].to_numpy()
-        labels = group["label"].to_numpy()
         flow = topology.has_information_flow(combo)
-        if flow:
-            simulated = predict_combinations(model, topology, x[examples], [combo])[combo]
-            expected = simulated.argmax(axis=-1)
-            sweep_accuracy = float(np.mean(expected == labels))
-            differing = int(np.sum(group["prediction"].to_numpy() != expected))
-            differing += int(np.sum(group["guess"].to_numpy() != 0))  # a path, yet a guess
-        else:
-            sweep_accuracy = float(np.mean(prior[labels]))
-            differing = int(np.sum(group["guess"].to_numpy() != 1))  # no path must guess
-        latency = group["latency_ms"].to_numpy()
-        rows.append(
-            {
-                "dead": str(dead),
-                "examples": len(group),
-                "information_flow": flow,
-                "live_accuracy": float(np.mean(group["prediction"].to_numpy() == labels)),
-                "sweep_accuracy": sweep_accuracy,
-                "differing": differing,
-                "latency_p50_ms": float(np.percentile(latency, 50)),
-                "latency_p99_ms": float(np.percentile(latency, 99)),
-            }
-        )
+        latency = whole["latency_ms"].to_numpy()
+        row = {
+            "dead": str(dead),
+            "examples": len(whole),
+            "information_flow": flow,
+            "live_accuracy": float("nan"),
+            "sweep_accuracy": float("nan"),
+            "differing": 0,
+            "mixed_view": int(whole["mixed"].sum()),
+            "latency_p50_ms": float(np.percentile(latency, 50)),
+            "latency_p99_ms": float(np.percentile(latency, 99)),
+        }
+        group = whole[~whole["mixed"]]
+        if not group.empty:
+            row.update(compared(group, combo, flow, model, topology, x, prior))
+        rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def compared(
+    group: pd.DataFrame,
+    combo: tuple[int, ...],
+    flow: bool,
+    model: Any,
+    topology: Topology,
+    x: np.ndarray,
+    prior: np.ndarray,
+) -> dict[str, Any]:
+    """Live against simulated on the requests of one dead set: accuracies and differences."""
+    from resilinet_cli.sweeps.sweep import predict_combinations
+
+    examples = group["example"].to_numpy()
+    labels = group["label"].to_numpy()
+    predictions = group["prediction"].to_numpy()
+    guesses = group["guess"].to_numpy()
+    if flow:
+        simulated = predict_combinations(model, topology, x[examples], [combo])[combo]
+        expected = simulated.argmax(axis=-1)
+        sweep_accuracy = float(np.mean(expected == labels))
+        differing = int(np.sum(predictions != expected)) + int(np.sum(guesses != 0))
+    else:  # no path: the guess's expected accuracy, and every answer must say it guessed
+        sweep_accuracy = float(np.mean(prior[labels]))
+        differing = int(np.sum(guesses != 1))
+    return {
+        "live_accuracy": float(np.mean(predictions == labels)),
+        "sweep_accuracy": sweep_accuracy,
+        "differing": differing,
+    }
 
 
 def event_times(live: pd.DataFrame, applied: list[Applied], failable: list[str]) -> pd.DataFrame:

@@ -183,6 +183,9 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     summary = pd.read_csv(out / "live_summary.csv", dtype={"dead": str})
     assert summary["differing"].sum() == 0
     assert summary["examples"].sum() == len(rows)
+    # a request caught while a node fails or recovers is counted apart, and such are rare
+    assert summary["mixed_view"].sum() <= 2 * 3
+    assert "mixed views (a node failing or recovering mid-request, not compared): " in stdout
     events = pd.read_csv(out / "live_events.csv")
     assert list(events["event"]) == ["hang", "resume", "kill"]
     assert events["seen_after_ms"].notna().all()
