@@ -71,8 +71,8 @@ def figures(answers: list[Any], seconds: float) -> dict[str, float]:
 def measure(deadline_ms: float, requests: int, folder: Path) -> list[dict[str, Any]]:
     from resilinet_cli.config import load_config
     from resilinet_cli.live.client import LiveClient
-    from resilinet_cli.live.deployment import Deployment, choose_ports, new_token
-    from resilinet_cli.live.spec import DeploymentSpec
+    from resilinet_cli.live.deployment import Deployment
+    from resilinet_cli.live.launch import LaunchOptions, model_spec
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.topology import Topology
     from resilinet_cli.variants import variant_topology
@@ -84,14 +84,9 @@ def measure(deadline_ms: float, requests: int, folder: Path) -> list[dict[str, A
     )
     model.save(folder / "model.keras")
     topology = variant_topology(Topology.from_config(config.topology), "resilinet")
-    spec = DeploymentSpec.for_topology(
-        topology,
-        model=str(folder / "model.keras"),
-        host="127.0.0.1",
-        ports=choose_ports("127.0.0.1", topology.nodes, None),
-        token=new_token(),
-        deadline_s=deadline_ms / 1000,
-        prior=[1 / case.classes] * case.classes,
+    prior = [1 / case.classes] * case.classes
+    spec = model_spec(
+        folder / "model.keras", topology, prior, LaunchOptions(deadline_ms=deadline_ms)
     )
     x = np.random.default_rng(0).normal(size=(256, *case.shape)).astype("float32")
     fog2, edge = topology.failable.index("fog2"), topology.failable.index("edge")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 from resilinet_cli.live.deployment import choose_ports, new_token
 from resilinet_cli.live.spec import DeploymentSpec, Tls
 from resilinet_cli.live.unit import LiveUnit
+from resilinet_cli.topology import Topology
 
 DEFAULT_DEADLINE_MS = 200.0
 
@@ -26,16 +28,29 @@ class LaunchOptions:
 
 def unit_spec(unit: LiveUnit, prior: np.ndarray, options: LaunchOptions) -> DeploymentSpec:
     """The spec of ``unit``'s deployment: ports checked free, a fresh token."""
+    return model_spec(unit.model_path, unit.topology, prior, options, seed=unit.config.seed)
+
+
+def model_spec(
+    model_path: Path | str,
+    topology: Topology,
+    prior: Sequence[float],
+    options: LaunchOptions,
+    *,
+    seed: int = 0,
+) -> DeploymentSpec:
+    """The spec of a deployment of a saved model on ``topology`` (its variant's own), without a
+    unit folder (benchmarks, tests): ports checked free, a fresh token."""
     return DeploymentSpec.for_topology(
-        unit.topology,
-        model=str(Path(unit.model_path).resolve()),
+        topology,
+        model=str(Path(model_path).resolve()),
         host=options.host,
-        ports=choose_ports(options.host, unit.topology.nodes, options.port),
+        ports=choose_ports(options.host, topology.nodes, options.port),
         token=new_token(),
         deadline_s=options.deadline_ms / 1000,
         health_interval_s=options.health_interval_ms / 1000,
         rise=options.rise,
         prior=[float(p) for p in prior],
-        seed=unit.config.seed,
+        seed=seed,
         tls=options.tls,
     )

@@ -20,10 +20,11 @@ from live_helpers import make_certificates, wait_for
 
 from resilinet_cli.live import live_pb2, live_pb2_grpc
 from resilinet_cli.live.client import LiveClient
-from resilinet_cli.live.deployment import Deployment, choose_ports, new_token
+from resilinet_cli.live.deployment import Deployment
+from resilinet_cli.live.launch import LaunchOptions, model_spec
 from resilinet_cli.live.security import channel
 from resilinet_cli.live.semantics import contributing
-from resilinet_cli.live.spec import DeploymentSpec, Tls
+from resilinet_cli.live.spec import Tls
 from resilinet_cli.live.wire import to_message
 from resilinet_cli.sweeps.sweep import predict_combinations
 from resilinet_cli.topology import Topology
@@ -43,16 +44,9 @@ def cnn(tmp_path_factory):
     model.save(folder / "model.keras")
     certificates = make_certificates(tmp_path_factory.mktemp("certificates"))
     topology = variant_topology(Topology.from_config(config.topology), "resilinet")
-    spec = DeploymentSpec.for_topology(
-        topology,
-        model=str(folder / "model.keras"),
-        host="127.0.0.1",
-        ports=choose_ports("127.0.0.1", topology.nodes, None),
-        token=new_token(),
-        deadline_s=0.5,  # a CNN node computes for longer than an MLP node
-        prior=[0.1] * 10,
-        tls=Tls(*map(str, certificates), mutual=True) if certificates else None,
-    )
+    tls = Tls(*map(str, certificates), mutual=True) if certificates else None
+    options = LaunchOptions(deadline_ms=500, tls=tls)  # a CNN node computes for longer
+    spec = model_spec(folder / "model.keras", topology, [0.1] * 10, options)
     deployment = Deployment.start(spec, folder)
     try:
         with LiveClient(spec) as client:
