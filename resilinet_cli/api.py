@@ -219,8 +219,7 @@ def run(
     if workers > 1 and ray is not None:
         raise ConfigError("workers: a local pool or a Ray cluster, not both")
     out = Path(out) if out is not None else Path("results") / config.name
-    chosen = list(iterations) if iterations is not None else range(1, config.iterations + 1)
-    units = plan_units(config, variants or config.variants, chosen)
+    units = plan_units(config, variants or None, iterations)
     if seed is not None:
         units = [dataclasses.replace(unit, seed=seed) for unit in units]
     from resilinet_cli.models.user_code import allowing_code, code_allowed

@@ -217,10 +217,11 @@ def default_out(config: Any, smoke: bool, out: Path | None) -> Path:
     return out or Path("results") / (config.name + ("-smoke" if smoke else ""))
 
 
-def parse_iterations(text: str | None, total: int) -> list[int]:
-    """'N' runs iterations 1..N; 'A..B' runs exactly A..B (to re-run single cells)."""
+def parse_iterations(text: str | None) -> list[int] | None:
+    """'N' runs iterations 1..N; 'A..B' runs exactly A..B (to re-run single cells); None (no
+    option): each variant's own count from the config."""
     if text is None:
-        return list(range(1, total + 1))
+        return None
     first, sep, last = text.partition("..")
     try:
         bounds = (int(first), int(last)) if sep else (1, int(first))

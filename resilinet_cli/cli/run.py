@@ -139,7 +139,7 @@ def run(
                 one,
                 cfg,
                 parse_variants(variants, cfg),
-                parse_iterations(iterations, cfg.iterations),
+                parse_iterations(iterations),
                 root / one.folder if one.folder else root,
             )
         )
@@ -193,7 +193,7 @@ class Planned(NamedTuple):
     run: Any  # config.multirun.Run
     cfg: Any
     variants: list[str]
-    iterations: list[int]
+    iterations: list[int] | None  # None: each variant's count from the config
     out: Path
 
 
@@ -383,7 +383,7 @@ def execute(
     cfg: Any,
     out: Path,
     variants: list[str],
-    iterations: list[int],
+    iterations: list[int] | None,
     *,
     seed: int | None,
     force: bool = False,

@@ -24,6 +24,7 @@ SMOKE_OVERRIDES = (
     "smoke=true",
     "train.epochs=1",
     "iterations=1",
+    "variant_iterations={}",
     "dataset.subset.train=512",
     "dataset.subset.val=128",
     "dataset.subset.test=256",

@@ -146,6 +146,10 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             if node not in failable:
                 message = unknown_choice("failable node", node, failable)
                 problems.append((f"train.failout.survival.{node}", message))
+    for variant in config.variant_iterations:
+        if variant not in config.variants:
+            message = unknown_choice("variant of this run", variant, list(config.variants))
+            problems.append((f"variant_iterations.{variant}", message))
     setting = config.train.hyperconnection_weights.setting
     if setting not in config.topology.reliability:
         message = unknown_choice("reliability setting", setting, list(config.topology.reliability))

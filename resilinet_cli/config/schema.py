@@ -311,6 +311,13 @@ class ExperimentConfig(_Section):
     seed: int = 0
     iterations: PositiveInt = 1
     variants: list[VariantName] = Field(default=list(ALL_VARIANTS), min_length=1)
+    variant_iterations: dict[VariantName, PositiveInt] = Field(
+        default={},
+        # Empty, it is left out of the resolved config: no other config's digest changes.
+        exclude_if=lambda counts: not counts,
+        description="iterations of the variants named here instead of `iterations`: more pairs "
+        "only for the comparison that needs them (iteration k keeps seed + k - 1)",
+    )
     topology: TopologyConfig
     dataset: DatasetConfig
     model: ModelConfig = ModelConfig()
@@ -325,6 +332,10 @@ class ExperimentConfig(_Section):
         exclude_if=lambda models: not models,
         description="named failure models, scored as settings next to topology.reliability",
     )
+
+    def iterations_of(self, variant: str) -> int:
+        """How many iterations ``variant`` runs: its own count, else ``iterations``."""
+        return self.variant_iterations.get(variant, self.iterations)  # type: ignore[call-overload]
 
     def survival_per_node(self) -> dict[str, float]:
         """Failout survival rate of every failable node."""

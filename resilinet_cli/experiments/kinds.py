@@ -76,15 +76,21 @@ class Level(NamedTuple):
 
 
 def plan_units(
-    config: ExperimentConfig, variants: Iterable[str], iterations: Iterable[int]
+    config: ExperimentConfig,
+    variants: Iterable[str] | None = None,
+    iterations: Iterable[int] | None = None,
 ) -> list[Unit]:
-    """All units of the config's experiment, for the chosen variants and iterations."""
-    iterations = list(iterations)
+    """All units of the config's experiment, for the chosen variants and iterations.
+
+    By default every variant of the config, each with its own count of iterations
+    (``iterations``, or ``variant_iterations`` where it names the variant).
+    """
+    chosen = list(iterations) if iterations is not None else None
     return [
         Unit(variant, k, iteration_seed(config, k), *level)
-        for variant in variants
+        for variant in (config.variants if variants is None else variants)
         for level in factor_levels(config, variant)
-        for k in iterations
+        for k in (chosen or range(1, config.iterations_of(variant) + 1))
     ]
 
 

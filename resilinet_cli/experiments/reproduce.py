@@ -134,7 +134,7 @@ def reproduce(
     queue.donors = finished_units(out) if out.is_dir() else {}
     planned = []
     for config in configs:
-        units = plan_units(config, config.variants, range(1, config.iterations + 1))
+        units = plan_units(config)
         try:
             planned.append(queue.plan(config, out / config.name, units, label=True))
         except DataError as error:

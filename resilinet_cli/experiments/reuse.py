@@ -24,7 +24,8 @@ from resilinet_cli.variants import VARIANTS
 
 # Config keys that name, group or count units but change no unit's results.
 LABELS = (
-    "name", "description", "seed", "iterations", "variants", "experiment", "smoke", "resources"
+    "name", "description", "seed", "iterations", "variant_iterations", "variants", "experiment",
+    "smoke", "resources",
 )  # fmt: skip
 # Dataset keys that say where the data lives, not what it is.
 LOCATION = ("data_dir", "download")

@@ -171,7 +171,7 @@ class Queue:
             from resilinet_cli.results.tracking import log_run
 
             log_run(out, config)
-        every = plan_units(config, config.variants, range(1, config.iterations + 1))
+        every = plan_units(config)
         complete = all(self.is_done(Job(config, out, unit, planned.started)) for unit in every)
         seeds = {unit.name: unit.seed for unit in planned.units}
         runs.write_record(out, config, status="done" if complete else "partial",

@@ -94,16 +94,22 @@ def _iterations(config: ExperimentConfig, records: list[dict[str, Any]]) -> str:
     units = [r["unit"] for r in records if isinstance(r.get("unit"), dict)]
     variants = [v for v in config.variants if any(u.get("variant") == v for u in units)]
     # an ablation trains each variant once per level: count iterations, not units
-    counts = {len({u.get("iteration") for u in units if u.get("variant") == v}) for v in variants}
+    per_variant = {v: len({u.get("iteration") for u in units if u.get("variant") == v})
+                   for v in variants}  # fmt: skip
     seeds = sorted({int(u["seed"]) for u in units if u.get("seed") is not None})
     if not units:
-        variants, counts = list(config.variants), {config.iterations}
-        seeds = list(range(config.seed, config.seed + config.iterations))
-    count = " to ".join(str(n) for n in sorted(counts)[:: max(1, len(counts) - 1)])
+        per_variant = {v: config.iterations_of(v) for v in config.variants}
+        most = max(per_variant.values())
+        seeds = list(range(config.seed, config.seed + most))
+    counts = set(per_variant.values())
+    if len(counts) == 1:
+        count = f"{counts.pop()} per variant ({', '.join(per_variant)})"
+    else:
+        count = ", ".join(f"{n} of {v}" for v, n in per_variant.items())
     span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]} to {seeds[-1]}"
     return (
-        f"{count} per variant ({', '.join(variants)}), {span} (iteration k uses seed + k - 1 "
-        "for every variant, so iterations pair across variants)"
+        f"{count}, {span} (iteration k uses seed + k - 1 for every variant, so iterations pair "
+        "across variants)"
     )
 
 

@@ -371,3 +371,42 @@ def test_information_flow_follows_each_rows_variant_and_skip_subset(health: Topo
         }
     )
     assert information_flow(plain, health) == [True, False, False]
+
+
+def test_variant_iterations_give_more_pairs_to_the_named_variants_only() -> None:
+    config = load_config(
+        CONFIGS / "quickstart.yaml",
+        [*TINY, "variants=[vanilla,resilinet]", "variant_iterations={resilinet: 4}"],
+    )
+    units = plan_units(config)
+    assert [(u.variant, u.iteration, u.seed) for u in units] == [
+        ("vanilla", 1, 0), ("vanilla", 2, 1),
+        ("resilinet", 1, 0), ("resilinet", 2, 1), ("resilinet", 3, 2), ("resilinet", 4, 3),
+    ]  # fmt: skip
+    # --iterations on the command line chooses the same iterations of every variant
+    assert [u.iteration for u in plan_units(config, None, [3])] == [3, 3]
+    # the key is a label: a unit trains the same whatever count its variant runs
+    plain = load_config(CONFIGS / "quickstart.yaml", [*TINY, "variants=[vanilla,resilinet]"])
+    assert config.digest() != plain.digest()
+    from resilinet_cli.experiments.reuse import training_key
+
+    assert training_key(config, units[2]) == training_key(plain, units[2])
+
+
+def test_variant_iterations_must_name_a_variant_of_the_run() -> None:
+    from resilinet_cli.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"variant_iterations\.resilinet_plus: .*variant of this run"
+    ):
+        load_config(
+            CONFIGS / "quickstart.yaml",
+            ["variants=[vanilla,resilinet]", "variant_iterations={resilinet_plus: 4}"],
+        )
+
+
+def test_smoke_runs_one_iteration_of_every_variant(tmp_path: Path) -> None:
+    path = tmp_path / "more.yaml"
+    path.write_text(f"base: {CONFIGS / 'quickstart.yaml'}\nvariant_iterations: {{resilinet: 4}}\n")
+    assert len(plan_units(load_config(path), ["resilinet"])) == 4
+    assert {u.iteration for u in plan_units(load_config(path, smoke=True))} == {1}
