@@ -3,8 +3,10 @@ without events it draws exactly what the paper's failout draws."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ RACK = {
     "common_cause": [{"nodes": ["fog1", "fog2"], "probability": 0.15},
                      {"nodes": ["fog2", "edge"], "probability": 0.05}],
 }  # fmt: skip
+FAILABLE = ("fog1", "fog2", "edge")  # the Health topology's order
 
 
 def health(**train: object) -> object:
@@ -70,12 +73,47 @@ def test_per_batch_draws_one_dead_set_for_the_whole_batch() -> None:
         assert (drawn == drawn[0]).all()
 
 
-def test_without_events_the_draws_are_the_papers() -> None:
-    alive = np.ones((500, 3), "float32")
-    plain = Failout([0.9, 0.8, 0.7], "example", seed=5)
-    same = Failout([0.9, 0.8, 0.7], "example", seed=5, events=())
+SOLO = {"survival": {"edge": 0.7, "fog1": 0.9, "fog2": 0.8}}  # no events; not topology order
+SOLO_RATES = (0.9, 0.8, 0.7)  # fog1, fog2, edge: the Health topology's failable order
+
+
+@pytest.mark.parametrize("granularity", ["batch", "example"])
+def test_without_events_the_draws_are_the_papers(granularity: str) -> None:
+    """A failure model of survival only must draw what the paper's failout draws, draw for draw,
+    or runs trained before failure models existed would not train the same.
+
+    The paper's draw is stated here on its own: per call, one uniform per row and node from a
+    stream seeded like the layer's, and a node is kept where it falls below its survival.
+    """
+    raw = {"name": "t", "topology": read_yaml(TOPOLOGIES / "health.yaml"),
+           "dataset": {"name": "digits"}, "failure_models": {"solo": SOLO}}  # fmt: skip
+    config = validate_config(raw, "t.yaml")
+    model = FailureModel.from_config("solo", config.failure_models["solo"], FAILABLE)
+    assert model.events == () and model.survival == SOLO_RATES
+    layer = Failout(model.survival, granularity, seed=5, events=model.events)
+    stream = keras.random.SeedGenerator(5)
+    n = 20_000
+    rows = 1 if granularity == "batch" else n
+    alive = np.ones((n, len(FAILABLE)), "float32")
+    drawn = []
     for _ in range(3):
-        np.testing.assert_array_equal(plain(alive, training=True), same(alive, training=True))
+        uniform = np.asarray(keras.random.uniform((rows, len(FAILABLE)), seed=stream))
+        papers = np.broadcast_to(uniform < np.array(SOLO_RATES), alive.shape).astype("float32")
+        got = np.asarray(layer(alive, training=True))
+        np.testing.assert_array_equal(got, papers)
+        drawn.append(got)
+    if granularity == "example":  # and the paper's draws are independent Bernoulli per node
+        assert_independent(np.concatenate(drawn), SOLO_RATES)
+
+
+def assert_independent(drawn: np.ndarray, rates: tuple[float, ...]) -> None:
+    """Each dead set's frequency within 4 sigma of the product of per-node Bernoulli(rate)."""
+    n = len(drawn)
+    counts = pd.Series(map(tuple, drawn.astype(int).tolist())).value_counts()
+    for combo in itertools.product((0, 1), repeat=len(rates)):
+        p = math.prod(r if up else 1 - r for up, r in zip(combo, rates, strict=True))
+        sigma = math.sqrt(p * (1 - p) / n)
+        assert abs(counts.get(combo, 0) / n - p) <= 4 * sigma, (combo, counts.get(combo, 0) / n, p)
 
 
 def test_the_failout_model_is_part_of_the_config_hash_and_must_exist() -> None:
