@@ -10,8 +10,11 @@ Skip hyperconnections between outputs of different shapes get a projection on th
 - feature maps: a 1x1 convolution without bias, ``filters`` of the chain input it joins, stride
   ceil(source size / target size) per axis, padding valid; where the sizes do not divide, the
   result is zero-padded at the end (bottom, right) up to the target size;
-- a flat target: a Dense layer (a feature map is flattened first);
-- a flat source into a feature map: a Dense layer to the map's size, reshaped.
+- a flat target: a Dense layer without bias (a feature map is flattened first);
+- a flat source into a feature map: a Dense layer without bias to the map's size, reshaped.
+
+No projection has a bias: a failed sender's output is exactly zero, and under an ``add`` merge
+its link must then deliver zeros, not a learnt constant.
 
 ``model.layer_config`` changes the config of every layer of a class in the cut network, e.g.
 ``{BatchNormalization: {momentum: 0.9}}`` for short runs (Keras' MobileNetV2 uses 0.999, whose
@@ -97,9 +100,9 @@ def project(name: str, x: Any, target: Any) -> Any:
     if len(goal) == 1:
         if len(source) > 1:
             x = keras.layers.Flatten(name=f"{name}_flatten")(x)
-        return keras.layers.Dense(goal[0], name=name)(x)
+        return keras.layers.Dense(goal[0], use_bias=False, name=name)(x)
     if len(source) == 1:
-        x = keras.layers.Dense(math.prod(goal), name=name)(x)
+        x = keras.layers.Dense(math.prod(goal), use_bias=False, name=name)(x)
         return keras.layers.Reshape(goal, name=f"{name}_reshape")(x)
     if len(source) != len(goal) or len(goal) - 1 not in CONVOLUTIONS:
         raise NetworkError("model", f"{name}: cannot project a {source} map onto {goal}")

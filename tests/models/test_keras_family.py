@@ -7,11 +7,14 @@ without training must score what the original scores.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 from cnn_helpers import cnn_config, train_one_step
 
+from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import load_splits
 from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.models.cuts import LayerGraph
@@ -149,12 +152,18 @@ def test_a_branching_network_is_cut_only_around_its_branch() -> None:
         graph.check_cuts({"iot": "left"})
 
 
-def test_a_branching_network_partitioned_predicts_as_the_original(tmp_path) -> None:
-    network = branchy()
-    path = tmp_path / "branchy.keras"
+def branchy_config(folder: Path, network: keras.Model) -> ExperimentConfig:
+    """``network`` (``branchy``) saved and cut so that the edge sends a map and the fog a flat
+    vector: the edge -> cloud skip needs a Flatten + Dense projection."""
+    path = folder / "branchy.keras"
     network.save(path)
     cut = {"iot": "stem", "edge": "join", "fog": "flat"}
-    config = cnn_config({"name": "keras", "path": str(path), "cut": cut})
+    return cnn_config({"name": "keras", "path": str(path), "cut": cut})
+
+
+def test_a_branching_network_partitioned_predicts_as_the_original(tmp_path) -> None:
+    network = branchy()
+    config = branchy_config(tmp_path, network)
     x = np.random.default_rng(1).random((5, 8, 8, 2), dtype=np.float32)
     for variant in ("vanilla", "resilinet"):
         model, _ = build_from_config(config, variant, input_shape=(8, 8, 2), num_classes=10, seed=0)
@@ -169,30 +178,82 @@ def test_a_branching_network_partitioned_predicts_as_the_original(tmp_path) -> N
     assert model.get_layer("skip_hyperconnection_edgecloud").units == 128
 
 
-@pytest.mark.parametrize(
-    ("source", "goal", "layers", "strides"),
-    [
-        ((16, 16, 24), (8, 8, 96), ["conv"], (2, 2)),
-        ((9, 9, 4), (4, 4, 6), ["conv", "pad"], (3, 3)),  # ceil(9/3) = 3: padded to 4
-        ((9, 10, 4), (4, 5, 6), ["conv", "pad"], (3, 2)),  # padded on one axis only
-        ((40, 3), (10, 8), ["conv"], (4,)),  # a 1-D sensor feature map
-        ((5, 5, 4), (30,), ["flatten", "dense"], None),
-        ((30,), (5, 5, 4), ["dense", "reshape"], None),
-        ((6, 6, 4), (6, 6, 4), [], None),
-    ],
-)
+# Every kind of projection: (source shape, chain-input shape, layers made, strides).
+PROJECTIONS = [
+    ((16, 16, 24), (8, 8, 96), ["conv"], (2, 2)),
+    ((9, 9, 4), (4, 4, 6), ["conv", "pad"], (3, 3)),  # ceil(9/3) = 3: padded to 4
+    ((9, 10, 4), (4, 5, 6), ["conv", "pad"], (3, 2)),  # padded on one axis only
+    ((40, 3), (10, 8), ["conv"], (4,)),  # a 1-D sensor feature map
+    ((9, 3), (4, 5), ["conv", "pad"], (3,)),  # 1-D, padded
+    ((8, 8, 8, 2), (4, 4, 4, 3), ["conv"], (2, 2, 2)),  # a 3-D volume
+    ((9, 8, 5, 2), (4, 4, 2, 3), ["conv", "pad"], (3, 2, 3)),  # 3-D, padded on the first axis
+    ((5, 5, 4), (30,), ["flatten", "dense"], None),
+    ((30,), (12,), ["dense"], None),
+    ((30,), (5, 5, 4), ["dense", "reshape"], None),
+    ((6, 6, 4), (6, 6, 4), [], None),
+]
+KINDS = {
+    keras.layers.Conv1D: "conv", keras.layers.Conv2D: "conv", keras.layers.Conv3D: "conv",
+    keras.layers.Dense: "dense", keras.layers.Flatten: "flatten", keras.layers.Reshape: "reshape",
+    keras.layers.ZeroPadding1D: "pad", keras.layers.ZeroPadding2D: "pad",
+    keras.layers.ZeroPadding3D: "pad",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "goal", "layers", "strides"), PROJECTIONS)
 def test_projection_rule(source, goal, layers, strides) -> None:
     x, target = keras.Input(source), keras.Input(goal)
     y = project("skip", x, target)
     assert tuple(y.shape[1:]) == goal
     made = keras.Model(x, y).layers[1:]
-    kinds = {
-        keras.layers.Conv1D: "conv", keras.layers.Conv2D: "conv", keras.layers.Dense: "dense",
-        keras.layers.Flatten: "flatten", keras.layers.Reshape: "reshape",
-        keras.layers.ZeroPadding2D: "pad",
-    }  # fmt: skip
-    assert [kinds[type(layer)] for layer in made] == layers
+    assert [KINDS[type(layer)] for layer in made] == layers
     if strides:
         conv = made[0]
         assert conv.strides == strides and conv.kernel_size == (1,) * len(strides)
         assert not conv.use_bias and conv.padding == "valid"
+
+
+def randomise(layers: list[keras.Layer], seed: int = 0) -> None:
+    """Every weight drawn from [0.5, 1.5]: a bias, had the layer one, would be non-zero."""
+    rng = np.random.default_rng(seed)
+    for layer in layers:
+        for weight in layer.weights:
+            weight.assign(rng.uniform(0.5, 1.5, weight.shape).astype("float32"))
+
+
+def shapes(source: tuple[int, ...], goal: tuple[int, ...]) -> str:
+    return "x".join(map(str, source)) + "-to-" + "x".join(map(str, goal))
+
+
+PAIRS = [case[:2] for case in PROJECTIONS]
+
+
+@pytest.mark.parametrize(("source", "goal"), PAIRS, ids=[shapes(*pair) for pair in PAIRS])
+def test_a_projection_of_zeros_is_zeros(source, goal) -> None:
+    """A dead sender's output is exactly zero; its link must add exactly zero to the merge."""
+    x = keras.Input(source)
+    model = keras.Model(x, project("skip", x, keras.Input(goal)))
+    randomise(model.layers)
+    zeros = np.zeros((3, *source), "float32")
+    np.testing.assert_array_equal(model(zeros), np.zeros((3, *goal), "float32"))
+    assert np.asarray(model(zeros + 1.0)).max() > 0  # the weights are live: the check has teeth
+
+
+@pytest.mark.parametrize("variant", ["deepfogguard", "resilinet_plus"])  # the add merges
+def test_a_dead_sender_delivers_zeros_through_a_dense_skip(tmp_path, variant: str) -> None:
+    config = branchy_config(tmp_path, branchy())
+    model, _ = build_from_config(config, variant, input_shape=(8, 8, 2), num_classes=10, seed=0)
+    skips = [layer for layer in model.layers if layer.name.startswith("skip_hyperconnection")]
+    projections = [layer for layer in skips if layer.weights]
+    assert {layer.name for layer in projections} == {
+        "skip_hyperconnection_iotfog", "skip_hyperconnection_edgecloud",
+    }  # fmt: skip
+    assert all(len(layer.weights) == 1 for layer in projections)  # a kernel, no bias
+    dense = model.get_layer("skip_hyperconnection_edgecloud")
+    assert isinstance(dense, keras.layers.Dense)
+    randomise(projections)
+    link = keras.Model(model.inputs, dense.output)
+    x = np.random.default_rng(2).random((4, 8, 8, 2), dtype=np.float32)
+    edge_dead = np.tile(np.asarray([1, 0], "float32"), (len(x), 1))  # [fog, edge]
+    np.testing.assert_array_equal(link([x, edge_dead]), np.zeros((len(x), 128), "float32"))
+    assert np.abs(np.asarray(link([x, np.ones_like(edge_dead)]))).max() > 0
