@@ -6,6 +6,7 @@ model with an alive mask, where the sweep cuts the model into nodes and shares t
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -120,10 +121,16 @@ def test_weighted_accuracy_by_name_or_order(health) -> None:
     table = pd.DataFrame(rows).assign(
         information_flow=True, accuracy=np.linspace(0.1, 0.9, len(rows))
     )
+    expected = 0.0  # Σ P(c)·acc(c), P a product of each node's survival or failure
+    for row in table.itertuples(index=False):
+        alive = {node: getattr(row, node) for node in health.failable}
+        p = math.prod(HAZARDOUS[n] if up else 1 - HAZARDOUS[n] for n, up in alive.items())
+        expected += p * row.accuracy
     ordered = [HAZARDOUS[node] for node in health.failable]
-    expected = weighted_by_topology(table, health, ordered)
-    assert rn.weighted_accuracy(table, HAZARDOUS) == pytest.approx(expected, abs=1e-15)
-    assert rn.weighted_accuracy(table, ordered) == pytest.approx(expected, abs=1e-15)
+    by_name = dict(reversed(HAZARDOUS.items()))  # names, not the mapping's order, count
+    assert rn.weighted_accuracy(table, by_name) == pytest.approx(expected, rel=1e-12)
+    assert rn.weighted_accuracy(table, ordered) == pytest.approx(expected, rel=1e-12)
+    assert weighted_by_topology(table, health, ordered) == pytest.approx(expected, rel=1e-12)
     assert rn.weighted_accuracy(table, [1.0, 1.0, 1.0]) == pytest.approx(0.9)  # all alive
     with pytest.raises(ConfigError, match="needs 3 values"):
         rn.weighted_accuracy(table, [0.9, 0.9])
