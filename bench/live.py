@@ -52,7 +52,7 @@ def until(client: Any, x: np.ndarray, index: int, bit: str, since: float) -> tup
     while True:
         answer = client.infer(x[:1])
         seen.append(answer)
-        if answer.alive[index] == bit:
+        if answer.contributed[index] == bit:
             return time.perf_counter() - since, seen
         if time.perf_counter() - since > 30:
             raise RuntimeError(f"never saw bit {index} = {bit}")

@@ -47,23 +47,26 @@ class Live:
     test: Any
 
     @property
-    def all_alive(self) -> str:
+    def all_contributed(self) -> str:
+        """The answers' ``contributed`` bits with every node up."""
         return "1" * len(self.unit.topology.failable)
 
 
-def wait_for(client: LiveClient, x, alive: str, *, seconds: float = 10.0, streak: int = 3) -> None:
-    """Send ``x`` until ``streak`` answers in a row say ``alive`` (the receivers agree)."""
+def wait_for(
+    client: LiveClient, x, contributed: str, *, seconds: float = 10.0, streak: int = 3
+) -> None:
+    """Send ``x`` until ``streak`` answers in a row report ``contributed`` (the receivers agree)."""
     end = time.monotonic() + seconds
     seen: list[str] = []
     in_a_row = 0
     while time.monotonic() < end:
         answer: Answer = client.infer(x)
-        seen.append(answer.alive)
-        in_a_row = in_a_row + 1 if answer.alive == alive else 0
+        seen.append(answer.contributed)
+        in_a_row = in_a_row + 1 if answer.contributed == contributed else 0
         if in_a_row >= streak:
             return
         time.sleep(0.01)
-    raise AssertionError(f"answers never settled on {alive}: last {seen[-10:]}")
+    raise AssertionError(f"answers never settled on {contributed}: last {seen[-10:]}")
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path] | None:

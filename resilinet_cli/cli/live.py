@@ -166,7 +166,9 @@ def live_eval(
 ) -> None:
     """Stream UNIT_DIR's test split through a live deployment while nodes fail.
 
-    Writes live.csv, live_summary.csv (live against simulated accuracy per dead set),
+    Writes live.csv (per request; its contributed column: which failable nodes contributed,
+    1 = contributed), live_summary.csv (live against simulated accuracy per combination: the
+    contributing nodes alive, every failable link up, since only node processes fail live),
     live_events.csv (time to detect and recover) and live_latency.png.
     """
     from resilinet_cli.live.chaos import parse_chaos

@@ -18,7 +18,7 @@ class Answer:
     probabilities: np.ndarray
     predictions: np.ndarray
     guess: bool  # no path was left: the predictions are draws from the class prior
-    alive: str  # bit string over topology.failable, 1 = contributed
+    contributed: str  # bit string over topology.failable, 1 = contributed to the prediction
     mixed: bool  # a node contributed on one path and was treated as dead on another
     compute_ms: dict[str, float]  # node -> its sub-model's compute time
     latency_ms: float  # measured here, around the whole call
@@ -50,7 +50,7 @@ class LiveClient:
             probabilities=from_message(reply.probabilities, spec),
             predictions=np.asarray(reply.predictions, dtype=np.int64),
             guess=reply.guess,
-            alive=reply.alive,
+            contributed=reply.alive,  # the proto's field name; it holds the contributed bits
             mixed=reply.mixed,
             compute_ms=dict(reply.compute_ms),
             latency_ms=latency_ms,

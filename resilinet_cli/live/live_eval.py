@@ -4,9 +4,11 @@ Deploys the unit, sends its test examples one at a time to the IoT node (at ``ra
 second, or as fast as answers come back), applies the chaos events to the node processes, and
 writes into ``out``:
 
-- ``live.csv``: one row per request: example, sent_at_ms, latency_ms, dead, prediction, label,
-  guess (``dead`` is the bit string over topology.failable, 1 = contributed);
-- ``live_summary.csv``: per dead set, live accuracy beside the sweep's on the same examples,
+- ``live.csv``: one row per request: example, sent_at_ms, latency_ms, contributed, prediction,
+  label, guess (``contributed`` is the bit string over topology.failable, 1 = the node
+  contributed to the prediction);
+- ``live_summary.csv``: per combination (the contributing nodes alive, every failable link up:
+  only processes fail live), live accuracy beside the sweep's on the same examples,
   the number of differing predictions (expected 0), the requests with a mixed view (a node in
   transition, used on one path and given up on another: no one combination describes them, so
   they are counted apart), latency p50/p99 (summary.py);
@@ -72,7 +74,8 @@ def all_back(rows: list[dict], chaos: ChaosRunner, failable: tuple[str, ...]) ->
         if applied.event.action in ("resume", "restart"):
             index = failable.index(applied.event.node)
             if not any(
-                r["sent_at_ms"] > applied.at_ms and r["dead"][index] == "1" for r in rows[-50:]
+                r["sent_at_ms"] > applied.at_ms and r["contributed"][index] == "1"
+                for r in rows[-50:]
             ):
                 return False
     return True
@@ -130,7 +133,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
                         "example": example,
                         "sent_at_ms": round(sent_at, 3),
                         "latency_ms": round(answer.latency_ms, 3),
-                        "dead": answer.alive,
+                        "contributed": answer.contributed,
                         "prediction": int(answer.predictions[0]),
                         "label": int(test.y[example]),
                         "guess": int(answer.guess),
@@ -141,7 +144,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
         finally:
             chaos.stop()
     live = pd.DataFrame(rows, columns=LIVE_COLUMNS)
-    live["dead"] = live["dead"].astype(str)
+    live["contributed"] = live["contributed"].astype(str)
     model = load_model(unit.model_path)
     summary = summarise(live, model, unit.topology, test.x, test.prior, mixed)
     events = event_times(live, chaos.applied, list(unit.topology.failable))

@@ -18,16 +18,16 @@ from resilinet_cli import atomic
 def plot_latency(
     live: pd.DataFrame, events: pd.DataFrame, path: Path, *, deadline_ms: float | None = None
 ) -> Path:
-    """Write a PNG of live.csv's latency against send time, one colour per dead set."""
+    """Write a PNG of live.csv's latency against send time, one colour per contributing set."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(9, 4), dpi=110)
-    for dead, group in live.groupby("dead", sort=False):
+    for contributed, group in live.groupby("contributed", sort=False):
         guessed = bool(group["guess"].any())
-        label = f"contributing {dead}" + (" (guess)" if guessed else "")
+        label = f"contributed {contributed}" + (" (guess)" if guessed else "")
         axes.scatter(group["sent_at_ms"] / 1000, group["latency_ms"], s=6, label=label)
     if deadline_ms:
         axes.axhline(deadline_ms, color="grey", linestyle=":", linewidth=1)
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("png", type=Path, nargs="?", help="[default: FOLDER/live_latency.png]")
     parser.add_argument("--deadline-ms", type=float)
     args = parser.parse_args(argv)
-    live = pd.read_csv(args.folder / "live.csv", dtype={"dead": str})
+    live = pd.read_csv(args.folder / "live.csv", dtype={"contributed": str})
     events = pd.read_csv(args.folder / "live_events.csv")
     plot_latency(
         live, events, args.png or args.folder / "live_latency.png", deadline_ms=args.deadline_ms

@@ -3,7 +3,7 @@
 The cloud learns a node's state only through the nodes between it and the cloud. A node that is
 alive but whose every path to the cloud crosses a dead node cannot be told from a dead one, and
 needs not be: a dead node sends zeros whatever it receives, so that node's output changes
-nothing. The live ``dead`` bit string therefore says *contributed* (1) or not (0), and the
+nothing. The live ``contributed`` bit string therefore says *contributed* (1) or not (0), and the
 sweep's prediction for it equals the prediction for the true dead set.
 """
 

@@ -1,10 +1,12 @@
-"""live.csv against the sweep: per dead set, live accuracy beside the simulated one.
+"""live.csv against the sweep: per combination seen live, live accuracy beside the simulated one.
 
-For each dead set seen, the sweep's prediction is recomputed on exactly the examples that ran
-under it (``predict_combinations``), so the two accuracies are comparable and every differing
-prediction is counted: live must equal simulated example by example. Without a path the sweep
-scores the guess; on those examples its expected accuracy is the mean training frequency of
-their labels, and the live answer must say it guessed.
+live.csv's ``contributed`` bit string (over topology.failable, 1 = contributed) is read as the
+sweep's combination with those nodes alive and every failable link up: live, only node
+processes fail, links never do. For each such combination the sweep's prediction is recomputed
+on exactly the examples that ran under it (``predict_combinations``), so the two accuracies are
+comparable and every differing prediction is counted: live must equal simulated example by
+example. Without a path the sweep scores the guess; on those examples its expected accuracy is
+the mean training frequency of their labels, and the live answer must say it guessed.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ import pandas as pd
 from resilinet_cli.live.chaos import Applied
 from resilinet_cli.topology import Topology
 
-LIVE_COLUMNS = ["example", "sent_at_ms", "latency_ms", "dead", "prediction", "label", "guess"]
+# ``contributed``: bit string over topology.failable, 1 = the node contributed to the prediction
+LIVE_COLUMNS = [
+    "example", "sent_at_ms", "latency_ms", "contributed", "prediction", "label", "guess",
+]  # fmt: skip
+# ``combination``: the sweep's combination compared with, as combinations.csv's columns read in
+# a row (failable nodes, 1 = alive, then failable links, always 1 live)
 SUMMARY_COLUMNS = [
-    "dead",
+    "combination",
     "examples",
     "information_flow",
     "live_accuracy",
@@ -40,7 +47,7 @@ def summarise(
     prior: np.ndarray,
     mixed: list[bool] | None = None,
 ) -> pd.DataFrame:
-    """One row per dead set in ``live`` (live.csv's columns), in order of first appearance.
+    """One row per combination seen in ``live`` (live.csv's columns), in order of first appearance.
 
     ``mixed`` flags each request whose receivers disagreed on a node (it contributed on one
     path and was given up on another, as happens while it fails or recovers): no combination
@@ -48,13 +55,12 @@ def summarise(
     """
     flags = np.zeros(len(live), dtype=bool) if mixed is None else np.asarray(mixed, dtype=bool)
     rows = []
-    for dead, whole in live.assign(mixed=flags).groupby("dead", sort=False):
-        # live, only processes fail: every failable link of the topology is up
-        combo = tuple(int(bit) for bit in str(dead)) + (1,) * len(topology.failable_links)
+    for contributed, whole in live.assign(mixed=flags).groupby("contributed", sort=False):
+        combo = live_combination(topology, str(contributed))
         flow = topology.has_information_flow(combo)
         latency = whole["latency_ms"].to_numpy()
         row = {
-            "dead": str(dead),
+            "combination": topology.label(combo),
             "examples": len(whole),
             "information_flow": flow,
             "live_accuracy": float("nan"),
@@ -71,6 +77,17 @@ def summarise(
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def live_combination(topology: Topology, contributed: str) -> tuple[int, ...]:
+    """The sweep's combination for a live answer: its contributing nodes alive, links all up.
+
+    Live, only node processes fail (chaos names nodes; a link is a gRPC call that works while
+    both ends do), so every failable link of the topology carries data.
+    """
+    if len(contributed) != len(topology.failable) or set(contributed) - {"0", "1"}:
+        raise ValueError(f"{contributed!r} is no bit string over {list(topology.failable)}")
+    return tuple(int(bit) for bit in contributed) + (1,) * len(topology.failable_links)
+
+
 def compared(
     group: pd.DataFrame,
     combo: tuple[int, ...],
@@ -80,7 +97,7 @@ def compared(
     x: np.ndarray,
     prior: np.ndarray,
 ) -> dict[str, Any]:
-    """Live against simulated on the requests of one dead set: accuracies and differences."""
+    """Live against simulated on the requests of one combination: accuracies and differences."""
     from resilinet_cli.sweeps.sweep import predict_combinations
 
     examples = group["example"].to_numpy()
@@ -105,8 +122,8 @@ def compared(
 def event_times(live: pd.DataFrame, applied: list[Applied], failable: list[str]) -> pd.DataFrame:
     """Per applied event, how long until the answers showed it.
 
-    A kill or hang is seen when an answer that finished after it reports the node dead (time to
-    detect); a resume or restart when one reports it contributing again (time to recover,
+    A kill or hang is seen when an answer that finished after it no longer reports the node
+    contributing (time to detect); a resume or restart when one reports it again (time to recover,
     which for a restart includes starting the process). Empty when never seen.
     """
     done = live["sent_at_ms"].to_numpy() + live["latency_ms"].to_numpy()
@@ -114,7 +131,7 @@ def event_times(live: pd.DataFrame, applied: list[Applied], failable: list[str])
     for entry in applied:
         index = failable.index(entry.event.node)
         wanted = "1" if entry.event.action in ("resume", "restart") else "0"
-        bits = live["dead"].astype(str).str[index].to_numpy()
+        bits = live["contributed"].astype(str).str[index].to_numpy()
         seen = (done > entry.at_ms) & (bits == wanted)
         after = float(done[seen].min() - entry.at_ms) if seen.any() else float("nan")
         rows.append(

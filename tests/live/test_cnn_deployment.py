@@ -70,7 +70,7 @@ def test_live_cnn_equals_simulated_for_every_combination(cnn):
         answers = [client.infer(x[i : i + 1]) for i in range(len(x))]
         for node in dead:
             deployment.resume(node)
-        assert {a.alive for a in answers} == {seen}
+        assert {a.contributed for a in answers} == {seen}
         if combo in simulated:
             live = np.concatenate([a.probabilities for a in answers])
             np.testing.assert_allclose(live, simulated[combo], atol=1e-4)

@@ -74,7 +74,7 @@ def test_live_equals_simulated_for_every_combination(live, trained):
         ]
         for node in dead:
             deployment.resume(node)
-        assert {a.alive for a in answers} == {seen}
+        assert {a.contributed for a in answers} == {seen}
         # after detection no request waits for a dead node's deadline again
         assert max(a.latency_ms for a in answers) < DEADLINE_MS
         if combo in simulated:
@@ -88,7 +88,7 @@ def test_live_equals_simulated_for_every_combination(live, trained):
         else:
             assert all(a.guess for a in answers)
             assert all(0 <= a.predictions[0] < len(test.prior) for a in answers)
-        wait_for(client, x[:1], live.all_alive)
+        wait_for(client, x[:1], live.all_contributed)
     assert differing == 0
     assert len(distinct) > 1  # the combinations really differ: the check has teeth
 
@@ -96,7 +96,7 @@ def test_live_equals_simulated_for_every_combination(live, trained):
 def test_a_hung_node_costs_one_deadline_once(live):
     deployment, client, test = live.deployment, live.client, live.test
     x = test.x[:1]
-    wait_for(client, x, live.all_alive)
+    wait_for(client, x, live.all_contributed)
     deployment.hang("fog2")
     try:
         started = time.monotonic()
@@ -106,23 +106,23 @@ def test_a_hung_node_costs_one_deadline_once(live):
     finally:
         deployment.resume("fog2")
     assert detected <= DEADLINE + 0.05 + SLACK
-    assert first.alive == "101"  # fog1, fog2, edge
-    assert all(a.alive == "101" for a in later)
+    assert first.contributed == "101"  # fog1, fog2, edge
+    assert all(a.contributed == "101" for a in later)
     assert max(a.latency_ms for a in later) < DEADLINE_MS / 2
-    wait_for(client, x, live.all_alive, seconds=2.0)
+    wait_for(client, x, live.all_contributed, seconds=2.0)
 
 
 def test_a_killed_node_is_found_at_once_and_used_again_after_a_restart(live):
     deployment, client, test = live.deployment, live.client, live.test
     x = test.x[:1]
-    wait_for(client, x, live.all_alive)
+    wait_for(client, x, live.all_contributed)
     deployment.kill("edge")
     answers = [client.infer(x) for _ in range(5)]
-    assert all(a.alive == "110" for a in answers)
+    assert all(a.contributed == "110" for a in answers)
     assert max(a.latency_ms for a in answers) < DEADLINE_MS  # refused, not waited for
     deployment.restart("edge")  # waits until it serves
     started = time.monotonic()
-    wait_for(client, x, live.all_alive, seconds=5.0, streak=1)
+    wait_for(client, x, live.all_contributed, seconds=5.0, streak=1)
     spec = deployment.spec
     assert time.monotonic() - started < spec.rise * spec.health_interval_s + 0.25 + 1.0
 
@@ -167,7 +167,7 @@ def test_a_call_without_the_token_is_refused(live):
 
 def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     deployment, unit = live.deployment, live.unit
-    wait_for(live.client, live.test.x[:1], live.all_alive)
+    wait_for(live.client, live.test.x[:1], live.all_contributed)
     out = tmp_path / "eval"
     chaos = "hang fog2@0.3s, resume fog2@0.8s, kill fog1@1.2s"
     code, stdout, stderr = invoke(
@@ -176,11 +176,20 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     )  # fmt: skip
     assert code == 0, stderr
     assert "predictions differing from the simulated ones: 0" in stdout
-    rows = pd.read_csv(out / "live.csv", dtype={"dead": str})
+    rows = pd.read_csv(out / "live.csv", dtype={"contributed": str})
+    header = "example,sent_at_ms,latency_ms,contributed,prediction,label,guess"
+    assert (out / "live.csv").read_text().splitlines()[0] == header
     assert list(rows.columns) == LIVE_COLUMNS
     assert len(rows) >= len(live.test.y)  # the whole split, at least once
-    assert set(rows["dead"]) >= {"111", "101", "011"}  # fog1, fog2, edge
-    summary = pd.read_csv(out / "live_summary.csv", dtype={"dead": str})
+    # fog1, fog2, edge: all up, then fog2 hung (not contributing), then fog1 killed
+    assert set(rows["contributed"]) >= {"111", "101", "011"}
+    summary = pd.read_csv(out / "live_summary.csv", dtype={"combination": str})
+    assert (out / "live_summary.csv").read_text().splitlines()[0] == (
+        "combination,examples,information_flow,live_accuracy,sweep_accuracy,differing,"
+        "mixed_view,latency_p50_ms,latency_p99_ms"
+    )
+    # the Health topology has no failable links: a combination is the contributed bits
+    assert set(summary["combination"]) == set(rows["contributed"])
     assert summary["differing"].sum() == 0
     assert summary["examples"].sum() == len(rows)
     # a request caught while a node fails or recovers is counted apart, and such are rare
