@@ -57,6 +57,7 @@ def test_a_port_in_use_is_named(unit, tmp_path):
     [
         ("kill edeg@5s", "unknown node 'edeg' (did you mean 'edge'?"),
         ("kill cloud@5s", "'cloud' is the input or output node, which never fails"),
+        ("kill edge->fog2@5s", "'edge->fog2' is a link: only node processes fail live"),
         ("explode edge@5s", "unknown action 'explode'"),
         ("kill edge@-1s", "the time is negative"),
         ("hang fog2@10s, resume fog2@5s", "comes before event 1"),
