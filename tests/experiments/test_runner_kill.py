@@ -70,8 +70,14 @@ def kill_when(out: Path, ready: Callable[[], bool], delay: float) -> bool:
     return process.wait() == -signal.SIGKILL
 
 
-def exists(path: Path) -> Callable[[], bool]:
-    return path.exists
+def exists(*paths: Path) -> Callable[[], bool]:
+    """Ready once every one of ``paths`` exists."""
+
+    def ready() -> bool:
+        return all(path.exists() for path in paths)
+
+    ready.__qualname__ = f"exists({', '.join(path.name for path in paths)})"
+    return ready
 
 
 def check_schema_files(out: Path) -> list[str]:
@@ -107,7 +113,13 @@ def test_sigkill_at_five_points_then_rerun_equals_an_uninterrupted_run(tmp_path:
             rng.uniform(0, 0.1),
         ),
         ("training, as epoch 2 is saved", exists(vanilla / ".resume" / "epoch-00002"), 0.0),
-        ("failure sweep", exists(vanilla / "model.keras"), rng.uniform(0, 0.05)),
+        # The unit saves model.keras, then history.csv, then sweeps; a rerun sweeps the saved
+        # model only if both are there, so a kill between the two would retrain it.
+        (
+            "failure sweep",
+            exists(vanilla / "model.keras", vanilla / "history.csv"),
+            rng.uniform(0, 0.05),
+        ),
         ("second unit, at random", exists(resilinet / "run.json"), rng.uniform(0, 3)),
         ("writing tables", exists(killed / "tables"), rng.uniform(0, 0.2)),
     ]
@@ -120,7 +132,8 @@ def test_sigkill_at_five_points_then_rerun_equals_an_uninterrupted_run(tmp_path:
     assert all(hit for hit, _, _ in seen.values()), seen
     # The sweep kill hit between the saved model and its combinations; the rerun swept the
     # saved model rather than training it again.
-    assert "combinations.csv" not in seen["failure sweep"][2], seen
+    swept = seen["failure sweep"][2]
+    assert {"model.keras", "history.csv"} <= set(swept) and "combinations.csv" not in swept, seen
     assert (vanilla / "model.keras").stat().st_mtime_ns == saved_model
 
     resumed = CliRunner().invoke(main, command(killed), catch_exceptions=False)
