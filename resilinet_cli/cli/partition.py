@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,9 @@ def partition(
     its output is the only tensor that the layers after it read from the layers before it; a
     cut inside a residual block is none. FLOPs are TensorFlow's profiler count (a multiply-add
     is 2). With --suggest, the cuts with the fewest bytes on the chain links that keep every
-    link under --max-link-bytes and every --max-flops node under its limit.
+    link under --max-link-bytes and every --max-flops node under its limit. The input node
+    (the weakest device) computes at most 15% of the FLOPs unless --max-flops names it; a
+    warning names any node that computes more than half of them.
 
     \b
     Example:
@@ -60,7 +63,9 @@ def partition(
     \b
     --json prints one object: model, topology (its nodes), total_flops, cut_points (each
     with layer, shape, bytes_per_example, cumulative_flops) and, with --suggest, suggestion
-    (node -> layer).
+    (node -> layer), max_link_bytes, max_flops (the node limits applied), default_budget
+    (node, percent, max_flops; null when --max-flops names the input node), node_flops (each
+    node's FLOPs per example, the output node's included) and warnings.
     """
     from resilinet_cli.models import costs
     from resilinet_cli.models.cuts import LayerGraph
@@ -69,6 +74,7 @@ def partition(
     if not suggest and (max_link_bytes or max_flops):
         raise click.UsageError("--max-link-bytes and --max-flops apply to --suggest")
     spec, nodes, current = network_spec(model, args_text, weights, topology)
+    limits = parse_limits(max_flops, nodes)
     try:
         network = load_network(spec)
         graph = LayerGraph(network)
@@ -78,32 +84,104 @@ def partition(
     flops = costs.layer_flops(network)
     total = costs.total_flops(flops)
     table = costs.cut_costs(network, points, flops)
-    chosen = current
+    chosen, found = current, {}
     if suggest:
-        limits = parse_limits(max_flops, nodes)
-        chosen = costs.suggest(table, nodes[:-1], total, max_link_bytes=max_link_bytes,
-                               max_flops=limits)  # fmt: skip
-        if chosen is None:
-            raise ConfigError(
-                f"{model}: no cuts fit the limits (--max-link-bytes, --max-flops); relax them"
-            )
+        found = suggest_cuts(model, table, nodes, total, max_link_bytes, limits)
+        chosen = found["suggestion"]
     if as_json:
         echo_json({
             "model": model, "topology": nodes, "total_flops": total,
-            "cut_points": [vars(cost) for cost in table],
-            **({"suggestion": chosen} if suggest else {}),
+            "cut_points": [vars(cost) for cost in table], **found,
         })  # fmt: skip
-        return
+    else:
+        echo_table(model, len(graph.calls), table, nodes, total, chosen, found)
+    for warning in found.get("warnings", []):  # last, where the reader ends
+        click.echo(f"warning: {warning}", err=True)
+
+
+def echo_table(
+    model: str,
+    layers: int,
+    table: list[Any],
+    nodes: list[str],
+    total: int,
+    chosen: dict[str, str] | None,
+    found: dict[str, Any],
+) -> None:
+    """The text report: the cut points, then the limits, cuts and node FLOPs of a suggestion."""
+    from resilinet_cli.models import costs
+
     click.echo(
-        f"{model}: {len(graph.calls)} layers, {len(points)} cut points, "
+        f"{model}: {layers} layers, {len(table)} cut points, "
         f"{total:,} FLOPs per example; topology {' -> '.join(nodes)}\n"
     )
     click.echo(costs.format_table(table, total, chosen))
+    if found:
+        click.echo(f"\nLimits: {stated_limits(found, nodes[0])}")
     if chosen:
-        label = "Suggested cuts" if suggest else "The config's cuts"
+        label = "Suggested cuts" if found else "The config's cuts"
         click.echo(f"\n{label} (model.cut):")
         for node, layer in chosen.items():
             click.echo(f"  {node}: {layer}")
+    if found:
+        click.echo(f"\nFLOPs per example by node: {shares(found['node_flops'], total)}")
+
+
+def suggest_cuts(
+    model: str,
+    table: list[Any],
+    nodes: list[str],
+    total: int,
+    max_link_bytes: int | None,
+    explicit: dict[str, int],
+) -> dict[str, Any]:
+    """The suggestion with what it was chosen under and what it gives each node (the JSON
+    fields): the input node gets its default budget, so that fewest bytes alone cannot put the
+    whole network on the weakest device."""
+    from resilinet_cli.models import costs
+
+    limits = costs.with_default_budget(explicit, nodes[0], total)
+    default = None
+    if nodes[0] not in explicit:
+        default = {"node": nodes[0], "percent": costs.INPUT_NODE_PERCENT,
+                   "max_flops": limits[nodes[0]]}  # fmt: skip
+    found = {"max_link_bytes": max_link_bytes, "max_flops": limits, "default_budget": default}
+    chosen = costs.suggest(table, nodes[:-1], total, max_link_bytes=max_link_bytes,
+                           max_flops=limits)  # fmt: skip
+    if chosen is None:
+        raise ConfigError(f"{model}: no cuts fit the limits ({stated_limits(found, nodes[0])}); "
+                          "relax them")  # fmt: skip
+    own = costs.node_flops(table, chosen, nodes[-1], total)
+    warnings = [
+        f"{node} computes {100 * own[node] / total:.1f}% of the FLOPs per example, more than "
+        f"half; --max-flops {node}=N limits it"
+        for node in costs.crowded(own, total)
+    ]
+    return {"suggestion": chosen, **found, "node_flops": own, "warnings": warnings}
+
+
+def stated_limits(found: dict[str, Any], input_node: str) -> str:
+    """The limits a suggestion was chosen under, in words, the default budget marked."""
+    parts = []
+    for node, limit in found["max_flops"].items():
+        part = f"{node} at most {limit:,} FLOPs"
+        if node == input_node and found["default_budget"] is not None:
+            percent = found["default_budget"]["percent"]
+            part += f" (default: {percent}% of the total; --max-flops {node}=N sets another)"
+        parts.append(part)
+    if found["max_link_bytes"] is not None:
+        parts.append(f"links at most {found['max_link_bytes']:,} bytes")
+    return ", ".join(parts)
+
+
+def shares(node_flops: dict[str, int], total: int) -> str:
+    """Each node's FLOPs and share of the total, e.g. ``iot 1.2 MFLOPs (4.7%)``."""
+    from resilinet_cli.models.costs import human_flops
+
+    def share(flops: int) -> str:
+        return f"{100 * flops / total:.1f}%" if total else "-"
+
+    return ", ".join(f"{node} {human_flops(f)} ({share(f)})" for node, f in node_flops.items())
 
 
 def network_spec(
@@ -162,8 +240,11 @@ def parse_limits(texts: tuple[str, ...], nodes: list[str]) -> dict[str, int]:
                 param_hint="--max-flops",
             )
         try:
-            limits[node] = int(float(value))
+            number = float(value)
         except ValueError:
-            message = f"{text!r}: N must be a number"
-            raise click.BadParameter(message, param_hint="--max-flops") from None
+            number = math.nan
+        if not 0 <= number < math.inf:  # nan fails too
+            message = f"{text!r}: N must be a number of FLOPs, 0 or more"
+            raise click.BadParameter(message, param_hint="--max-flops")
+        limits[node] = int(number)
     return limits

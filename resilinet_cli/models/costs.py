@@ -27,6 +27,11 @@ _OPAQUE_OPS = frozenset(
     | {"PartitionedCall", "StatefulPartitionedCall"}
 )
 _Plan = tuple[int, tuple[int, ...], tuple[int, ...]]  # bytes, tie-break key, cut indices
+# The input (IoT) node is the weakest device. The paper's own partitions give it 0 % (the Health
+# MLP), 0.8-2.7 % (MobileNet-v1, settings 1 and 2) and 14 % (ResNet-18's 7x7 first convolution)
+# of the network's FLOPs; without a budget, fewest bytes alone can put nearly the whole network
+# there (the last layers are the smallest). --suggest caps it at this share unless told otherwise.
+INPUT_NODE_PERCENT = 15
 _SCOPE = "cost."  # scopes we open around each layer call; "." never occurs in a traced arg name
 
 
@@ -266,6 +271,41 @@ def suggest(
     return {node: costs[index].layer for node, index in zip(nodes, plan[2], strict=True)}
 
 
+def default_budget(total_flops: int) -> int:
+    """The FLOPs per example the input node may compute when no limit names it."""
+    return total_flops * INPUT_NODE_PERCENT // 100
+
+
+def with_default_budget(
+    max_flops: Mapping[str, int], input_node: str, total_flops: int
+) -> dict[str, int]:
+    """``max_flops`` plus the input node's default budget, unless ``max_flops`` names it."""
+    return {input_node: default_budget(total_flops), **max_flops}
+
+
+def node_flops(
+    costs: Sequence[CutCost], plan: Mapping[str, str], output_node: str, total_flops: int
+) -> dict[str, int]:
+    """FLOPs per example each node computes under ``plan`` (node -> cut, in chain order): its
+    cut's cumulative FLOPs minus the previous cut's; the output node computes the rest."""
+    cumulative = {cost.layer: cost.cumulative_flops for cost in costs}
+    own, done = {}, 0
+    for node, layer in plan.items():
+        own[node], done = cumulative[layer] - done, cumulative[layer]
+    own[output_node] = total_flops - done
+    return own
+
+
+def crowded(flops_by_node: Mapping[str, int], total_flops: int) -> list[str]:
+    """The nodes that compute most (over half) of the FLOPs: a split that hardly splits."""
+    return [node for node, flops in flops_by_node.items() if 2 * flops > total_flops]
+
+
+def human_flops(value: int) -> str:
+    """``value`` FLOPs with a decimal prefix, e.g. 12.3 MFLOPs."""
+    return _human(value, "FLOPs", 1000, ["", "k", "M", "G", "T"])
+
+
 def _human(value: int, unit: str, base: int, prefixes: Sequence[str]) -> str:
     """``value`` with the largest prefix that keeps it at or above 1, to one decimal."""
     if value < base:
@@ -296,7 +336,7 @@ def format_table(
             cost.layer,
             "x".join(map(str, cost.shape)),
             size if cost.bytes_per_example < 1024 else f"{size} ({cost.bytes_per_example} B)",
-            _human(cost.cumulative_flops, "FLOPs", 1000, ["", "k", "M", "G", "T"]),
+            human_flops(cost.cumulative_flops),
             f"{100 * cost.cumulative_flops / total_flops:.1f}%" if total_flops else "-",
         ]
         if suggestion is not None:

@@ -207,6 +207,78 @@ def test_partition_suggests_cuts_within_the_limits(saved, tmp_path: Path) -> Non
     code, _, stderr = invoke("partition", str(path), "--topology", "health", "--suggest",
                              "--max-link-bytes", "100")  # fmt: skip
     assert code == 2 and "no cuts fit the limits" in stderr and stderr.count("\n") == 1
+    assert f"iot at most {MLP_FLOPS * 15 // 100:,} FLOPs (default: 15%" in stderr  # stated
+
+
+# The saved mlp's FLOPs per example, by the profiler's rules (multiply-add 2, bias 1 per unit,
+# softmax 5 per element): d1, then d2-d4, then the output layer.
+D1, DN, OUT = 2 * 64 * 32 + 32, 2 * 32 * 32 + 32, 2 * 32 * 10 + 10 + 5 * 10
+MLP_FLOPS = D1 + 3 * DN + OUT
+
+
+def test_partition_suggests_within_a_default_input_node_budget(saved) -> None:
+    """Fewest bytes alone would cut the iot at d1 (128 bytes, 37 % of the FLOPs); 15 % of them
+    leaves it the raw input, and the edge then computes most of the network: a warning."""
+    path, _ = saved
+    code, stdout, stderr = invoke("partition", str(path), "--topology", "health", "--suggest",
+                                  "--json")  # fmt: skip
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["total_flops"] == MLP_FLOPS
+    budget = MLP_FLOPS * 15 // 100
+    assert report["default_budget"] == {"node": "iot", "percent": 15, "max_flops": budget}
+    assert report["max_flops"] == {"iot": budget}
+    assert report["suggestion"] == {"iot": "pixels", "edge": "d2", "fog2": "d3", "fog1": "d4"}
+    assert report["node_flops"] == {"iot": 0, "edge": D1 + DN, "fog2": DN, "fog1": DN,
+                                    "cloud": OUT}  # fmt: skip
+    share = f"{100 * (D1 + DN) / MLP_FLOPS:.1f}%"
+    assert report["warnings"] == [
+        f"edge computes {share} of the FLOPs per example, more than half; --max-flops edge=N "
+        "limits it"
+    ]
+    assert stderr == f"warning: {report['warnings'][0]}\n"
+    code, stdout, stderr = invoke("partition", str(path), "--topology", "health", "--suggest")
+    assert code == 0 and stderr == f"warning: {report['warnings'][0]}\n"
+    assert (
+        f"Limits: iot at most {budget:,} FLOPs (default: 15% of the total; --max-flops iot=N "
+        "sets another)\n"
+    ) in stdout
+    assert f"edge {(D1 + DN) / 1000:.1f} kFLOPs ({share})" in stdout
+
+
+def test_partition_explicit_limits_replace_the_default_budget(saved) -> None:
+    path, _ = saved
+    code, stdout, stderr = invoke("partition", str(path), "--topology", "health", "--suggest",
+                                  "--json", "--max-flops", f"iot={MLP_FLOPS}")  # fmt: skip
+    assert code == 0 and stderr == "", stderr  # no node computes most: no warning
+    report = json.loads(stdout)
+    assert report["default_budget"] is None and report["max_flops"] == {"iot": MLP_FLOPS}
+    assert report["suggestion"] == {"iot": "d1", "edge": "d2", "fog2": "d3", "fog1": "d4"}
+    assert report["warnings"] == []
+    assert max(report["node_flops"].values()) == D1 < MLP_FLOPS / 2
+    code, stdout, _ = invoke("partition", str(path), "--topology", "health", "--suggest",
+                             "--max-flops", "iot=5e3", "--max-link-bytes", "200")  # fmt: skip
+    assert code == 0
+    assert "Limits: iot at most 5,000 FLOPs, links at most 200 bytes\n" in stdout
+    assert "default" not in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--max-flops", "iot=abc"], "'iot=abc': N must be a number of FLOPs, 0 or more"),
+        (["--max-flops", "iot=inf"], "'iot=inf': N must be a number of FLOPs, 0 or more"),
+        (["--max-flops", "iot=nan"], "'iot=nan': N must be a number of FLOPs, 0 or more"),
+        (["--max-flops", "iot=-1"], "'iot=-1': N must be a number of FLOPs, 0 or more"),
+        (["--max-flops", "mars=5"], "'mars=5': expected NODE=N with NODE one of iot, edge"),
+        (["--max-flops", "iot"], "'iot': expected NODE=N"),
+        (["--max-link-bytes", "0"], "--max-link-bytes"),
+    ],
+)
+def test_partition_bad_limits_are_one_line(saved, args: list[str], expected: str) -> None:
+    path, _ = saved
+    code, _, stderr = invoke("partition", str(path), "--topology", "health", "--suggest", *args)
+    assert code == 2 and expected in stderr and stderr.count("\n") == 1, stderr
 
 
 def test_partition_of_the_example_config_marks_its_cuts() -> None:

@@ -17,12 +17,16 @@ from hypothesis import strategies as st
 
 from resilinet_cli.models.costs import (
     CutCost,
+    crowded,
     cut_costs,
+    default_budget,
     format_table,
     layer_flops,
+    node_flops,
     output_bytes,
     suggest,
     total_flops,
+    with_default_budget,
 )
 
 H, W, CIN, COUT, CLASSES = 8, 8, 3, 4, 5
@@ -240,6 +244,48 @@ def test_suggest_is_the_brute_force_optimum(
     assert all(max_link_bytes is None or c.bytes_per_example <= max_link_bytes for c in chosen)
 
 
+def test_the_default_budget_is_15_percent_of_the_flops_for_the_input_node() -> None:
+    assert default_budget(3000) == 450
+    assert default_budget(999) == 149  # 149.85, rounded down: the budget is never exceeded
+    assert with_default_budget({}, "iot", 3000) == {"iot": 450}
+    assert with_default_budget({"edge": 5}, "iot", 3000) == {"iot": 450, "edge": 5}
+    assert with_default_budget({"iot": 2000, "edge": 5}, "iot", 3000) == {"iot": 2000, "edge": 5}
+
+
+@pytest.mark.parametrize(("max_link_bytes", "max_flops", "expected"), LIMITS)
+def test_suggest_under_the_default_budget_is_the_brute_force_optimum(
+    max_link_bytes: int | None, max_flops: dict[str, int], expected: tuple[str, ...] | None
+) -> None:
+    """The LIMITS cases again, with iot at most 15 % of 3000 FLOPs unless they limit it."""
+    limits = with_default_budget(max_flops, "iot", TOTAL)
+    plan = suggest(COSTS, NODES, TOTAL, max_link_bytes=max_link_bytes, max_flops=limits)
+    assert plan == brute_force(COSTS, NODES, TOTAL, max_link_bytes, {"iot": 450, **max_flops})
+    if "iot" in max_flops:
+        assert plan == (None if expected is None else dict(zip(NODES, expected, strict=True)))
+
+
+def test_the_default_budget_moves_an_unlimited_suggestion_off_the_input_node() -> None:
+    # Unlimited, the iot runs up to c4 (900 of 3000 FLOPs); at most 450, c2 is the cheapest.
+    limits = with_default_budget({}, "iot", TOTAL)
+    plan = suggest(COSTS, NODES, TOTAL, max_link_bytes=None, max_flops=limits)
+    assert plan == {"iot": "c2", "edge": "c5", "fog": "c7"}  # 1024 + 256 + 64 bytes
+
+
+def test_node_flops_of_a_plan() -> None:
+    plan = {"iot": "c2", "edge": "c5", "fog": "c7"}
+    assert node_flops(COSTS, plan, "cloud", TOTAL) == {
+        "iot": 300, "edge": 1600 - 300, "fog": 2500 - 1600, "cloud": 3000 - 2500,
+    }  # fmt: skip
+    assert node_flops(COSTS, {"iot": "c0"}, "cloud", TOTAL) == {"iot": 100, "cloud": 2900}
+
+
+def test_crowded_nodes_compute_more_than_half() -> None:
+    assert crowded({"iot": 300, "edge": 1300, "fog": 900, "cloud": 500}, 3000) == []
+    assert crowded({"iot": 1501, "cloud": 1499}, 3000) == ["iot"]
+    assert crowded({"iot": 1500, "cloud": 1500}, 3000) == []  # half is not most
+    assert crowded({"iot": 0, "cloud": 0}, 0) == []
+
+
 def test_suggest_limits_the_output_node() -> None:
     costs, nodes = COSTS[:7], ["iot", "edge"]
     assert suggest(costs, nodes, TOTAL, max_link_bytes=None, max_flops={}) == {
@@ -300,6 +346,10 @@ def test_suggest_matches_brute_force_on_random_chains(
     expected = brute_force(costs, nodes, total, max_link_bytes, limits)
     got = suggest(costs, nodes, total, max_link_bytes=max_link_bytes, max_flops=limits)
     assert got == expected
+    budget = {"n0": total * 15 // 100, **limits}  # the default: 15 %, unless n0 is limited
+    defaulted = with_default_budget(limits, "n0", total)
+    got = suggest(costs, nodes, total, max_link_bytes=max_link_bytes, max_flops=defaulted)
+    assert got == brute_force(costs, nodes, total, max_link_bytes, budget)
 
 
 def test_format_table() -> None:
