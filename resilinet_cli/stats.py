@@ -1,9 +1,11 @@
-"""Is a difference between two table cells larger than the noise of the iterations?
+"""Is a difference larger than the noise of the iterations, once many are tested at once?
 
 A cell of a weighted-accuracy table is a mean, a sample std (ddof=1) and a count n over
-iterations. Two cells are compared with Welch's t-test (unequal variances), at ``ALPHA``. With
-fewer than two iterations on a side there is no estimate of the noise, and no claim is made.
-REPORT.md's ordering sentence and ``resilinet compare`` both decide here, so they agree.
+iterations. ``resilinet compare`` tests two cells with Welch's t-test (unequal variances); a
+report tests two variants on the iterations that share a seed with a paired t-test. With fewer
+than two iterations there is no estimate of the noise, and no claim is made. Verdicts stand on
+p-values adjusted over their family (``adjust``), and an undecided comparison says what its n
+could detect (``detectable_difference``, ``pairs_needed``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 ALPHA = 0.05
-TEST = f"Welch's t-test, p < {ALPHA:g}"
 
 
 @dataclass(frozen=True)
@@ -24,34 +25,6 @@ class Cell:
     mean: float
     std: float
     n: int
-
-
-@dataclass(frozen=True)
-class Difference:
-    """``a`` against ``b``: the difference of the means, and Welch's p when it can be computed."""
-
-    a: Cell
-    b: Cell
-    p: float | None  # None: fewer than two iterations on a side, no noise estimate
-
-    @property
-    def delta(self) -> float:
-        return self.a.mean - self.b.mean
-
-    @property
-    def estimable(self) -> bool:
-        return self.p is not None
-
-    @property
-    def clear(self) -> bool:
-        """The means differ by more than the noise explains (p < ALPHA)."""
-        return self.p is not None and self.p < ALPHA
-
-    def counts(self) -> str:
-        """'n=2', or 'n=2 and 3' when the sides have different counts."""
-        if self.a.n == self.b.n:
-            return f"n={self.a.n}"
-        return f"n={self.a.n} and {self.b.n}"
 
 
 def welch_p(a: Cell, b: Cell) -> float | None:
@@ -70,10 +43,6 @@ def welch_p(a: Cell, b: Cell) -> float | None:
     return float(result.pvalue)
 
 
-def compare(a: Cell, b: Cell) -> Difference:
-    return Difference(a, b, welch_p(a, b))
-
-
 def p_text(p: float) -> str:
     """'0.43', '0.004', '<0.001': enough digits to see where p stands against ALPHA."""
     if p < 0.001:
@@ -81,15 +50,10 @@ def p_text(p: float) -> str:
     return f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
 
 
-def format_p(p: float) -> str:
-    """'p=0.43', 'p=0.004', 'p<0.001'."""
-    text = p_text(p)
-    return f"p{text}" if text.startswith("<") else f"p={text}"
-
-
 # Paired comparisons: iteration k of every variant trains from the same seed (the same batch
-# order, and the same initial draws where layers match), so a - b per iteration removes the
-# noise the two variants share.
+# order, and the same initial draws where layers match), so the variants are compared on their
+# per-iteration differences. Whether that removes shared noise depends on how the pairs
+# correlate, which the tables report (``Paired.correlation``); the test is valid either way.
 PAIRED_TEST = "paired t-test"
 CONFIDENCE = 1 - ALPHA  # the CI excludes 0 exactly when p < ALPHA: the two never disagree
 # Differences closer than this (accuracy fractions) count as equal: float rounding of equal
@@ -110,6 +74,12 @@ class Paired:
     high: float | None = None
     p: float | None = None
     t: float | None = None
+    correlation: float | None = None  # Pearson's r of the pairs; None when a side is constant
+
+    @property
+    def sd(self) -> float | None:
+        """Sample std (ddof=1) of the differences; None for fewer than two pairs."""
+        return statistics.stdev(self.differences) if self.n >= 2 else None
 
     @property
     def n(self) -> int:
@@ -124,13 +94,6 @@ class Paired:
         """Two or more pairs, all with the same difference: the t-test has nothing to go on."""
         return self.n >= 2 and max(self.differences) - min(self.differences) <= SAME
 
-    @property
-    def sign(self) -> int:
-        """+1 or -1 when a is above or below b past the noise (p < ALPHA), else 0."""
-        if self.p is None or self.p >= ALPHA:
-            return 0
-        return 1 if self.mean > 0 else -1
-
 
 def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
     """Paired t-test of ``a[i] - b[i]`` (two-sided) with its ``CONFIDENCE`` t-interval.
@@ -141,8 +104,9 @@ def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
     t distribution directly (as scipy.stats.ttest_rel does), so nearly equal differences raise
     no precision warning.
     """
-    differences = tuple(float(x) - float(y) for x, y in zip(a, b, strict=True))
-    result = Paired(differences)
+    a, b = [float(x) for x in a], [float(y) for y in b]
+    differences = tuple(x - y for x, y in zip(a, b, strict=True))
+    result = Paired(differences, correlation=pearson(a, b))
     if result.n < 2 or result.constant:
         return result
     from scipy.stats import t as student
@@ -152,7 +116,15 @@ def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
     t = result.mean / error
     half = mean_half_width(differences) or 0.0
     p = float(2 * student.sf(abs(t), df))
-    return Paired(differences, result.mean - half, result.mean + half, p, t)
+    return Paired(differences, result.mean - half, result.mean + half, p, t, result.correlation)
+
+
+def pearson(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Pearson's correlation of paired values; None with fewer than 3 pairs or a constant side
+    (a correlation of two points is always ±1 and says nothing)."""
+    if len(a) < 3 or max(a) - min(a) <= SAME or max(b) - min(b) <= SAME:
+        return None
+    return statistics.correlation(a, b)
 
 
 def mean_half_width(values: Sequence[float]) -> float | None:
@@ -163,3 +135,88 @@ def mean_half_width(values: Sequence[float]) -> float | None:
 
     error = statistics.stdev(values) / math.sqrt(len(values))
     return float(student.ppf(1 - ALPHA / 2, len(values) - 1)) * error
+
+
+# Multiple comparisons: a page (or a profile) states many verdicts, and at p < 0.05 each, some
+# would pass by chance alone. Verdicts therefore stand on p-values adjusted over their family.
+CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}  # name -> statsmodels' method
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}
+POWER = 0.8  # what "could detect" means below
+MAX_PAIRS = 1000  # beyond this many pairs, "> 1000"
+
+
+def adjust(p_values: Sequence[float], correction: str) -> list[float]:
+    """The family's p-values adjusted by ``correction`` (holm: family-wise error at ALPHA;
+    bh: false discovery rate at ALPHA; none: as they are)."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}")
+    method = CORRECTIONS[correction]
+    if method is None or not p_values:
+        return [float(p) for p in p_values]
+    from statsmodels.stats.multitest import multipletests
+
+    return [float(p) for p in multipletests(list(p_values), alpha=ALPHA, method=method)[1]]
+
+
+def test_level(correction: str, family: int) -> float:
+    """The significance level the power analysis assumes: ALPHA / m, the level the strictest
+    comparison of a corrected family of ``family`` must pass (ALPHA without correction)."""
+    return ALPHA if correction == "none" else ALPHA / max(family, 1)
+
+
+def detectable_difference(sd: float, n: int, alpha: float) -> float | None:
+    """The smallest |mean difference| a two-sided paired t-test on ``n`` pairs with this
+    ``sd`` of differences detects with power ``POWER`` at ``alpha``; None below 2 pairs."""
+    if n < 2 or not sd > 0:
+        return None
+    from scipy.optimize import brentq
+
+    def gap(effect: float) -> float:
+        return power(n, effect, alpha) - POWER
+
+    high = 1.0
+    while gap(high) < 0:  # power grows with the effect: bracket the root
+        high *= 2
+    return float(brentq(gap, 0.0, high, xtol=1e-10)) * sd
+
+
+def pairs_needed(difference: float, sd: float, alpha: float) -> int | None:
+    """How many pairs a two-sided paired t-test needs to detect ``difference`` with power
+    ``POWER`` at ``alpha``, given this ``sd``; None when more than ``MAX_PAIRS``."""
+    if not sd > 0 or difference == 0:
+        return None
+    effect = abs(difference) / sd
+    if power(MAX_PAIRS, effect, alpha) < POWER:
+        return None
+    low, high = 2, MAX_PAIRS  # power grows with n: the smallest n that reaches POWER
+    while low < high:
+        middle = (low + high) // 2
+        if power(middle, effect, alpha) >= POWER:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def power(n: int, effect: float, alpha: float) -> float:
+    """The power of a two-sided paired t-test on ``n`` pairs for a standardised difference
+    ``effect`` (mean / sd) at ``alpha``: P(|T| > t_crit), T noncentral t with n - 1 degrees of
+    freedom. Computed as the normal tail averaged over the chi distribution of the standard
+    deviation's estimate (sd / sigma = u / sqrt(df), u ~ chi(df)), because scipy's noncentral
+    t (and statsmodels' power, built on it) returns NaN in parts of the range a power analysis
+    walks through (n = 3, effect 5, alpha 0.0125)."""
+    from scipy import integrate
+    from scipy import stats as distributions
+
+    df, shift = n - 1, effect * math.sqrt(n)
+    critical = float(distributions.t.ppf(1 - alpha / 2, df))
+
+    def tails(u: float) -> float:
+        scaled = critical * u / math.sqrt(df)
+        outside = distributions.norm.sf(scaled - shift) + distributions.norm.cdf(-scaled - shift)
+        return float(outside * distributions.chi.pdf(u, df))
+
+    low, high = distributions.chi.ppf(1e-15, df), distributions.chi.isf(1e-15, df)
+    mode = math.sqrt(df - 1)  # where the chi distribution's mass sits
+    points = [mode] if low < mode < high else None
+    return float(integrate.quad(tails, low, high, limit=200, points=points)[0])

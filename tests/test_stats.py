@@ -49,7 +49,6 @@ def test_the_hand_computed_example() -> None:
         4.9632,
         0.0132,
     )
-    assert result.sign == 1  # p < 0.05 and a above b
 
 
 @pytest.mark.parametrize(
@@ -72,16 +71,18 @@ def test_it_agrees_with_scipy_ttest_rel(a: list[float], b: list[float]) -> None:
     assert result.high == pytest.approx(float(interval.high), abs=1e-9)
 
 
-def test_the_sign_follows_the_difference_past_the_noise_only() -> None:
-    assert paired(B, A).sign == -1
+def test_swapping_the_sides_flips_the_difference_not_the_test() -> None:
+    forward, backward = paired(A, B), paired(B, A)
+    assert backward.mean == -forward.mean and backward.p == pytest.approx(forward.p)
+    assert (backward.low, backward.high) == pytest.approx((-forward.high, -forward.low))
     wide = paired([0.9, 0.7, 0.8], [0.8, 0.8, 0.79])  # +0.10, -0.10, +0.01: noise
-    assert wide.p is not None and wide.p > 0.05 and wide.sign == 0
+    assert wide.p is not None and wide.p > 0.05
 
 
 def test_one_pair_has_no_noise_estimate() -> None:
     result = paired([0.9], [0.8])
     assert result == Paired((0.9 - 0.8,))
-    assert (result.n, result.p, result.low, result.high, result.sign) == (1, None, None, None, 0)
+    assert (result.n, result.p, result.low, result.high) == (1, None, None, None)
     assert result.mean == pytest.approx(0.1)
 
 
@@ -103,7 +104,7 @@ def test_equal_differences_leave_the_test_undefined_without_a_warning(
         warnings.simplefilter("error")
         result = paired(a, b)
     assert result.constant and result.n == 3
-    assert (result.p, result.low, result.high, result.t, result.sign) == (None,) * 4 + (0,)
+    assert (result.p, result.low, result.high, result.t) == (None,) * 4
     assert result.mean == pytest.approx(a[0] - b[0], abs=1e-12)
 
 
@@ -112,3 +113,92 @@ def test_a_spread_past_float_rounding_is_tested() -> None:
         warnings.simplefilter("error")
         result = paired([0.3, 0.7, 0.9], [0.2, 0.6, 0.8 - 1e-9])
     assert not result.constant and result.p is not None
+
+
+def test_holm_and_bh_adjust_a_family_as_worked_by_hand() -> None:
+    from resilinet_cli.stats import adjust
+
+    p = [0.01, 0.04, 0.03, 0.20]
+    # Holm: sorted 0.01, 0.03, 0.04, 0.20 times 4, 3, 2, 1 = 0.04, 0.09, 0.08, 0.20; running
+    # maximum 0.04, 0.09, 0.09, 0.20; back in the given order:
+    assert adjust(p, "holm") == pytest.approx([0.04, 0.09, 0.09, 0.20], abs=1e-12)
+    # Benjamini-Hochberg: p·m/rank = 0.04, 0.06, 0.053, 0.20; running minimum from the top:
+    # 0.20, 0.053, 0.053, 0.04, in the given order:
+    assert adjust(p, "bh") == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.20], abs=1e-12)
+    assert adjust(p, "none") == p
+    assert adjust([], "holm") == []
+    with pytest.raises(ValueError, match="unknown correction"):
+        adjust(p, "bonferonni")
+
+
+def _simulated_power(n: int, effect: float, alpha: float, draws: int = 200_000) -> float:
+    """A paired two-sided t-test's power by simulation, independently of the integral in
+    stats.power: the share of simulated samples of n normal differences that it rejects."""
+    import numpy as np
+    from scipy.stats import t as student
+
+    rng = np.random.default_rng(7)
+    samples = rng.normal(effect, 1.0, size=(draws, n))
+    t = samples.mean(axis=1) / (samples.std(axis=1, ddof=1) / math.sqrt(n))
+    return float((np.abs(t) > student.ppf(1 - alpha / 2, n - 1)).mean())
+
+
+@pytest.mark.parametrize(
+    ("difference", "sd", "family"), [(2.269, 3.059, 36), (0.04, 0.06557, 8), (0.04, 0.06557, 4)]
+)
+def test_the_power_analysis_agrees_with_a_simulation(
+    difference: float, sd: float, family: int
+) -> None:
+    from resilinet_cli.stats import detectable_difference, pairs_needed, power, test_level
+
+    alpha = test_level("holm", family)
+    assert alpha == pytest.approx(0.05 / family)
+    needed = pairs_needed(difference, sd, alpha)
+    effect = difference / sd
+    assert power(needed, effect, alpha) >= 0.8 > power(needed - 1, effect, alpha)
+    assert _simulated_power(needed, effect, alpha) == pytest.approx(
+        power(needed, effect, alpha), abs=0.005
+    )
+    for n in (3, 10):
+        detectable = detectable_difference(sd, n, alpha)
+        assert _simulated_power(n, detectable / sd, alpha) == pytest.approx(0.8, abs=0.005)
+
+
+def test_the_power_integral_agrees_with_the_noncentral_t_where_scipy_gives_one() -> None:
+    from scipy.stats import nct
+    from scipy.stats import t as student
+
+    from resilinet_cli.stats import power
+
+    for n, effect, alpha in ((3, 4.0, 0.0125), (35, 0.7417, 0.05 / 36), (1000, 0.1, 0.05 / 36)):
+        df, shift = n - 1, effect * math.sqrt(n)
+        critical = student.ppf(1 - alpha / 2, df)
+        expected = nct.sf(critical, df, shift) + nct.cdf(-critical, df, shift)
+        assert power(n, effect, alpha) == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_claims_profile_mobilenet_comparison_needs_35_pairs() -> None:
+    """The audit's case: +2.27 points with an sd of 3.06 over 10 pairs, at 0.05/36."""
+    from resilinet_cli.stats import pairs_needed
+
+    assert pairs_needed(2.269, 3.059, 0.05 / 36) == 35
+
+
+def test_no_difference_or_a_tiny_one_needs_more_pairs_than_we_say() -> None:
+    from resilinet_cli.stats import MAX_PAIRS, pairs_needed
+
+    assert pairs_needed(0.0, 1.0, 0.05) is None
+    assert pairs_needed(0.01, 1.0, 0.05 / 36) is None  # thousands of pairs
+    assert pairs_needed(0.1, 1.0, 0.05) < MAX_PAIRS  # about 800
+    assert pairs_needed(1.0, 0.0, 0.05) is None  # no spread, no test
+
+
+def test_pairs_report_their_correlation() -> None:
+    from resilinet_cli.stats import pearson
+
+    # A = 86, 88, 85, 90, 87 and B = 85, 86, 82, 86, 82: by hand, deviations from the means
+    # 87.2 and 84.2 are (-1.2, 0.8, -2.2, 2.8, -0.2) and (0.8, 1.8, -2.2, 1.8, -2.2);
+    # Σxy = 10.8, Σx² = 14.8, Σy² = 16.8, r = 10.8 / √(14.8·16.8) = 0.6849...
+    assert paired(A, B).correlation == pytest.approx(10.8 / math.sqrt(14.8 * 16.8), abs=1e-12)
+    assert pearson([1.0, 2.0], [2.0, 1.0]) is None  # two points always correlate ±1
+    assert pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]) is None  # a constant side

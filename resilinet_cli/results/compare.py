@@ -4,20 +4,26 @@ Both sides are run folders or profile folders (a folder of run folders, as ``rep
 writes). Every ``tables/weighted_accuracy.csv`` found is matched by its folder's path under the
 side's root, and its cells by their key columns: variant, the factor of an ablation, setting.
 
+Before any number is compared, the command checks each run's units against their records'
+checksums and recomputes its table from them (experiments/verify.py). When the two runs'
+configs differ, the comparison says in which keys.
+
 A cell is flagged when the two sides differ by more than the noise of their iterations
-(Welch's t-test, p < 0.05, where both sides have n >= 2; see resilinet_cli/stats.py), or when it
-exists on one side only. With n < 2 on a side there is no noise estimate: such a cell is marked
-"no noise estimate", never flagged, unless the means are equal. The comparison reports; it
-does not judge, so it exits 0 whatever it finds.
+(Welch's t-test where both sides have n >= 2; see resilinet_cli/stats.py), its p adjusted over
+every cell of the comparison (Holm's correction by default), or when it exists on one side
+only. With n < 2 on a side there is no noise estimate: such a cell is marked "no noise
+estimate", never flagged, unless the means are equal. The comparison reports; it does not
+judge, so it exits 0 whatever it finds.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from tabulate import tabulate
 
 from resilinet_cli import atomic, stats
@@ -38,8 +44,9 @@ NO_ESTIMATE = "no noise estimate"
 FLAGGED = (DIFFERS, NEW_ONLY, REFERENCE_ONLY)
 
 RULE = (
-    f"Flagged: a difference beyond the noise ({stats.TEST}, both sides n >= 2) or a cell on one "
-    "side only. With n < 2 on a side there is no noise estimate; such cells are not flagged."
+    "Flagged: a difference beyond the noise (Welch's t-test, adjusted p < 0.05, both sides "
+    "n >= 2) or a cell on one side only. With n < 2 on a side there is no noise estimate; such "
+    "cells are not flagged."
 )
 
 Key = tuple[tuple[str, str], ...]
@@ -47,12 +54,14 @@ Key = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class Row:
-    """One table cell on both sides; ``new`` or ``reference`` is None where it is missing."""
+    """One table cell on both sides; ``new`` or ``reference`` is None where it is missing.
+    ``adjusted``: its p adjusted over the comparison's cells (``Comparison.adjusted``)."""
 
     experiment: str
     key: Key
     new: stats.Cell | None
     reference: stats.Cell | None
+    adjusted: float | None = None
 
     @property
     def p(self) -> float | None:
@@ -74,9 +83,9 @@ class Row:
             return NEW_ONLY
         if math.isclose(self.new.mean, self.reference.mean, rel_tol=0, abs_tol=1e-12):
             return EQUAL
-        p = self.p
-        if p is None:
+        if self.p is None:
             return NO_ESTIMATE
+        p = self.p if self.adjusted is None else self.adjusted
         return DIFFERS if p < stats.ALPHA else WITHIN
 
     @property
@@ -90,6 +99,12 @@ class Comparison:
     reference: Path
     rows: list[Row]
     one_sided: dict[str, str]  # experiment -> "new" or "reference", the side that has it
+    correction: str = "holm"
+    differences: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+
+    @property
+    def tested(self) -> int:
+        return sum(row.p is not None for row in self.rows)
 
     def count(self, *verdicts: str) -> int:
         return sum(row.verdict in verdicts for row in self.rows)
@@ -120,6 +135,7 @@ class Comparison:
                     **_numbers("reference", row.reference),
                     "difference": row.difference,
                     "p_value": row.p,
+                    "p_adjusted": row.adjusted,
                     "verdict": row.verdict,
                     "flagged": row.flagged,
                 }
@@ -144,15 +160,24 @@ class Comparison:
                     _cell(row.reference),
                     "" if row.difference is None else f"{100 * row.difference:+.2f}",
                     "" if row.p is None else stats.p_text(row.p),
+                    "" if row.adjusted is None else stats.p_text(row.adjusted),
                     row.verdict,
                 ]
                 for row in rows
             ]
-            headers = [*columns, "new", "reference", "difference", "p", ""]
-            blocks.append(f"== {experiment}\n" + tabulate(table, headers, disable_numparse=True))
+            headers = [*columns, "new", "reference", "difference", "p", "adjusted p", ""]
+            heading = f"== {experiment}"
+            if self.differences.get(experiment):
+                keys = "; ".join(
+                    f"{key}: {new} new, {old} reference"
+                    for key, old, new in self.differences[experiment]
+                )
+                heading += f"\nthe two runs' configs differ: {keys}"
+            blocks.append(f"{heading}\n" + tabulate(table, headers, disable_numparse=True))
         blocks.append(
             "Weighted accuracy in %, mean ± sample std (n iterations); difference = new - "
-            f"reference in percentage points.\n{RULE}"
+            f"reference in percentage points.\n{RULE} p: Welch's, adjusted over the "
+            f"{self.tested} cells with a test ({stats.CORRECTION_NAMES[self.correction]})."
         )
         blocks.append(f"Summary: {self.summary()}")
         return "\n\n".join(blocks)
@@ -171,13 +196,15 @@ COLUMNS = [
     "reference_n",
     "difference",
     "p_value",
+    "p_adjusted",
     "verdict",
     "flagged",
 ]
 
 
-def compare(new: Path, reference: Path) -> Comparison:
-    """Match the experiments and cells of two folders (RunError for a folder without tables)."""
+def compare(new: Path, reference: Path, correction: str = "holm") -> Comparison:
+    """Match the experiments and cells of two folders (RunError for a folder without tables,
+    a damaged unit, or a table its units do not give)."""
     new_runs, reference_runs = experiments(new), experiments(reference)
     if not set(new_runs) & set(reference_runs):
         raise RunError(
@@ -185,21 +212,61 @@ def compare(new: Path, reference: Path) -> Comparison:
             f"{_names(reference_runs)}); compare two run folders or two profile folders"
         )
     rows: list[Row] = []
+    differences = {}
     for name in [*new_runs, *(n for n in reference_runs if n not in new_runs)]:
         new_cells = read_cells(new_runs[name]) if name in new_runs else {}
         reference_cells = read_cells(reference_runs[name]) if name in reference_runs else {}
+        if name in new_runs and name in reference_runs:
+            differences[name] = config_differences(reference_runs[name], new_runs[name])
         for key in [*new_cells, *(k for k in reference_cells if k not in new_cells)]:
             rows.append(Row(name, key, new_cells.get(key), reference_cells.get(key)))
     one_sided = {name: "new" for name in new_runs if name not in reference_runs}
     one_sided |= {name: "reference" for name in reference_runs if name not in new_runs}
-    return Comparison(new, reference, rows, one_sided)
+    return Comparison(new, reference, adjusted(rows, correction), one_sided, correction,
+                      differences)  # fmt: skip
 
 
-def write_csv(comparison: Comparison) -> Path:
-    """``NEW/comparison.csv``, written atomically."""
+def adjusted(rows: list[Row], correction: str) -> list[Row]:
+    """``rows`` with each tested cell's p adjusted over every tested cell of the comparison."""
+    tested = [i for i, row in enumerate(rows) if row.p is not None]
+    values = stats.adjust([rows[i].p for i in tested], correction)  # type: ignore[misc]
+    rows = list(rows)
+    for i, value in zip(tested, values, strict=True):
+        rows[i] = replace(rows[i], adjusted=value)
+    return rows
+
+
+def config_differences(reference: Path, new: Path) -> list[tuple[str, str, str]]:
+    """(key, reference value, new value) where the two runs' resolved configs differ."""
+    from resilinet_cli.config.differences import config_differences as differ
+
+    if not all((side / layout.CONFIG).is_file() for side in (reference, new)):
+        return []  # bare tables: no configs to tell apart
+    sides = [yaml.safe_load((side / layout.CONFIG).read_text(encoding="utf-8"))
+             for side in (reference, new)]  # fmt: skip
+    if not all(isinstance(side, dict) for side in sides):
+        return []
+    return differ(sides[0], sides[1])
+
+
+def write_csv(comparison: Comparison) -> Path | None:
+    """``NEW/comparison.csv``, written atomically; None when NEW is a committed reference,
+    which resilinet never writes into."""
+    from resilinet_cli.results.references import is_reference
+
     path = comparison.new / CSV_NAME
+    if is_reference(path):
+        return None
     atomic.write_csv(path, comparison.frame())
     return path
+
+
+def experiments_in(root: Path) -> bool:
+    """Whether ``root`` holds any weighted table to compare with."""
+    try:
+        return bool(experiments(root))
+    except RunError:
+        return False
 
 
 def experiments(root: Path) -> dict[str, Path]:

@@ -29,34 +29,43 @@ ACCURACY = {
     "deepfogguard": [0.80, 0.83, 0.83],
     "resilinet": [0.90, 0.92, 0.94],
 }
+# The page's family is its 8 comparisons (4 settings, 2 links). Holm by hand: the four
+# p = 0.0033 come first and get 8·p = 0.0265 (then 7·p, 6·p, 5·p, smaller, so the running
+# maximum keeps 0.0265); the four p = 0.40 get 4·p > 1, so 1. The power analysis at 0.05/8
+# is checked against scipy's noncentral t in tests/test_stats.py: 3 pairs with sd 0.06557
+# detect 60.73 points; +4.00 points would need 39 pairs.
 HOLDS = (
     "resilinet > deepfogguard holds: resilinet - deepfogguard = +10.00 points [7.52, 12.48], "
-    "paired t-test p = 0.003, n = 3"
+    "paired t-test p = 0.003, Holm-adjusted p = 0.03 (family of 8), n = 3"
 )
 UNDECIDED = (
     "deepfogguard > vanilla is undecided at n = 3: deepfogguard - vanilla = +4.00 points "
-    "[-12.29, 20.29], paired t-test p = 0.40"
+    "[-12.29, 20.29], paired t-test p = 0.40, Holm-adjusted p = 1.00 (family of 8); 3 pairs "
+    "detect 60.73 points, +4.00 points would need n = 39"
 )
 
 
 def test_the_report_states_the_claim_per_failure_setting(tmp_path: Path) -> None:
     config = write_run(tmp_path, ACCURACY)
-    weighted = write_run_tables(tmp_path, config)
+    weighted = write_run_tables(tmp_path, config).weighted
     page = (tmp_path / "REPORT.md").read_text()
     for setting in ("normal", "poor", "hazardous"):
         assert f"- **{setting}**: the claim is undecided. {HOLDS}; {UNDECIDED}.\n" in page
     assert "- **no_failure**" not in page  # no node fails there: not the claim's ground
     assert (
-        "| hazardous  | resilinet - deepfogguard |   3 |       +10.00 |   [7.52, 12.48] "
-        "| 0.003 | holds     |"
+        "| hazardous  | resilinet - deepfogguard |   3 |       +10.00 |   [7.52, 12.48] | +0.87 "
+        "| 0.003 |         0.03 | holds     |              |            |"
     ) in page
-    assert "| no_failure | deepfogguard - vanilla   |   3 |        +4.00 | [-12.29, 20.29] " in page
-    # The claim comes before the table of means it is about, after the Welch sentence.
     assert (
-        page.index("Under hazardous: resilinet")
-        < page.index("**The paper's claim")
-        < page.index("**Weighted accuracy**")
-    )
+        "| no_failure | deepfogguard - vanilla   |   3 |        +4.00 | [-12.29, 20.29] | +0.87 "
+        "|  0.40 |         1.00 | undecided |        60.73 |         39 |"
+    ) in page
+    # One p per comparison: no Welch sentence beside the paired verdicts.
+    assert "Welch" not in page and "Under hazardous:" not in page
+    # The claim comes before the table of means it is about.
+    assert page.index("**The paper's claim") < page.index("**Weighted accuracy**")
+    assert "Holm's correction over a family of 8 comparisons" in page
+    assert "variation over training seeds, on one shared test set" in page
 
     table = pd.read_csv(tmp_path / "tables" / "paired.csv")
     assert list(table.columns) == claims.COLUMNS
@@ -73,7 +82,16 @@ def test_the_report_states_the_claim_per_failure_setting(tmp_path: Path) -> None
     assert row["difference"] == pytest.approx(0.10, abs=1e-12)
     assert row["ci_low"] == pytest.approx(0.10 - half, abs=1e-9)
     assert row["ci_high"] == pytest.approx(0.10 + half, abs=1e-9)
-    assert row["p"] == pytest.approx(1 - t / math.sqrt(t * t + 2), abs=1e-9)
+    p = 1 - t / math.sqrt(t * t + 2)
+    assert row["p"] == pytest.approx(p, abs=1e-9)
+    assert row["p_adjusted"] == pytest.approx(8 * p, abs=1e-9)
+    assert (row["correction"], row["family"]) == ("holm", 8)
+    assert math.isnan(row["detectable"]) and math.isnan(row["n_needed"])  # decided
+    # Pearson's r of (0.90, 0.92, 0.94) and (0.80, 0.83, 0.83): by hand, √3/2
+    assert row["correlation"] == pytest.approx(math.sqrt(3) / 2, abs=1e-9)
+    undecided = table[(table["setting"] == "poor") & (table["a"] == "deepfogguard")].iloc[0]
+    assert (undecided["p_adjusted"], undecided["verdict"]) == (1.0, "undecided")
+    assert undecided["n_needed"] == 39
 
     # A page built from the folder (a profile's) says exactly what the run's page says.
     figures = sorted((tmp_path / "figures").glob("*.png"))
@@ -92,7 +110,7 @@ def test_a_comparison_is_contradicted_when_the_difference_is_clearly_negative(
     assert (
         "- **hazardous**: the claim is contradicted. resilinet > deepfogguard is contradicted: "
         "resilinet - deepfogguard = -10.00 points [-12.48, -7.52], paired t-test p = 0.003, "
-        f"n = 3; {UNDECIDED}.\n"
+        f"Holm-adjusted p = 0.03 (family of 8), n = 3; {UNDECIDED}.\n"
     ) in page
 
 
@@ -101,7 +119,10 @@ def test_both_comparisons_must_hold_for_the_claim_to_hold(tmp_path: Path) -> Non
     config = write_run(tmp_path, clear)
     write_run_tables(tmp_path, config)
     page = (tmp_path / "REPORT.md").read_text()
-    assert f"- **hazardous**: the claim holds. {HOLDS}; deepfogguard > vanilla holds: " in page
+    # Holm by hand: the four deepfogguard - vanilla p (0.00088) now come first, so each
+    # p = 0.0033 is multiplied by 4 at most: 0.013.
+    holds = HOLDS.replace("Holm-adjusted p = 0.03", "Holm-adjusted p = 0.01")
+    assert f"- **hazardous**: the claim holds. {holds}; deepfogguard > vanilla holds: " in page
 
 
 def test_pairs_are_iterations_both_variants_finished(tmp_path: Path) -> None:
@@ -109,23 +130,33 @@ def test_pairs_are_iterations_both_variants_finished(tmp_path: Path) -> None:
     config = write_run(tmp_path, {**ACCURACY, "vanilla": [0.70]})
     write_run_tables(tmp_path, config)
     page = (tmp_path / "REPORT.md").read_text()
+    # The family holds the 4 tested comparisons only: Holm gives 4·p = 0.013.
+    holds = HOLDS.replace("p = 0.03 (family of 8)", "p = 0.01 (family of 4)")
     assert (
-        f"- **poor**: the claim is undecided. {HOLDS}; deepfogguard > vanilla is undecided at "
+        f"- **poor**: the claim is undecided. {holds}; deepfogguard > vanilla is undecided at "
         "n = 1: deepfogguard - vanilla = +10.00 points, no noise estimate (n=1).\n"
     ) in page
-    assert "| no noise estimate (n=1) | undecided |" in page
+    assert "**Partial run**: 2 of 9 planned units are not finished (vanilla/iter-2, " in page
+    assert "| no noise estimate (n=1) |              | undecided |" in page
 
 
 def test_equal_differences_are_said_to_leave_the_test_undefined(tmp_path: Path) -> None:
     config = write_run(tmp_path, {**ACCURACY, "resilinet": [0.85, 0.88, 0.88]})  # 0.05 each
+    # Only the 4 deepfogguard - vanilla comparisons are tested: a family of 4, and the power
+    # analysis at 0.05/4 (checked against scipy's noncentral t in tests/test_stats.py).
+    undecided = (
+        UNDECIDED.replace("(family of 8)", "(family of 4)")
+        .replace("detect 60.73 points", "detect 42.93 points")
+        .replace("n = 39", "n = 34")
+    )
     write_run_tables(tmp_path, config)
     page = (tmp_path / "REPORT.md").read_text()
     assert (
         "- **normal**: the claim is undecided. resilinet > deepfogguard is undecided at n = 3: "
         "all 3 differences resilinet - deepfogguard equal +5.00 points, so the paired t-test is "
-        f"undefined (no spread); {UNDECIDED}.\n"
+        f"undefined (no spread); {undecided}.\n"
     ) in page
-    assert "| undefined: all 3 differences equal +5.00 | undecided |" in page
+    assert "| undefined: all 3 differences equal +5.00 |              | undecided |" in page
     table = pd.read_csv(tmp_path / "tables" / "paired.csv")
     assert set(table.loc[table["a"] == "resilinet", "test"]) == {"none: all differences equal"}
 
@@ -138,7 +169,7 @@ def test_one_iteration_adds_no_claim_to_the_page_but_the_table_has_its_rows(
     config = write_run(tmp_path, {variant: values[:1] for variant, values in ACCURACY.items()})
     write_run_tables(tmp_path, config)
     page = (tmp_path / "REPORT.md").read_text()
-    assert "one iteration gives no noise estimate, so no ordering is claimed" in page
+    assert "One iteration per variant gives no noise estimate, so this page states no" in page
     assert "**The paper's claim" not in page and "**Paired comparisons**" not in page
     table = pd.read_csv(tmp_path / "tables" / "paired.csv")
     assert len(table) == 8 and set(table["test"]) == {"none: n=1"}
@@ -174,15 +205,15 @@ def test_a_profile_page_opens_with_the_claim_of_every_experiment(tmp_path: Path)
         [
             "first",
             "3",
-            "+10.00 [7.52, 12.48], p = 0.003",
-            "+4.00 [-12.29, 20.29], p = 0.40",
+            "+10.00 [7.52, 12.48], p = 0.003, adjusted 0.03",
+            "+4.00 [-12.29, 20.29], p = 0.40, adjusted 1.00",
             claim.format("undecided"),
         ],
         [
             "second",
             "3",
-            "-10.00 [-12.48, -7.52], p = 0.003",
-            "+4.00 [-12.29, 20.29], p = 0.40",
+            "-10.00 [-12.48, -7.52], p = 0.003, adjusted 0.03",
+            "+4.00 [-12.29, 20.29], p = 0.40, adjusted 1.00",
             claim.format("contradicted"),
         ],
     ]

@@ -35,8 +35,9 @@ def run_folder(root: Path, table: str) -> Path:
     return root
 
 
-def compare(new: Path, reference: Path) -> Result:
-    return CliRunner().invoke(main, ["compare", str(new), str(reference)], catch_exceptions=False)
+def compare(new: Path, reference: Path, *options: str) -> Result:
+    args = ["compare", str(new), str(reference), *options]
+    return CliRunner().invoke(main, args, catch_exceptions=False)
 
 
 def test_each_cell_is_compared_and_only_differences_beyond_noise_are_flagged(
@@ -55,10 +56,10 @@ def test_each_cell_is_compared_and_only_differences_beyond_noise_are_flagged(
         return " ".join(line.split())
 
     assert row("011", "hazardous") == (
-        "resilinet 011 hazardous 80.00 ± 2.00 (n=2) 79.00 ± 2.00 (n=2) +1.00 0.67 within noise"
+        "resilinet 011 hazardous 80.00 ± 2.00 (n=2) 79.00 ± 2.00 (n=2) +1.00 0.67 0.67 within noise"
     )
     assert row("011", "poor") == (
-        "resilinet 011 poor 90.00 ± 0.10 (n=3) 80.00 ± 0.10 (n=3) +10.00 <0.001 DIFFERS"
+        "resilinet 011 poor 90.00 ± 0.10 (n=3) 80.00 ± 0.10 (n=3) +10.00 <0.001 <0.001 DIFFERS"
     )
     assert row("100", "hazardous") == (
         "resilinet 100 hazardous 70.00 (n=1) 72.00 (n=1) -2.00 no noise estimate"
@@ -75,8 +76,8 @@ def test_each_cell_is_compared_and_only_differences_beyond_noise_are_flagged(
     table = pd.read_csv(new / "comparison.csv", dtype={"factors": str})
     assert list(table.columns) == [
         "experiment", "variant", "factors", "setting", "new_mean", "new_std", "new_n",
-        "reference_mean", "reference_std", "reference_n", "difference", "p_value", "verdict",
-        "flagged",
+        "reference_mean", "reference_std", "reference_n", "difference", "p_value", "p_adjusted",
+        "verdict", "flagged",
     ]  # fmt: skip
     assert list(table["factors"]) == [
         "skip_config=011", "skip_config=011", "skip_config=100", "skip_config=100",
@@ -118,7 +119,9 @@ def test_two_profile_folders_are_compared_experiment_by_experiment(tmp_path: Pat
     frame.loc[0, "mean"] -= 0.2  # vanilla no_failure, n=2 with a std below 1 %
     frame.to_csv(moved, index=False)
 
-    result = compare(new, reference)
+    # Over ~300 cells Holm's correction leaves an n = 2 cell no chance to stand out (below);
+    # uncorrected, the moved cell is the one flagged.
+    result = compare(new, reference, "--correction", "none")
     assert result.exit_code == 0, result.stderr
     for table in tables:
         assert f"== {table.parent.parent.name}" in result.stdout
@@ -134,6 +137,14 @@ def test_two_profile_folders_are_compared_experiment_by_experiment(tmp_path: Pat
         ["quickstart", "vanilla", "no_failure"]
     ]
     assert not (reference / "comparison.csv").exists()
+
+    corrected = compare(new, reference)
+    assert "0 differ beyond the noise" in corrected.stdout.splitlines()[-2]
+    table = pd.read_csv(new / "comparison.csv")
+    tested = table.dropna(subset=["p_value"])
+    moved = tested.query("experiment == 'quickstart' and variant == 'vanilla'").iloc[0]
+    assert moved["p_value"] < 0.05 <= moved["p_adjusted"]  # Holm: raw p times up to m
+    assert moved["p_adjusted"] == pytest.approx(min(1.0, len(tested) * moved["p_value"]))
 
 
 @pytest.mark.parametrize(
