@@ -6,6 +6,7 @@ out (every ``model.keras``, see .gitignore) or what ``report`` must rebuild.
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -52,10 +53,18 @@ def profile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def as_committed(source: Path, target: Path) -> Path:
-    """A copy of ``source`` without its models, as a clone of the repository has it."""
+    """A copy of ``source`` without its models and logs, as a clone of the repository has it:
+    each unit's record lists them as not committed (scripts/promote_reference.py), but the copy
+    carries no marker, so that ``report`` may rebuild it."""
     shutil.copytree(source, target)
     for model in target.glob("**/model.keras"):
         model.unlink()
+    for logs in target.glob("**/tensorboard"):
+        shutil.rmtree(logs)
+    for path in target.glob("**/iter-*/run.json"):
+        record = json.loads(path.read_text())
+        record["not_committed"] = ["model.keras", "tensorboard"]
+        path.write_text(json.dumps(record))
     return target
 
 

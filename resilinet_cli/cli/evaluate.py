@@ -180,7 +180,7 @@ def rescore_run(target: Path, name: str, as_json: bool, data_dir: Path | None) -
     written to ``tables/weighted_accuracy_<model>.csv``."""
     from resilinet_cli import atomic
     from resilinet_cli.experiments import evaluation, rescore
-    from resilinet_cli.results import layout
+    from resilinet_cli.results import layout, references
     from resilinet_cli.results.report_page import table_formats
     from resilinet_cli.results.tables import NOTE
 
@@ -189,7 +189,11 @@ def rescore_run(target: Path, name: str, as_json: bool, data_dir: Path | None) -
     cfg = evaluation.run_config(target, data_dir)
     model = rescore.load_failure_model(name, cfg)
     per_unit, table = rescore.rescore(target, cfg, model)
-    atomic.write_csv(target / layout.TABLES / f"weighted_accuracy_{model.name}.csv", table)
+    path = target / layout.TABLES / f"weighted_accuracy_{model.name}.csv"
+    if references.is_reference(target):
+        click.echo(f"{path} not written: {target} is a committed reference", err=True)
+    else:
+        atomic.write_csv(path, table)
     if as_json:
         records = {"units": per_unit.to_dict("records"), "weighted": table.to_dict("records")}
         columns = list(model.columns)

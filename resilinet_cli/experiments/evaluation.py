@@ -145,19 +145,52 @@ class Located:
 
 
 def locate_models(target: Path) -> tuple[Path, list[Located]]:
-    """(run folder, models) for a run folder (ablation levels included), unit folder or model."""
+    """(run folder, models) for a run folder (ablation levels included), unit folder or model.
+
+    Every unit involved is checked against its record first (``unit_problem``): a damaged
+    one is a RunError that names the file, never a number.
+    """
+    from resilinet_cli.results import runs
+
+    run_dir = next((p for p in (target, *target.parents) if (p / layout.CONFIG).is_file()), None)
     if target.is_file():
-        models = [target]
-    elif (target / layout.MODEL).is_file():
-        models = [target / layout.MODEL]
+        units = [target.parent]
+    elif (target / layout.MODEL).is_file() or target.name.startswith("iter-"):
+        units = [target]  # a unit folder
     else:
-        models = sorted(target.glob(f"{layout.RUNS}/**/iter-*/{layout.MODEL}"))
-        if not models:
-            raise RunError(missing_models(target))
+        units = runs.unit_folders(target)
+    whole_run = not target.is_file() and units != [target]
+    for folder in units:  # a run without models gets one line for all (``missing_models``)
+        problem = unit_problem(folder, run_dir or target, about_model=not whole_run)
+        if problem:
+            raise RunError(problem)
+    models = [target] if target.is_file() else [u / layout.MODEL for u in units]
+    models = [model for model in models if model.is_file()]
+    if not models:
+        raise RunError(missing_models(target))
     run_dir = next((p for p in models[0].resolve().parents if (p / layout.CONFIG).is_file()), None)
     if run_dir is None:
         raise RunError(f"{models[0]}: no config.yaml in any parent folder, so its data is unknown")
     return run_dir, [located(path) for path in models]
+
+
+def unit_problem(folder: Path, run_dir: Path, *, about_model: bool = True) -> str | None:
+    """What keeps the unit in ``folder`` from being read, in one line with what to do; None if
+    it is whole (or never finished). A model a committed reference leaves out is not missing:
+    the line says it is not committed, and how to train it again (``about_model``)."""
+    from resilinet_cli.results import integrity, runs
+
+    record, damage = integrity.read_unit_record(folder)
+    if damage is None and record is not None and record.get("status") == "done":
+        damage = integrity.check_files(folder, record)
+        left_out = not integrity.is_committed(record, layout.MODEL)
+        absent = left_out and not (folder / layout.MODEL).is_file()
+        if damage is None and about_model and absent:
+            return (
+                f"{folder}: its {layout.MODEL} is not committed (a committed reference keeps "
+                f"its tables only); train it again with: {retrain_command(run_dir, folder)}"
+            )
+    return damage.message(runs.repair_hint(run_dir)) if damage else None
 
 
 def located(model_path: Path) -> Located:

@@ -14,18 +14,19 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.schema import training_identity
-from resilinet_cli.results import layout, runs
+from resilinet_cli.results import integrity, layout, runs
 from resilinet_cli.training_version import TRAINING_VERSION
 from resilinet_cli.variants import VARIANTS
 
 # Config keys that name, group or count units but change no unit's results.
 LABELS = (
     "name", "description", "seed", "iterations", "variant_iterations", "variants", "experiment",
-    "smoke", "resources",
+    "smoke", "resources", "stats",
 )  # fmt: skip
 # Dataset keys that say where the data lives, not what it is.
 LOCATION = ("data_dir", "download")
@@ -65,9 +66,16 @@ def finished_units(root: Path, *, swept: bool = True) -> dict[str, Path]:
         record = runs.read_record(record_path.parent)
         key = record.get("training_key")
         done = record.get("status") == "done" and runs.is_current(record)
-        if done and key and (record.get("swept", True) or not swept):
-            found.setdefault(key, record_path.parent)
+        usable = done and key and key not in found and (record.get("swept", True) or not swept)
+        if usable and donor_is_whole(record_path.parent, record):
+            found[key] = record_path.parent
     return found
+
+
+def donor_is_whole(folder: Path, record: dict[str, Any]) -> bool:
+    """A unit to copy from has every file its record lists, unchanged (a committed
+    reference's units are copied without the model they leave out)."""
+    return integrity.check_files(folder, record) is None
 
 
 def copy_unit(donor: Path, folder: Path) -> None:

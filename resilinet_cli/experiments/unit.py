@@ -26,7 +26,7 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import FolderSplits, Splits, load_splits
 from resilinet_cli.experiments import reuse
 from resilinet_cli.models.user_code import allowing_code, code_allowed
-from resilinet_cli.results import layout, runs
+from resilinet_cli.results import integrity, layout, runs
 from resilinet_cli.sweeps.sweep import sweep_model
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import variant_topology
@@ -219,9 +219,11 @@ def run_unit(
         },
         f"best_{metric}": float(history[metric].max()) if metric in history else None,
         "swept": swept,
+        "test_examples": inputs.test_size,
         "threads": threads,
         "wall_seconds": round(time.monotonic() - clock, 3),
         **invocation.record(),
+        integrity.FILES: integrity.file_entries(folder),  # every file above, checked on reading
     }
     runs.write_record(folder, config, status="done", started=started, seeds=seeds, extra=extra)
     return combinations
@@ -249,7 +251,11 @@ def saved_training(folder: Path, key: str) -> tuple[Any, pd.DataFrame] | None:
 
 
 def copy_unit(
-    config: ExperimentConfig, unit: runs.Unit, out: Path, donor: Path
+    config: ExperimentConfig,
+    unit: runs.Unit,
+    out: Path,
+    donor: Path,
+    invocation: Invocation | None = None,
 ) -> pd.DataFrame | None:
     """Finish ``unit`` with a copy of ``donor``'s files; its own record names the donor.
 
@@ -267,12 +273,15 @@ def copy_unit(
             "best_val_accuracy",
             "best_accuracy",
             "swept",
+            "test_examples",
             "threads",
         )
         if key in record
     }
     extra |= {"unit": unit.to_record(), "reused_from": os.path.relpath(donor, folder)}
-    extra |= {"wall_seconds": round(time.monotonic() - clock, 3), **current_invocation().record()}
+    invocation = invocation or current_invocation()
+    extra |= {"wall_seconds": round(time.monotonic() - clock, 3), **invocation.record()}
+    extra[integrity.FILES] = integrity.file_entries(folder)
     started = runs.now()
     runs.write_record(
         folder,

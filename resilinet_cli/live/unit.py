@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.experiments.evaluation import located, run_config
+from resilinet_cli.experiments.evaluation import located, run_config, unit_problem
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.results import layout
 from resilinet_cli.topology import Topology
@@ -44,6 +44,10 @@ def load_unit(folder: Path, data_dir: Path | None = None) -> LiveUnit:
     model_path = folder / layout.MODEL
     if not folder.is_dir():
         raise LiveError(f"{folder}: no such unit folder")
+    run_dir = next((p for p in folder.resolve().parents if layout.is_run_folder(p)), folder)
+    problem = unit_problem(folder, run_dir)  # damaged, or a reference's uncommitted model
+    if problem:
+        raise LiveError(problem)
     if not model_path.is_file():
         raise LiveError(
             f"{folder}: no {layout.MODEL} (a unit folder, runs/<variant>/iter-<k>, holds one)"

@@ -21,7 +21,7 @@ import yaml
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import RunError
-from resilinet_cli.results import layout
+from resilinet_cli.results import integrity, layout
 from resilinet_cli.training_version import TRAINING_VERSION
 from resilinet_cli.version import __version__
 
@@ -74,7 +74,13 @@ def iteration_seed(config: ExperimentConfig, iteration: int) -> int:
 
 
 def prepare_run_folder(out: Path, config: ExperimentConfig) -> None:
-    """Create the folder for ``config``, or check that an existing one holds the same config."""
+    """Create the folder for ``config``, or check that an existing one holds the same config.
+
+    Never a committed reference's folder (results/references.py).
+    """
+    from resilinet_cli.results.references import fresh_folder, refuse_writes
+
+    refuse_writes(out, f"run into a fresh folder instead, such as {fresh_folder(out)}")
     if not check_run_folder(out, config):
         atomic.write_text(out / layout.CONFIG, config_text(config))
 
@@ -89,10 +95,26 @@ def check_run_folder(out: Path, config: ExperimentConfig) -> bool:
         return True  # a run killed before its first record: the same config, go on
     if previous != config.digest():
         raise RunError(
-            f"{out}: holds a run of another config (hash {str(previous)[:12]}, this one "
-            f"{config.digest()[:12]}); choose another --out or delete the folder"
+            f"{out}: holds a run of another config ({differences_text(out, config)}); "
+            "choose another --out or delete the folder"
         )
     return True
+
+
+def differences_text(out: Path, config: ExperimentConfig) -> str:
+    """'train.epochs: 30 there, 5 here; iterations: 2 there, 1 here', from the folder's
+    config.yaml; the two hashes when that file cannot tell."""
+    from resilinet_cli.config.differences import config_differences
+
+    try:
+        saved = yaml.safe_load((out / layout.CONFIG).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        saved = None
+    found = config_differences(saved, config.to_dict()) if isinstance(saved, dict) else []
+    if not found:
+        previous = str(read_record(out).get("config_hash"))[:12]
+        return f"config hash {previous} there, {config.digest()[:12]} here"
+    return "; ".join(f"{key}: {there} there, {here} here" for key, there, here in found)
 
 
 def config_text(config: ExperimentConfig) -> str:
@@ -100,10 +122,73 @@ def config_text(config: ExperimentConfig) -> str:
 
 
 def read_record(folder: Path) -> dict[str, Any]:
+    """A record as far as it can be read; {} when it is missing or damaged (for callers that
+    only look: a unit's readers use ``unit_state`` or ``finished_records``, which say why)."""
     try:
-        return json.loads((folder / RECORD).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        record = json.loads((folder / RECORD).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    return record if isinstance(record, dict) else {}
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """Whether a planned unit is finished; if its files are damaged, which and how."""
+
+    done: bool
+    damage: integrity.Damage | None = None
+
+
+def unit_state(
+    out: Path,
+    unit: Unit,
+    config: ExperimentConfig,
+    *,
+    swept: bool = True,
+    reuse_stale: bool = False,
+) -> UnitState:
+    """Finished, with this unit's config and seed (and its failure sweep, when ``swept``), and
+    every file its record lists whole; a damaged unit is not finished, and says why.
+
+    Only a unit made by this training code counts, unless ``reuse_stale`` keeps older ones.
+    """
+    folder = unit.folder(out)
+    record, damage = integrity.read_unit_record(folder)
+    if record is None:
+        return UnitState(False, damage)
+    finished = (
+        record.get("status") == "done"
+        and record.get("config_hash") == unit.config(config).digest()
+        and record.get("seeds", {}).get("global") == unit.seed
+        and (record.get("swept", True) or not swept)
+        and (reuse_stale or is_current(record))
+    )
+    if not finished:
+        return UnitState(False)
+    damage = unit_damage(folder, record, config)
+    return UnitState(damage is None, damage)
+
+
+def unit_damage(
+    folder: Path, record: dict[str, Any], config: ExperimentConfig
+) -> integrity.Damage | None:
+    """A finished unit's first damaged file: by its checksums, or, in a record that has none
+    for its combinations table (an older resilinet's), by the table's own shape."""
+    damage = integrity.check_files(folder, record)
+    unchecked = layout.COMBINATIONS not in record.get(integrity.FILES, {})
+    if damage is None and record.get("swept", True) and unchecked:
+        columns = config.topology.columns
+        damage = integrity.check_combinations(folder / layout.COMBINATIONS, columns)
+    return damage
+
+
+def add_checksums(out: Path, config: ExperimentConfig) -> None:
+    """Give the finished units of an older run folder the checksums their records lack, once
+    their files pass the checks an older record allows (this run writes the folder anyway)."""
+    for unit, record in finished_records(out, config, strict=False):
+        if integrity.FILES not in record:
+            folder = unit.folder(out)
+            atomic.write_json(folder / RECORD, integrity.with_checksums(folder, record))
 
 
 def is_done(
@@ -114,18 +199,8 @@ def is_done(
     swept: bool = True,
     reuse_stale: bool = False,
 ) -> bool:
-    """Finished, with this unit's config and seed (and its failure sweep, when ``swept``).
-
-    Only a unit made by this training code counts, unless ``reuse_stale`` keeps older ones.
-    """
-    record = read_record(unit.folder(out))
-    return (
-        record.get("status") == "done"
-        and record.get("config_hash") == unit.config(config).digest()
-        and record.get("seeds", {}).get("global") == unit.seed
-        and (record.get("swept", True) or not swept)
-        and (reuse_stale or is_current(record))
-    )
+    """``unit_state(...).done``: finished, whole, with this config and seed."""
+    return unit_state(out, unit, config, swept=swept, reuse_stale=reuse_stale).done
 
 
 def is_current(record: dict[str, Any]) -> bool:
@@ -133,18 +208,52 @@ def is_current(record: dict[str, Any]) -> bool:
     return record.get("training_version") == TRAINING_VERSION
 
 
-def finished_records(out: Path, config: ExperimentConfig) -> Iterator[tuple[Unit, dict[str, Any]]]:
-    """Every finished unit of ``config`` in the run folder ``out``, whatever code made it."""
-    for path in sorted((out / layout.RUNS).glob(f"**/iter-*/{RECORD}")):
-        record = read_record(path.parent)
-        if record.get("status") != "done" or "unit" not in record:
+def finished_records(
+    out: Path, config: ExperimentConfig, *, strict: bool = True
+) -> Iterator[tuple[Unit, dict[str, Any]]]:
+    """Every finished unit of ``config`` in the run folder ``out``, whatever code made it.
+
+    A unit folder whose record or files are damaged is a RunError that names the file and how
+    to repair it (``strict``, for readers); without ``strict`` it is passed over, as a run
+    does, which trains such a unit again.
+    """
+    for folder in unit_folders(out):
+        record, damage = integrity.read_unit_record(folder)
+        if record is None or record.get("status") != "done":
+            if damage is not None and strict:
+                raise RunError(damage.message(repair_hint(out)))
             continue
         try:
             unit = Unit.from_record(record["unit"])
         except TypeError:  # a record from another version of resilinet: not ours to reuse
             continue
-        if record.get("config_hash") == unit.config(config).digest():
-            yield unit, record
+        if record.get("config_hash") != unit.config(config).digest():
+            continue
+        damage = unit_damage(folder, record, config)
+        if damage is not None:
+            if strict:
+                raise RunError(damage.message(repair_hint(out)))
+            continue
+        yield unit, record
+
+
+def unit_folders(out: Path) -> list[Path]:
+    """Every unit folder of a run (``runs/[<level>/]<variant>/iter-<k>``), trained or not."""
+    return sorted(p for p in (out / layout.RUNS).glob("**/iter-*") if p.is_dir())
+
+
+def repair_hint(out: Path) -> str:
+    """What to do about a damaged unit of the run in ``out``: restore a committed reference
+    from git, or let ``run`` train the unit again (it retrains damaged units)."""
+    from resilinet_cli.results.references import MARKER, reference_root
+
+    root = reference_root(out)
+    if root is not None:
+        return (
+            f"it belongs to the committed reference {root}: restore it with "
+            f"git checkout -- {root} (see {root / MARKER})"
+        )
+    return f"train it again with: resilinet run {out / layout.CONFIG} --out {out}"
 
 
 def stale_units(
@@ -153,7 +262,7 @@ def stale_units(
     """Finished units in ``out`` made by another training version (``retrained``: names to skip)."""
     return [
         (unit, record)
-        for unit, record in finished_records(out, config)
+        for unit, record in finished_records(out, config, strict=False)
         if not is_current(record) and unit.name not in retrained
     ]
 

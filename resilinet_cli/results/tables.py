@@ -6,19 +6,20 @@ setting; weighted accuracies are averaged over iterations (mean, sample std with
 
 from __future__ import annotations
 
-import itertools
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from resilinet_cli import atomic, stats
+from resilinet_cli import atomic
+from resilinet_cli.errors import RunError
 from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.results import layout
 from resilinet_cli.results.report_page import table_formats
 from resilinet_cli.results.runs import Unit
 from resilinet_cli.sweeps.sweep import ACCURACY, weighted_accuracy
-from resilinet_cli.topology import Topology
+from resilinet_cli.topology import Topology, probability
 
 WEIGHTED_COLUMNS = ["variant", "setting", "mean", "std", "iterations"]
 COMBINATION_COLUMNS = ["variant", "combination", "mean", "std"]
@@ -29,14 +30,31 @@ def unit_weighted(
 ) -> dict[str, float]:
     """Weighted accuracy of one trained model under every named reliability setting, then
     under each failure model whose flags its combinations table has (failure_model.py)."""
-    weighted = {
-        setting: weighted_accuracy(combinations, topology, reliability)
-        for setting, reliability in topology.reliability.items()
-    }
+    weighted = {}
+    for setting, reliability in topology.reliability.items():
+        check_probabilities(combinations, topology.columns, topology.survival(reliability), setting)
+        weighted[setting] = weighted_accuracy(combinations, topology, reliability)
     for model in models:
         if set(model.columns) <= set(combinations.columns):
             weighted[model.name] = model.weighted(combinations)
     return weighted
+
+
+TOLERANCE = 1e-9  # how far a setting's probabilities over a table may sum from 1
+
+
+def check_probabilities(
+    combinations: pd.DataFrame, columns: Sequence[str], survival: Sequence[float], setting: str
+) -> None:
+    """A table's invariant before any number leaves it: the probabilities of its combinations
+    under ``setting`` sum to 1, so no combination is missing or counted twice."""
+    flags = combinations[list(columns)].to_numpy(dtype=int).tolist()
+    total = math.fsum(probability(tuple(row), survival) for row in flags)
+    if abs(total - 1) > TOLERANCE:
+        raise RunError(
+            f"the combinations of a unit cover {total:.12f} of the probability under "
+            f"{setting}, not 1: some are missing or repeated (table not written)"
+        )
 
 
 def summarise(
@@ -101,48 +119,3 @@ def write_tables(out: Path, weighted: pd.DataFrame, combinations: pd.DataFrame) 
     atomic.write_text(tables / layout.WEIGHTED_MD, formats["markdown"] + "\n\n" + NOTE + "\n")
     atomic.write_text(tables / layout.WEIGHTED_TEX, formats["latex"] + "\n")
     return tables
-
-
-def ordering(weighted: pd.DataFrame, setting: str = "hazardous") -> str:
-    """Whether ResiliNet >= deepFogGuard >= Vanilla holds under ``setting`` (the paper's claim).
-
-    A pair is ordered only when Welch's t-test over the iterations puts it clear of the noise
-    (resilinet_cli/stats.py); otherwise the sentence says "within noise", or, with fewer than
-    two iterations, that there is no noise estimate. It never claims more than the numbers do.
-    """
-    rows = weighted[weighted["setting"] == setting].set_index("variant")
-    chain = [v for v in ("resilinet", "deepfogguard", "vanilla") if v in rows.index]
-    if len(chain) < 2:
-        return f"Under {setting}: not enough variants to compare."
-    parts, found = [], []
-    for a, b in itertools.pairwise(chain):
-        diff = stats.compare(_cell(rows.loc[a]), _cell(rows.loc[b]))
-        left, right = f"{a} {100 * diff.a.mean:.2f}", f"{b} {100 * diff.b.mean:.2f}"
-        if diff.p is None:
-            parts.append(f"{left} vs {right}: no noise estimate ({diff.counts()})")
-            found.append("unknown")
-        elif not diff.clear:
-            parts.append(
-                f"{left} vs {right}: within noise ({diff.counts()}, {stats.format_p(diff.p)})"
-            )
-            found.append("noise")
-        else:
-            sign = ">" if diff.delta > 0 else "<"
-            parts.append(f"{left} {sign} {right} ({diff.counts()}, {stats.format_p(diff.p)})")
-            found.append("holds" if diff.delta > 0 else "reversed")
-    if "reversed" in found:
-        verdict = f"the paper's ordering does NOT hold on this run ({stats.TEST})"
-    elif all(state == "holds" for state in found):
-        verdict = f"the paper's ordering holds ({stats.TEST})"
-    elif all(state == "unknown" for state in found):
-        verdict = "one iteration gives no noise estimate, so no ordering is claimed"
-    else:
-        verdict = f"this run does not settle the paper's ordering ({stats.TEST})"
-    return f"Under {setting}: {'; '.join(parts)} — {verdict}."
-
-
-def _cell(row: pd.Series) -> stats.Cell:
-    """A weighted-table row as a cell; a table without counts is one iteration per cell."""
-    n = int(row["iterations"]) if "iterations" in row.index else 1
-    std = float(row["std"]) if "std" in row.index else float("nan")
-    return stats.Cell(float(row["mean"]), std, n)

@@ -1,0 +1,60 @@
+"""Make a regenerated folder the committed reference (maintainers; commit the result).
+
+    python scripts/promote_reference.py NEW results/NAME [--command "make reproduce-paper ..."]
+    python scripts/promote_reference.py results/NAME results/NAME   # refresh pages, add checksums
+
+NEW is a fresh run or profile folder that regenerated the reference. Its tables are first
+recomputed from its units (`resilinet report`, on a copy) and compared with the reference's
+(`resilinet compare`); the comparison is printed. Refreshing a reference from itself requires
+every cell to recompute equal. Then the reference is replaced: NEW's files without models,
+TensorBoard logs or checkpoints, each unit record holding the checksums of the files kept and
+listing the others as not committed, and the REFERENCE.md marker with the command that
+regenerates it (from --command, or the existing marker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from resilinet_cli.results import references
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("new", type=Path)
+    parser.add_argument("reference", type=Path)
+    parser.add_argument("--command", help="what regenerates it [default: the marker's]")
+    args = parser.parse_args()
+    command = args.command or references.regenerate_command(args.reference)
+    if not command:
+        parser.error("--command: the reference has no marker that says how to regenerate it")
+    resilinet = str(Path(sys.executable).parent / "resilinet")
+    with tempfile.TemporaryDirectory(prefix="promote-") as tmp:
+        rebuilt = Path(tmp) / args.reference.name
+        subprocess.run([resilinet, "report", str(args.new), "--out", str(rebuilt)], check=True)
+        if args.reference.exists():
+            compared = subprocess.run(
+                [resilinet, "compare", str(rebuilt), str(args.reference)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            print(compared.stdout)
+            same = args.new.resolve() == args.reference.resolve()
+            verdicts = set(pd.read_csv(rebuilt / "comparison.csv")["verdict"])
+            if same and verdicts != {"equal"}:
+                print("refused: the reference's tables do not recompute equal from its units")
+                return 1
+        references.promote(rebuilt, args.reference, command)
+        shutil.rmtree(rebuilt, ignore_errors=True)
+    print(f"{args.reference}: promoted; review `git status` and commit it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
