@@ -74,13 +74,23 @@ def process_runs(pid: int) -> bool:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically; a file that already holds exactly ``data`` is left alone, so
+    that rebuilding what has not changed changes no file (and no modification time)."""
+    if _holds(path, data):
+        return
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
 
 
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -88,6 +98,5 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_csv(path: Path, frame: Any) -> None:
-    """Write a pandas DataFrame as CSV, atomically."""
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
+    """Write a pandas DataFrame as CSV, atomically (and not at all if the file holds it)."""
+    write_text(path, frame.to_csv(index=False))

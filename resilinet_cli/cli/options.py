@@ -217,6 +217,9 @@ def default_out(config: Any, smoke: bool, out: Path | None) -> Path:
     return out or Path("results") / (config.name + ("-smoke" if smoke else ""))
 
 
+MAX_ITERATIONS = 10_000  # as the config's iterations
+
+
 def parse_iterations(text: str | None) -> list[int] | None:
     """'N' runs iterations 1..N; 'A..B' runs exactly A..B (to re-run single cells); None (no
     option): each variant's own count from the config."""
@@ -229,8 +232,8 @@ def parse_iterations(text: str | None) -> list[int] | None:
         raise ConfigError(
             f"--iterations {text!r}: expected N or FIRST..LAST, e.g. 10 or 3..3"
         ) from None
-    if bounds[0] < 1 or bounds[1] < bounds[0]:
-        raise ConfigError(f"--iterations {text!r}: needs 1 <= FIRST <= LAST")
+    if bounds[0] < 1 or bounds[1] < bounds[0] or bounds[1] > MAX_ITERATIONS:
+        raise ConfigError(f"--iterations {text!r}: needs 1 <= FIRST <= LAST <= {MAX_ITERATIONS}")
     return list(range(bounds[0], bounds[1] + 1))
 
 

@@ -30,6 +30,9 @@ class EchoProgress:
     def failed(self, unit: Any, error: str) -> None:
         click.echo(f"{unit.name}: FAILED: {error}", err=True)
 
+    def damaged(self, unit: Any, why: str) -> None:
+        click.echo(f"{unit.name}: {why}")
+
     def reused(self, unit: Any, donor: Path) -> None:
         click.echo(f"{unit.name}: same training as {donor}, copied")
 

@@ -122,6 +122,7 @@ def run(
       counts     units per state (todo, done, copy) and their total
     """
     from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.experiments.runner import Experiment
 
     if as_json and not dry_run:
         raise click.UsageError(
@@ -133,47 +134,135 @@ def run(
     for one in runs:
         cfg = load(config, [*one.edits, *(["train.epochs=0"] if no_train else [])], smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)
-        root = default_out(cfg, smoke, out)
-        planned.append(
-            Planned(
-                one,
-                cfg,
-                parse_variants(variants, cfg),
-                parse_iterations(iterations),
-                root / one.folder if one.folder else root,
-            )
+        root, reference = run_folder(cfg, smoke, out)
+        folder = root / one.folder if one.folder else root
+        compare_with = (reference / one.folder if one.folder else reference) if reference else None
+        chosen = parse_iterations(iterations)
+        planned.append(Planned(one, cfg, parse_variants(variants, cfg), chosen, folder,
+                               compare_with))  # fmt: skip
+    experiments = [
+        Experiment(
+            p.cfg, p.out, plan_units(p.cfg, p.variants, p.iterations), invocation(p.run.texts)
         )
-    plans, table = [], None
-    for one, cfg, names, chosen, target in planned:
-        if as_json:
-            units = plan_units(cfg, names, chosen)
-            swept = not no_sweep
-            states = dry_run_states(cfg, target, units, reuse_from, swept, reuse_stale)
-            plans.append(dry_run_plan(cfg, target, states, one.texts))
-            continue
-        if one.folder:
-            click.echo(f"== {one.folder}")
-        with unit_invocation(one.texts):
-            execute(
-                cfg,
-                target,
-                names,
-                chosen,
-                seed=None,
-                dry_run=dry_run,
-                fail_fast=fail_fast,
-                reuse_from=reuse_from,
-                swept=not no_sweep,
-                reuse_stale=reuse_stale,
-                workers=executor.workers,
-                ray=executor.ray,
+        for p in planned
+    ]
+    sweep_root = run_folder(planned[0].cfg, smoke, out)[0] if runs[0].swept else None
+    queue = run_queue(reuse_from or sweep_root, not no_sweep, reuse_stale, executor)
+    if dry_run:
+        dry_run_output(experiments, queue, planned, as_json, sweep=runs[0].swept)
+        return
+    for each in planned:
+        if each.reference is not None and each is planned[0]:
+            click.echo(
+                f"{each.reference} is a committed reference, which resilinet never writes into: "
+                f"this run goes to {each.out} and is compared with it at the end"
             )
-        if one.swept and not dry_run:  # after each value, so a failed value keeps the others
-            table = write_sweep(default_out(planned[0].cfg, smoke, out), planned)
+    results = execute_experiments(experiments, queue, fail_fast)
+    failed = []
+    for each, result in zip(planned, results, strict=True):
+        if each.run.folder:
+            click.echo(f"== {each.run.folder}")
+        echo_result(each.out, result, not no_sweep)
+        failed += result.failed
+    if sweep_root is not None:
+        table = write_sweep(sweep_root, planned)
+        if table is not None:
+            click.echo(f"Sweep: {table} (and .md), {sweep_root / 'REPORT.md'}: the weighted "
+                       "accuracy of every value")  # fmt: skip
+    for each in planned:
+        if each.reference is not None:
+            from resilinet_cli.cli.reproduce import compare_with_reference
+
+            compare_with_reference(each.out, each.reference)
+    if failed:
+        click.echo(f"{len(failed)} unit(s) failed:", err=True)
+        for unit, why in failed:
+            click.echo(f"  {unit.name}: {why}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def run_folder(cfg: Any, smoke: bool, out: Path | None) -> tuple[Path, Path | None]:
+    """(the folder to run into, the committed reference to compare with at the end, if any).
+
+    A committed reference is never written into: named with --out it is refused; as the
+    default folder (``results/<name>``) the run goes to ``reproduced/<name>`` instead.
+    """
+    from resilinet_cli.results import references
+
+    if out is not None:
+        fresh, root = references.fresh_folder(out), references.reference_root(out)
+        instead = f"run into a fresh folder: --out {fresh}, then resilinet compare {fresh} {root}"
+        references.refuse_writes(out, instead)
+        return out, None
+    folder = default_out(cfg, smoke, None)
+    if references.is_reference(folder):
+        return references.fresh_folder(folder), folder
+    return folder, None
+
+
+def run_queue(reuse_from: Path | None, swept: bool, reuse_stale: bool, executor: Any) -> Any:
+    from resilinet_cli.experiments.runner import make_queue
+
+    return make_queue(
+        progress=progress(), reuse_from=reuse_from, swept=swept, reuse_stale=reuse_stale,
+        workers=executor.workers, ray=executor.ray,
+    )  # fmt: skip
+
+
+def dry_run_output(
+    experiments: list[Any], queue: Any, planned: list[Planned], as_json: bool, sweep: bool
+) -> None:
+    """What the run would do, from the very plan the run carries out (``Queue.preview``)."""
+    from resilinet_cli.experiments.runner import preview_experiments
+
+    every = preview_experiments(experiments, queue)
+    for experiment, steps in zip(experiments, every, strict=True):
+        if any(step.state == "todo" for step in steps):
+            check_local_data(experiment.config)
     if as_json:
-        echo_json(plans if runs[0].swept else plans[0])
-    elif table is not None:
-        click.echo(f"Sweep: {table} (and .md): the weighted accuracy of every value")
+        plans = [dry_run_plan(e.config, e.out, steps, p.run.texts)
+                 for e, steps, p in zip(experiments, every, planned, strict=True)]  # fmt: skip
+        echo_json(plans if sweep else plans[0])
+        return
+    for experiment, steps, each in zip(experiments, every, planned, strict=True):
+        if each.run.folder:
+            click.echo(f"== {each.run.folder}")
+        dry_run_listing(experiment.out, steps)
+
+
+def execute_experiments(experiments: list[Any], queue: Any, fail_fast: bool) -> list[Any]:
+    """Train and sweep what is left of every experiment; on Ctrl-C or SIGTERM say what is
+    finished and how to resume, and exit with the signal's status."""
+    from resilinet_cli.experiments.runner import run_experiments
+
+    try:
+        return run_experiments(experiments, queue, verbose=keras_verbosity(), fail_fast=fail_fast)
+    except KeyboardInterrupt:
+        status = 0
+        for experiment in experiments:
+            status = report_interruption(experiment.config, experiment.out, experiment.units,
+                                         queue.swept, queue.reuse_stale)  # fmt: skip
+        raise click.exceptions.Exit(status) from None
+
+
+def echo_result(out: Path, result: Any, swept: bool) -> None:
+    """The weighted-accuracy table of a finished run, and where its files are."""
+    from resilinet_cli.results import layout
+    from resilinet_cli.results.tables import weighted_markdown
+
+    click.echo("")
+    if not result.weighted.empty:
+        click.echo(weighted_markdown(result.weighted))
+    if not swept:
+        click.echo(
+            f"Models in {out}/{layout.RUNS}, not swept. Weighted accuracy: resilinet evaluate {out}"
+        )
+    else:
+        click.echo(
+            f"Results: {out}/{layout.REPORT}, tables in {out}/{layout.TABLES} "
+            f"({layout.WEIGHTED_CSV}, .md, .tex, {layout.COMBINATIONS}), "
+            f"figures in {out}/{layout.FIGURES}, models in {out}/{layout.RUNS}"
+        )
 
 
 def command_line_runs(
@@ -188,27 +277,22 @@ def command_line_runs(
 
 
 class Planned(NamedTuple):
-    """One run of a command line, checked: its config, variants, iterations and folder."""
+    """One run of a command line, checked: its config, variants, iterations and folder, and
+    the committed reference it reproduces (compared with at the end), if any."""
 
     run: Any  # config.multirun.Run
     cfg: Any
     variants: list[str]
     iterations: list[int] | None  # None: each variant's count from the config
     out: Path
+    reference: Path | None = None
 
 
 def write_sweep(root: Path, planned: list[Planned]) -> Path | None:
-    """The sweep's combined table, from the values whose run has written its table so far."""
+    """The sweep's combined table and page, from the values whose run has written its table."""
     from resilinet_cli.results.multirun import write_sweep_table
 
     return write_sweep_table(root, [(each.run.values, each.out) for each in planned])
-
-
-def unit_invocation(overrides: Sequence[str]) -> Any:
-    """A block whose units record this command line and these overrides."""
-    from resilinet_cli.experiments.unit import invoked
-
-    return invoked(invocation(overrides))
 
 
 @main.command()
@@ -259,18 +343,23 @@ def train(
     names = parse_variants(variant, cfg, option="--variant")
     if len(names) != 1:
         raise ConfigError("--variant: name exactly one variant")
-    target = default_out(cfg, smoke, out)
-    with unit_invocation(one.texts):
-        execute(
-            cfg,
-            target,
-            names,
-            [iteration],
-            seed=seed,
-            force=True,
-            swept=not no_sweep,
-            reuse_stale=reuse_stale,
-        )
+    from resilinet_cli.experiments.kinds import plan_units
+    from resilinet_cli.experiments.runner import Experiment, make_queue
+
+    target, _ = run_folder(cfg, smoke, out)
+    units = [
+        dataclasses.replace(unit, seed=seed) if seed is not None else unit
+        for unit in plan_units(cfg, names, [iteration])
+    ]
+    queue = make_queue(force=True, progress=progress(), swept=not no_sweep,
+                       reuse_stale=reuse_stale)  # fmt: skip
+    [result] = execute_experiments([Experiment(cfg, target, units, invocation(one.texts))],
+                                   queue, fail_fast=False)  # fmt: skip
+    echo_result(target, result, not no_sweep)
+    if result.failed:
+        for unit, why in result.failed:
+            click.echo(f"{unit.name}: failed: {why}", err=True)
+        raise click.exceptions.Exit(1)
 
 
 def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
@@ -287,58 +376,42 @@ def check_sweep_size(path: Path, cfg: Any, no_sweep: bool) -> None:
         )
 
 
-def dry_run_listing(out: Path, states: list[tuple[str, Any]]) -> None:
-    """One line per unit: done, copy (an identical unit is finished elsewhere) or todo."""
-    for state, unit in states:
-        click.echo(f"{state}  {unit.name}")
-    todo = sum(state == "todo" for state, _ in states)
-    click.echo(f"{todo} of {len(states)} units to train in {out}")
+def dry_run_listing(out: Path, steps: list[Any]) -> None:
+    """One line per unit: done, todo (to train; a damaged unit says why) or copy (its training
+    equals a unit finished elsewhere or trained earlier in this run)."""
+    for step in steps:
+        line = f"{step.state}  {step.unit.name}"
+        if step.source is not None:
+            line += f"  (from {step.source})"
+        elif step.queued:
+            line += f"  (from {step.queued}, trained in this run)"
+        if step.why:
+            line += f"  [{step.why}]"
+        click.echo(line)
+    todo = sum(step.state == "todo" for step in steps)
+    copies = sum(step.state == "copy" for step in steps)
+    copied = f", {copies} copied" if copies else ""
+    click.echo(f"{todo} of {len(steps)} units to train in {out}{copied}")
 
 
 def dry_run_plan(
-    cfg: Any, out: Path, states: list[tuple[str, Any]], overrides: Sequence[str] = ()
+    cfg: Any, out: Path, steps: list[Any], overrides: Sequence[str] = ()
 ) -> dict[str, Any]:
     """The dry run's listing as data, for --json: each unit with its state, and the counts."""
-    counts = {name: sum(state == name for state, _ in states) for name in STATES}
+    counts = {name: sum(step.state == name for step in steps) for name in STATES}
+    units = []
+    for step in steps:
+        source = step.source or step.queued
+        source = str(source) if source is not None else None
+        units.append({"name": step.unit.name, "state": step.state, "from": source,
+                      "why": step.why or None, **step.unit.to_record()})  # fmt: skip
     return {
         "config": cfg.name,
         "folder": str(out),
         "overrides": list(overrides),
-        "units": [{"name": u.name, "state": state, **u.to_record()} for state, u in states],
-        "counts": {**counts, "total": len(states)},
+        "units": units,
+        "counts": {**counts, "total": len(steps)},
     }
-
-
-def dry_run_states(
-    cfg: Any,
-    out: Path,
-    units: list[Any],
-    reuse_from: Path | None,
-    swept: bool,
-    reuse_stale: bool = False,
-) -> list[tuple[str, Any]]:
-    """(state, unit) for each unit: done, copy (an identical unit is finished elsewhere) or todo.
-
-    It stops, as the real run would, at a folder that holds another config, and at data that
-    is not on this machine (without downloading it).
-    """
-    from resilinet_cli.experiments import reuse
-    from resilinet_cli.results.runs import check_run_folder, check_versions, is_done
-
-    check_run_folder(out, cfg)
-    check_versions(out, cfg, reuse_stale=reuse_stale)
-    donors = reuse.finished_units(reuse_from, swept=swept) if reuse_from else {}
-    states = []
-    for unit in units:
-        if is_done(out, unit, cfg, swept=swept, reuse_stale=reuse_stale):
-            states.append(("done", unit))
-        elif reuse.training_key(cfg, unit) in donors:
-            states.append(("copy", unit))
-        else:
-            states.append(("todo", unit))
-    if any(state == "todo" for state, _ in states):
-        check_local_data(cfg)
-    return states
 
 
 def check_local_data(cfg: Any) -> None:
@@ -377,71 +450,3 @@ def report_interruption(
     command = shlex.join(["resilinet", *sys.argv[1:]])
     click.echo(f"resume with the same command; finished units are kept: {command}", err=True)
     return status
-
-
-def execute(
-    cfg: Any,
-    out: Path,
-    variants: list[str],
-    iterations: list[int] | None,
-    *,
-    seed: int | None,
-    force: bool = False,
-    dry_run: bool = False,
-    fail_fast: bool = False,
-    reuse_from: Path | None = None,
-    swept: bool = True,
-    reuse_stale: bool = False,
-    workers: int = 1,
-    ray: Any = None,
-) -> None:
-    """Run the planned units that are not finished yet, then print the weighted accuracy."""
-    from resilinet_cli import api
-    from resilinet_cli.experiments.kinds import plan_units
-    from resilinet_cli.results import layout
-    from resilinet_cli.results.tables import weighted_markdown
-
-    units = plan_units(cfg, variants, iterations)
-    if seed is not None:
-        units = [dataclasses.replace(u, seed=seed) for u in units]
-    if dry_run:
-        dry_run_listing(out, dry_run_states(cfg, out, units, reuse_from, swept, reuse_stale))
-        return
-    try:
-        result = api.run(
-            cfg,
-            out,
-            variants=variants,
-            iterations=iterations,
-            seed=seed,
-            force=force,
-            fail_fast=fail_fast,
-            progress=progress(),
-            verbose=keras_verbosity(),
-            reuse_from=reuse_from,
-            swept=swept,
-            reuse_stale=reuse_stale,
-            workers=workers,
-            ray=ray,
-        )
-    except KeyboardInterrupt:
-        status = report_interruption(cfg, out, units, swept, reuse_stale)
-        raise click.exceptions.Exit(status) from None
-    click.echo("")
-    if not result.weighted.empty:
-        click.echo(weighted_markdown(result.weighted))
-    if not swept:
-        click.echo(
-            f"Models in {out}/{layout.RUNS}, not swept. Weighted accuracy: resilinet evaluate {out}"
-        )
-    else:
-        click.echo(
-            f"Results: {out}/{layout.REPORT}, tables in {out}/{layout.TABLES} "
-            f"({layout.WEIGHTED_CSV}, .md, .tex, {layout.COMBINATIONS}), "
-            f"figures in {out}/{layout.FIGURES}, models in {out}/{layout.RUNS}"
-        )
-    if result.failed:
-        click.echo(f"{len(result.failed)} unit(s) failed:", err=True)
-        for unit, why in result.failed:
-            click.echo(f"  {unit.name}: {why}", err=True)
-        raise click.exceptions.Exit(1)

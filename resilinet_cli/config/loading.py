@@ -40,6 +40,8 @@ def load_config(
     the command line passes ``Edit`` objects parsed with Hydra's grammar (``config/grammar.py``).
     """
     edits = [o if isinstance(o, Edit) else plain_edit(o) for o in overrides]
+    if smoke:  # the file as written must be valid: --smoke shrinks a config, never repairs one
+        load_config(path, edits)
     raw = presets.resolve_all(read_mapping(path), path)
     # As Hydra composes its config groups before it applies values: a group named by a preset
     # (dataset=cifar10) replaces its section first, so dataset.subset.train=100 changes that

@@ -35,6 +35,9 @@ ALL_VARIANTS: tuple[VariantName, ...] = typing.get_args(VariantName)
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Survival = Annotated[float, Field(gt=0.0, le=1.0)]
 Link = tuple[str, str]
+# Each iteration is a trained model: more than this is a typo, not a plan (and would be planned
+# unit by unit before any trains).
+Iterations = Annotated[int, Field(gt=0, le=10_000)]
 DEFAULT_SURVIVAL = 0.9  # docs/method.md §3: the final code's failout survival rate
 
 
@@ -302,6 +305,17 @@ class EvaluationConfig(_Section):
     batch_size: PositiveInt = 1024
 
 
+class StatsConfig(_Section):
+    """How a report's verdicts are corrected for multiple comparisons (results/claims.py);
+    it only reports, so it is not part of the config hash."""
+
+    correction: Literal["holm", "bh", "none"] = Field(
+        default="holm",
+        description="holm: family-wise error at 0.05; bh: Benjamini-Hochberg's false discovery "
+        "rate at 0.05; none: each p as it is",
+    )
+
+
 class ExperimentConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -309,9 +323,9 @@ class ExperimentConfig(_Section):
         default=False, description="set by --smoke: a shrunk run whose numbers mean nothing"
     )
     seed: int = 0
-    iterations: PositiveInt = 1
+    iterations: Iterations = 1
     variants: list[VariantName] = Field(default=list(ALL_VARIANTS), min_length=1)
-    variant_iterations: dict[VariantName, PositiveInt] = Field(
+    variant_iterations: dict[VariantName, Iterations] = Field(
         default={},
         # Empty, it is left out of the resolved config: no other config's digest changes.
         exclude_if=lambda counts: not counts,
@@ -331,6 +345,9 @@ class ExperimentConfig(_Section):
         default={},
         exclude_if=lambda models: not models,
         description="named failure models, scored as settings next to topology.reliability",
+    )
+    stats: StatsConfig = Field(
+        default=StatsConfig(), exclude_if=lambda section: section == StatsConfig()
     )
 
     def iterations_of(self, variant: str) -> int:
@@ -368,10 +385,12 @@ class ExperimentConfig(_Section):
         Where the data lives (``data_dir``, ``download``) and what a unit asks of a cluster
         (``resources``) do not change results, so they are left out: the same run can resume
         on a machine that keeps its data elsewhere, or with other resources. Failure models
-        only score finished units: adding one to a finished run rescores it.
+        only score finished units: adding one to a finished run rescores it; ``stats`` only
+        reports.
         """
         identity = training_identity(self, self.to_dict())
         identity.pop("resources", None)
+        identity.pop("stats", None)
         identity["dataset"] = {
             k: v for k, v in identity["dataset"].items() if k not in ("data_dir", "download")
         }

@@ -40,6 +40,9 @@ class Progress:
     def failed(self, unit: Named, error: str) -> None:
         """A unit raised; the run goes on unless it fails fast."""
 
+    def damaged(self, unit: Named, why: str) -> None:
+        """A unit's files are damaged (``why``): the run trains or copies it again."""
+
     def reused(self, unit: Named, donor: Path) -> None:
         """A unit was copied from a finished unit with the same training."""
 

@@ -109,6 +109,7 @@ def train_here(
             sweep_progress=progress.sweep_bar(job, number, total),
             swept=job.swept,
             on_resume=partial(progress.resumed, job),
+            invocation=job.invocation,
         )
     except Exception as error:
         release_models()

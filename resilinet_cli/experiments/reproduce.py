@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from resilinet_cli.experiments.cluster import RayOptions
+    from resilinet_cli.results.claims import Family
 
 SOURCE = Path(__file__).resolve().parents[2]  # the repository (or the installed tree)
 PROFILES = SOURCE / "configs" / "profiles"
@@ -142,8 +143,9 @@ def reproduce(
         except ResilinetError as error:
             outcome.failed.append((config.name, str(error)))
     queue.train(verbose=verbose, fail_fast=False)
+    family = profile_family([(plan.out, plan.config) for plan in planned])
     for plan in planned:
-        result = queue.finish(plan)
+        result = queue.finish(plan, family)
         for unit, why in result.failed:
             outcome.failed.append((f"{plan.config.name}/{unit.name}", why))
         if not result.weighted.empty:
@@ -165,7 +167,12 @@ def write_profile_page(
     Also writes ``out/profile.json``, so that ``rebuild_profile`` can write the same page again
     from the folder alone.
     """
-    from resilinet_cli.experiments.pages import read_paired, report_section, unit_methods
+    from resilinet_cli.experiments.pages import (
+        read_paired,
+        report_section,
+        unit_methods,
+        unit_notes,
+    )
     from resilinet_cli.results.report_page import Section, write_report
 
     atomic.write_json(
@@ -188,7 +195,9 @@ def write_profile_page(
         folder = out / config.name
         figures = sorted((folder / layout.FIGURES).glob("*.png"))
         methods = unit_methods(folder, config)
-        sections.append(report_section(config, weighted, figures, read_paired(folder), methods))
+        notes, examples = unit_notes(folder, config)
+        paired = read_paired(folder)
+        sections.append(report_section(config, weighted, figures, paired, methods, notes, examples))
     sections.append(Section("What did not run", _not_run(outcome)))
     return write_report(out / layout.REPORT, f"resilinet: {profile} profile", sections)
 
@@ -215,7 +224,7 @@ def claim_summary(out: Path, configs: list[ExperimentConfig]) -> str:
         "experiments swept their validation set after every epoch (train.epoch_sweep), shows "
         "each experiment's weighted accuracy under that setting against the epochs trained.",
         table,
-        f"_{claims.NOTE}_",
+        f"_{claims.summary_note(tested)}_",
     ])  # fmt: skip
 
 
@@ -228,6 +237,7 @@ def claim_curves(out: Path, configs: list[ExperimentConfig]) -> list[Path]:
     import pandas as pd
 
     from resilinet_cli.results import claims, plots
+    from resilinet_cli.results.figure_inputs import draw_once
     from resilinet_cli.topology import Topology
 
     panels = []
@@ -243,7 +253,8 @@ def claim_curves(out: Path, configs: list[ExperimentConfig]) -> list[Path]:
         for stale in (figure, figure.with_suffix(".pdf")):
             stale.unlink(missing_ok=True)
         return []
-    return [plots.epoch_lines(pd.concat(panels, ignore_index=True), figure)]
+    table = pd.concat(panels, ignore_index=True)
+    return draw_once(figure.parent, "claim", [table], lambda: [plots.epoch_lines(table, figure)])
 
 
 def is_profile_folder(folder: Path) -> bool:
@@ -251,8 +262,33 @@ def is_profile_folder(folder: Path) -> bool:
     return not layout.is_run_folder(folder) and any(folder.glob(f"*/{layout.CONFIG}"))
 
 
+def profile_family(
+    experiments: list[tuple[Path, ExperimentConfig]], correction: str | None = None
+) -> Family:
+    """The statistics' family of a profile: every comparison its pages state, each once, with
+    the correction its configs agree on (or ``correction``, ``report --correction``'s)."""
+    from resilinet_cli.experiments.pages import finished_units, raw_paired
+    from resilinet_cli.results.claims import Family
+
+    chosen = {config.stats.correction for _, config in experiments}
+    if correction is None:
+        if len(chosen) > 1:
+            raise ConfigError(
+                "stats.correction: the experiments of a profile form one family and need one "
+                f"correction, not {', '.join(sorted(chosen))}"
+            )
+        correction = chosen.pop() if chosen else "holm"
+    tables = []
+    for out, config in experiments:
+        if (out / layout.CONFIG).is_file():
+            table = raw_paired(finished_units(out, config), config)
+            if table is not None:
+                tables.append(table)
+    return Family.of(tables, correction)
+
+
 def rebuild_profile(
-    out: Path, *, zoom: bool = False
+    out: Path, *, zoom: bool = False, correction: str | None = None
 ) -> tuple[Path, list[tuple[ExperimentConfig, pd.DataFrame]]]:
     """Rebuild every experiment's tables, figures and REPORT.md under ``out``, then its page.
 
@@ -264,10 +300,12 @@ def rebuild_profile(
 
     profile, description, order, outcome = _profile_state(out)
     folders = {p.parent.name for p in out.glob("*/config.yaml")}
+    names = [n for n in order if n in folders] + sorted(folders - set(order))
+    configs = [(out / name, load_config(out / name / layout.CONFIG)) for name in names]
+    family = profile_family(configs, correction)
     experiments = []
-    for name in [n for n in order if n in folders] + sorted(folders - set(order)):
-        config = load_config(out / name / layout.CONFIG)
-        weighted = write_run_tables(out / name, config, zoom=zoom)
+    for folder, config in configs:
+        weighted = write_run_tables(folder, config, zoom=zoom, family=family).weighted
         if not weighted.empty:
             experiments.append((config, weighted))
     outcome.finished = [config.name for config, _ in experiments]

@@ -8,8 +8,9 @@ pool or a cluster never idles while one experiment finishes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,15 @@ from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.pages import write_run_tables
 from resilinet_cli.experiments.progress import Progress
 from resilinet_cli.experiments.queue import DataCache, Executor, train_jobs
-from resilinet_cli.experiments.unit import Job, copy_unit, current_invocation
+from resilinet_cli.experiments.unit import (
+    Invocation,
+    Job,
+    copy_unit,
+    current_invocation,
+    invoked,
+)
 from resilinet_cli.results import runs
+from resilinet_cli.results.claims import Family
 from resilinet_cli.results.network_files import check_network_files
 from resilinet_cli.topology import Topology
 
@@ -38,6 +46,19 @@ class RunResult:
     failed: list[tuple[runs.Unit, str]]
 
 
+@dataclass(frozen=True)
+class Step:
+    """What a run does with one planned unit: ``done`` (finished here), ``todo`` (train it;
+    ``why`` says when a damaged unit is trained again) or ``copy`` (its training equals a
+    unit finished elsewhere, ``source``, or queued earlier in this run, ``queued``)."""
+
+    unit: runs.Unit
+    state: str
+    source: Path | None = None
+    queued: Path | None = None  # the folder of the queued unit it copies, once trained
+    why: str = ""
+
+
 @dataclass
 class Planned:
     """One experiment's part of a queue: what it trains, what it copies once trained."""
@@ -46,14 +67,25 @@ class Planned:
     out: Path
     units: list[runs.Unit]
     started: str
+    steps: list[Step] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     after: list[tuple[Job, Job]] = field(default_factory=list)  # (copy, from this queued job)
     failed: list[tuple[runs.Unit, str]] = field(default_factory=list)
 
+    @property
+    def changes(self) -> bool:
+        """Whether this run writes any unit of the experiment (a run with nothing to do
+        changes no file)."""
+        return any(step.state != "done" for step in self.steps)
+
 
 @dataclass
 class Queue:
-    """What several experiments train, each distinct training once."""
+    """What several experiments train, each distinct training once.
+
+    ``preview`` is the plan (``run --dry-run`` prints it); ``plan`` carries it out, so the two
+    never disagree.
+    """
 
     progress: Progress
     executor: Executor = field(default_factory=Executor)
@@ -64,6 +96,45 @@ class Queue:
     queued: dict[str, Job] = field(default_factory=dict)  # to train in this run, by key
     runs: list[Planned] = field(default_factory=list)
     data: DataCache = field(default_factory=DataCache)
+    previewed: dict[str, Path] = field(default_factory=dict)  # a preview's queue: key -> folder
+
+    def preview(self, config: ExperimentConfig, out: Path, units: list[runs.Unit]) -> list[Step]:
+        """What ``plan`` would do with ``units``, checking what it checks, writing nothing.
+
+        Units of several previews share one imagined queue, as a profile's or a sweep's do.
+        """
+        runs.check_run_folder(out, config)
+        retrained = {unit.name for unit in units} if self.force else set()
+        runs.check_versions(out, config, reuse_stale=self.reuse_stale, retrained=retrained)
+        steps = self.steps(config, out, units, self.previewed)
+        for step in steps:
+            if step.state == "todo":
+                self.previewed[reuse.training_key(config, step.unit)] = step.unit.folder(out)
+        return steps
+
+    def steps(
+        self, config: ExperimentConfig, out: Path, units: list[runs.Unit], queued: dict[str, Path]
+    ) -> list[Step]:
+        """Each unit's step; ``queued`` maps the training keys queued so far to their folders."""
+        steps = []
+        for unit in units:
+            state = runs.unit_state(
+                out, unit, config, swept=self.swept, reuse_stale=self.reuse_stale
+            )
+            if state.done and not self.force:
+                steps.append(Step(unit, "done"))
+                continue
+            why = state.damage.message("trained again") if state.damage else ""
+            key = reuse.training_key(config, unit)
+            donor = self.donors.get(key)
+            if donor is not None and donor != unit.folder(out) and not self.force:
+                steps.append(Step(unit, "copy", source=donor, why=why))
+            elif key in queued:
+                steps.append(Step(unit, "copy", queued=queued[key], why=why))
+            else:
+                steps.append(Step(unit, "todo", why=why))
+                queued = {**queued, key: unit.folder(out)}
+        return steps
 
     def plan(
         self, config: ExperimentConfig, out: Path, units: list[runs.Unit], label: bool = False
@@ -75,34 +146,35 @@ class Queue:
         runs.check_versions(out, config, reuse_stale=self.reuse_stale, retrained=retrained)
         atomic.remove_stale_temporaries(out)
         planned = Planned(config, out, units, runs.now())
-        done = partial(
-            runs.is_done, out, config=config, swept=self.swept, reuse_stale=self.reuse_stale
-        )
+        queued = {key: job.folder for key, job in self.queued.items()}
+        planned.steps = self.steps(config, out, units, queued)
         prefix = f"{config.name}/" if label else ""
-        jobs = [
-            Job(config, out, unit, planned.started, self.swept, prefix and prefix + unit.name)
-            for unit in units
-        ]
-        todo = [job for job in jobs if self.force or not done(job.unit)]
-        for job in jobs:
-            if job not in todo:
-                self.progress.skipped(job)
+        jobs = {
+            step.unit: Job(config, out, step.unit, planned.started, self.swept,
+                           prefix and prefix + step.unit.name)
+            for step in planned.steps
+        }  # fmt: skip
+        todo = [step for step in planned.steps if step.state != "done"]
+        for step in planned.steps:
+            if step.state == "done":
+                self.progress.skipped(jobs[step.unit])
+            elif step.why:
+                self.progress.damaged(jobs[step.unit], step.why)
         if todo:  # missing data is one error before any unit, not a failed unit each
-            self.check_data(config, [job.unit.config(config) for job in todo])
-        seeds = {unit.name: unit.seed for unit in units}
-        runs.write_record(out, config, status="running", started=planned.started, seeds=seeds)
-        for number, job in enumerate(todo, 1):
-            unit = job.unit
-            key = reuse.training_key(config, unit)
-            donor = self.donors.get(key)
-            if donor is not None and donor != job.folder:
-                combos = copy_unit(config, unit, out, donor)
-                self.progress.reused(job, donor)
+            self.check_data(config, [step.unit.config(config) for step in todo])
+        if planned.changes or not runs.read_record(out):
+            seeds = {unit.name: unit.seed for unit in units}
+            runs.write_record(out, config, status="running", started=planned.started, seeds=seeds)
+        for number, step in enumerate(todo, 1):
+            job = jobs[step.unit]
+            if step.source is not None:
+                combos = copy_unit(config, step.unit, out, step.source, job.invocation)
+                self.progress.reused(job, step.source)
                 self.progress.finished(job, number, len(todo), combos)
-            elif key in self.queued:
-                planned.after.append((job, self.queued[key]))
+            elif step.queued:
+                planned.after.append((job, self.queued[reuse.training_key(config, step.unit)]))
             else:
-                self.queued[key] = job
+                self.queued[reuse.training_key(config, step.unit)] = job
                 planned.jobs.append(job)
         self.runs.append(planned)
         return planned
@@ -147,7 +219,8 @@ class Queue:
             copies = [pair for planned in self.runs for pair in planned.after]
             for number, (job, donor) in enumerate(copies, 1):
                 if self.is_done(donor):
-                    combos = copy_unit(job.config, job.unit, job.out, donor.folder)
+                    combos = copy_unit(job.config, job.unit, job.out, donor.folder,
+                                       job.invocation)  # fmt: skip
                     self.progress.reused(job, donor.folder)
                     self.progress.finished(job, number, len(copies), combos)
                 else:
@@ -163,20 +236,84 @@ class Queue:
             job.out, job.unit, config=job.config, swept=self.swept, reuse_stale=self.reuse_stale
         )
 
-    def finish(self, planned: Planned) -> RunResult:
-        """The experiment's tables from every finished unit of its folder, and its status."""
+    def finish(self, planned: Planned, family: Family | None = None) -> RunResult:
+        """The experiment's tables from every finished unit of its folder, and its status.
+
+        A run with nothing to do writes no file: its tables, pages and figures are rewritten
+        only where their content (or, for figures, their inputs) changed, and its record only
+        when a unit was written. ``family``: the statistics' family, when the experiment is
+        part of a profile (results/claims.py).
+        """
         config, out = planned.config, planned.out
-        weighted = write_run_tables(out, config, current_only=not self.reuse_stale)
-        if current_invocation().tracker == "mlflow":
+        if planned.changes:
+            runs.add_checksums(out, config)  # older units get them on this write
+        weighted = write_run_tables(
+            out, config, current_only=not self.reuse_stale, family=family
+        ).weighted
+        if current_invocation().tracker == "mlflow":  # its own store: logs what it lacks
             from resilinet_cli.results.tracking import log_run
 
             log_run(out, config)
         every = plan_units(config)
         complete = all(self.is_done(Job(config, out, unit, planned.started)) for unit in every)
-        seeds = {unit.name: unit.seed for unit in planned.units}
-        runs.write_record(out, config, status="done" if complete else "partial",
-                          started=planned.started, seeds=seeds)  # fmt: skip
+        status = "done" if complete else "partial"
+        if planned.changes or runs.read_record(out).get("status") != status:
+            seeds = {unit.name: unit.seed for unit in planned.units}
+            runs.write_record(out, config, status=status, started=planned.started, seeds=seeds)
         return RunResult(weighted, planned.failed)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of a queue: its config, folder and units, and the command line its
+    units record (``invocation``; the current one when None)."""
+
+    config: ExperimentConfig
+    out: Path
+    units: list[runs.Unit]
+    invocation: Invocation | None = None
+
+
+def make_queue(
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    reuse_from: Path | None = None,
+    swept: bool = True,
+    reuse_stale: bool = False,
+    workers: int = 1,
+    ray: RayOptions | None = None,
+) -> Queue:
+    """A queue whose units may be copied from finished units under ``reuse_from``."""
+    queue = Queue(progress or Progress(), Executor(workers, ray), swept=swept,
+                  reuse_stale=reuse_stale, force=force)  # fmt: skip
+    if reuse_from and not force and reuse_from.is_dir():
+        queue.donors = reuse.finished_units(reuse_from, swept=swept)
+    return queue
+
+
+def preview_experiments(experiments: Sequence[Experiment], queue: Queue) -> list[list[Step]]:
+    """What ``run_experiments`` would do with each experiment, as ``Step``s; writes nothing."""
+    return [queue.preview(e.config, e.out, e.units) for e in experiments]
+
+
+def run_experiments(
+    experiments: Sequence[Experiment],
+    queue: Queue,
+    *,
+    verbose: int | str = "auto",
+    fail_fast: bool = False,
+) -> list[RunResult]:
+    """Plan every experiment into one queue (each distinct training once), train it, then
+    write each experiment's tables."""
+    first = experiments[0].invocation if experiments else None
+    with invoked(first) if first else nullcontext():  # the command's tracker, for every unit
+        planned = []
+        for experiment in experiments:
+            with invoked(experiment.invocation) if experiment.invocation else nullcontext():
+                planned.append(queue.plan(experiment.config, experiment.out, experiment.units))
+        queue.train(verbose=verbose, fail_fast=fail_fast)
+        return [queue.finish(plan) for plan in planned]
 
 
 def run_experiment(
@@ -206,10 +343,8 @@ def run_experiment(
     A folder holding finished units of another training version is refused (RunError) unless
     ``reuse_stale`` keeps them; units the run trains again anyway (``force``) do not count.
     """
-    queue = Queue(progress or Progress(), Executor(workers, ray), swept=swept,
-                  reuse_stale=reuse_stale, force=force)  # fmt: skip
-    if reuse_from and not force:
-        queue.donors = reuse.finished_units(reuse_from, swept=swept)
-    planned = queue.plan(config, out, units)
-    queue.train(verbose=verbose, fail_fast=fail_fast)
-    return queue.finish(planned)
+    queue = make_queue(force=force, progress=progress, reuse_from=reuse_from, swept=swept,
+                       reuse_stale=reuse_stale, workers=workers, ray=ray)  # fmt: skip
+    [result] = run_experiments([Experiment(config, out, units)], queue, verbose=verbose,
+                               fail_fast=fail_fast)  # fmt: skip
+    return result

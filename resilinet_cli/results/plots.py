@@ -174,6 +174,12 @@ def epoch_lines(table: pd.DataFrame, path: Path) -> Path:
     return _save(_epoch_lines_figure(table), path)
 
 
+def sweep_lines(table: pd.DataFrame, swept: Sequence[str], path: Path) -> Path:
+    """Weighted accuracy against a ``-m`` sweep's values: a panel per setting, a line with
+    std error bars per variant (``swept``: the table's columns of swept keys)."""
+    return _save(_sweep_lines_figure(table, list(swept)), path)
+
+
 def dead_label(bits: str, nodes: Sequence[str]) -> str:
     """'none dead', 'edge dead', 'fog1, edge dead': the nodes whose bit is 0 (1 = alive)."""
     bits = str(bits)
@@ -324,6 +330,49 @@ def _epoch_lines_figure(table: pd.DataFrame) -> Figure:
     axes[0].set_ylabel("validation weighted accuracy (%)")
     n = _iterations_text(table["iterations"])
     note = f"lines: mean over n = {n} iterations; bands: 95 % t-interval of the mean"
+    _legend(fig, *axes[0].get_legend_handles_labels(), title=note)
+    return fig
+
+
+@_paper_style
+def _sweep_lines_figure(table: pd.DataFrame, swept: list[str]) -> Figure:
+    """Values on the x axis in the sweep's order: at their numbers when a single swept key has
+    numeric values, else evenly spaced and labelled ``key=value``."""
+    table = _numeric(table, ["mean", "std", "iterations"])
+    labels = table[swept].astype(str).agg(",".join, axis=1)
+    order = list(dict.fromkeys(labels))
+    numbers = pd.to_numeric(table[swept[0]], errors="coerce") if len(swept) == 1 else None
+    if numbers is not None and not numbers.isna().any():
+        x = numbers.to_numpy(float)
+        ticks, names = sorted(set(x)), [f"{v:g}" for v in sorted(set(x))]
+    else:
+        x = np.array([order.index(label) for label in labels], dtype=float)
+        ticks, names = list(range(len(order))), [_wrap(label) for label in order]
+    table = table.assign(_x=x)
+    settings, variants = _ordered(table["setting"]), _ordered(table["variant"])
+    fig, axes = _panels(ONE_COLUMN if len(settings) <= 2 else TWO_COLUMNS, 2.6, len(settings))
+    for ax, setting in zip(axes, settings, strict=True):
+        for variant in variants:
+            rows = table[(table["setting"] == setting) & (table["variant"] == variant)]
+            rows = rows.sort_values("_x")
+            ax.errorbar(
+                rows["_x"].to_numpy(float),
+                100 * rows["mean"].to_numpy(float),
+                yerr=_yerr(rows["std"]),
+                color=variant_colour(variant),
+                marker="o",
+                ms=3,
+                capsize=2,
+                elinewidth=0.8,
+                label=variant_name(variant),
+            )
+        ax.set_xticks(ticks, names)
+        ax.set_title(_setting_name(setting))
+        ax.set_xlabel(", ".join(swept))
+        ax.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
+        ax.grid(alpha=0.3, lw=0.5)
+    axes[0].set_ylabel("weighted accuracy (%)")
+    note = f"mean ± sample std over n = {_iterations_text(table['iterations'])} iterations"
     _legend(fig, *axes[0].get_legend_handles_labels(), title=note)
     return fig
 
@@ -480,16 +529,21 @@ def _setting_name(setting: str) -> str:
 def _save(fig: Figure, path: Path) -> Path:
     """Write ``path`` (PNG) and the same stem as PDF, each atomically; return ``path``.
 
-    The size is the figure's own (no tight bounding box), so widths stay 3.5 or 7 in. The PDF
-    has no creation date, so that an unchanged figure is rewritten byte for byte.
+    The size is the figure's own (no tight bounding box), so widths stay 3.5 or 7 in. Neither
+    file names its date or the software that made it, so that an unchanged figure drawn with
+    the same matplotlib is rewritten byte for byte.
     """
     path = Path(path)
     with rc_context(STYLE):
         with atomic.atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
+            fig.savefig(tmp, format="png", dpi=DPI, facecolor="white", metadata=PNG_METADATA)
         with atomic.atomic_path(path.with_suffix(".pdf")) as tmp:
-            fig.savefig(tmp, format="pdf", facecolor="white", metadata={"CreationDate": None})
+            fig.savefig(tmp, format="pdf", facecolor="white", metadata=PDF_METADATA)
     return path
+
+
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
 
 
 def _width_for(bars: int) -> float:

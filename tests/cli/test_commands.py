@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -153,7 +154,7 @@ def test_a_run_folder_of_another_config_is_refused(run_dir) -> None:
             "--set train.epochs=-1: Input should be greater than or equal to 0",
         ),
         (["--variants", "resnet"], "--variants: unknown variant 'resnet'"),
-        (["--iterations", "3..1"], "--iterations '3..1': needs 1 <= FIRST <= LAST"),
+        (["--iterations", "3..1"], "--iterations '3..1': needs 1 <= FIRST <= LAST <= 10000"),
         (["--set", "oops"], "expected key=value"),
     ],
 )
@@ -461,14 +462,16 @@ def test_quiet_and_verbose_reach_keras_here_and_in_unit_processes(
     (none by default: their lines would interleave), and the command its units record."""
     from resilinet_cli.cli import options
     from resilinet_cli.cli import run as run_command
-    from resilinet_cli.experiments.unit import Invocation, current_invocation
+    from resilinet_cli.experiments.runner import RunResult
+    from resilinet_cli.experiments.unit import Invocation
 
     seen = []
-    monkeypatch.setattr(
-        run_command,
-        "execute",
-        lambda *_, **__: seen.append((options.keras_verbosity(), current_invocation())),
-    )
+
+    def record(experiments: list[Any], *_: Any, **__: Any) -> list[RunResult]:
+        seen.append((options.keras_verbosity(), experiments[0].invocation))
+        return [RunResult(pd.DataFrame(), [])]
+
+    monkeypatch.setattr(run_command, "execute_experiments", record)
     args = ["run", str(CONFIGS / "quickstart.yaml"), "--set", "seed=3", "--smoke"]
     code, _, stderr = invoke(*flags, *args)
     assert code == 0, stderr

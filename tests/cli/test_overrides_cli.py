@@ -1,7 +1,8 @@
 """Overrides on the command line: positional or --set, Hydra's grammar, groups and -m sweeps.
 
-Nothing here trains: ``execute`` is replaced by a recorder of the configs it would run
-(tests/experiments/test_runner.py trains a real -m sweep and checks its combined table).
+Nothing here trains: ``execute_experiments`` is replaced by a recorder of the configs it
+would run (tests/experiments/test_runner.py trains a real -m sweep and checks its combined
+table).
 """
 
 from __future__ import annotations
@@ -23,16 +24,20 @@ QUICKSTART = str(CONFIGS / "quickstart.yaml")
 
 @pytest.fixture
 def executed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Each ``execute`` call of a command: its config, folder and the overrides units record."""
+    """Each experiment a command would run: its config, folder and the overrides its units
+    record; each "finishes" with an empty table and no failure."""
     from resilinet_cli.cli import run as run_command
-    from resilinet_cli.experiments.unit import current_invocation
+    from resilinet_cli.experiments.runner import RunResult
 
     calls: list[dict[str, Any]] = []
 
-    def record(cfg: Any, out: Path, *_: Any, **__: Any) -> None:
-        calls.append({"cfg": cfg, "out": out, "overrides": current_invocation().overrides})
+    def record(experiments: list[Any], *_: Any, **__: Any) -> list[RunResult]:
+        for experiment in experiments:
+            overrides = experiment.invocation.overrides
+            calls.append({"cfg": experiment.config, "out": experiment.out, "overrides": overrides})
+        return [RunResult(pd.DataFrame(), []) for _ in experiments]
 
-    monkeypatch.setattr(run_command, "execute", record)
+    monkeypatch.setattr(run_command, "execute_experiments", record)
     return calls
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-LEVELS = ["independent", "shared_rack", "shared_uplink", "flaky_links"]
+LEVELS = ["independent", "node_rates", "shared_rack", "shared_uplink", "flaky_links"]
 
 
 def test_a_failure_model_experiment_writes_its_table_figure_and_page(failure_model_run) -> None:

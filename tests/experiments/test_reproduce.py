@@ -59,73 +59,14 @@ def test_a_profile_runs_everything_it_can_and_reports_missing_data(
     assert "skipped: imagenet_mobilenet.yaml: set IMAGENET_DIR" in result.stderr
     page = (out / "REPORT.md").read_text()
     assert "A tiny profile for the tests." in page
-    assert "Under hazardous: resilinet" in page  # the paper's ordering, checked in words
+    # one iteration: no noise estimate, so the page states no verdict and says why
+    assert "One iteration per variant gives no noise estimate" in page
     assert "digits_merge" in page or "mux" in page
     assert "**health**: data missing" in page
     for name in ("quickstart", "digits_merge"):
         assert (out / name / "tables" / "weighted_accuracy.csv").is_file()
     assert (out / "quickstart" / "figures" / "weighted_accuracy.png").is_file()
     assert "](quickstart/figures/weighted_accuracy.png)" in page
-
-
-def hazardous(means: list[float], stds: list[float], counts: list[int]):
-    """A weighted table under hazardous for vanilla, deepfogguard, resilinet."""
-    import pandas as pd
-
-    return pd.DataFrame(
-        {
-            "variant": ["vanilla", "deepfogguard", "resilinet"],
-            "setting": "hazardous",
-            "mean": means,
-            "std": stds,
-            "iterations": counts,
-        }
-    )
-
-
-NAN = float("nan")
-
-
-@pytest.mark.parametrize(
-    ("table", "sentence"),
-    [
-        (
-            hazardous([0.5, 0.6, 0.7], [0.01] * 3, [3] * 3),
-            "Under hazardous: resilinet 70.00 > deepfogguard 60.00 (n=3, p<0.001); "
-            "deepfogguard 60.00 > vanilla 50.00 (n=3, p<0.001) — the paper's ordering holds "
-            "(Welch's t-test, p < 0.05).",
-        ),
-        (
-            hazardous([0.5101, 0.6, 0.5351], [0.01] * 3, [3] * 3),
-            "Under hazardous: resilinet 53.51 < deepfogguard 60.00 (n=3, p=0.001); "
-            "deepfogguard 60.00 > vanilla 51.01 (n=3, p<0.001) — the paper's ordering does NOT "
-            "hold on this run (Welch's t-test, p < 0.05).",
-        ),
-        (  # the committed quickstart: 0.76 points apart with a std of 4.96 over 2 iterations
-            hazardous([0.5639, 0.8693, 0.8769], [0.0021, 0.0161, 0.0496], [2] * 3),
-            "Under hazardous: resilinet 87.69 vs deepfogguard 86.93: within noise (n=2, p=0.87); "
-            "deepfogguard 86.93 > vanilla 56.39 (n=2, p=0.02) — this run does not settle the "
-            "paper's ordering (Welch's t-test, p < 0.05).",
-        ),
-        (
-            hazardous([0.5, 0.6, 0.7], [NAN] * 3, [1] * 3),
-            "Under hazardous: resilinet 70.00 vs deepfogguard 60.00: no noise estimate (n=1); "
-            "deepfogguard 60.00 vs vanilla 50.00: no noise estimate (n=1) — one iteration gives "
-            "no noise estimate, so no ordering is claimed.",
-        ),
-        (
-            hazardous([0.5, 0.6, 0.7], [0.01, 0.01, NAN], [3, 3, 1]),
-            "Under hazardous: resilinet 70.00 vs deepfogguard 60.00: no noise estimate "
-            "(n=1 and 3); deepfogguard 60.00 > vanilla 50.00 (n=3, p<0.001) — this run does not "
-            "settle the paper's ordering (Welch's t-test, p < 0.05).",
-        ),
-    ],
-    ids=["clear", "clearly-reversed", "within-noise", "one-iteration", "one-side-n1"],
-)
-def test_the_ordering_sentence_claims_only_what_the_noise_allows(table, sentence: str) -> None:
-    from resilinet_cli.results.tables import ordering
-
-    assert ordering(table) == sentence
 
 
 def test_welch_without_any_spread_is_decided_by_the_means() -> None:

@@ -1,0 +1,79 @@
+"""Every statistic the README states comes from a committed table or page.
+
+The README quotes report pages and summarises committed references; nothing in it is typed by
+hand. Each quoted sentence must appear verbatim in the committed page it quotes, and every
+number in "Does the claim hold?" must be a rendering of a value in the claims profile's
+committed tables.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import pytest
+from paths import ROOT
+
+README = (ROOT / "README.md").read_text()
+CLAIMS = ROOT / "results" / "claims"
+
+
+def section(heading: str) -> str:
+    start = README.index(f"## {heading}")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end > 0 else None]
+
+
+def quotes(text: str) -> list[str]:
+    """The sentences a section quotes from a page: text in double quotes, joined over lines."""
+    return [" ".join(q.split()) for q in re.findall(r'"([^"]{40,})"', text, flags=re.DOTALL)]
+
+
+def test_the_quickstart_quote_is_on_the_committed_page() -> None:
+    page = " ".join((ROOT / "results" / "quick" / "quickstart" / "REPORT.md").read_text().split())
+    found = quotes(section("What the quickstart prints"))
+    assert found, "the section quotes its page"
+    for quote in found:
+        assert quote in page, quote
+
+
+def renderings(value: float) -> set[str]:
+    """How a page or the README may print a table's value: a fraction as points with one or two
+    decimals (signed or not), a p-value as the pages print it, a correlation as is."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return set()
+    shown = set()
+    for scaled in (100 * value, value):
+        for decimals in (1, 2):
+            text = f"{scaled:.{decimals}f}"
+            shown |= {text, text.lstrip("-"), f"{scaled:+.{decimals}f}"}
+    if value < 0.01:
+        shown.add(f"{value:.3f}")
+    return shown
+
+
+def claims_numbers() -> set[str]:
+    """Every rendering of every number in the claims profile's committed tables."""
+    shown: set[str] = set()
+    for path in CLAIMS.glob("*/tables/*.csv"):
+        table = pd.read_csv(path)
+        for column in table.select_dtypes("number").columns:
+            for value in table[column]:
+                shown |= renderings(float(value))
+    return shown
+
+
+NOT_STATISTICS = {"0.05", "0.8", "2.6", "0.85", "0.80", "0.78", "0.9"}  # levels, settings
+
+
+@pytest.mark.skipif(not CLAIMS.is_dir(), reason="no committed claims profile")
+def test_every_number_of_the_claim_section_is_in_a_committed_claims_table() -> None:
+    text = section("Does the claim hold?")
+    text = re.sub(r"`[^`]*`", "", text)  # commands, file names and config keys
+    text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
+    numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+    assert len(numbers) > 20
+    known = claims_numbers() | NOT_STATISTICS
+    unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
+    assert not unknown, f"numbers in README's claim section not in results/claims: {unknown}"
