@@ -23,8 +23,10 @@ install-gpu: install
 	$(BIN)/pip uninstall --quiet -y tensorflow-cpu
 	$(BIN)/pip install --quiet --force-reinstall --no-deps 'tensorflow[and-cuda]==2.21.*'
 
+# Runs the quickstart, then compares it with the committed reference it reproduces.
 quickstart: install
 	$(BIN)/resilinet run configs/quickstart.yaml
+	$(BIN)/resilinet compare results/quickstart results/quick/quickstart
 
 # PROFILE=full (default): the paper's experiments; PROFILE=quick: offline stand-ins;
 # PROFILE=claims: the paper's claim tested with statistics on the offline data (README).

@@ -8,7 +8,6 @@ that finds other contents there stops with one line instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import RunError
 from resilinet_cli.results import layout
+from resilinet_cli.results.integrity import sha256
 
 KEYS = ("path", "weights")
 
@@ -26,7 +26,7 @@ def check_network_files(out: Path, config: ExperimentConfig) -> None:
     if model.name != "keras":
         return
     files = {key: Path(getattr(model, key)) for key in KEYS if getattr(model, key)}
-    current = {key: _sha256(file) for key, file in files.items() if file.is_file()}  # a missing
+    current = {key: sha256(file) for key, file in files.items() if file.is_file()}  # a missing
     # file is the network loader's one-line error, before any unit trains
     if not current:
         return
@@ -42,11 +42,3 @@ def check_network_files(out: Path, config: ExperimentConfig) -> None:
             f"{out}: {', '.join(changed)} changed since this folder's units were trained "
             "(its SHA-256 differs); choose another --out or delete the folder"
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
