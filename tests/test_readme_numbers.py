@@ -70,10 +70,54 @@ NOT_STATISTICS = {"0.05", "0.8", "2.6", "0.85", "0.80", "0.78", "0.9"}  # levels
 @pytest.mark.skipif(not CLAIMS.is_dir(), reason="no committed claims profile")
 def test_every_number_of_the_claim_section_is_in_a_committed_claims_table() -> None:
     text = section("Does the claim hold?")
-    text = re.sub(r"`[^`]*`", "", text)  # commands, file names and config keys
+    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)  # commands, keys, file and section names
     text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
     numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
     assert len(numbers) > 20
     known = claims_numbers() | NOT_STATISTICS
     unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
     assert not unknown, f"numbers in README's claim section not in results/claims: {unknown}"
+
+
+def subsection(heading: str) -> str:
+    start = README.index(f"### {heading}")
+    end = README.find("\n### ", start + 1)
+    return README[start:end]
+
+
+def table_numbers(paths: list[Path]) -> set[str]:
+    shown: set[str] = set()
+    for path in paths:
+        table = pd.read_csv(path)
+        for column in table.select_dtypes("number").columns:
+            for value in table[column]:
+                shown |= renderings(float(value))
+    return shown
+
+
+def test_every_number_of_the_failure_models_section_is_committed_or_recomputed() -> None:
+    """The failure-model experiments' tables, and the quickstart rescored under shared_rack
+    (recomputed here from the committed units, as the README's command does)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from resilinet_cli.cli import main
+
+    text = subsection("Failure models")
+    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)  # commands, file names, section numbers
+    numbers = re.findall(r"(?<![\w.])[-+]?\d+\.\d+", text)
+    assert len(numbers) > 50
+    tables = sorted((ROOT / "results").glob("*_failure_model/tables/weighted_accuracy.csv"))
+    known = table_numbers(tables)
+    rack = ROOT / "configs" / "failure_models" / "shared_rack.yaml"
+    result = CliRunner().invoke(
+        main, ["evaluate", str(ROOT / "results/quick/quickstart"), "--failure-model", str(rack),
+               "--json"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for row in json.loads(result.stdout)["weighted"]:
+        known |= renderings(row["mean"]) | renderings(row["std"])
+    survival = {"0.95", "0.91", "0.87", "0.05", "0.9", "0.85", "0.80", "0.78"}  # model inputs
+    unknown = [n for n in numbers if n not in known | survival]
+    assert not unknown, f"numbers in README's failure models section not in a table: {unknown}"
