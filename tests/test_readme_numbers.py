@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -121,3 +122,19 @@ def test_every_number_of_the_failure_models_section_is_committed_or_recomputed()
     survival = {"0.95", "0.91", "0.87", "0.05", "0.9", "0.85", "0.80", "0.78"}  # model inputs
     unknown = [n for n in numbers if n not in known | survival]
     assert not unknown, f"numbers in README's failure models section not in a table: {unknown}"
+
+
+def markdown_table(text: str, header: str) -> list[str]:
+    """The lines of the Markdown table in ``text`` whose header row starts with ``header``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+@pytest.mark.skipif(not CLAIMS.is_dir(), reason="no committed claims profile")
+def test_the_claim_summary_is_the_committed_profile_pages() -> None:
+    """The README's table of verdicts is the claims profile page's, copied, not retyped."""
+    page = (CLAIMS / "REPORT.md").read_text()
+    header = "| experiment"
+    assert markdown_table(section("Does the claim hold?"), header) == markdown_table(page, header)
