@@ -74,7 +74,8 @@ def test_a_run_on_a_generated_chain_writes_every_combination(chain_run: Path) ->
     assert combos["information_flow"].sum() == 55
     # 256 combinations are too many for a readable heatmap: the table has them instead.
     figures = {p.name for p in (chain_run / "figures").iterdir()}
-    assert figures == {"weighted_accuracy.png", "weighted_accuracy.pdf"}
+    # .inputs.json holds the digests that let a rerun skip redrawing unchanged figures.
+    assert figures == {"weighted_accuracy.png", "weighted_accuracy.pdf", ".inputs.json"}
     assert "combinations_heatmap" not in (chain_run / "REPORT.md").read_text()
 
 

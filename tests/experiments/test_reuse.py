@@ -79,10 +79,11 @@ def test_a_unit_with_the_same_training_is_copied_not_trained(tmp_path: Path) -> 
     listing = tiny_run(
         "ablations/digits_merge.yaml", merge, "--dry-run", "--reuse-from", str(tmp_path)
     )
+    donors = tmp_path / "average" / "runs"
     assert listing.splitlines() == [
-        "copy  merge=mux/resilinet/iter-1",
-        "copy  merge=add/resilinet_plus/iter-1",
-        f"0 of 2 units to train in {merge}",
+        f"copy  merge=mux/resilinet/iter-1  (from {donors / 'resilinet' / 'iter-1'})",
+        f"copy  merge=add/resilinet_plus/iter-1  (from {donors / 'resilinet_plus' / 'iter-1'})",
+        f"0 of 2 units to train in {merge}, 2 copied",
     ]
     printed = tiny_run("ablations/digits_merge.yaml", merge, "--reuse-from", str(tmp_path))
     assert "training (seed" not in printed and printed.count("copied") == 2
