@@ -84,9 +84,10 @@ def smoke_serial(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def failure_model_run(tmp_path_factory):
-    """configs/ablations/digits_failure_model.yaml, tiny and one iteration: four units trained
-    with failout independent or drawn from shared_rack, shared_uplink and flaky_links (which
-    drops two failable links), each swept over every combination of nodes and links."""
+    """configs/ablations/digits_failure_model.yaml, tiny and one iteration: five units trained
+    with failout independent or drawn from node_rates (the control), shared_rack, shared_uplink
+    and flaky_links (which drops two failable links), each swept over every combination of nodes
+    and links."""
     from click.testing import CliRunner
     from run_helpers import TINY
 
