@@ -36,8 +36,11 @@ quickstart: install
 reproduce-paper: install
 	$(BIN)/resilinet reproduce --profile $(PROFILE) $(ARGS)
 
+# The whole suite on TEST_WORKERS processes (pytest-xdist). Each test file stays on one worker,
+# so its trained fixtures are built once; TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
