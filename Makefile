@@ -60,3 +60,10 @@ clean:
 live-proto:
 	$(BIN)/pip install --quiet 'grpcio-tools>=1.85.1'
 	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --grpc_python_out=. resilinet_cli/live/live.proto
+
+# The user guide (docs/, mkdocs.yml) built into build/site; --strict fails on any broken link,
+# anchor or docstring reference. Offline: figures come from results/ (docs/hooks/), no CDN.
+.PHONY: docs
+docs: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

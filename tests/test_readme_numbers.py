@@ -1,9 +1,10 @@
-"""Every statistic the README states comes from a committed table or page.
+"""Every statistic the README and the user guide state comes from a committed table or page.
 
 The README quotes report pages and summarises committed references; nothing in it is typed by
 hand. Each quoted sentence must appear verbatim in the committed page it quotes, and every
-number in "Does the claim hold?" must be a rendering of a value in the claims profile's
-committed tables.
+number of "Does the claim hold?" (the README's summary and the guide's full section,
+docs/claims.md) must be a rendering of a value in the claims profile's committed tables; the
+guide's "Failure models" (docs/evaluation.md) likewise, from the failure-model runs' tables.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from paths import ROOT
 
 README = (ROOT / "README.md").read_text()
 CLAIMS = ROOT / "results" / "claims"
+CLAIM_PAGES = {"README.md": "## Does the claim hold?", "docs/claims.md": "# Does the claim hold?"}
 
 
-def section(heading: str) -> str:
-    start = README.index(f"## {heading}")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end > 0 else None]
+def section(heading: str, text: str = README) -> str:
+    """From the heading (``## X``, or a page's ``# X``) to the next heading of its level."""
+    start = text.index(f"{heading}\n")
+    end = text.find("\n" + heading.split(" ", 1)[0] + " ", start + 1)
+    return text[start : end if end > 0 else None]
 
 
 def quotes(text: str) -> list[str]:
@@ -33,7 +36,7 @@ def quotes(text: str) -> list[str]:
 
 def test_the_quickstart_quote_is_on_the_committed_page() -> None:
     page = " ".join((ROOT / "results" / "quick" / "quickstart" / "REPORT.md").read_text().split())
-    found = quotes(section("What the quickstart prints"))
+    found = quotes(section("## What the quickstart prints"))
     assert found, "the section quotes its page"
     for quote in found:
         assert quote in page, quote
@@ -69,21 +72,16 @@ NOT_STATISTICS = {"0.05", "0.8", "2.6", "0.85", "0.80", "0.78", "0.9"}  # levels
 
 
 @pytest.mark.skipif(not CLAIMS.is_dir(), reason="no committed claims profile")
-def test_every_number_of_the_claim_section_is_in_a_committed_claims_table() -> None:
-    text = section("Does the claim hold?")
+@pytest.mark.parametrize("page", CLAIM_PAGES)
+def test_every_number_of_the_claim_section_is_in_a_committed_claims_table(page: str) -> None:
+    text = section(CLAIM_PAGES[page], (ROOT / page).read_text())
     text = re.sub(r"`[^`]*`|§[\d.]+", "", text)  # commands, keys, file and section names
     text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
     numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
     assert len(numbers) > 20
     known = claims_numbers() | NOT_STATISTICS
     unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
-    assert not unknown, f"numbers in README's claim section not in results/claims: {unknown}"
-
-
-def subsection(heading: str) -> str:
-    start = README.index(f"### {heading}")
-    end = README.find("\n### ", start + 1)
-    return README[start:end]
+    assert not unknown, f"numbers in {page}'s claim section not in results/claims: {unknown}"
 
 
 def table_numbers(paths: list[Path]) -> set[str]:
@@ -98,14 +96,14 @@ def table_numbers(paths: list[Path]) -> set[str]:
 
 def test_every_number_of_the_failure_models_section_is_committed_or_recomputed() -> None:
     """The failure-model experiments' tables, and the quickstart rescored under shared_rack
-    (recomputed here from the committed units, as the README's command does)."""
+    (recomputed here from the committed units, as the guide's command does)."""
     import json
 
     from click.testing import CliRunner
 
     from resilinet_cli.cli import main
 
-    text = subsection("Failure models")
+    text = section("## Failure models", (ROOT / "docs" / "evaluation.md").read_text())
     text = re.sub(r"`[^`]*`|§[\d.]+", "", text)  # commands, file names, section numbers
     numbers = re.findall(r"(?<![\w.])[-+]?\d+\.\d+", text)
     assert len(numbers) > 50
@@ -121,7 +119,7 @@ def test_every_number_of_the_failure_models_section_is_committed_or_recomputed()
         known |= renderings(row["mean"]) | renderings(row["std"])
     survival = {"0.95", "0.91", "0.87", "0.05", "0.9", "0.85", "0.80", "0.78"}  # model inputs
     unknown = [n for n in numbers if n not in known | survival]
-    assert not unknown, f"numbers in README's failure models section not in a table: {unknown}"
+    assert not unknown, f"numbers in docs/evaluation.md's failure models not in a table: {unknown}"
 
 
 def markdown_table(text: str, header: str) -> list[str]:
@@ -133,8 +131,10 @@ def markdown_table(text: str, header: str) -> list[str]:
 
 
 @pytest.mark.skipif(not CLAIMS.is_dir(), reason="no committed claims profile")
-def test_the_claim_summary_is_the_committed_profile_pages() -> None:
-    """The README's table of verdicts is the claims profile page's, copied, not retyped."""
-    page = (CLAIMS / "REPORT.md").read_text()
+@pytest.mark.parametrize("page", CLAIM_PAGES)
+def test_the_claim_summary_is_the_committed_profile_pages(page: str) -> None:
+    """The table of verdicts is the claims profile page's, copied, not retyped."""
+    report = (CLAIMS / "REPORT.md").read_text()
+    text = section(CLAIM_PAGES[page], (ROOT / page).read_text())
     header = "| experiment"
-    assert markdown_table(section("Does the claim hold?"), header) == markdown_table(page, header)
+    assert markdown_table(text, header) == markdown_table(report, header)

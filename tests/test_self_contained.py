@@ -3,7 +3,8 @@
 Code, configs, docs and generated report pages cite the method and the architecture as
 ``docs/method.md §N`` and ``docs/architecture.md §N``; each such section must exist. Notes kept
 outside the repository (a design page, a paper specification) must not be cited at all. Markdown
-links in README.md and docs/ must resolve, and LICENSE and CITATION.cff must say what they should.
+links in README.md and every page of the user guide (docs/) must resolve, to a file and, where
+they name one, to a heading's anchor; LICENSE and CITATION.cff must say what they should.
 """
 
 from __future__ import annotations
@@ -163,18 +164,87 @@ def test_committed_report_pages_cite_only_the_repository() -> None:
     assert broken_section_references(reports) == []
 
 
-@pytest.mark.parametrize(
-    "page", ["README.md", "results/README.md", "docs/method.md", "docs/architecture.md"]
-)
-def test_markdown_links_resolve(page: str) -> None:
-    path = REPO / page
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
+
+
+def guide_pages() -> list[str]:
+    """The README and every page of the user guide, as paths from the repository root."""
+    pages = ["README.md", "results/README.md"]
+    return pages + [p.relative_to(REPO).as_posix() for p in sorted((REPO / "docs").glob("*.md"))]
+
+
+def prose(text: str) -> str:
+    """Markdown without its fenced code blocks, where a ``#`` or ``[x](y)`` is code, not markup."""
+    return FENCE.sub("", text)
+
+
+def heading_text(heading: str) -> str:
+    """A heading as rendered: link targets, code and emphasis marks dropped."""
+    return re.sub(r"[`*_]", "", re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading))
+
+
+def github_anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, each space a hyphen."""
+    return re.sub(r"[^\w\- ]", "", heading_text(heading).strip().lower()).replace(" ", "-")
+
+
+def mkdocs_anchor(heading: str) -> str:
+    """MkDocs' anchor of a heading (Python-Markdown's toc extension, as mkdocs.yml uses it)."""
+    from markdown.extensions.toc import slugify
+
+    return slugify(heading_text(heading), "-")
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors a link may name on a page: those on which GitHub and MkDocs agree."""
+    found = set()
+    for heading in MARKDOWN_HEADING.findall(prose(read(path))):
+        if github_anchor(heading) == mkdocs_anchor(heading):
+            found.add(github_anchor(heading))
+    return found
+
+
+def broken_links(path: Path) -> list[str]:
+    """Links of a page to a missing file, or to an anchor its target page does not have."""
     broken = []
-    for target in LINK.findall(read(path)):
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
-            continue  # a URL (https:, mailto:) or an anchor on the same page
-        if not (path.parent / target.split("#")[0]).exists():
+    for target in LINK.findall(prose(read(path))):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+            continue  # a URL (https:, mailto:)
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
             broken.append(target)
-    assert broken == [], f"{page}: links to missing files"
+            continue
+        if anchor and (linked.suffix != ".md" or anchor not in anchors(linked)):
+            broken.append(target)
+    return broken
+
+
+def test_the_guide_is_scanned() -> None:
+    """The link check below reads every page of docs/, and anchors resolve as both sites do."""
+    pages = guide_pages()
+    for page in ("docs/index.md", "docs/install.md", "docs/claims.md", "docs/api.md"):
+        assert page in pages
+    assert github_anchor("Multirun: `-m`") == "multirun--m" != mkdocs_anchor("Multirun: `-m`")
+    assert "interruptions" in anchors(REPO / "docs" / "running.md")
+    assert broken_links(REPO / "docs" / "index.md") == []
+
+
+def test_the_link_check_sees_a_broken_link_and_anchor(tmp_path: Path) -> None:
+    """The control: a missing file and a missing anchor are both reported."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A\n\n## Real part\n")
+    (tmp_path / "docs" / "b.md").write_text(
+        "[ok](a.md#real-part) [gone](c.md) [no anchor](a.md#fake) [here](#b) [code](a.md)\n"
+        "```\n[in code](nowhere.md)\n```\n# B\n"
+    )
+    assert broken_links(tmp_path / "docs" / "b.md") == ["c.md", "a.md#fake"]
+
+
+@pytest.mark.parametrize("page", guide_pages())
+def test_markdown_links_resolve(page: str) -> None:
+    assert broken_links(REPO / page) == [], f"{page}: links to missing files or anchors"
 
 
 def test_readme_links_the_docs() -> None:
