@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from paths import ROOT
 
 import resilinet_cli as rn
+import resilinet_cli.api  # the lazy names' module, loaded once at collection, not in a test
 from resilinet_cli.cli import main
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
