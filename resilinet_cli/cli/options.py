@@ -122,7 +122,7 @@ def chosen_executor(
 ) -> Any:
     """The ``Executor`` the options name; options of the other executor are refused."""
     from resilinet_cli.experiments.cluster import RayOptions
-    from resilinet_cli.experiments.queue import Executor
+    from resilinet_cli.experiments.executors import Executor
 
     if executor == "ray":
         if workers != 1:
@@ -205,10 +205,10 @@ def check_network(config: Any, source: str) -> None:
     """Load the keras family's network and check its cuts; problems name the config file."""
     from resilinet_cli.models.keras_family import check_network as check
     from resilinet_cli.models.keras_source import NetworkError
-    from resilinet_cli.topology import Topology
+    from resilinet_cli.variants import topology_of
 
     try:
-        check(config.model, Topology.from_config(config.topology))
+        check(config.model, topology_of(config))
     except NetworkError as error:
         raise ConfigError(f"{source}: {error}") from None
 

@@ -34,6 +34,7 @@ from resilinet_cli.results import (
 from resilinet_cli.results.figure_inputs import draw_once, forget
 from resilinet_cli.results.report_page import Section, write_report
 from resilinet_cli.topology import Topology
+from resilinet_cli.variants import topology_of
 
 SMOKE = "**Smoke run**: shrunk by --smoke, numbers mean nothing."
 ONE_ITERATION = (
@@ -112,7 +113,7 @@ def raw_paired(found: dict[runs.Unit, Finished], config: ExperimentConfig) -> pd
     """The claim's paired comparisons of an average_accuracy run, before any correction."""
     if config.experiment.type != "average_accuracy":
         return None
-    topology = Topology.from_config(config.topology)
+    topology = topology_of(config)
     combinations = {unit: finished.combinations for unit, finished in found.items()}
     keys = {u: str(f.record.get("training_key", "")) for u, f in found.items()}
     keys = {unit: key for unit, key in keys.items() if key}
@@ -137,7 +138,7 @@ def write_run_tables(
     ``correction`` or the config's ``stats.correction``). ``zoom`` fits the figures' accuracy
     axes to the data (``resilinet report --zoom``).
     """
-    topology = Topology.from_config(config.topology)
+    topology = topology_of(config)
     found = finished_units(out, config, current_only=current_only)
     results = {unit: finished.combinations for unit, finished in found.items()}
     weighted, combinations = summarise(results, topology, configured(config))
@@ -308,7 +309,7 @@ def report_section(
     )
     if config.experiment.type == "average_accuracy":
         if paired is not None and claims.shows_noise(paired):
-            failures = claims.failure_settings(Topology.from_config(config.topology))
+            failures = claims.failure_settings(topology_of(config))
             lines.append(claims.section_text(paired, failures, examples))
         elif len(set(weighted["variant"])) > 1:
             lines.append(ONE_ITERATION)

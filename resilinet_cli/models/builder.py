@@ -23,7 +23,7 @@ from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.layers import Failout, InputMux, LinkGate, LinkWeight, NodeGate
 from resilinet_cli.models.hyperconnections import LEARNED, hyperconnection_weights
 from resilinet_cli.topology import Link, Topology, link_name
-from resilinet_cli.variants import VARIANTS, Variant, variant_topology
+from resilinet_cli.variants import VARIANTS, Variant, topology_of
 
 
 class Family(Protocol):
@@ -130,7 +130,7 @@ def build_from_config(
 ) -> tuple[keras.Model, Family]:
     """Build one variant as the config describes it (hyperconnection weights, failout)."""
     variant = VARIANTS[variant_name]
-    topology = variant_topology(Topology.from_config(config.topology), variant_name)
+    topology = topology_of(config, variant_name)
     module = FAMILIES[config.model.name].load()
     family = module.build_family(
         config.model, topology, num_classes, input_shape, hyperconnected=variant.skips

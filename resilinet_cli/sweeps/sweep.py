@@ -17,7 +17,7 @@ import pandas as pd
 
 from resilinet_cli.sweeps.plan import CUT, Signature, SweepPlan, input_links, plan_sweep
 from resilinet_cli.topology import Combination, Topology, probability
-from resilinet_cli.variants import variant_topology
+from resilinet_cli.variants import topology_of
 
 if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it runs
     from resilinet_cli.config import ExperimentConfig
@@ -240,7 +240,7 @@ def sweep_model(
     """Accuracy of a trained model under every failure combination of its topology."""
     return sweep(
         model,
-        variant_topology(Topology.from_config(config.topology), variant),
+        topology_of(config, variant),
         inputs.test,
         inputs.test_size,
         guess=inputs.guess,
