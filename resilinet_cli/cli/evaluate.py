@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from resilinet_cli.cli.app import main
-from resilinet_cli.cli.options import DATA_DIR_OPTION, Verbosity, echo_json, verbosity
+from resilinet_cli.cli.context import Verbosity, verbosity
+from resilinet_cli.cli.options import DATA_DIR_OPTION
+from resilinet_cli.cli.output import echo_json
 from resilinet_cli.errors import ConfigError, unknown_choice
 
 if TYPE_CHECKING:

@@ -1,18 +1,18 @@
-"""Options and argument parsing shared by the commands that read a config."""
+"""Options and argument parsing shared by the commands that read a config.
+
+What the options leave in the Click context is read through cli/context.py.
+"""
 
 from __future__ import annotations
 
-import enum
 import functools
-import json
-import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from resilinet_cli.cli.context import TRACKER
 from resilinet_cli.errors import ConfigError, unknown_choice
 
 DATA_DIR_OPTION = click.option(
@@ -86,7 +86,6 @@ def executor_options(function: Any) -> Any:
 
 
 EXECUTOR_KEYS = ("executor", "workers", "address", "num_cpus", "num_gpus", "shared_out")
-TRACKER = "resilinet.tracker"  # ctx.meta key: --tracker
 
 
 def chosen_tracker(ctx: click.Context, _: click.Parameter, tracker: str) -> str:
@@ -247,70 +246,3 @@ def parse_variants(text: str | None, config: Any, option: str = "--variants") ->
         if name not in ALL_VARIANTS:
             raise ConfigError(f"{option}: {unknown_choice('variant', name, ALL_VARIANTS)}")
     return names
-
-
-ARGV = "resilinet.argv"  # ctx.meta key: the command line as given (cli/app.py)
-VERBOSITY = "resilinet.verbosity"  # ctx.meta key: --quiet or --verbose of the group
-
-
-class Verbosity(enum.IntEnum):
-    """How much a command prints besides its results and errors."""
-
-    QUIET = -1  # errors and final results only
-    NORMAL = 0
-    VERBOSE = 1  # also the per-epoch lines of other processes' units, and wall times
-
-
-def verbosity() -> Verbosity:
-    """The group's --quiet or --verbose; NORMAL outside a command."""
-    ctx = click.get_current_context(silent=True)
-    return Verbosity(ctx.meta.get(VERBOSITY, Verbosity.NORMAL)) if ctx else Verbosity.NORMAL
-
-
-def command_line() -> tuple[str, ...]:
-    """The command line as the user gave it, for unit records; ``sys.argv`` outside one."""
-    ctx = click.get_current_context(silent=True)
-    argv = ctx.meta.get(ARGV) if ctx else None
-    return tuple(argv) if argv else tuple(sys.argv)
-
-
-def keras_verbosity() -> int:
-    """Keras' live bar on a terminal, one line per epoch in logs; nothing under --quiet."""
-    if verbosity() is Verbosity.QUIET:
-        return 0
-    return 1 if sys.stdout.isatty() else 2
-
-
-def worker_verbosity() -> int:
-    """Keras' output in a unit's own process: one line per epoch under --verbose, else none
-    (the lines of several processes would interleave)."""
-    return 2 if verbosity() is Verbosity.VERBOSE else 0
-
-
-def invocation(overrides: Sequence[str] = ()) -> Any:
-    """What each unit's record says ran it: this command line and its ``--set`` values."""
-    from resilinet_cli.experiments.unit import Invocation
-
-    ctx = click.get_current_context(silent=True)
-    tracker = ctx.meta.get(TRACKER, "tensorboard") if ctx else "tensorboard"
-    return Invocation(command_line(), tuple(overrides), worker_verbosity(), tracker)
-
-
-def echo_json(document: Any) -> None:
-    """Print ``document`` as strict JSON (NaN as null), a command's only output on stdout."""
-    click.echo(json.dumps(jsonable(document), indent=2, allow_nan=False))
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers, NaN as None and paths as text."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()  # a numpy scalar
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

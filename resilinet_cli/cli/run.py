@@ -12,19 +12,18 @@ from typing import Any, NamedTuple
 import click
 
 from resilinet_cli.cli.app import main
+from resilinet_cli.cli.context import invocation, keras_verbosity
 from resilinet_cli.cli.options import (
     NO_SWEEP_OPTION,
     REUSE_STALE_OPTION,
     config_options,
     default_out,
-    echo_json,
     executor_options,
-    invocation,
-    keras_verbosity,
     load,
     parse_iterations,
     parse_variants,
 )
+from resilinet_cli.cli.output import echo_json
 from resilinet_cli.cli.progress import progress
 from resilinet_cli.errors import ConfigError
 
