@@ -33,7 +33,7 @@ from resilinet_cli.results import (
 )
 from resilinet_cli.results.figure_inputs import draw_once, forget
 from resilinet_cli.results.report_page import Section, write_report
-from resilinet_cli.topology import Topology
+from resilinet_cli.topology import Topology, label_of_prefix
 from resilinet_cli.variants import topology_of
 
 SMOKE = "**Smoke run**: shrunk by --smoke, numbers mean nothing."
@@ -215,7 +215,7 @@ def learned_weights_text(config: ExperimentConfig, found: dict[runs.Unit, Finish
         if unit.config(config).train.hyperconnection_weights.scheme != LEARNED:
             continue
         for link, value in finished.record.get("hyperconnection_weights", {}).items():
-            rows.append({"variant": unit.variant, "link": link.replace("_", " → "), "w": value})
+            rows.append({"variant": unit.variant, "link": label_of_prefix(link), "w": value})
     if not rows:
         return ""
     table = (
