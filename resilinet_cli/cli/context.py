@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from resilinet_cli.results import layout
+
 TRACKER = "resilinet.tracker"  # ctx.meta key: --tracker
 ARGV = "resilinet.argv"  # ctx.meta key: the command line as given (cli/app.py)
 VERBOSITY = "resilinet.verbosity"  # ctx.meta key: --quiet or --verbose of the group
@@ -57,5 +59,5 @@ def invocation(overrides: Sequence[str] = ()) -> Any:
     from resilinet_cli.experiments.unit import Invocation
 
     ctx = click.get_current_context(silent=True)
-    tracker = ctx.meta.get(TRACKER, "tensorboard") if ctx else "tensorboard"
+    tracker = ctx.meta.get(TRACKER, layout.TRACKERS[0]) if ctx else layout.TRACKERS[0]
     return Invocation(command_line(), tuple(overrides), worker_verbosity(), tracker)

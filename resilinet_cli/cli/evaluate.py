@@ -180,7 +180,7 @@ def echo_summaries(cfg: Any, results: list[Any], settings: dict[str, Any]) -> No
         summary_table,
     )
     from resilinet_cli.results.report_page import table_formats
-    from resilinet_cli.results.tables import NOTE
+    from resilinet_cli.results.table_columns import NOTE
 
     if len(results) < 2:
         return
@@ -199,14 +199,14 @@ def rescore_run(target: Path, name: str, as_json: bool, data_dir: Path | None) -
     from resilinet_cli.results import layout, references
     from resilinet_cli.results.locate import run_config
     from resilinet_cli.results.report_page import table_formats
-    from resilinet_cli.results.tables import NOTE
+    from resilinet_cli.results.table_columns import NOTE
 
     if not (target / layout.CONFIG).is_file():
         raise click.UsageError("--failure-model: give a run folder (its units are rescored)")
     cfg = run_config(target, data_dir)
     model = rescore.load_failure_model(name, cfg)
     per_unit, table = rescore.rescore(target, cfg, model)
-    path = target / layout.TABLES / f"weighted_accuracy_{model.name}.csv"
+    path = target / layout.TABLES / layout.failure_model_csv(model.name)
     if references.is_reference(target):
         click.echo(f"{path} not written: {target} is a committed reference", err=True)
     else:

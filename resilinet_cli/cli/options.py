@@ -14,6 +14,7 @@ import click
 
 from resilinet_cli.cli.context import TRACKER
 from resilinet_cli.errors import ConfigError, unknown_choice
+from resilinet_cli.results import layout
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
@@ -100,8 +101,8 @@ def chosen_tracker(ctx: click.Context, _: click.Parameter, tracker: str) -> str:
 
 TRACKER_OPTION = click.option(
     "--tracker",
-    type=click.Choice(["tensorboard", "mlflow", "none"]),
-    default="tensorboard",
+    type=click.Choice(layout.TRACKERS),
+    default=layout.TRACKERS[0],
     show_default=True,
     expose_value=False,
     callback=chosen_tracker,

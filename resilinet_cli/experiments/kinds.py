@@ -210,6 +210,9 @@ class Kind:
     factor_label: str | None = None  # how figures name that column
     heatmap: bool = True  # also a heatmap of the per-combination table
     details: Callable[[ExperimentConfig], str] | None = None  # the run's own words, after text
+    # One model per variant and iteration: its runs test the paper's claim (paired comparisons
+    # of the variants, the claim's paragraph) and draw their epoch curves by variant.
+    tests_claim: bool = False
 
     def describe(self, config: ExperimentConfig) -> str:
         """The report's paragraph about a run of this kind."""
@@ -222,6 +225,7 @@ KINDS: dict[str, Kind] = {
         "Every variant under every reliability setting (docs/method.md §6).",
         _one_level,
         _setting_bars,
+        tests_claim=True,
     ),
     "failout_rate": Kind(
         "failout_rate",

@@ -111,7 +111,7 @@ def summarise(
 
 def raw_paired(found: dict[runs.Unit, Finished], config: ExperimentConfig) -> pd.DataFrame | None:
     """The claim's paired comparisons of an average_accuracy run, before any correction."""
-    if config.experiment.type != "average_accuracy":
+    if not kind_of(config.experiment.type).tests_claim:
         return None
     topology = topology_of(config)
     combinations = {unit: finished.combinations for unit, finished in found.items()}
@@ -236,7 +236,7 @@ def epoch_figure(out: Path, config: ExperimentConfig, units: list[runs.Unit]) ->
     """An average_accuracy run trained with ``train.epoch_sweep``: its curves' table and figure."""
     table = epoch_curves.epoch_table(out, units)
     csv, png = out / layout.TABLES / layout.EPOCHS_CSV, out / layout.FIGURES / layout.EPOCHS_PNG
-    if table.empty or config.experiment.type != "average_accuracy":
+    if table.empty or not kind_of(config.experiment.type).tests_claim:
         for stale in (csv, png, png.with_suffix(".pdf")):
             stale.unlink(missing_ok=True)
         forget(out / layout.FIGURES, "epochs")
@@ -307,7 +307,7 @@ def report_section(
         f"{config.train.epochs} epochs, batch {config.train.batch_size}; config hash "
         f"`{config.digest()[:12]}`."
     )
-    if config.experiment.type == "average_accuracy":
+    if kind_of(config.experiment.type).tests_claim:
         if paired is not None and claims.shows_noise(paired):
             failures = claims.failure_settings(topology_of(config))
             lines.append(claims.section_text(paired, failures, examples))

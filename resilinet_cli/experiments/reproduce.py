@@ -219,7 +219,7 @@ def claim_summary(out: Path, configs: list[ExperimentConfig]) -> str:
         return ""
     return "\n\n".join([
         "Each experiment's section below has every comparison and its sentence. Here: the "
-        "claim (resilinet > deepfogguard > vanilla) per failure setting, and each link's "
+        f"claim ({' > '.join(claims.CHAIN)}) per failure setting, and each link's "
         "difference in points, its 95 % CI and p under the harshest setting. The figure, where "
         "experiments swept their validation set after every epoch (train.epoch_sweep), shows "
         "each experiment's weighted accuracy under that setting against the epochs trained.",

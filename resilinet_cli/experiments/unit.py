@@ -42,7 +42,7 @@ class Invocation:
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
     overrides: tuple[str, ...] = ()
     worker_verbose: int = 0
-    tracker: str = "tensorboard"  # --tracker: where units log (results/tensorboard.py)
+    tracker: str = layout.TRACKERS[0]  # --tracker: where units log (results/tensorboard.py)
     allow_code: bool = field(default_factory=code_allowed)  # --allow-code (models/user_code.py)
 
     def record(self) -> dict[str, Any]:

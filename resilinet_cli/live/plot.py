@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from resilinet_cli import atomic
+from resilinet_cli.results import layout
 
 
 def plot_latency(
@@ -64,10 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("png", type=Path, nargs="?", help="[default: FOLDER/live_latency.png]")
     parser.add_argument("--deadline-ms", type=float)
     args = parser.parse_args(argv)
-    live = pd.read_csv(args.folder / "live.csv", dtype={"contributed": str})
-    events = pd.read_csv(args.folder / "live_events.csv")
+    live = pd.read_csv(args.folder / layout.LIVE_CSV, dtype={"contributed": str})
+    events = pd.read_csv(args.folder / layout.LIVE_EVENTS_CSV)
     plot_latency(
-        live, events, args.png or args.folder / "live_latency.png", deadline_ms=args.deadline_ms
+        live,
+        events,
+        args.png or args.folder / layout.LIVE_LATENCY_PNG,
+        deadline_ms=args.deadline_ms,
     )
     return 0
 

@@ -51,18 +51,8 @@ from matplotlib.ticker import PercentFormatter
 
 from resilinet_cli import atomic
 from resilinet_cli.errors import RunError
+from resilinet_cli.results.table_columns import factor_column
 
-# The columns every table has; any other column names a factor level. ``information_flow`` is
-# added by the caller of the heatmap (kinds.figures): False marks a cell that is a guess.
-STANDARD_COLUMNS = (
-    "variant",
-    "setting",
-    "combination",
-    "mean",
-    "std",
-    "iterations",
-    "information_flow",
-)
 VARIABLE = "variable"
 MINUS = "\u2212"  # typographic minus for labels
 DPI = 150  # of the PNG; the PDF is vector
@@ -505,16 +495,6 @@ def _factor_bars_figure(
 def _wrap(name: str) -> str:
     """'iot→fog2 + fog2→cloud' on two lines, so that link names need no rotated ticks."""
     return name.replace(" + ", "\n+ ")
-
-
-def label_columns(table: pd.DataFrame) -> list[str]:
-    """The columns that name a table row: variant, then the factor and its details, if any."""
-    return ["variant", *(c for c in table.columns if c not in STANDARD_COLUMNS)]
-
-
-def factor_column(table: pd.DataFrame) -> str | None:
-    """The table's factor column (the first column no table always has), or None."""
-    return next((c for c in table.columns if c not in STANDARD_COLUMNS), None)
 
 
 def _factor_name(factor: str, label: str | None) -> str:
