@@ -18,7 +18,14 @@ from typing import Any
 from resilinet_cli import atomic
 from resilinet_cli.results.layout import FIGURE_DIGESTS
 
-PLOTTING_CODE = ("plots.py",)  # this package's modules that decide what a figure looks like
+# this package's modules that decide what a figure looks like
+PLOTTING_CODE = (
+    "plots.py",
+    "line_figures.py",
+    "figure_style.py",
+    "figure_tables.py",
+    "table_columns.py",
+)
 
 
 def draw_once(
