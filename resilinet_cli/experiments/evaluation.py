@@ -1,8 +1,9 @@
 """Evaluate one saved model under chosen failures and reliability settings (``evaluate_model``).
 
-Up to ``estimate.SMALL`` failable nodes (the paper's topologies) every combination is swept, as
-``run`` does. With more, or when ``--method`` asks for it, each weighted accuracy is computed by
-``estimate.py`` (exhaustive, bounded or Monte Carlo) and reported with its interval.
+Up to ``estimate.methods.SMALL`` failable nodes (the paper's topologies) every combination is
+swept, as ``run`` does. With more, or when ``--method`` asks for it, each weighted accuracy is
+computed by ``estimate/methods.py`` (exhaustive, bounded or Monte Carlo) and reported with its
+interval.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def estimated_evaluation(
     settings: dict[str, tuple[float, ...]],
     options: EstimateOptions,
 ) -> Evaluation:
-    """Each weighted accuracy by ``estimate.py``; combination accuracies are shared between them."""
+    """Each weighted accuracy by ``estimate/methods.py``; combination accuracies are shared."""
     from resilinet_cli.estimate.methods import estimate_weighted
     from resilinet_cli.sweeps.scoring import CombinationAccuracy, ExampleScorer, materialise
 

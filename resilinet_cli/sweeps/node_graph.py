@@ -3,7 +3,7 @@
 The builder frames every node's layer stack with ``<node>_stack_in`` / ``<node>_stack_out``
 Identity layers; a skip variant's links end in ``<src>_<dst>_weight``. From those named tensors
 Keras builds sub-models that share the trained layers, so the failure sweep can run each node
-on exactly the inputs that reach it (``sweep_plan.py``) instead of re-running the whole model.
+on exactly the inputs that reach it (``plan.py``) instead of re-running the whole model.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The failure sweep (every combination of dead nodes) and weighted accuracy (docs/method.md §6).
 
 The sweep cuts the trained model into its nodes and computes each node's output once per
-distinct input that reaches it (``sweep_plan.py``): the IoT and edge outputs once, not once per
+distinct input that reaches it (``plan.py``): the IoT and edge outputs once, not once per
 combination. One compiled call does a chunk of the test set under every combination with
 information flow; combinations without it never run the model. No weight surgery, no retracing.
 Models without node markers are swept by feeding one alive mask per combination instead.
