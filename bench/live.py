@@ -74,8 +74,7 @@ def measure(deadline_ms: float, requests: int, folder: Path) -> list[dict[str, A
     from resilinet_cli.live.deployment import Deployment
     from resilinet_cli.live.launch import LaunchOptions, model_spec
     from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.topology import Topology
-    from resilinet_cli.variants import variant_topology
+    from resilinet_cli.variants import topology_of
 
     case = MODELS["health"]
     config = load_config(CONFIGS / case.config)
@@ -83,7 +82,7 @@ def measure(deadline_ms: float, requests: int, folder: Path) -> list[dict[str, A
         config, "resilinet", input_shape=case.shape, num_classes=case.classes, seed=0
     )
     model.save(folder / "model.keras")
-    topology = variant_topology(Topology.from_config(config.topology), "resilinet")
+    topology = topology_of(config, "resilinet")
     prior = [1 / case.classes] * case.classes
     spec = model_spec(
         folder / "model.keras", topology, prior, LaunchOptions(deadline_ms=deadline_ms)

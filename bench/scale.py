@@ -57,9 +57,8 @@ def health_sized(size: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
     from resilinet_cli.config import validate_config
     from resilinet_cli.config.generate import chain_mapping
     from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.topology import Topology
     from resilinet_cli.training.fit import set_seeds
-    from resilinet_cli.variants import variant_topology
+    from resilinet_cli.variants import topology_of
 
     set_seeds(size)  # the same random weights, hence the same labels, on every run
     layers = {f"fog{k}": 1 for k in range(1, size + 1)} | {"cloud": 1}
@@ -79,7 +78,7 @@ def health_sized(size: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
     clean = model.predict([x, alive], batch_size=4096, verbose=0).argmax(axis=1)
     y = np.where(rng.random(EXAMPLES) < 0.7, clean, rng.integers(0, CLASSES, EXAMPLES))
     return (
-        variant_topology(Topology.from_config(config.topology), "resilinet"),
+        topology_of(config, "resilinet"),
         model,
         x,
         y.astype(np.int64),

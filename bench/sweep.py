@@ -36,11 +36,10 @@ def measure(case: Model, repeats: int, batch_size: int) -> dict[str, Any]:
     from resilinet_cli.sweeps.node_graph import cut_nodes
     from resilinet_cli.sweeps.plan import flop_ratio, plan_sweep
     from resilinet_cli.sweeps.sweep import SharedSweep
-    from resilinet_cli.topology import Topology
-    from resilinet_cli.variants import variant_topology
+    from resilinet_cli.variants import topology_of
 
     config = load_config(CONFIGS / case.config)
-    topology = variant_topology(Topology.from_config(config.topology), "resilinet")
+    topology = topology_of(config, "resilinet")
     rng = np.random.default_rng(0)
     examples = EXAMPLES[case.name]
     x = rng.standard_normal((examples, *case.shape), dtype="float32")

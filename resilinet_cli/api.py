@@ -21,7 +21,7 @@ from resilinet_cli.config import load_config as _load_config
 from resilinet_cli.errors import ConfigError, unknown_choice
 from resilinet_cli.experiments.cluster import RayOptions
 from resilinet_cli.topology import Topology
-from resilinet_cli.variants import VARIANTS, variant_topology
+from resilinet_cli.variants import VARIANTS, topology_of, variant_topology
 
 if TYPE_CHECKING:
     import keras
@@ -130,7 +130,7 @@ def sweep(
     from resilinet_cli.sweeps.sweep import sweep as sweep_all
 
     if isinstance(topology, ExperimentConfig):
-        topology = Topology.from_config(topology.topology)
+        topology = topology_of(topology)
     if model.name in VARIANTS:
         topology = variant_topology(topology, model.name)
     if guess is None:

@@ -16,10 +16,6 @@ class ConfigError(ResilinetError):
     """A config file or a --set override is invalid."""
 
 
-class TopologyError(ConfigError):
-    """A topology is not a valid input-to-output DAG."""
-
-
 class DataError(ResilinetError):
     """A dataset is missing, corrupt or cannot be fetched."""
 

@@ -20,12 +20,32 @@ import networkx as nx
 from resilinet_cli.errors import unknown_choice
 
 Combination = tuple[int, ...]
+# A link is spelled three ways, all here: its name in configs and combinations tables, its label
+# in tables, figures and reports, and the prefix of its Keras layers and recorded weights.
 LINK_ARROW = "->"
+LABEL_ARROW = "→"
 
 
 def link_name(src: str, dst: str) -> str:
     """A link's name in configs and combinations tables: ``edge->fog2``."""
     return f"{src}{LINK_ARROW}{dst}"
+
+
+def link_label(src: str, dst: str, *, spaced: bool = False) -> str:
+    """A link as the paper's figures draw it: 'iot→fog2' in table cells and figure ticks,
+    'iot → fog2' (``spaced``) in the prose and tables of report pages."""
+    return f"{src} {LABEL_ARROW} {dst}" if spaced else f"{src}{LABEL_ARROW}{dst}"
+
+
+def layer_prefix(src: str, dst: str) -> str:
+    """The prefix of a link's Keras layers (``iot_fog2_weight``), the key of its learned weight
+    in unit records (``iot_fog2``)."""
+    return f"{src}_{dst}"
+
+
+def label_of_prefix(prefix: str) -> str:
+    """The spaced label of a link recorded by its layer prefix: 'iot_fog2' -> 'iot → fog2'."""
+    return prefix.replace("_", f" {LABEL_ARROW} ")
 
 
 class TopologySpec(Protocol):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
-from resilinet_cli.topology import Topology
+from resilinet_cli.topology import Topology, TopologySpec
 
 
 @dataclass(frozen=True)
@@ -28,3 +28,16 @@ VARIANTS: dict[str, Variant] = {
 def variant_topology(topology: Topology, variant: str) -> Topology:
     """The topology a variant really has: Vanilla keeps no skip hyperconnection."""
     return topology if VARIANTS[variant].skips else topology.with_skips(())
+
+
+class HasTopology(Protocol):
+    """A config with a ``topology:`` section (``ExperimentConfig``), without importing config."""
+
+    @property
+    def topology(self) -> TopologySpec: ...
+
+
+def topology_of(config: HasTopology, variant: str | None = None) -> Topology:
+    """The one place a config's topology is built; with a variant, the one it really has."""
+    topology = Topology.from_config(config.topology)
+    return topology if variant is None else variant_topology(topology, variant)

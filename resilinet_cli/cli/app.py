@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from resilinet_cli.cli.options import ARGV, VERBOSITY, Verbosity
+from resilinet_cli.cli.context import ARGV, VERBOSITY, Verbosity
 from resilinet_cli.errors import ResilinetError
 from resilinet_cli.quiet_import import quiet_tensorflow_import
 from resilinet_cli.version import __version__

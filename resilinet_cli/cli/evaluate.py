@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from resilinet_cli.cli.app import main
-from resilinet_cli.cli.options import DATA_DIR_OPTION, Verbosity, echo_json, verbosity
+from resilinet_cli.cli.context import Verbosity, verbosity
+from resilinet_cli.cli.options import DATA_DIR_OPTION
+from resilinet_cli.cli.output import echo_json
+from resilinet_cli.errors import ConfigError, unknown_choice
+
+if TYPE_CHECKING:
+    from resilinet_cli.estimate.methods import EstimateOptions
+    from resilinet_cli.topology import Combination, Topology
 
 
 @main.command()
@@ -118,7 +127,10 @@ def evaluate(
                  null for one iteration) and iterations, the columns of the run's
                  tables/weighted_accuracy.csv
     """
-    from resilinet_cli.experiments import evaluation
+    from resilinet_cli.experiments.evaluation import evaluate_model
+    from resilinet_cli.experiments.evaluation_report import grouped, report
+    from resilinet_cli.results.locate import locate_models, run_config
+    from resilinet_cli.variants import topology_of
 
     if failure_model is not None:
         given = reliability is not None or failures != "all" or method != "auto"
@@ -129,13 +141,13 @@ def evaluate(
             )
         rescore_run(target, failure_model, as_json, data_dir)
         return
-    run_dir, models = evaluation.locate_models(target)
-    cfg = evaluation.run_config(run_dir, data_dir)
-    topology = evaluation.topology_of(cfg)
-    dead = evaluation.parse_failures(failures, topology)
-    settings = evaluation.parse_reliability(reliability, topology)
-    options = evaluation.parse_options(method, tolerance, half_width, budget, seed=cfg.seed)
-    evaluation.check_method(options, topology)
+    run_dir, models = locate_models(target)
+    cfg = run_config(run_dir, data_dir)
+    topology = topology_of(cfg)
+    dead = parse_failures(failures, topology)
+    settings = parse_reliability(reliability, topology)
+    options = parse_options(method, tolerance, half_width, budget, seed=cfg.seed)
+    check_method(options, topology)
     from resilinet_cli.data import load_splits
     from resilinet_cli.training.inputs import build_inputs
 
@@ -143,11 +155,11 @@ def evaluate(
     # --quiet over several models: only the summaries at the end
     each = not as_json and (len(models) == 1 or verbosity() is not Verbosity.QUIET)
     results = []
-    for heading, members in evaluation.grouped(cfg, models):
+    for heading, members in grouped(cfg, models):
         if heading and each:
             click.echo(f"\n== {heading}")
         for model in members:  # each under its own config: an ablation level's overrides
-            result = evaluation.evaluate_model(
+            result = evaluate_model(
                 model.config(cfg), model.variant, model.path, inputs, dead, settings, options
             )
             results.append((model, result))
@@ -155,22 +167,26 @@ def evaluate(
                 click.echo(f"\n{model.variant} ({model.path})")
                 click.echo(result.describe())
     if as_json:
-        echo_json(evaluation.report(run_dir, cfg, results, dead, settings))
+        echo_json(report(run_dir, cfg, results, dead, settings))
     else:
         echo_summaries(cfg, results, settings)
 
 
 def echo_summaries(cfg: Any, results: list[Any], settings: dict[str, Any]) -> None:
     """Each model's weighted accuracy, then their mean ± std over iterations, if several."""
-    from resilinet_cli.experiments import evaluation
+    from resilinet_cli.experiments.evaluation_report import (
+        mean_std_table,
+        summary_markdown,
+        summary_table,
+    )
     from resilinet_cli.results.report_page import table_formats
-    from resilinet_cli.results.tables import NOTE
+    from resilinet_cli.results.table_columns import NOTE
 
     if len(results) < 2:
         return
-    summary = evaluation.summary_markdown(evaluation.summary_table(cfg, results), [*settings])
+    summary = summary_markdown(summary_table(cfg, results), [*settings])
     click.echo(f"\nWeighted accuracy in % of each model:\n\n{summary}")
-    table = evaluation.mean_std_table(cfg, results)
+    table = mean_std_table(cfg, results)
     if (table["iterations"] > 1).any():
         click.echo(f"\n{NOTE.removesuffix('.')}:\n\n{table_formats(table)['markdown']}")
 
@@ -179,17 +195,18 @@ def rescore_run(target: Path, name: str, as_json: bool, data_dir: Path | None) -
     """``--failure-model``: every finished unit of the run ``target``, rescored; the table is
     written to ``tables/weighted_accuracy_<model>.csv``."""
     from resilinet_cli import atomic
-    from resilinet_cli.experiments import evaluation, rescore
+    from resilinet_cli.experiments import rescore
     from resilinet_cli.results import layout, references
+    from resilinet_cli.results.locate import run_config
     from resilinet_cli.results.report_page import table_formats
-    from resilinet_cli.results.tables import NOTE
+    from resilinet_cli.results.table_columns import NOTE
 
     if not (target / layout.CONFIG).is_file():
         raise click.UsageError("--failure-model: give a run folder (its units are rescored)")
-    cfg = evaluation.run_config(target, data_dir)
+    cfg = run_config(target, data_dir)
     model = rescore.load_failure_model(name, cfg)
     per_unit, table = rescore.rescore(target, cfg, model)
-    path = target / layout.TABLES / f"weighted_accuracy_{model.name}.csv"
+    path = target / layout.TABLES / layout.failure_model_csv(model.name)
     if references.is_reference(target):
         click.echo(f"{path} not written: {target} is a committed reference", err=True)
     else:
@@ -203,3 +220,85 @@ def rescore_run(target: Path, name: str, as_json: bool, data_dir: Path | None) -
     click.echo(f"Weighted accuracy in % under failure model {model.name}, each unit:\n")
     click.echo(shown.to_markdown(index=False))
     click.echo(f"\n{NOTE.removesuffix('.')}:\n\n{table_formats(table)['markdown']}")
+
+
+MAX_EXHAUSTIVE = 24  # failable nodes: beyond, --method exhaustive is refused
+
+
+def parse_failures(text: str, topology: Topology) -> Combination | None:
+    """None for 'all'; otherwise the combination with exactly the named nodes (links) dead."""
+    if text.strip().lower() == "all":
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip() and n.strip().lower() != "none"]
+    kind = "failable node or link" if topology.failable_links else "failable node"
+    for name in names:
+        if name not in topology.columns:
+            raise ConfigError(f"--failures: {unknown_choice(kind, name, topology.columns)}")
+    return topology.combination_of_dead(names)
+
+
+def parse_reliability(text: str | None, topology: Topology) -> dict[str, tuple[float, ...]]:
+    """Named settings, or one custom vector 'r1,r2,...' in failable-node (then link) order."""
+    if text is None:
+        return dict(topology.reliability)
+    if text in topology.reliability:
+        return {text: topology.reliability[text]}
+    try:
+        vector = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        known = list(topology.reliability)
+        raise ConfigError(f"--reliability: {unknown_choice('setting', text, known)}") from None
+    order = ",".join(topology.failable)
+    if len(vector) not in (len(topology.failable), len(topology.columns)):
+        also = f" or {len(topology.columns)} with {','.join(topology.failable_links)}"
+        more = also if topology.failable_links else ""
+        raise ConfigError(f"--reliability: needs {len(topology.failable)} values ({order}){more}")
+    if not all(0.0 <= r <= 1.0 for r in vector):
+        raise ConfigError(f"--reliability: each value must be in [0, 1] ({order})")
+    return {text: vector}
+
+
+def parse_options(
+    method: str, tolerance: str, half_width: str, budget: str, *, seed: int
+) -> EstimateOptions:
+    """The estimation flags of ``evaluate``, checked: one line per problem, as ConfigError."""
+    from resilinet_cli.estimate.methods import METHODS, EstimateOptions
+
+    if method not in METHODS:
+        raise ConfigError(f"--method: {unknown_choice('method', method, METHODS)}")
+
+    def number(option: str, text: str, valid: Callable[[float], bool], expected: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and valid(value)):
+            raise ConfigError(f"{option} {text!r}: expected {expected}")
+        return value
+
+    return EstimateOptions(
+        method=method,
+        tolerance=number(
+            "--tolerance",
+            tolerance,
+            lambda v: 0 <= v < 1,
+            "a probability mass in [0, 1), e.g. 0.01",
+        ),
+        half_width=number(
+            "--half-width", half_width, lambda v: 0 < v <= 0.5, "a number in (0, 0.5], e.g. 0.005"
+        ),
+        budget=number(
+            "--budget", budget, lambda v: v > 0, "a positive number of seconds, e.g. 120"
+        ),
+        seed=seed,
+    )
+
+
+def check_method(options: EstimateOptions, topology: Topology) -> None:
+    """Refuse an exhaustive evaluation that could not finish."""
+    failable = len(topology.columns)
+    if options.method == "exhaustive" and failable > MAX_EXHAUSTIVE:
+        raise ConfigError(
+            f"--method exhaustive: {failable} failable nodes have 2^{failable} combinations; "
+            "use bounded or montecarlo"
+        )

@@ -1,19 +1,20 @@
-"""Options and argument parsing shared by the commands that read a config."""
+"""Options and argument parsing shared by the commands that read a config.
+
+What the options leave in the Click context is read through cli/context.py.
+"""
 
 from __future__ import annotations
 
-import enum
 import functools
-import json
-import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from resilinet_cli.cli.context import TRACKER
 from resilinet_cli.errors import ConfigError, unknown_choice
+from resilinet_cli.results import layout
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
@@ -86,7 +87,6 @@ def executor_options(function: Any) -> Any:
 
 
 EXECUTOR_KEYS = ("executor", "workers", "address", "num_cpus", "num_gpus", "shared_out")
-TRACKER = "resilinet.tracker"  # ctx.meta key: --tracker
 
 
 def chosen_tracker(ctx: click.Context, _: click.Parameter, tracker: str) -> str:
@@ -101,8 +101,8 @@ def chosen_tracker(ctx: click.Context, _: click.Parameter, tracker: str) -> str:
 
 TRACKER_OPTION = click.option(
     "--tracker",
-    type=click.Choice(["tensorboard", "mlflow", "none"]),
-    default="tensorboard",
+    type=click.Choice(layout.TRACKERS),
+    default=layout.TRACKERS[0],
     show_default=True,
     expose_value=False,
     callback=chosen_tracker,
@@ -122,7 +122,7 @@ def chosen_executor(
 ) -> Any:
     """The ``Executor`` the options name; options of the other executor are refused."""
     from resilinet_cli.experiments.cluster import RayOptions
-    from resilinet_cli.experiments.queue import Executor
+    from resilinet_cli.experiments.executors import Executor
 
     if executor == "ray":
         if workers != 1:
@@ -205,10 +205,10 @@ def check_network(config: Any, source: str) -> None:
     """Load the keras family's network and check its cuts; problems name the config file."""
     from resilinet_cli.models.keras_family import check_network as check
     from resilinet_cli.models.keras_source import NetworkError
-    from resilinet_cli.topology import Topology
+    from resilinet_cli.variants import topology_of
 
     try:
-        check(config.model, Topology.from_config(config.topology))
+        check(config.model, topology_of(config))
     except NetworkError as error:
         raise ConfigError(f"{source}: {error}") from None
 
@@ -247,70 +247,3 @@ def parse_variants(text: str | None, config: Any, option: str = "--variants") ->
         if name not in ALL_VARIANTS:
             raise ConfigError(f"{option}: {unknown_choice('variant', name, ALL_VARIANTS)}")
     return names
-
-
-ARGV = "resilinet.argv"  # ctx.meta key: the command line as given (cli/app.py)
-VERBOSITY = "resilinet.verbosity"  # ctx.meta key: --quiet or --verbose of the group
-
-
-class Verbosity(enum.IntEnum):
-    """How much a command prints besides its results and errors."""
-
-    QUIET = -1  # errors and final results only
-    NORMAL = 0
-    VERBOSE = 1  # also the per-epoch lines of other processes' units, and wall times
-
-
-def verbosity() -> Verbosity:
-    """The group's --quiet or --verbose; NORMAL outside a command."""
-    ctx = click.get_current_context(silent=True)
-    return Verbosity(ctx.meta.get(VERBOSITY, Verbosity.NORMAL)) if ctx else Verbosity.NORMAL
-
-
-def command_line() -> tuple[str, ...]:
-    """The command line as the user gave it, for unit records; ``sys.argv`` outside one."""
-    ctx = click.get_current_context(silent=True)
-    argv = ctx.meta.get(ARGV) if ctx else None
-    return tuple(argv) if argv else tuple(sys.argv)
-
-
-def keras_verbosity() -> int:
-    """Keras' live bar on a terminal, one line per epoch in logs; nothing under --quiet."""
-    if verbosity() is Verbosity.QUIET:
-        return 0
-    return 1 if sys.stdout.isatty() else 2
-
-
-def worker_verbosity() -> int:
-    """Keras' output in a unit's own process: one line per epoch under --verbose, else none
-    (the lines of several processes would interleave)."""
-    return 2 if verbosity() is Verbosity.VERBOSE else 0
-
-
-def invocation(overrides: Sequence[str] = ()) -> Any:
-    """What each unit's record says ran it: this command line and its ``--set`` values."""
-    from resilinet_cli.experiments.unit import Invocation
-
-    ctx = click.get_current_context(silent=True)
-    tracker = ctx.meta.get(TRACKER, "tensorboard") if ctx else "tensorboard"
-    return Invocation(command_line(), tuple(overrides), worker_verbosity(), tracker)
-
-
-def echo_json(document: Any) -> None:
-    """Print ``document`` as strict JSON (NaN as null), a command's only output on stdout."""
-    click.echo(json.dumps(jsonable(document), indent=2, allow_nan=False))
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers, NaN as None and paths as text."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()  # a numpy scalar
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from resilinet_cli.cli.app import main
-from resilinet_cli.cli.options import ALLOW_CODE_OPTION, echo_json, load
+from resilinet_cli.cli.options import ALLOW_CODE_OPTION, load
+from resilinet_cli.cli.output import echo_json
 from resilinet_cli.errors import ConfigError
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from resilinet_cli.cli.options import Verbosity, verbosity
+from resilinet_cli.cli.context import Verbosity, verbosity
 
 
 class EchoProgress:

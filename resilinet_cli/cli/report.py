@@ -109,10 +109,10 @@ def copy_folder(source: Path, target: Path) -> Path:
     import shutil
 
     from resilinet_cli.errors import RunError
-    from resilinet_cli.results import references
+    from resilinet_cli.results import layout, references
 
     if target.exists():
         raise RunError(f"--out {target}: exists already; name a new folder")
     references.refuse_writes(target, "name a folder outside it")
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(references.MARKER))
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(layout.REFERENCE))
     return target

@@ -10,12 +10,8 @@ from typing import Any
 import click
 
 from resilinet_cli.cli.app import main
-from resilinet_cli.cli.options import (
-    REUSE_STALE_OPTION,
-    executor_options,
-    invocation,
-    keras_verbosity,
-)
+from resilinet_cli.cli.context import invocation, keras_verbosity
+from resilinet_cli.cli.options import REUSE_STALE_OPTION, executor_options
 from resilinet_cli.cli.progress import progress
 
 

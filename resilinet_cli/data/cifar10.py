@@ -35,7 +35,6 @@ URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 ARCHIVE_NAME = "cifar-10-binary.tar.gz"
 ARCHIVE_MD5: str | None = "c32a1d4ab5d03f1284b67883e8d87530"
 ARCHIVE_SHA256: str | None = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
-ARCHIVE_BYTES = 170052171  # informative only: the size TFDS lists with the sha256
 BATCH_FOLDER = "cifar-10-batches-bin"
 TRAIN_BATCHES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_BATCH = "test_batch.bin"

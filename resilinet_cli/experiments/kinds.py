@@ -25,7 +25,7 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import unknown_choice
 from resilinet_cli.results import layout
 from resilinet_cli.results.runs import Unit, iteration_seed
-from resilinet_cli.topology import Topology
+from resilinet_cli.topology import Topology, link_label
 from resilinet_cli.variants import VARIANTS, variant_topology
 
 if TYPE_CHECKING:  # figures load pandas and matplotlib only when they are drawn
@@ -33,11 +33,6 @@ if TYPE_CHECKING:  # figures load pandas and matplotlib only when they are drawn
 
 SKIP_BITS = "skip_bits"  # the secondary column of a skip subset: one bit per skip of the topology
 NO_SKIPS = "none"
-
-
-def link_name(src: str, dst: str) -> str:
-    """'iot→fog2': a hyperconnection as the paper's figures draw it."""
-    return f"{src}→{dst}"
 
 
 def skip_label(skips: Sequence[tuple[str, str]], bits: str) -> str:
@@ -49,7 +44,7 @@ def skip_label(skips: Sequence[tuple[str, str]], bits: str) -> str:
     """
     if len(bits) != len(skips) or set(bits) - {"0", "1"}:
         raise ValueError(f"skip subset {bits!r} needs one 0/1 bit per skip ({len(skips)})")
-    kept = [link_name(*link) for link, bit in zip(skips, bits, strict=True) if bit == "1"]
+    kept = [link_label(*link) for link, bit in zip(skips, bits, strict=True) if bit == "1"]
     return " + ".join(kept) or NO_SKIPS
 
 
@@ -169,7 +164,7 @@ def _merge_levels(config: ExperimentConfig, variant: str) -> list[Level]:
 
 
 def _skip_order(config: ExperimentConfig) -> str:
-    order = ", ".join(link_name(*link) for link in config.topology.skips)
+    order = ", ".join(link_label(*link) for link in config.topology.skips)
     return f"skip_bits has one bit per skip, in this order: {order}."
 
 
@@ -215,6 +210,9 @@ class Kind:
     factor_label: str | None = None  # how figures name that column
     heatmap: bool = True  # also a heatmap of the per-combination table
     details: Callable[[ExperimentConfig], str] | None = None  # the run's own words, after text
+    # One model per variant and iteration: its runs test the paper's claim (paired comparisons
+    # of the variants, the claim's paragraph) and draw their epoch curves by variant.
+    tests_claim: bool = False
 
     def describe(self, config: ExperimentConfig) -> str:
         """The report's paragraph about a run of this kind."""
@@ -227,6 +225,7 @@ KINDS: dict[str, Kind] = {
         "Every variant under every reliability setting (docs/method.md §6).",
         _one_level,
         _setting_bars,
+        tests_claim=True,
     ),
     "failout_rate": Kind(
         "failout_rate",

@@ -33,7 +33,8 @@ from resilinet_cli.results import (
 )
 from resilinet_cli.results.figure_inputs import draw_once, forget
 from resilinet_cli.results.report_page import Section, write_report
-from resilinet_cli.topology import Topology
+from resilinet_cli.topology import Topology, label_of_prefix
+from resilinet_cli.variants import topology_of
 
 SMOKE = "**Smoke run**: shrunk by --smoke, numbers mean nothing."
 ONE_ITERATION = (
@@ -110,9 +111,9 @@ def summarise(
 
 def raw_paired(found: dict[runs.Unit, Finished], config: ExperimentConfig) -> pd.DataFrame | None:
     """The claim's paired comparisons of an average_accuracy run, before any correction."""
-    if config.experiment.type != "average_accuracy":
+    if not kind_of(config.experiment.type).tests_claim:
         return None
-    topology = Topology.from_config(config.topology)
+    topology = topology_of(config)
     combinations = {unit: finished.combinations for unit, finished in found.items()}
     keys = {u: str(f.record.get("training_key", "")) for u, f in found.items()}
     keys = {unit: key for unit, key in keys.items() if key}
@@ -137,7 +138,7 @@ def write_run_tables(
     ``correction`` or the config's ``stats.correction``). ``zoom`` fits the figures' accuracy
     axes to the data (``resilinet report --zoom``).
     """
-    topology = Topology.from_config(config.topology)
+    topology = topology_of(config)
     found = finished_units(out, config, current_only=current_only)
     results = {unit: finished.combinations for unit, finished in found.items()}
     weighted, combinations = summarise(results, topology, configured(config))
@@ -214,7 +215,7 @@ def learned_weights_text(config: ExperimentConfig, found: dict[runs.Unit, Finish
         if unit.config(config).train.hyperconnection_weights.scheme != LEARNED:
             continue
         for link, value in finished.record.get("hyperconnection_weights", {}).items():
-            rows.append({"variant": unit.variant, "link": link.replace("_", " → "), "w": value})
+            rows.append({"variant": unit.variant, "link": label_of_prefix(link), "w": value})
     if not rows:
         return ""
     table = (
@@ -235,7 +236,7 @@ def epoch_figure(out: Path, config: ExperimentConfig, units: list[runs.Unit]) ->
     """An average_accuracy run trained with ``train.epoch_sweep``: its curves' table and figure."""
     table = epoch_curves.epoch_table(out, units)
     csv, png = out / layout.TABLES / layout.EPOCHS_CSV, out / layout.FIGURES / layout.EPOCHS_PNG
-    if table.empty or config.experiment.type != "average_accuracy":
+    if table.empty or not kind_of(config.experiment.type).tests_claim:
         for stale in (csv, png, png.with_suffix(".pdf")):
             stale.unlink(missing_ok=True)
         forget(out / layout.FIGURES, "epochs")
@@ -306,9 +307,9 @@ def report_section(
         f"{config.train.epochs} epochs, batch {config.train.batch_size}; config hash "
         f"`{config.digest()[:12]}`."
     )
-    if config.experiment.type == "average_accuracy":
+    if kind_of(config.experiment.type).tests_claim:
         if paired is not None and claims.shows_noise(paired):
-            failures = claims.failure_settings(Topology.from_config(config.topology))
+            failures = claims.failure_settings(topology_of(config))
             lines.append(claims.section_text(paired, failures, examples))
         elif len(set(weighted["variant"])) > 1:
             lines.append(ONE_ITERATION)

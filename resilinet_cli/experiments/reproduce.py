@@ -23,6 +23,7 @@ from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig, load_config, read_yaml
 from resilinet_cli.errors import ConfigError, DataError, ResilinetError, RunError, unknown_choice
 from resilinet_cli.results import layout, runs
+from resilinet_cli.variants import topology_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,9 +112,9 @@ def reproduce(
     runs, finished units that another training version made anywhere under ``out`` are
     refused (RunError), unless ``reuse_stale`` keeps them.
     """
+    from resilinet_cli.experiments.executors import Executor
     from resilinet_cli.experiments.kinds import plan_units
     from resilinet_cli.experiments.progress import Progress
-    from resilinet_cli.experiments.queue import Executor
     from resilinet_cli.experiments.reuse import finished_units
     from resilinet_cli.experiments.runner import Queue
 
@@ -206,20 +207,19 @@ def claim_summary(out: Path, configs: list[ExperimentConfig]) -> str:
     """The claim's verdicts of every experiment that tested it past one iteration; "" if none."""
     from resilinet_cli.experiments.pages import read_paired
     from resilinet_cli.results import claims
-    from resilinet_cli.topology import Topology
 
     tested = []
     for config in configs:
         paired = read_paired(out / config.name)
         if paired is not None and claims.shows_noise(paired):
-            settings = claims.failure_settings(Topology.from_config(config.topology))
+            settings = claims.failure_settings(topology_of(config))
             tested.append((config.name, paired, settings))
     table = claims.summary_markdown(tested)
     if not table:
         return ""
     return "\n\n".join([
         "Each experiment's section below has every comparison and its sentence. Here: the "
-        "claim (resilinet > deepfogguard > vanilla) per failure setting, and each link's "
+        f"claim ({' > '.join(claims.CHAIN)}) per failure setting, and each link's "
         "difference in points, its 95 % CI and p under the harshest setting. The figure, where "
         "experiments swept their validation set after every epoch (train.epoch_sweep), shows "
         "each experiment's weighted accuracy under that setting against the epochs trained.",
@@ -238,12 +238,11 @@ def claim_curves(out: Path, configs: list[ExperimentConfig]) -> list[Path]:
 
     from resilinet_cli.results import claims, plots
     from resilinet_cli.results.figure_inputs import draw_once
-    from resilinet_cli.topology import Topology
 
     panels = []
     for config in configs:
         path = out / config.name / layout.TABLES / layout.EPOCHS_CSV
-        settings = claims.failure_settings(Topology.from_config(config.topology))
+        settings = claims.failure_settings(topology_of(config))
         if path.is_file() and settings:
             table = pd.read_csv(path)
             title = textwrap.fill(config.name.replace("_", " "), 18)  # five panels in 7 in

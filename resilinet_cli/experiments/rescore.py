@@ -19,7 +19,7 @@ from resilinet_cli.config.schema import FailureModelConfig
 from resilinet_cli.errors import ConfigError, RunError, unknown_choice
 from resilinet_cli.experiments.pages import finished_results, summarise
 from resilinet_cli.failure_model import FailureModel
-from resilinet_cli.topology import Topology
+from resilinet_cli.variants import topology_of
 
 
 def load_failure_model(text: str, config: ExperimentConfig) -> FailureModel:
@@ -63,7 +63,7 @@ def rescore(
     found = finished_results(run_dir, config)
     if not found:
         raise RunError(f"{run_dir}: no finished unit with a combinations.csv to rescore")
-    topology = Topology.from_config(config.topology)
+    topology = topology_of(config)
     weighted, _ = summarise(found, topology, [model])
     per_unit = [
         {"variant": unit.variant, "unit": unit.name, "iteration": unit.iteration,

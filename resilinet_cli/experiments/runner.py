@@ -20,10 +20,10 @@ from resilinet_cli import atomic, interrupt
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import example_shape, load_splits
 from resilinet_cli.experiments import reuse
+from resilinet_cli.experiments.executors import DataCache, Executor, train_jobs
 from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.pages import write_run_tables
 from resilinet_cli.experiments.progress import Progress
-from resilinet_cli.experiments.queue import DataCache, Executor, train_jobs
 from resilinet_cli.experiments.unit import (
     Invocation,
     Job,
@@ -34,7 +34,7 @@ from resilinet_cli.experiments.unit import (
 from resilinet_cli.results import runs
 from resilinet_cli.results.claims import Family
 from resilinet_cli.results.network_files import check_network_files
-from resilinet_cli.topology import Topology
+from resilinet_cli.variants import topology_of
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
     from resilinet_cli.experiments.cluster import RayOptions
@@ -193,7 +193,7 @@ class Queue:
             shape = example_shape(splits, config.dataset)
             distinct = {c.model.model_dump_json() + c.topology.model_dump_json(): c for c in units}
             for unit in distinct.values():
-                check_network(unit.model, Topology.from_config(unit.topology), shape,
+                check_network(unit.model, topology_of(unit), shape,
                               splits.num_classes)  # fmt: skip
 
     def record_failure(self, job: Job, message: str) -> None:

@@ -28,8 +28,7 @@ from resilinet_cli.experiments import reuse
 from resilinet_cli.models.user_code import allowing_code, code_allowed
 from resilinet_cli.results import integrity, layout, runs
 from resilinet_cli.sweeps.sweep import sweep_model
-from resilinet_cli.topology import Topology
-from resilinet_cli.variants import variant_topology
+from resilinet_cli.variants import topology_of
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Invocation:
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
     overrides: tuple[str, ...] = ()
     worker_verbose: int = 0
-    tracker: str = "tensorboard"  # --tracker: where units log (results/tensorboard.py)
+    tracker: str = layout.TRACKERS[0]  # --tracker: where units log (results/tensorboard.py)
     allow_code: bool = field(default_factory=code_allowed)  # --allow-code (models/user_code.py)
 
     def record(self) -> dict[str, Any]:
@@ -206,7 +205,7 @@ def run_unit(
             combinations = sweep_model(config, unit.variant, model, inputs, on_chunk=on_chunk)
         atomic.write_csv(folder / layout.COMBINATIONS, combinations)
         if logs:
-            topology = variant_topology(Topology.from_config(config.topology), unit.variant)
+            topology = topology_of(config, unit.variant)
             tensorboard.write_weighted(folder, combinations, topology, len(history))
     metric = "val_accuracy" if "val_accuracy" in history else "accuracy"
     extra = {

@@ -18,7 +18,7 @@ from resilinet_cli.experiments.pages import finished_results, summarise
 from resilinet_cli.failure_model import configured
 from resilinet_cli.results import layout
 from resilinet_cli.results.compare import NUMBERS, TABLE, experiments
-from resilinet_cli.topology import Topology
+from resilinet_cli.variants import topology_of
 
 
 def check_folder(root: Path) -> None:
@@ -36,7 +36,7 @@ def check_table(folder: Path) -> None:
     found = finished_results(folder, config)  # RunError for a damaged unit
     if not found:
         return
-    weighted, _ = summarise(found, Topology.from_config(config.topology), configured(config))
+    weighted, _ = summarise(found, topology_of(config), configured(config))
     if not same_table(weighted, pd.read_csv(path, dtype=str, keep_default_na=False)):
         raise RunError(
             f"{path}: its numbers are not the ones its units give (edited, or left by an older "

@@ -36,11 +36,8 @@ from resilinet_cli.live.launch import LaunchOptions, unit_spec
 from resilinet_cli.live.plot import plot_latency
 from resilinet_cli.live.summary import LIVE_COLUMNS, event_times, summarise
 from resilinet_cli.live.unit import LiveUnit, load_test
+from resilinet_cli.results import layout
 
-LIVE_CSV = "live.csv"
-SUMMARY_CSV = "live_summary.csv"
-EVENTS_CSV = "live_events.csv"
-LATENCY_PNG = "live_latency.png"
 TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
 RETURN_S = 60.0  # and, by default, up to this much longer until restarted nodes are back
 
@@ -148,8 +145,8 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     model = load_model(unit.model_path)
     summary = summarise(live, model, unit.topology, test.x, test.prior, mixed)
     events = event_times(live, chaos.applied, list(unit.topology.failable))
-    atomic.write_csv(out / LIVE_CSV, live)
-    atomic.write_csv(out / SUMMARY_CSV, summary)
-    atomic.write_csv(out / EVENTS_CSV, events)
-    plot_latency(live, events, out / LATENCY_PNG, deadline_ms=1000 * spec.deadline_s)
+    atomic.write_csv(out / layout.LIVE_CSV, live)
+    atomic.write_csv(out / layout.LIVE_SUMMARY_CSV, summary)
+    atomic.write_csv(out / layout.LIVE_EVENTS_CSV, events)
+    plot_latency(live, events, out / layout.LIVE_LATENCY_PNG, deadline_ms=1000 * spec.deadline_s)
     return LiveEvalResult(live, summary, events, failed, chaos.errors, out)

@@ -1,59 +1,72 @@
 """A live run at a glance: each request's latency over time, chaos events marked.
 
-``live-eval`` draws it; to redraw it from a live-eval folder (live.csv, live_events.csv):
+``live-eval`` draws it in the house figure style (results/figure_style.py: two columns wide,
+the paper's font sizes, Okabe-Ito colours, a PNG and a PDF beside it, no title). To redraw it
+from a live-eval folder (live.csv, live_events.csv):
 
     python -m resilinet_cli.live.plot results/live-demo [docs/live_latency.png]
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from resilinet_cli import atomic
+from resilinet_cli.results import layout
+from resilinet_cli.results.figure_style import (
+    OKABE_ITO,
+    SMALL_FONT_SIZE,
+    TWO_COLUMNS,
+    legend_above,
+    new_figure,
+    paper_style,
+    save_figure,
+)
 
 
 def plot_latency(
     live: pd.DataFrame, events: pd.DataFrame, path: Path, *, deadline_ms: float | None = None
 ) -> Path:
-    """Write a PNG of live.csv's latency against send time, one colour per contributing set."""
-    import matplotlib
+    """Write a PNG (and a PDF beside it) of live.csv's latency against send time."""
+    return save_figure(latency_figure(live, events, deadline_ms), path)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(9, 4), dpi=110)
-    for contributed, group in live.groupby("contributed", sort=False):
-        guessed = bool(group["guess"].any())
-        label = f"contributed {contributed}" + (" (guess)" if guessed else "")
-        axes.scatter(group["sent_at_ms"] / 1000, group["latency_ms"], s=6, label=label)
+@paper_style
+def latency_figure(
+    live: pd.DataFrame, events: pd.DataFrame, deadline_ms: float | None = None
+) -> Figure:
+    """Latency against send time, one colour per contributing set; events as dashed lines."""
+    fig, ax = new_figure(TWO_COLUMNS, 3.2)
+    handles, labels = [], []
+    for index, (contributed, group) in enumerate(live.groupby("contributed", sort=False)):
+        colour = OKABE_ITO[index % len(OKABE_ITO)]
+        points = ax.scatter(group["sent_at_ms"] / 1000, group["latency_ms"], s=4, color=colour)
+        handles.append(points)
+        labels.append(f"{contributed}" + (" (guess)" if bool(group["guess"].any()) else ""))
     if deadline_ms:
-        axes.axhline(deadline_ms, color="grey", linestyle=":", linewidth=1)
-        axes.annotate("deadline", (0, deadline_ms), fontsize=8, color="grey", va="bottom")
+        ax.axhline(deadline_ms, color="grey", linestyle=":", linewidth=0.8)
+        ax.annotate("deadline", (0, deadline_ms), color="grey", va="bottom", size=SMALL_FONT_SIZE)
     for row in events.itertuples(index=False):
-        axes.axvline(row.at_ms / 1000, color="black", linestyle="--", linewidth=0.8)
-        axes.annotate(
+        ax.axvline(row.at_ms / 1000, color="black", linestyle="--", linewidth=0.6)
+        ax.annotate(
             f"{row.event} {row.node}",
             (row.at_ms / 1000, 1.0),
             xycoords=("data", "axes fraction"),
             rotation=90,
-            fontsize=8,
+            size=SMALL_FONT_SIZE,
             va="top",
             ha="right",
         )
-    axes.set_yscale("log")
-    axes.set_xlabel("time since the stream started (s)")
-    axes.set_ylabel("latency (ms)")
-    axes.set_title("Live requests under chaos (failable bits: 1 = contributed)")
-    axes.legend(fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    atomic.write_bytes(path, buffer.getvalue())
-    return path
+    ax.set_yscale("log")
+    ax.set_xlabel("time since the stream started (s)")
+    ax.set_ylabel("latency (ms)")
+    ax.grid(axis="y", alpha=0.3, lw=0.5)
+    ax.set_axisbelow(True)
+    if handles:
+        legend_above(fig, handles, labels, "nodes that contributed (failable bits: 1 = alive)")
+    return fig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,11 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("png", type=Path, nargs="?", help="[default: FOLDER/live_latency.png]")
     parser.add_argument("--deadline-ms", type=float)
     args = parser.parse_args(argv)
-    live = pd.read_csv(args.folder / "live.csv", dtype={"contributed": str})
-    events = pd.read_csv(args.folder / "live_events.csv")
-    plot_latency(
-        live, events, args.png or args.folder / "live_latency.png", deadline_ms=args.deadline_ms
-    )
+    live = pd.read_csv(args.folder / layout.LIVE_CSV, dtype={"contributed": str})
+    events = pd.read_csv(args.folder / layout.LIVE_EVENTS_CSV)
+    png = args.png or args.folder / layout.LIVE_LATENCY_PNG
+    plot_latency(live, events, png, deadline_ms=args.deadline_ms)
     return 0
 
 

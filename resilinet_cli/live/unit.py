@@ -1,6 +1,6 @@
 """A unit folder as the live runtime sees it: the model, its variant's topology, its data.
 
-The same reading as ``resilinet evaluate`` (experiments/evaluation.py): the unit's record
+The same reading as ``resilinet evaluate`` (results/locate.py): the unit's record
 names its variant and overrides, the run folder above it holds the config and so the data.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.experiments.evaluation import located, run_config, unit_problem
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.results import layout
+from resilinet_cli.results.locate import located, run_config, unit_problem
 from resilinet_cli.topology import Topology
-from resilinet_cli.variants import variant_topology
+from resilinet_cli.variants import topology_of
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def load_unit(folder: Path, data_dir: Path | None = None) -> LiveUnit:
         )
     model = located(model_path)
     config = model.config(run_config(run_dir, data_dir))
-    topology = variant_topology(Topology.from_config(config.topology), model.variant)
+    topology = topology_of(config, model.variant)
     return LiveUnit(folder, model_path, model.variant, config, topology)
 
 

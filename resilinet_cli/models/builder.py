@@ -22,8 +22,8 @@ from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.layers import Failout, InputMux, LinkGate, LinkWeight, NodeGate
 from resilinet_cli.models.hyperconnections import LEARNED, hyperconnection_weights
-from resilinet_cli.topology import Link, Topology, link_name
-from resilinet_cli.variants import VARIANTS, Variant, variant_topology
+from resilinet_cli.topology import Link, Topology, layer_prefix, link_name
+from resilinet_cli.variants import VARIANTS, Variant, topology_of
 
 
 class Family(Protocol):
@@ -72,14 +72,16 @@ def build_model(
             if link.skip:
                 x = family.skip_projection(link, x, chain_input)
             if variant.skips:
-                name = f"{link.src}_{link.dst}_weight"
+                name = f"{layer_prefix(link.src, link.dst)}_weight"
                 if learned_weights:  # scheme 5: trained with the network, from 1
                     x = LinkWeight(weights[link], name=name)(x)
                 else:
                     x = keras.layers.Rescaling(weights[link], name=name)(x)
             name = link_name(link.src, link.dst)
             if name in column:  # a dead link: its receiver gets zeros
-                gate = LinkGate(column[name], name, name=f"{link.src}_{link.dst}_link_gate")
+                gate = LinkGate(
+                    column[name], name, name=f"{layer_prefix(link.src, link.dst)}_link_gate"
+                )
                 x = gate([x, flags])
             received.append(x)
         if len(received) == 1:
@@ -130,7 +132,7 @@ def build_from_config(
 ) -> tuple[keras.Model, Family]:
     """Build one variant as the config describes it (hyperconnection weights, failout)."""
     variant = VARIANTS[variant_name]
-    topology = variant_topology(Topology.from_config(config.topology), variant_name)
+    topology = topology_of(config, variant_name)
     module = FAMILIES[config.model.name].load()
     family = module.build_family(
         config.model, topology, num_classes, input_shape, hyperconnected=variant.skips

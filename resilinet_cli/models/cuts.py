@@ -20,6 +20,7 @@ from typing import Any
 import keras
 
 from resilinet_cli.models.keras_source import NetworkError
+from resilinet_cli.topology import layer_prefix
 
 
 @dataclass(frozen=True)
@@ -218,5 +219,8 @@ def reserved_names(nodes: Sequence[str], links: Sequence[Any]) -> set[str]:
     for node in nodes:
         names |= {f"{node}_stack_in", f"{node}_stack_out", f"{node}_gate", f"{node}_merge"}
     for link in links:
-        names |= {f"{link.src}_{link.dst}_weight", f"skip_hyperconnection_{link.src}{link.dst}"}
+        names |= {
+            f"{layer_prefix(link.src, link.dst)}_weight",
+            f"skip_hyperconnection_{link.src}{link.dst}",
+        }
     return names

@@ -46,7 +46,7 @@ import keras
 
 from resilinet_cli.config import ModelConfig
 from resilinet_cli.config.families import FAMILIES
-from resilinet_cli.topology import Link, Topology
+from resilinet_cli.topology import Link, Topology, link_name
 
 REPETITIONS = (2, 2, 2, 2)  # basic blocks per residual stage (ResNet-18)
 INITIAL_FILTERS = 64
@@ -208,7 +208,7 @@ class ResNetFamily:
         )(x)
         if tuple(y.shape[1:]) != tuple(chain_input.shape[1:]):
             raise ValueError(
-                f"The skip hyperconnection {link.src}->{link.dst} cannot project "
+                f"The skip hyperconnection {link_name(link.src, link.dst)} cannot project "
                 f"{tuple(x.shape[1:])} onto {tuple(chain_input.shape[1:])} with a strided 1x1 "
                 "conv; choose an input size whose node outputs divide evenly."
             )

@@ -336,7 +336,7 @@ def section_text(
 ) -> str:
     """The report's paragraphs: the claim per failure setting, then the table of all settings."""
     head = (
-        f"**The paper's claim under failures** (resilinet > deepfogguard > vanilla; "
+        f"**The paper's claim under failures** ({' > '.join(CHAIN)}; "
         f"{stats.PAIRED_TEST} on iterations that share a seed, two-sided, adjusted p < "
         f"{stats.ALPHA:g}):"
     )

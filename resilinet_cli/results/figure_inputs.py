@@ -16,9 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from resilinet_cli import atomic
+from resilinet_cli.results.layout import FIGURE_DIGESTS
 
-DIGESTS = ".inputs.json"
-PLOTTING_CODE = ("plots.py",)  # this package's modules that decide what a figure looks like
+# this package's modules that decide what a figure looks like
+PLOTTING_CODE = (
+    "plots.py",
+    "line_figures.py",
+    "figure_style.py",
+    "figure_tables.py",
+    "table_columns.py",
+)
 
 
 def draw_once(
@@ -27,7 +34,7 @@ def draw_once(
     """``draw()``'s figures (PNG paths, each with a PDF beside it), or the ones already in
     ``folder`` when ``name`` was last drawn from the same ``inputs``."""
     digest = inputs_digest(inputs)
-    record = _read(folder / DIGESTS)
+    record = _read(folder / FIGURE_DIGESTS)
     entry = record.get(name)
     if isinstance(entry, dict) and entry.get("digest") == digest:
         paths = [folder / str(file) for file in entry.get("files", [])]
@@ -35,15 +42,15 @@ def draw_once(
             return paths
     paths = draw()
     record[name] = {"digest": digest, "files": [_name(p, folder) for p in paths]}
-    atomic.write_json(folder / DIGESTS, record)
+    atomic.write_json(folder / FIGURE_DIGESTS, record)
     return paths
 
 
 def forget(folder: Path, name: str) -> None:
     """Drop ``name``'s entry (its figures were removed)."""
-    record = _read(folder / DIGESTS)
+    record = _read(folder / FIGURE_DIGESTS)
     if record.pop(name, None) is not None:
-        atomic.write_json(folder / DIGESTS, record)
+        atomic.write_json(folder / FIGURE_DIGESTS, record)
 
 
 def inputs_digest(inputs: Sequence[Any]) -> str:

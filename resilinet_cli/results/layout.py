@@ -41,6 +41,20 @@ SKIP_CONFIG_PNG = "skip_config.png"
 FAILURE_MODEL_PNG = "failure_model.png"
 EPOCHS_PNG = "weighted_by_epoch.png"
 CLAIM_EPOCHS_PNG = "claim_by_epoch.png"  # a profile's: each experiment's harshest setting
+FIGURE_DIGESTS = ".inputs.json"  # in figures/: what each figure was last drawn from
+REFERENCE = "REFERENCE.md"  # the marker of a committed reference (results/references.py)
+# `resilinet live-eval`'s folder
+LIVE_CSV = "live.csv"
+LIVE_SUMMARY_CSV = "live_summary.csv"
+LIVE_EVENTS_CSV = "live_events.csv"
+LIVE_LATENCY_PNG = "live_latency.png"
+# --tracker: where a unit logs besides its files (its TENSORBOARD folder; mlflow logs there too)
+TRACKERS = ("tensorboard", "mlflow", "none")
+
+
+def failure_model_csv(name: str) -> str:
+    """In tables/: a run's weighted accuracy rescored under the failure model ``name``."""
+    return f"weighted_accuracy_{name}.csv"
 
 
 def is_run_folder(folder: Path) -> bool:

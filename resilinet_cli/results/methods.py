@@ -13,6 +13,7 @@ from typing import Any
 
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import describe_model
+from resilinet_cli.topology import LABEL_ARROW, link_label
 from resilinet_cli.variants import VARIANTS
 
 SOFTWARE = (("resilinet", "resilinet"), ("tensorflow", "TensorFlow"), ("keras", "Keras"))
@@ -40,9 +41,11 @@ def methods_text(config: ExperimentConfig, records: Iterable[dict[str, Any]]) ->
 
 def _topology(config: ExperimentConfig) -> str:
     topology = config.topology
-    text = " → ".join(topology.nodes)
+    text = f" {LABEL_ARROW} ".join(topology.nodes)
     if topology.skips:
-        text += "; skip hyperconnections " + ", ".join(f"{a} → {b}" for a, b in topology.skips)
+        text += "; skip hyperconnections " + ", ".join(
+            link_label(a, b, spaced=True) for a, b in topology.skips
+        )
     text += f"; failable nodes {', '.join(topology.failable)}"
     if topology.failable_links:
         text += f"; failable links {', '.join(topology.failable_links)}"

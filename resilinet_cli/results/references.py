@@ -1,11 +1,11 @@
 """Committed reference results: folders the tool reads and compares against, never writes.
 
-A reference (``results/quick``, ``results/claims``, ...) carries the marker file ``MARKER`` at
-its root. Every command that would write into a marked folder refuses in one line that names
-the folder to use instead; a run whose default folder is a reference runs into
-``reproduced/<name>`` and compares with the reference at the end. A reference is updated by
-regenerating it into a fresh folder, ``resilinet compare``, and replacing it in a commit
-(docs/architecture.md §7).
+A reference (``results/quick``, ``results/claims``, ...) carries the marker file
+``layout.REFERENCE`` at its root. Every command that would write into a marked folder refuses
+in one line that names the folder to use instead; a run whose default folder is a reference
+runs into ``reproduced/<name>`` and compares with the reference at the end.
+A reference is updated by regenerating it into a fresh folder, ``resilinet compare``, and
+replacing it in a commit (docs/architecture.md §7).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 from resilinet_cli.errors import RunError
 from resilinet_cli.results import integrity, layout
 
-MARKER = "REFERENCE.md"
 FRESH = Path("reproduced")  # where a reference's run goes instead (git-ignored)
 
 
@@ -27,7 +26,7 @@ def reference_root(path: Path) -> Path | None:
     path = Path(path)
     absolute = path.resolve()
     for level, folder in enumerate((absolute, *absolute.parents)):
-        if (folder / MARKER).is_file():
+        if (folder / layout.REFERENCE).is_file():
             return _as_given(path, level)
     return None
 
@@ -61,8 +60,8 @@ def refuse_writes(path: Path, instead: str) -> None:
     root = reference_root(path)
     if root is not None:
         raise RunError(
-            f"{path}: part of the committed reference {root} ({root / MARKER}), which resilinet "
-            f"never writes into; {instead}"
+            f"{path}: part of the committed reference {root} ({root / layout.REFERENCE}), which "
+            f"resilinet never writes into; {instead}"
         )
 
 
@@ -84,7 +83,7 @@ COMMAND = re.compile(r"^Regenerate: `(?P<command>[^`]+)`$", re.MULTILINE)
 def regenerate_command(root: Path) -> str | None:
     """The command a reference's marker says regenerates it."""
     try:
-        match = COMMAND.search((root / MARKER).read_text(encoding="utf-8"))
+        match = COMMAND.search((root / layout.REFERENCE).read_text(encoding="utf-8"))
     except OSError:
         return None
     return match["command"] if match else None
@@ -101,7 +100,7 @@ def promote(source: Path, reference: Path, command: str) -> None:
         shutil.copytree(source, staging, ignore=shutil.ignore_patterns(*LEFT_OUT))
         for record_path in staging.glob(f"**/{layout.RUNS}/**/iter-*/{layout.RECORD}"):
             _mark_not_committed(record_path)
-        (staging / MARKER).write_text(
+        (staging / layout.REFERENCE).write_text(
             MARKER_TEXT.format(name=reference.as_posix(), command=command), encoding="utf-8"
         )
     except BaseException:
@@ -118,7 +117,7 @@ def promote(source: Path, reference: Path, command: str) -> None:
 # What a reference leaves out: models, logs, checkpoints, and what commands write beside units.
 LEFT_OUT = (
     layout.MODEL, layout.TENSORBOARD, layout.RESUME, layout.EVALUATION,
-    layout.EVALUATION_WEIGHTED, layout.COMPARISON, MARKER, ".*.tmp*",
+    layout.EVALUATION_WEIGHTED, layout.COMPARISON, layout.REFERENCE, ".*.tmp*",
 )  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """A readable report page of a run: Markdown with tables and figures (docs/architecture.md §4).
 
-``table_formats`` renders a weighted-accuracy table (see ``report.WEIGHTED_COLUMNS``, plus an
-optional factor column from ``plots.FACTORS`` and its ``plots.DETAILS``, such as a skip
-subset's ``skip_bits``) as Markdown and as LaTeX (booktabs);
+``table_formats`` renders a weighted-accuracy table (``tables.WEIGHTED_COLUMNS``, plus an
+experiment's factor column and its details, such as a skip subset's ``skip_bits``; see
+``table_columns.label_columns``) as Markdown and as LaTeX (booktabs);
 ``write_report`` assembles sections of text, tables and figures into one Markdown page. The
 output depends only on the arguments, so a re-run with the same results gives the same bytes.
 """
@@ -17,11 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from resilinet_cli import atomic
-from resilinet_cli.results.plots import label_columns
+from resilinet_cli.results.table_columns import REPORT_NOTE, label_columns
 
 log = logging.getLogger(__name__)
 
-TABLE_NOTE = "Weighted accuracy in %, mean ± sample std over n iterations."
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -79,7 +78,7 @@ def write_report(path: Path, title: str, sections: list[Section]) -> Path:
             if caption:
                 parts.append(f"**{caption}**")
             parts.append(table_formats(table)["markdown"])
-            parts.append(f"_{TABLE_NOTE}_")
+            parts.append(f"_{REPORT_NOTE}_")
         for figure in section.figures:
             parts.append(f"![{_figure_caption(figure)}]({_relative(figure, path.parent)})")
     atomic.write_text(path, "\n\n".join(parts) + "\n")

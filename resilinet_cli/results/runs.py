@@ -245,13 +245,13 @@ def unit_folders(out: Path) -> list[Path]:
 def repair_hint(out: Path) -> str:
     """What to do about a damaged unit of the run in ``out``: restore a committed reference
     from git, or let ``run`` train the unit again (it retrains damaged units)."""
-    from resilinet_cli.results.references import MARKER, reference_root
+    from resilinet_cli.results.references import reference_root
 
     root = reference_root(out)
     if root is not None:
         return (
             f"it belongs to the committed reference {root}: restore it with "
-            f"git checkout -- {root} (see {root / MARKER})"
+            f"git checkout -- {root} (see {root / layout.REFERENCE})"
         )
     return f"train it again with: resilinet run {out / layout.CONFIG} --out {out}"
 

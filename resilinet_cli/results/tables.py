@@ -18,6 +18,7 @@ from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.results import layout
 from resilinet_cli.results.report_page import table_formats
 from resilinet_cli.results.runs import Unit
+from resilinet_cli.results.table_columns import NOTE
 from resilinet_cli.sweeps.sweep import ACCURACY, weighted_accuracy
 from resilinet_cli.topology import Topology, probability
 
@@ -103,9 +104,6 @@ def mean_std(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.Dat
 def weighted_markdown(table: pd.DataFrame) -> str:
     """The weighted table as Markdown, with the line that says how to read it."""
     return table_formats(table)["markdown"] + "\n\n" + NOTE + "\n"
-
-
-NOTE = "Weighted accuracy in %, mean ± sample std (ddof=1) over n iterations."
 
 
 def write_tables(out: Path, weighted: pd.DataFrame, combinations: pd.DataFrame) -> Path:

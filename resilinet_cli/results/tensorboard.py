@@ -19,8 +19,6 @@ from resilinet_cli.results import layout
 from resilinet_cli.sweeps.sweep import weighted_accuracy
 from resilinet_cli.topology import Topology
 
-TRACKERS = ("tensorboard", "mlflow", "none")  # --tracker: mlflow logs to TensorBoard as well
-
 
 def logs_on(tracker: str) -> bool:
     return tracker != "none"

@@ -18,7 +18,7 @@ import tensorflow as tf
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.sweeps.sweep import EPOCH_COLUMN_PREFIX, Sweeper, weighted_accuracy
 from resilinet_cli.topology import Topology
-from resilinet_cli.variants import variant_topology
+from resilinet_cli.variants import topology_of
 
 if TYPE_CHECKING:
     from resilinet_cli.training.inputs import Inputs
@@ -33,7 +33,7 @@ def epoch_sweeps(config: ExperimentConfig, variant: str, inputs: Inputs) -> list
     """The unit's epoch sweep as a callback list: empty unless ``train.epoch_sweep`` is on."""
     if not config.train.epoch_sweep or inputs.val_examples is None or inputs.val_size == 0:
         return []
-    topology = variant_topology(Topology.from_config(config.topology), variant)
+    topology = topology_of(config, variant)
     sweep = EpochSweep(
         topology,
         inputs.val_examples,

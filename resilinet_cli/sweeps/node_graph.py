@@ -3,7 +3,7 @@
 The builder frames every node's layer stack with ``<node>_stack_in`` / ``<node>_stack_out``
 Identity layers; a skip variant's links end in ``<src>_<dst>_weight``. From those named tensors
 Keras builds sub-models that share the trained layers, so the failure sweep can run each node
-on exactly the inputs that reach it (``sweep_plan.py``) instead of re-running the whole model.
+on exactly the inputs that reach it (``plan.py``) instead of re-running the whole model.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from resilinet_cli.layers import InputMux
 from resilinet_cli.models.builder import STACK_IN, STACK_OUT
-from resilinet_cli.topology import Topology
+from resilinet_cli.topology import Topology, layer_prefix
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,9 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
         stacks[node] = keras.Model(start, tensor(f"{node}_{STACK_OUT}"), name=f"{node}_stack")
     links, received = {}, {}
     for link in topology.links:
-        weight = f"{link.src}_{link.dst}_weight"
+        weight = f"{layer_prefix(link.src, link.dst)}_weight"
         end = tensor(weight) if weight in names else None
-        name = f"{link.src}_{link.dst}_link"
+        name = f"{layer_prefix(link.src, link.dst)}_link"
         links[(link.src, link.dst)] = (
             None if end is None else keras.Model(sent(link.src), end, name=name)
         )

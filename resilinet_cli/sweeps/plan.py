@@ -4,7 +4,7 @@ A failure upstream of a node changes what reaches it; a failure downstream does 
 every combination, each node's output is named by a *signature*: the node and the signatures of
 the inputs that reach it. Combinations that give a node the same signature share its output:
 the IoT node runs once, the edge once, a fog node once per distinct (chosen) sender, and so on.
-This module is pure Python; ``failures.py`` runs the plan with TensorFlow.
+This module is pure Python; ``sweep.py`` runs the plan with TensorFlow (``run_plan``).
 
 Signatures (nested tuples, hashable):
 

@@ -1,7 +1,7 @@
 """The failure sweep (every combination of dead nodes) and weighted accuracy (docs/method.md §6).
 
 The sweep cuts the trained model into its nodes and computes each node's output once per
-distinct input that reaches it (``sweep_plan.py``): the IoT and edge outputs once, not once per
+distinct input that reaches it (``plan.py``): the IoT and edge outputs once, not once per
 combination. One compiled call does a chunk of the test set under every combination with
 information flow; combinations without it never run the model. No weight surgery, no retracing.
 Models without node markers are swept by feeding one alive mask per combination instead.
@@ -17,7 +17,7 @@ import pandas as pd
 
 from resilinet_cli.sweeps.plan import CUT, Signature, SweepPlan, input_links, plan_sweep
 from resilinet_cli.topology import Combination, Topology, probability
-from resilinet_cli.variants import variant_topology
+from resilinet_cli.variants import topology_of
 
 if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it runs
     from resilinet_cli.config import ExperimentConfig
@@ -240,7 +240,7 @@ def sweep_model(
     """Accuracy of a trained model under every failure combination of its topology."""
     return sweep(
         model,
-        variant_topology(Topology.from_config(config.topology), variant),
+        topology_of(config, variant),
         inputs.test,
         inputs.test_size,
         guess=inputs.guess,

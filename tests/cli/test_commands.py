@@ -460,7 +460,7 @@ def test_quiet_and_verbose_reach_keras_here_and_in_unit_processes(
 ) -> None:
     """What a run would train with: Keras' verbosity here and in --workers/Ray processes
     (none by default: their lines would interleave), and the command its units record."""
-    from resilinet_cli.cli import options
+    from resilinet_cli.cli import context
     from resilinet_cli.cli import run as run_command
     from resilinet_cli.experiments.runner import RunResult
     from resilinet_cli.experiments.unit import Invocation
@@ -468,7 +468,7 @@ def test_quiet_and_verbose_reach_keras_here_and_in_unit_processes(
     seen = []
 
     def record(experiments: list[Any], *_: Any, **__: Any) -> list[RunResult]:
-        seen.append((options.keras_verbosity(), experiments[0].invocation))
+        seen.append((context.keras_verbosity(), experiments[0].invocation))
         return [RunResult(pd.DataFrame(), [])]
 
     monkeypatch.setattr(run_command, "execute_experiments", record)

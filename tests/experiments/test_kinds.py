@@ -17,13 +17,12 @@ from resilinet_cli.config import load_config
 from resilinet_cli.experiments.kinds import (
     information_flow,
     level_columns,
-    link_name,
     plan_units,
     skip_label,
 )
 from resilinet_cli.experiments.pages import summarise
 from resilinet_cli.results.runs import Unit
-from resilinet_cli.topology import Topology
+from resilinet_cli.topology import Topology, link_label
 
 TINY = [
     "train.epochs=1",
@@ -80,7 +79,7 @@ def test_skip_subsets_are_named_by_the_links_each_model_keeps() -> None:
         skip_label(skips, "10")
     for unit in plan_units(config, ["resilinet"], [1]):
         # The label names exactly the skips of the topology the unit is trained with.
-        kept = [link_name(*link) for link in unit.config(config).topology.skips]
+        kept = [link_label(*link) for link in unit.config(config).topology.skips]
         assert level_columns(unit, skips) == {
             "skip_config": " + ".join(kept) or "none",
             "skip_bits": unit.value,

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from run_helpers import smoke_command
 
 from resilinet_cli.cli import main
-from resilinet_cli.experiments import queue as experiment
+from resilinet_cli.experiments import executors as experiment
 
 
 def command(out: Path, *extra: str) -> list[str]:

@@ -24,7 +24,7 @@ from run_helpers import write_run
 from resilinet_cli.cli import main
 from resilinet_cli.errors import RunError
 from resilinet_cli.experiments.kinds import figures
-from resilinet_cli.results import plots
+from resilinet_cli.results import figure_style, line_figures, plots
 from resilinet_cli.results.report_page import Section, table_formats, write_report
 
 SETTINGS = ["no_failure", "normal", "poor", "hazardous"]
@@ -33,7 +33,7 @@ ALL_VARIANTS = ["vanilla", "deepfogguard", "resilinet", "resilinet_plus"]
 PAPER_NAMES = ["Vanilla", "deepFogGuard", "ResiliNet", "ResiliNet+"]
 NODES = ["fog1", "fog2", "edge"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-WIDTHS = (plots.ONE_COLUMN, plots.TWO_COLUMNS)
+WIDTHS = (figure_style.ONE_COLUMN, figure_style.TWO_COLUMNS)
 
 
 def _weighted(
@@ -108,13 +108,13 @@ def _epochs(variants: list[str] = VARIANTS, iterations: int = 2) -> pd.DataFrame
 def drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Figure]:
     """Every figure the code under test writes, by file name (they are still written)."""
     found: dict[str, Figure] = {}
-    save = plots._save
+    save = plots.save_figure
 
     def record(fig: Figure, path: Path) -> Path:
         found[Path(path).name] = fig
         return save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", record)
+    monkeypatch.setattr(plots, "save_figure", record)
     return found
 
 
@@ -139,7 +139,7 @@ def _assert_written(path: Path) -> None:
 
 def _png_width_inches(path: Path) -> float:
     """The saved PNG's width (its IHDR pixels over the DPI): the size a reader gets."""
-    return int.from_bytes(path.read_bytes()[16:20], "big") / plots.DPI
+    return int.from_bytes(path.read_bytes()[16:20], "big") / figure_style.DPI
 
 
 def _bars(fig: Figure, panel: int = 0) -> list:
@@ -188,7 +188,10 @@ def test_weighted_bars_with_a_factor_hatch_the_levels_in_the_variant_colour(tmp_
     assert title.startswith("variant, merge operation\n")
     series = [bars[i : i + len(SETTINGS)] for i in range(0, len(bars), len(SETTINGS))]
     colours = [{_hex(bar.get_facecolor()) for bar in group} for group in series]
-    vanilla, plus = plots.VARIANT_COLOURS["vanilla"], plots.VARIANT_COLOURS["resilinet_plus"]
+    vanilla, plus = (
+        figure_style.VARIANT_COLOURS["vanilla"],
+        figure_style.VARIANT_COLOURS["resilinet_plus"],
+    )
     assert colours == [{vanilla}, {vanilla}, {plus}, {plus}]
     hatches = [{bar.get_hatch() for bar in group} for group in series]
     assert hatches == [{None}, {"////"}, {None}, {"////"}]
@@ -239,7 +242,7 @@ def test_dead_label():
 
 
 def test_failout_lines_fixed_levels_and_variable_markers(failout, tmp_path):
-    fig = plots._failout_lines_figure(_csv_roundtrip(failout, tmp_path))
+    fig = line_figures.failout_lines_figure(_csv_roundtrip(failout, tmp_path))
     ax = fig.axes[0]
     lines = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
     assert len(lines) == len(SETTINGS)
@@ -248,7 +251,7 @@ def test_failout_lines_fixed_levels_and_variable_markers(failout, tmp_path):
     markers = [line for line in ax.get_lines() if line.get_marker() == "D"]
     assert len(markers) == len(SETTINGS)
     assert all(line.get_xdata()[0] > 0.5 for line in markers)
-    assert [_hex(line.get_color()) for line in lines] == plots.setting_colours(len(SETTINGS))
+    assert [_hex(line.get_color()) for line in lines] == figure_style.setting_colours(len(SETTINGS))
     entries, title = _legend(fig)
     assert entries[:4] == [s.replace("_", " ") for s in SETTINGS]
     assert entries[4].startswith("variable")
@@ -261,7 +264,7 @@ def test_failout_lines_fixed_levels_and_variable_markers(failout, tmp_path):
 
 def test_failout_lines_rejects_unknown_levels(failout):
     with pytest.raises(RunError, match="failout_survival"):
-        plots._failout_lines_figure(failout.assign(failout_survival="often"))
+        line_figures.failout_lines_figure(failout.assign(failout_survival="often"))
 
 
 def test_factor_bars_levels_settings_and_labels(tmp_path):
@@ -285,13 +288,13 @@ def test_factor_bars_levels_settings_and_labels(tmp_path):
 
 
 def test_epoch_lines_name_the_variants_and_state_their_bands(tmp_path):
-    fig = plots._epoch_lines_figure(_epochs(ALL_VARIANTS))
+    fig = line_figures.epoch_lines_figure(_epochs(ALL_VARIANTS))
     assert [ax.get_title() for ax in fig.axes] == [s.replace("_", " ") for s in SETTINGS]
     entries, title = _legend(fig)
     assert entries == PAPER_NAMES
     assert title == ("lines: mean over n = 2 iterations; bands: 95 % t-interval of the mean")
     colours = [_hex(line.get_color()) for line in fig.axes[0].get_lines()]
-    assert colours == [plots.VARIANT_COLOURS[v] for v in ALL_VARIANTS]
+    assert colours == [figure_style.VARIANT_COLOURS[v] for v in ALL_VARIANTS]
     _assert_written(plots.epoch_lines(_epochs(), tmp_path / "e.png"))
 
 
@@ -341,36 +344,39 @@ def _builders() -> dict[str, tuple[Callable[[], Figure], float]]:
     return {
         "weighted, four variants": (
             lambda: plots._weighted_bars_figure(_weighted(variants=ALL_VARIANTS)),
-            plots.ONE_COLUMN,
+            figure_style.ONE_COLUMN,
         ),
         "weighted, four variants by partition": (
             lambda: plots._weighted_bars_figure(partition),
-            plots.TWO_COLUMNS,
+            figure_style.TWO_COLUMNS,
         ),
         "heatmap": (
             lambda: plots._combination_heatmap_figure(_combinations(ALL_VARIANTS), NODES),
-            plots.TWO_COLUMNS,
+            figure_style.TWO_COLUMNS,
         ),
         "heatmap, two nodes": (
             lambda: plots._combination_heatmap_figure(_two_nodes(), ["fog", "edge"]),
-            plots.ONE_COLUMN,
+            figure_style.ONE_COLUMN,
         ),
         "heatmap, 64 combinations": (
             lambda: plots._combination_heatmap_figure(_many_combinations(), SIX_NODES),
-            plots.TWO_COLUMNS,
+            figure_style.TWO_COLUMNS,
         ),
-        "failout, one variant": (lambda: plots._failout_lines_figure(failout), plots.ONE_COLUMN),
+        "failout, one variant": (
+            lambda: line_figures.failout_lines_figure(failout),
+            figure_style.ONE_COLUMN,
+        ),
         "weight schemes, one variant": (
             lambda: plots._factor_bars_figure(schemes, "weight_scheme"),
-            plots.ONE_COLUMN,
+            figure_style.ONE_COLUMN,
         ),
         "skip subsets, one variant": (
             lambda: plots._factor_bars_figure(skips, "skip_config"),
-            plots.TWO_COLUMNS,
+            figure_style.TWO_COLUMNS,
         ),
         "epochs, four settings": (
-            lambda: plots._epoch_lines_figure(_epochs(ALL_VARIANTS)),
-            plots.TWO_COLUMNS,
+            lambda: line_figures.epoch_lines_figure(_epochs(ALL_VARIANTS)),
+            figure_style.TWO_COLUMNS,
         ),
     }
 
@@ -405,7 +411,7 @@ def _many_combinations() -> pd.DataFrame:
 def test_a_heatmap_of_many_combinations_names_them_by_their_bits():
     fig = plots._combination_heatmap_figure(_many_combinations(), SIX_NODES)
     ax = fig.axes[0]
-    assert fig.get_figwidth() == plots.TWO_COLUMNS
+    assert fig.get_figwidth() == figure_style.TWO_COLUMNS
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks[0] == "000000" and ticks[-1] == "111111" and len(ticks) == 64
     assert ax.get_xlabel() == "failure combination (1 = alive: fog1 fog2 fog3 fog4 fog5 fog6)"
@@ -439,13 +445,13 @@ def test_each_figure_is_a_png_and_a_pdf_of_its_width_and_rebuilds_byte_for_byte(
     again = plots.weighted_bars(table, tmp_path / "b" / "weighted_accuracy.png")
     for path in (first, again):
         _assert_written(path)
-    assert _png_width_inches(first) == plots.ONE_COLUMN  # saved at its size, not cropped
+    assert _png_width_inches(first) == figure_style.ONE_COLUMN  # saved at its size, not cropped
     pdf = first.with_suffix(".pdf").read_bytes()
     assert pdf == again.with_suffix(".pdf").read_bytes()
     assert b"CreationDate" not in pdf  # else a rebuild a second later would differ
     assert first.read_bytes() == again.read_bytes()
     heatmap = plots.combination_heatmap(_combinations(), tmp_path / "h.png", NODES)
-    assert _png_width_inches(heatmap) == plots.TWO_COLUMNS
+    assert _png_width_inches(heatmap) == figure_style.TWO_COLUMNS
 
 
 def _hue(colour: str) -> str | None:
@@ -485,8 +491,8 @@ def _closest_when_simulated(colours: list[str], matrix: np.ndarray) -> float:
 
 
 def test_the_variant_colours_are_colour_blind_safe():
-    colours = [plots.VARIANT_COLOURS[v] for v in ALL_VARIANTS]
-    assert len(set(colours)) == 4 and set(colours) <= set(plots.OKABE_ITO)
+    colours = [figure_style.VARIANT_COLOURS[v] for v in ALL_VARIANTS]
+    assert len(set(colours)) == 4 and set(colours) <= set(figure_style.OKABE_ITO)
     # The checks can fail: Okabe-Ito's vermillion is red and its bluish green is green.
     assert (_hue("#D55E00"), _hue("#009E73"), _hue("#E69F00")) == ("red", "green", None)
     hues = {_hue(c) for c in colours}
@@ -499,7 +505,7 @@ def test_the_variant_colours_are_colour_blind_safe():
 
 
 def test_every_figure_names_and_colours_the_variants_as_the_paper_does(tmp_path):
-    colours = [plots.VARIANT_COLOURS[v] for v in ALL_VARIANTS]
+    colours = [figure_style.VARIANT_COLOURS[v] for v in ALL_VARIANTS]
     bars = plots._weighted_bars_figure(_weighted(variants=ALL_VARIANTS))
     assert _legend(bars)[0] == PAPER_NAMES
     groups = [{_hex(bar.get_facecolor()) for bar in group} for group in _chunks(_bars(bars))]
@@ -513,14 +519,14 @@ def test_every_figure_names_and_colours_the_variants_as_the_paper_does(tmp_path)
     )
     assert [ax.get_title() for ax in schemes.axes] == PAPER_NAMES
     # Settings are ordered, not variants: greys from light to black, the same in every panel.
-    greys = plots.setting_colours(len(SETTINGS))
+    greys = figure_style.setting_colours(len(SETTINGS))
     assert [_hex(group[0].get_facecolor()) for group in _chunks(_bars(schemes), 2)] == greys
     levels = [to_rgb(grey) for grey in greys]
     assert all(r == g == b for r, g, b in levels)
     assert [r for r, _, _ in levels] == sorted((r for r, _, _ in levels), reverse=True)
 
     failout = _weighted({"failout_survival": ["0.9", "0.5"]}, variants=ALL_VARIANTS)
-    lines = plots._failout_lines_figure(failout)
+    lines = line_figures.failout_lines_figure(failout)
     assert [ax.get_title() for ax in lines.axes] == PAPER_NAMES
 
 
@@ -533,7 +539,7 @@ def test_legends_say_what_the_error_bars_show_and_over_how_many_iterations():
     note = "error bars: ±1 sample std over n = 3 iterations"
     assert _legend(plots._weighted_bars_figure(_weighted()))[1] == note
     failout = _weighted({"failout_survival": ["0.9", "0.5"]})
-    assert _legend(plots._failout_lines_figure(failout))[1] == f"reliability setting\n{note}"
+    assert _legend(line_figures.failout_lines_figure(failout))[1] == f"reliability setting\n{note}"
     schemes = _weighted({"weight_scheme": ["1", "2"]})
     assert _legend(plots._factor_bars_figure(schemes, "weight_scheme"))[1].endswith(note)
 
@@ -562,8 +568,8 @@ def test_zoom_fits_the_accuracy_axis_so_close_values_can_be_told_apart():
     bars = plots._factor_bars_figure(schemes, "weight_scheme", zoom=True).axes[0]
     assert bars.get_ylim() == (low, high)
     failout = schemes.rename(columns={"weight_scheme": "failout_survival"})
-    assert plots._failout_lines_figure(failout).axes[0].get_ylim() == (90.0, 100.0)
-    assert plots._failout_lines_figure(failout, zoom=True).axes[0].get_ylim() == (low, high)
+    assert line_figures.failout_lines_figure(failout).axes[0].get_ylim() == (90.0, 100.0)
+    assert line_figures.failout_lines_figure(failout, zoom=True).axes[0].get_ylim() == (low, high)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from paths import CONFIGS, ROOT
 from run_helpers import smoke_command
 
 from resilinet_cli.cli import main
-from resilinet_cli.results import integrity, references
+from resilinet_cli.results import integrity, layout, references
 
 
 def tracked_reference_folders() -> list[Path]:
@@ -40,8 +40,8 @@ def test_every_committed_folder_under_results_carries_the_marker() -> None:
     folders = tracked_reference_folders()
     assert {folder.name for folder in folders} >= {"quick", "claims"}
     for folder in folders:
-        marker = folder / references.MARKER
-        assert marker.is_file(), f"{folder} is committed but has no {references.MARKER}"
+        marker = folder / layout.REFERENCE
+        assert marker.is_file(), f"{folder} is committed but has no {layout.REFERENCE}"
         command = references.regenerate_command(folder)
         assert command and (command.startswith("resilinet ") or command.startswith("make "))
 
@@ -64,19 +64,19 @@ def test_a_run_whose_folder_is_a_reference_runs_into_a_fresh_folder(
     monkeypatch.chdir(tmp_path)
     reference = tmp_path / "results" / "quickstart"
     reference.mkdir(parents=True)
-    (reference / references.MARKER).write_text("Regenerate: `resilinet run x.yaml`\n")
+    (reference / layout.REFERENCE).write_text("Regenerate: `resilinet run x.yaml`\n")
     args = [*smoke_command(Path("unused"), "--dry-run")]
     args = args[: args.index("--out")] + args[args.index("--out") + 2 :]  # the default folder
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert "units to train in reproduced/quickstart" in result.stdout
-    assert list(reference.iterdir()) == [reference / references.MARKER]
+    assert list(reference.iterdir()) == [reference / layout.REFERENCE]
 
 
 def test_a_reference_named_with_out_is_refused_in_one_line(tmp_path: Path) -> None:
     reference = tmp_path / "ref"
     reference.mkdir()
-    (reference / references.MARKER).write_text("Regenerate: `resilinet run x.yaml`\n")
+    (reference / layout.REFERENCE).write_text("Regenerate: `resilinet run x.yaml`\n")
     result = invoke(*smoke_command(reference / "inner", "--dry-run"))
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "never writes into" in result.stderr
@@ -91,7 +91,7 @@ def test_report_refuses_a_reference_and_rebuilds_a_copy(tmp_path: Path) -> None:
     copy = tmp_path / "pages"
     built = invoke("report", str(reference), "--out", str(copy))
     assert built.exit_code == 0, built.output
-    assert (copy / "REPORT.md").is_file() and not (copy / references.MARKER).exists()
+    assert (copy / "REPORT.md").is_file() and not (copy / layout.REFERENCE).exists()
     for table in ("weighted_accuracy.csv", "combinations.csv", "paired.csv"):
         new, old = copy / "tables" / table, reference / "tables" / table
         assert new.read_bytes() == old.read_bytes(), table

@@ -12,7 +12,7 @@ from run_helpers import UNITS, smoke_command
 
 from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
-from resilinet_cli.results import epoch_curves, plots
+from resilinet_cli.results import epoch_curves, line_figures
 from resilinet_cli.topology import Topology
 
 SETTINGS = ["no_failure", "normal", "poor", "hazardous"]
@@ -115,10 +115,10 @@ def test_the_figure_has_a_panel_per_setting_and_a_band_per_variant() -> None:
         for s in ("no_failure", "hazardous")
         for e in (1, 2, 3)
     ]
-    figure = plots._epoch_lines_figure(pd.DataFrame(rows))
+    figure = line_figures.epoch_lines_figure(pd.DataFrame(rows))
     # Ten epochs and more are drawn in their order, not in the order of their text.
     long = [{**row, "epoch": e} for row in rows[:1] for e in range(12, 0, -1)]
-    [line] = plots._epoch_lines_figure(pd.DataFrame(long)).axes[0].get_lines()
+    [line] = line_figures.epoch_lines_figure(pd.DataFrame(long)).axes[0].get_lines()
     assert list(line.get_xdata()) == list(range(1, 13))
     axes = figure.axes
     assert [ax.get_title() for ax in axes] == ["no failure", "hazardous"]
