@@ -136,7 +136,7 @@ def test_a_sweep_without_multirun_is_refused_in_one_line() -> None:
     with pytest.raises(ConfigError) as caught:
         plan_runs(parsed, multirun=False)
     assert str(caught.value) == (
-        "--set train.epochs=1,2: 2 values make a sweep, which runs only with -m (resilinet run "
+        "--set train.epochs=1,2: 2 values make a multirun, which runs only with -m (resilinet run "
         "-m: one config per value); quote a value that holds a comma (key='a,b')"
     )
 
