@@ -261,6 +261,8 @@ def echo_result(out: Path, result: Any, swept: bool) -> None:
             f"({layout.WEIGHTED_CSV}, .md, .tex, {layout.COMBINATIONS}), "
             f"figures in {out}/{layout.FIGURES}, models in {out}/{layout.RUNS}"
         )
+    for line in result.tracked:
+        click.echo(line)
 
 
 class Planned(NamedTuple):

@@ -77,7 +77,7 @@ def _sweep_edits(override: Override, action: Action, option: str, label: str) ->
     """One edit per value of a ``choice`` or ``range`` sweep, named as ``key=value``."""
     if override.value_type not in ENUMERABLE:
         raise ConfigError(
-            f"{label}: only a,b, choice(...) and range(...) sweeps can be listed here "
+            f"{label}: only a,b, choice(...) and range(...) give a multirun its values here "
             "(interval() and glob() need a Hydra sweeper)"
         )
     key, edits = override.key_or_group, []

@@ -111,7 +111,7 @@ def test_a_quoted_comma_is_one_value_not_a_sweep() -> None:
         (
             "train.failout.survival=interval(0.5,1)",
             "--set train.failout.survival=interval(0.5,1): only a,b, choice(...) and range(...) "
-            "sweeps can be listed here (interval() and glob() need a Hydra sweeper)",
+            "give a multirun its values here (interval() and glob() need a Hydra sweeper)",
         ),
     ],
 )
