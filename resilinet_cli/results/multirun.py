@@ -4,7 +4,8 @@ Each value runs into its own folder, beside the others under the multirun's fold
 own tables; ``<multirun>/tables/multirun.csv`` (and ``.md``) puts one column per varied key in
 front of the rows of each value's ``weighted_accuracy.csv``, so the values can be compared
 without opening every folder, and ``<multirun>/REPORT.md`` shows it with a figure of weighted
-accuracy against the values. Multiruns written before the name "multirun" have
+accuracy against the values, and ``<multirun>/tensorboard/`` holds them for TensorBoard's
+HParams dashboard (``hparams.py``). Multiruns written before the name "multirun" have
 ``tables/sweep.csv``: ``read_multirun_table`` reads either.
 """
 
@@ -18,6 +19,7 @@ import pandas as pd
 from resilinet_cli import atomic
 from resilinet_cli.results import layout, plots
 from resilinet_cli.results.figure_inputs import draw_once
+from resilinet_cli.results.hparams import write_hparams
 from resilinet_cli.results.report_page import Section, table_formats, write_report
 from resilinet_cli.results.tables import NOTE
 
@@ -28,17 +30,20 @@ LEGACY_CSV = "sweep.csv"  # the same table, as multiruns before issue 28 named i
 
 
 def write_multirun_table(root: Path, runs: Sequence[tuple[dict[str, str], Path]]) -> Path | None:
-    """Write ``root/tables/multirun.csv`` and ``.md`` from each (varied values, run folder).
+    """Write ``root/tables/multirun.csv`` and ``.md`` from each (varied values, run folder),
+    and the HParams logs.
 
     A value whose run has no table yet (not run, failed, or --no-sweep) is left out; with none,
     nothing is written and None returned.
     """
-    frames = []
+    frames, sessions = [], []
     for values, folder in runs:
         path = folder / layout.TABLES / layout.WEIGHTED_CSV
         if path.is_file():
             table = pd.read_csv(path)
             frames.append(pd.concat([pd.DataFrame([values] * len(table)), table], axis=1))
+            if not table.empty:
+                sessions.append((values, folder.name, table))
     if not frames:
         return None
     combined = pd.concat(frames, ignore_index=True)
@@ -49,6 +54,8 @@ def write_multirun_table(root: Path, runs: Sequence[tuple[dict[str, str], Path]]
         atomic.write_text(tables / MULTIRUN_MD, f"{markdown}\n\n{NOTE}\n")
         varied = list(runs[0][0])
         write_multirun_page(root, combined, varied, [folder for _, folder in runs])
+    if sessions:
+        write_hparams(root, sessions)
     return tables / MULTIRUN_CSV
 
 
