@@ -177,3 +177,13 @@ def test_an_unreachable_address_is_one_line_within_10_s_and_makes_no_folder(
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert "--address 127.0.0.1:1: no Ray cluster answers there within 10 s" in result.stderr
     assert not out.exists()
+
+
+def test_reproduce_on_an_unreachable_address_makes_no_folder(tmp_path: Path) -> None:
+    out = tmp_path / "profile"
+    args = ["reproduce", "--profile", "quick", "--out", str(out), "--executor", "ray",
+            "--address", "127.0.0.1:1"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "--address 127.0.0.1:1: no Ray cluster answers there" in result.stderr
+    assert not out.exists()
