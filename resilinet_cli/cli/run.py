@@ -184,8 +184,10 @@ def run(
     if root is not None:
         table = write_multirun(root, planned)
         if table is not None:
-            click.echo(f"Multirun: {table} (and .md), {root / 'REPORT.md'}: the weighted "
-                       "accuracy of every value")  # fmt: skip
+            click.echo(
+                f"Multirun: {table} (and .md), {root / 'REPORT.md'}: the weighted accuracy of "
+                f"every value; HParams: tensorboard --logdir {root}"
+            )
     for each in planned:
         if each.reference is not None:
             from resilinet_cli.cli.reproduce import compare_with_reference

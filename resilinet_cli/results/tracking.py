@@ -7,9 +7,11 @@ run's report (REPORT.md, tables, figures) goes to one run named ``report`` per r
 
 The store is ``$MLFLOW_TRACKING_URI``, else MLflow 3's own default, the embedded database
 ``sqlite:///mlflow.db`` in the working folder, so that ``mlflow ui`` and ``mlflow.search_runs()``
-there show the runs with no environment variable (artifacts go to ``./mlruns/<experiment>/``,
-as MLflow puts them for that store). A file store left in ``./mlruns`` by older versions is not
-opened (MLflow 3 refuses it): one line says how to migrate it. A ``--smoke`` run logs to an
+there show the runs with no environment variable; their artifacts go to
+``./mlartifacts/<experiment>/`` (MLflow would put them in ``./mlruns``, where older versions
+kept their file store). Such a file store is not opened (MLflow 3 refuses it): one line says
+how to migrate it into a database of its own (``mlflow migrate-filestore`` overwrites its
+target, so not into ``mlflow.db``). A ``--smoke`` run logs to an
 experiment of its own (``<name>-smoke``), so its numbers never sit among a real run's.
 """
 
@@ -38,7 +40,8 @@ if TYPE_CHECKING:
 
 INSTALL = "pip install -e '.[mlflow]' in the resilinet repository"
 DATABASE = "mlflow.db"  # MLflow 3's default store in the working folder
-FILE_STORE = "mlruns"  # where MLflow 2 kept its file store (and MLflow 3 its artifacts)
+FILE_STORE = "mlruns"  # where MLflow 2 kept its file store
+ARTIFACTS = "mlartifacts"  # the default store's artifacts, as `mlflow server` keeps them
 QUIET = ("mlflow", "alembic")  # loggers that announce the database's creation at INFO
 FOLDER_TAG = "resilinet.folder"
 UNIT_TAG = "resilinet.unit"
@@ -63,8 +66,7 @@ def tracking_uri() -> str:
 
 
 def old_file_store(folder: Path) -> Path | None:
-    """``folder/mlruns`` when it is an MLflow file store (an experiment's ``meta.yaml``), not
-    the artifact folder MLflow 3 keeps beside ``mlflow.db``."""
+    """``folder/mlruns`` when it is an MLflow file store (an experiment's ``meta.yaml``)."""
     store = folder / FILE_STORE
     return store if any(store.glob("*/meta.yaml")) else None
 
@@ -85,12 +87,13 @@ class Logged:
 
     def lines(self) -> list[str]:
         said = [f"MLflow: {self.units} new unit run(s) and the report logged to experiment "
-                f"{self.experiment!r} in {self.uri} (mlflow ui there shows them)"]  # fmt: skip
+                f"{self.experiment!r} in {self.uri} (`mlflow ui` there shows them)"]  # fmt: skip
         if self.old_store is not None:
+            target = f"sqlite:///{self.old_store.with_suffix('.db').as_posix()}"
             said.append(
                 f"MLflow: {self.old_store} is an older MLflow file store, which MLflow 3 does "
-                f"not open; to see its runs beside these: mlflow migrate-filestore --source "
-                f"{self.old_store} --target {self.uri}"
+                f"not open; to see its runs: mlflow migrate-filestore --source {self.old_store} "
+                f"--target {target}, then mlflow ui --backend-store-uri {target}"
             )
         return said
 
@@ -106,7 +109,8 @@ def log_run(out: Path, config: ExperimentConfig) -> Logged:
     client = MlflowClient(tracking_uri=uri)
     named = experiment_name(config)
     found = client.get_experiment_by_name(named)
-    experiment = found.experiment_id if found else client.create_experiment(named)
+    artifacts = (Path.cwd() / ARTIFACTS / named).resolve().as_uri() if default else None
+    experiment = found.experiment_id if found else client.create_experiment(named, artifacts)
     folder = str(out.resolve())
     logged = {
         run.data.tags.get(UNIT_TAG): run.info.run_id

@@ -115,6 +115,8 @@ def test_multirun_runs_one_folder_per_value_and_a_combined_table(tmp_path: Path)
         pd.testing.assert_frame_equal(rows.reset_index(drop=True), own)
     assert (out / "tables" / "multirun.md").read_text().startswith("| variant")
     assert f"Multirun: {out / 'tables' / 'multirun.csv'}" in result.stdout
+    sessions = sorted(p.name for p in (out / "tensorboard").iterdir() if p.is_dir())
+    assert sessions == [f"train.failout.survival={value}" for value in (0.5, 0.9)]  # HParams
 
 
 @pytest.mark.parametrize(

@@ -44,11 +44,12 @@ def test_the_default_store_is_mlflow_db_that_mlflow_finds_with_no_variable(
     shutil.copytree(smoke_serial, run)
     stdout = log_in(tmp_path, run, monkeypatch)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert (tmp_path / "mlflow.db").is_file() and old_file_store(tmp_path) is None
+    assert (tmp_path / "mlflow.db").is_file() and not (tmp_path / "mlruns").exists()
+    assert list((tmp_path / "mlartifacts" / "quickstart").glob("*/artifacts/REPORT.md"))
     said = [line for line in stdout.splitlines() if line.startswith("MLflow:")]
     assert said == [
         f"MLflow: {len(UNITS)} new unit run(s) and the report logged to experiment "
-        f"'quickstart' in {uri} (mlflow ui there shows them)"
+        f"'quickstart' in {uri} (`mlflow ui` there shows them)"
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     found = subprocess.run([sys.executable, "-c", COUNT_RUNS], cwd=tmp_path, env=env,
@@ -65,13 +66,21 @@ def test_an_old_file_store_gets_one_line_pointing_at_migrate_filestore(
     old = MlflowClient((tmp_path / "mlruns").as_uri())  # what MLflow 2 left in ./mlruns
     old.create_run(old.create_experiment("quickstart"))
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    before = [p.name for p in (tmp_path / "mlruns").iterdir()]
     run = tmp_path / "run"
     shutil.copytree(smoke_serial, run)
     stdout = log_in(tmp_path, run, monkeypatch)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    old_uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     [line] = [line for line in stdout.splitlines() if "migrate-filestore" in line]
-    assert line.endswith(f"mlflow migrate-filestore --source {tmp_path / 'mlruns'} --target {uri}")
-    assert (tmp_path / "mlflow.db").is_file()
+    assert line.endswith(f"mlflow migrate-filestore --source {tmp_path / 'mlruns'} --target "
+                         f"{old_uri}, then mlflow ui --backend-store-uri {old_uri}")  # fmt: skip
+    assert old_file_store(tmp_path) == tmp_path / "mlruns"  # left as it was: nothing added
+    assert sorted(p.name for p in (tmp_path / "mlruns").iterdir()) == sorted(before)
+    mlflow = Path(sys.executable).parent / "mlflow"  # the line's command works as printed
+    subprocess.run([str(mlflow), "migrate-filestore", "--source", str(tmp_path / "mlruns"),
+                    "--target", old_uri], check=True, capture_output=True, timeout=120)  # fmt: skip
+    old = MlflowClient(old_uri)
+    assert old.get_experiment_by_name("quickstart") is not None
 
 
 def test_a_smoke_run_logs_to_an_experiment_of_its_own() -> None:
