@@ -44,7 +44,7 @@ class Run:
 
 def plan_runs(parsed: Sequence[Parsed], multirun: bool) -> list[Run]:
     """The runs ``parsed`` asks for; several values without ``multirun`` is a one-line error."""
-    several = [override for override in parsed if override.sweeps]
+    several = [override for override in parsed if override.several]
     if several and not multirun:
         first = several[0]
         raise ConfigError(
@@ -54,6 +54,6 @@ def plan_runs(parsed: Sequence[Parsed], multirun: bool) -> list[Run]:
         )
     runs = []
     for chosen in itertools.product(*(override.edits for override in parsed)):
-        varied = tuple(edit for edit, o in zip(chosen, parsed, strict=True) if o.sweeps)
+        varied = tuple(edit for edit, o in zip(chosen, parsed, strict=True) if o.several)
         runs.append(Run(tuple(chosen), varied))
     return runs

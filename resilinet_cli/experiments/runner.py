@@ -102,7 +102,7 @@ class Queue:
     def preview(self, config: ExperimentConfig, out: Path, units: list[runs.Unit]) -> list[Step]:
         """What ``plan`` would do with ``units``, checking what it checks, writing nothing.
 
-        Units of several previews share one imagined queue, as a profile's or a sweep's do.
+        Units of several previews share one imagined queue, as a profile's or a multirun's do.
         """
         runs.check_run_folder(out, config)
         retrained = {unit.name for unit in units} if self.force else set()

@@ -18,7 +18,7 @@ from resilinet_cli.errors import ConfigError
 
 def one(text: str, option: str = "") -> Edit:
     [parsed] = parse_overrides([text], option)
-    assert not parsed.sweeps
+    assert not parsed.several
     [edit] = parsed.edits
     return edit
 
@@ -73,7 +73,7 @@ def test_a_sweep_is_expanded_into_one_edit_per_value(
     text: str, values: list[Any], texts: list[str]
 ) -> None:
     [parsed] = parse_overrides([text], "--set")
-    assert parsed.sweeps and parsed.label == f"--set {text}"
+    assert parsed.several and parsed.label == f"--set {text}"
     assert [edit.value for edit in parsed.edits] == values
     assert [edit.text for edit in parsed.edits] == texts
     assert [edit.label for edit in parsed.edits] == [f"--set {t}" for t in texts]
