@@ -65,6 +65,7 @@ def reproduce(
       resilinet reproduce --profile full --executor ray --address auto --num-gpus 0.25
     """
     from resilinet_cli.experiments import reproduce as runner
+    from resilinet_cli.experiments.runner import ray_session
     from resilinet_cli.experiments.unit import invoked
     from resilinet_cli.results import layout
 
@@ -72,7 +73,8 @@ def reproduce(
     out = out or runner.default_out(path)
     reference = reference or runner.default_reference(path)
     try:
-        with invoked(invocation()):
+        # a Ray cluster that cannot be used stops the profile before any folder is made
+        with invoked(invocation()), ray_session(executor.ray):
             outcome = runner.reproduce(
                 path,
                 out,

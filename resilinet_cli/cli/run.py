@@ -1,11 +1,11 @@
-"""``resilinet run`` and ``resilinet train``: train units, sweep them, print the table."""
+"""``resilinet run`` and ``resilinet train``: train units, sweep their failure combinations,
+print the table; ``run -m`` runs one config per value of a multirun."""
 
 from __future__ import annotations
 
 import dataclasses
 import shlex
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -14,11 +14,17 @@ import click
 from resilinet_cli.cli.app import main
 from resilinet_cli.cli.context import invocation, keras_verbosity
 from resilinet_cli.cli.dry_run import dry_run_listing, dry_run_plan
+from resilinet_cli.cli.multirun import (
+    CFG_OPTION,
+    command_line_runs,
+    print_configs,
+    run_folder,
+    write_multirun,
+)
 from resilinet_cli.cli.options import (
     NO_SWEEP_OPTION,
     REUSE_STALE_OPTION,
     config_options,
-    default_out,
     executor_options,
     load,
     parse_iterations,
@@ -36,8 +42,10 @@ from resilinet_cli.errors import ConfigError
     "-m",
     "--multirun",
     is_flag=True,
-    help="Run one config per value of each sweep (key=a,b, range(...), choice(...)).",
+    help="Multirun: one config per value of each multi-value override (key=a,b, "
+    "range(...), choice(...)), each in its own folder under the multirun's folder.",
 )
+@CFG_OPTION
 @click.option("--variants", metavar="V1,V2", help="Variants to train [default: the config's].")
 @click.option("--iterations", metavar="N|A..B", help="Iterations to run [default: the config's].")
 @click.option("--dry-run", is_flag=True, help="List the units and which are already done.")
@@ -67,6 +75,7 @@ def run(
     overrides: tuple[str, ...],
     positional: tuple[str, ...],
     multirun: bool,
+    print_cfg: bool,
     smoke: bool,
     out: Path | None,
     data_dir: Path | None,
@@ -88,10 +97,12 @@ def run(
     Overrides in Hydra's grammar follow the config or come with --set (both may be mixed; the
     --set ones apply first): key=value changes a key, +key=value adds one the file does not
     have, ~key removes one (its default applies), and topology=, dataset= or model= with a
-    preset name replaces that whole section. With -m, a sweep (key=a,b, key=range(1,4),
-    key=choice(a,b)) runs once per value, each into a folder named by its values under the run
-    folder, and tables/sweep.csv there lists every value's weighted accuracy; without -m a
-    sweep is refused. Every config of a sweep is validated before any unit trains.
+    preset name replaces that whole section. With -m (a multirun), a multi-value override
+    (key=a,b, key=range(1,4), key=choice(a,b)) runs once per value, each into a folder named by
+    its values, side by side under the multirun's folder (results/<name>-multirun, or --out),
+    and tables/multirun.csv there lists every value's weighted accuracy; without -m several
+    values are refused. Every config of a multirun is validated before any unit trains.
+    --cfg prints the resolved config (after the base, presets and overrides) and trains nothing.
 
     \b
     Example:
@@ -99,6 +110,7 @@ def run(
       resilinet run configs/quickstart.yaml train.epochs=5 iterations=1
       resilinet run configs/quickstart.yaml topology=cnn dataset=fashion_mnist model=mobilenet
       resilinet run configs/quickstart.yaml +train.early_stopping=3 ~train.failout.granularity
+      resilinet run configs/quickstart.yaml train.epochs=5 --cfg
       resilinet run configs/quickstart.yaml -m train.failout.survival=0.9,0.7 --dry-run
       resilinet run configs/quickstart.yaml -m 'train.epochs=range(10,31,10)' --dry-run
       resilinet run configs/health.yaml --iterations 3..3 --variants resilinet
@@ -109,7 +121,7 @@ def run(
       resilinet run configs/byom_mobilenetv2_fashion.yaml --set model.path=mine.keras --no-train
 
     \b
-    --dry-run --json prints one object (a list of them for a -m sweep, one per value):
+    --dry-run --json prints one object (a list of them for a -m multirun, one per value):
       config     the config's name
       folder     the run folder
       overrides  the overrides of this run, one value each
@@ -128,11 +140,15 @@ def run(
             "(weighted_accuracy.csv)"
         )
     runs = command_line_runs(overrides, positional, multirun)
-    planned = []  # every config of a sweep is checked before any unit trains
+    extra = ["train.epochs=0"] if no_train else []
+    if print_cfg:
+        print_configs(config, runs, extra, smoke, data_dir)
+        return
+    planned = []  # every config of a multirun is checked before any unit trains
     for one in runs:
-        cfg = load(config, [*one.edits, *(["train.epochs=0"] if no_train else [])], smoke, data_dir)
+        cfg = load(config, [*one.edits, *extra], smoke, data_dir)
         check_sweep_size(config, cfg, no_sweep)
-        root, reference = run_folder(cfg, smoke, out)
+        root, reference = run_folder(cfg, smoke, out, multirun=bool(one.folder))
         folder = root / one.folder if one.folder else root
         compare_with = (reference / one.folder if one.folder else reference) if reference else None
         chosen = parse_iterations(iterations)
@@ -144,10 +160,10 @@ def run(
         )
         for p in planned
     ]
-    sweep_root = run_folder(planned[0].cfg, smoke, out)[0] if runs[0].swept else None
-    queue = run_queue(reuse_from or sweep_root, not no_sweep, reuse_stale, executor)
+    root = run_folder(planned[0].cfg, smoke, out, multirun=True)[0] if runs[0].varied else None
+    queue = run_queue(reuse_from or root, not no_sweep, reuse_stale, executor)
     if dry_run:
-        dry_run_output(experiments, queue, planned, as_json, sweep=runs[0].swept)
+        dry_run_output(experiments, queue, planned, as_json, multirun=bool(runs[0].varied))
         return
     for each in planned:
         if each.reference is not None and each is planned[0]:
@@ -162,11 +178,13 @@ def run(
             click.echo(f"== {each.run.folder}")
         echo_result(each.out, result, not no_sweep)
         failed += result.failed
-    if sweep_root is not None:
-        table = write_sweep(sweep_root, planned)
+    if root is not None:
+        table = write_multirun(root, planned)
         if table is not None:
-            click.echo(f"Sweep: {table} (and .md), {sweep_root / 'REPORT.md'}: the weighted "
-                       "accuracy of every value")  # fmt: skip
+            click.echo(
+                f"Multirun: {table} (and .md), {root / 'REPORT.md'}: the weighted accuracy of "
+                f"every value; HParams: tensorboard --logdir {root}"
+            )
     for each in planned:
         if each.reference is not None:
             from resilinet_cli.cli.reproduce import compare_with_reference
@@ -179,25 +197,6 @@ def run(
         raise click.exceptions.Exit(1)
 
 
-def run_folder(cfg: Any, smoke: bool, out: Path | None) -> tuple[Path, Path | None]:
-    """(the folder to run into, the committed reference to compare with at the end, if any).
-
-    A committed reference is never written into: named with --out it is refused; as the
-    default folder (``results/<name>``) the run goes to ``reproduced/<name>`` instead.
-    """
-    from resilinet_cli.results import references
-
-    if out is not None:
-        fresh, root = references.fresh_folder(out), references.reference_root(out)
-        instead = f"run into a fresh folder: --out {fresh}, then resilinet compare {fresh} {root}"
-        references.refuse_writes(out, instead)
-        return out, None
-    folder = default_out(cfg, smoke, None)
-    if references.is_reference(folder):
-        return references.fresh_folder(folder), folder
-    return folder, None
-
-
 def run_queue(reuse_from: Path | None, swept: bool, reuse_stale: bool, executor: Any) -> Any:
     from resilinet_cli.experiments.runner import make_queue
 
@@ -208,7 +207,7 @@ def run_queue(reuse_from: Path | None, swept: bool, reuse_stale: bool, executor:
 
 
 def dry_run_output(
-    experiments: list[Any], queue: Any, planned: list[Planned], as_json: bool, sweep: bool
+    experiments: list[Any], queue: Any, planned: list[Planned], as_json: bool, multirun: bool
 ) -> None:
     """What the run would do, from the very plan the run carries out (``Queue.preview``)."""
     from resilinet_cli.experiments.runner import preview_experiments
@@ -220,7 +219,7 @@ def dry_run_output(
     if as_json:
         plans = [dry_run_plan(e.config, e.out, steps, p.run.texts)
                  for e, steps, p in zip(experiments, every, planned, strict=True)]  # fmt: skip
-        echo_json(plans if sweep else plans[0])
+        echo_json(plans if multirun else plans[0])
         return
     for experiment, steps, each in zip(experiments, every, planned, strict=True):
         if each.run.folder:
@@ -261,17 +260,8 @@ def echo_result(out: Path, result: Any, swept: bool) -> None:
             f"({layout.WEIGHTED_CSV}, .md, .tex, {layout.COMBINATIONS}), "
             f"figures in {out}/{layout.FIGURES}, models in {out}/{layout.RUNS}"
         )
-
-
-def command_line_runs(
-    overrides: Sequence[str], positional: Sequence[str], multirun: bool
-) -> list[Any]:
-    """The runs that --set and positional overrides ask for, read with Hydra's grammar."""
-    from resilinet_cli.config.grammar import parse_overrides
-    from resilinet_cli.config.multirun import plan_runs
-
-    parsed = [*parse_overrides(overrides, "--set"), *parse_overrides(positional)]
-    return plan_runs(parsed, multirun)
+    for line in result.tracked:
+        click.echo(line)
 
 
 class Planned(NamedTuple):
@@ -284,13 +274,6 @@ class Planned(NamedTuple):
     iterations: list[int] | None  # None: each variant's count from the config
     out: Path
     reference: Path | None = None
-
-
-def write_sweep(root: Path, planned: list[Planned]) -> Path | None:
-    """The sweep's combined table and page, from the values whose run has written its table."""
-    from resilinet_cli.results.multirun import write_sweep_table
-
-    return write_sweep_table(root, [(each.run.values, each.out) for each in planned])
 
 
 @main.command()
@@ -312,10 +295,12 @@ def write_sweep(root: Path, planned: list[Planned]) -> Path | None:
 @click.option("--seed", type=int, help="Seed [default: the config's seed for that iteration].")
 @NO_SWEEP_OPTION
 @REUSE_STALE_OPTION
+@CFG_OPTION
 def train(
     config: Path,
     overrides: tuple[str, ...],
     positional: tuple[str, ...],
+    print_cfg: bool,
     smoke: bool,
     out: Path | None,
     data_dir: Path | None,
@@ -327,8 +312,8 @@ def train(
 ) -> None:
     """Train one model, save it and sweep its failure combinations.
 
-    Overrides follow the config or come with --set, in Hydra's grammar, as for `run` (a sweep
-    needs `run -m`).
+    Overrides follow the config or come with --set, in Hydra's grammar, as for `run` (several
+    values need `run -m`); --cfg prints the resolved config and trains nothing.
 
     \b
     Example:
@@ -336,6 +321,9 @@ def train(
       resilinet train configs/quickstart.yaml train.epochs=5 --variant vanilla
     """
     [one] = command_line_runs(overrides, positional, multirun=False)
+    if print_cfg:
+        print_configs(config, [one], [], smoke, data_dir)
+        return
     cfg = load(config, one.edits, smoke, data_dir)
     check_sweep_size(config, cfg, no_sweep)
     names = parse_variants(variant, cfg, option="--variant")

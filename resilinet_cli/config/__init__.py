@@ -3,9 +3,9 @@
 ``schema`` defines the sections and their defaults, ``loading`` reads files (``base:``,
 generated topologies), ``presets`` the config groups (topology, dataset, model by name),
 ``overrides`` applies edits, ``grammar`` reads command-line overrides with Hydra's parser and
-``multirun`` expands their sweeps (both import hydra, so they are imported where needed),
-``messages`` words the problems, ``families`` lists the model families and ``generate`` the
-topology generators.
+``multirun`` expands their values into a ``-m`` multirun's runs (both import hydra, so they
+are imported where needed), ``messages`` words the problems, ``families`` lists the model
+families and ``generate`` the topology generators.
 """
 
 from resilinet_cli.config.loading import SMOKE_OVERRIDES, load_config, read_mapping

@@ -2,8 +2,9 @@
 
 Hydra parses; this module only turns its override types into ``Edit`` actions and its parsed
 values into plain Python, so quoting, lists, dicts, ``+key``, ``~key``, ``a,b``, ``range()``
-and ``choice()`` mean exactly what they mean in Hydra. Sweeps are expanded here into one edit
-per value; whether they may run is ``multirun.plan_runs``' call.
+and ``choice()`` mean exactly what they mean in Hydra. Several values (Hydra's "sweep"
+overrides) are expanded here into one edit per value; whether they may run (a ``-m`` multirun)
+is ``multirun.plan_runs``' call. In resilinet "sweep" names the failure sweep only.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ EXAMPLE = "expected key=value, for example train.epochs=5"
 
 @dataclass(frozen=True)
 class Parsed:
-    """One override as written: its edit per value, and whether it sweeps (``a,b``, ``range``)."""
+    """One override as written: its edit per value, and whether it has several (``a,b``,
+    ``range``, ``choice``: a multirun's)."""
 
     label: str
     edits: tuple[Edit, ...]
-    sweeps: bool
+    several: bool
 
 
 def parse_overrides(texts: Sequence[str], option: str = "") -> list[Parsed]:
@@ -70,14 +72,14 @@ def _parse(text: str, option: str) -> Parsed:
     if not override.is_sweep_override():
         value = NO_VALUE if override.value_type is None else override.value()
         return Parsed(label, (Edit(override.key_or_group, action, value, text, label),), False)
-    return Parsed(label, _sweep_edits(override, action, option, label), True)
+    return Parsed(label, _value_edits(override, action, option, label), True)
 
 
-def _sweep_edits(override: Override, action: Action, option: str, label: str) -> tuple[Edit, ...]:
-    """One edit per value of a ``choice`` or ``range`` sweep, named as ``key=value``."""
+def _value_edits(override: Override, action: Action, option: str, label: str) -> tuple[Edit, ...]:
+    """One edit per value of ``a,b``, ``choice`` or ``range``, named as ``key=value``."""
     if override.value_type not in ENUMERABLE:
         raise ConfigError(
-            f"{label}: only a,b, choice(...) and range(...) sweeps can be listed here "
+            f"{label}: only a,b, choice(...) and range(...) give a multirun its values here "
             "(interval() and glob() need a Hydra sweeper)"
         )
     key, edits = override.key_or_group, []

@@ -24,7 +24,8 @@ class Edit:
     """One override with one value: ``action`` on the dotted ``key``.
 
     ``text`` is the override as one value (``train.epochs=5``), what a unit's record lists and
-    a sweep's folder is named by; ``label`` is how a problem names it (``--set train.epochs=5``).
+    a multirun value's folder is named by; ``label`` is how a problem names it
+    (``--set train.epochs=5``).
     """
 
     key: str

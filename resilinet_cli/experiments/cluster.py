@@ -10,14 +10,26 @@ A task whose worker or node dies is retried elsewhere (``max_retries``); a unit 
 is reported with its error and the others go on. Ctrl-C or SIGTERM cancels every task and
 keeps the finished units.
 
-Ray is an optional extra (``pip install 'resilinet[ray]'``); it is imported only here.
+A unit is reported as training when its task starts on a node (the task says so through the
+cluster's key-value store); until then it is queued, and the queue line counts it in flight.
+An address that does not answer, or a cluster that refuses this machine's token (Ray 2.60's
+token authentication), is one line within ``CONNECT_SECONDS``, before any results folder is
+made (``connected`` opens the session first).
+
+Ray is an optional extra (``pip install -e '.[ray]'`` in the repository); it is imported only
+here.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
-from collections.abc import Callable
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +42,11 @@ from resilinet_cli.experiments.unit import Job
 from resilinet_cli.results import layout
 
 CONNECT_SECONDS = 10  # how long an unreachable --address may take to say so
+NAMESPACE = "resilinet"  # the cluster key-value store's namespace for "this unit started"
+TOKEN_HELP = (
+    "the cluster uses token authentication: export RAY_AUTH_MODE=token and copy the head's "
+    "~/.ray/auth_token to this machine's ~/.ray/ (or set RAY_AUTH_TOKEN)"
+)
 
 
 @dataclass(frozen=True)
@@ -64,23 +81,31 @@ def train_on_ray(
     """Train ``jobs`` as Ray tasks running ``target(job, shared_out)``, which returns
     ("done", {file name: bytes}) or ("failed", why)."""
     ray, ours = connect(options)
+    run = uuid.uuid4().hex  # this call's keys in the cluster's key-value store
     try:
         check_resources(ray, [options.resources(job) for job in jobs])
         task = ray.remote(max_calls=1, max_retries=options.max_retries, retry_exceptions=False)(
-            target
+            run_unit
         )
-        pending = {}
+        pending, waiting = {}, {}
         state = QueueState(len(jobs))
         for number, job in enumerate(jobs, 1):
-            progress.started(job, number, len(jobs))
-            ref = task.options(**options.resources(job)).remote(job, options.shared_out)
-            pending[ref] = (number, job)
+            chosen = task.options(name=target.__name__, **options.resources(job))
+            ref = chosen.remote(target, f"{run}:{number}", job, options.shared_out)
+            pending[ref] = waiting[number] = (number, job)
+        state.in_flight = len(jobs)
+        progress.queue(state)  # every unit queued; each says "training" when its task starts
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
                 interrupt.check()
+                for number in started_units(run, waiting):
+                    progress.started(waiting[number][1], number, len(jobs))
+                    del waiting[number]
                 for ref in done:
                     number, job = pending.pop(ref)
+                    if waiting.pop(number, None) is not None:  # ended before it was seen
+                        progress.started(job, number, len(jobs))
                     outcome, value = result_of(ray, ref)
                     if outcome == "done":
                         write_unit(job.folder, value)
@@ -95,19 +120,60 @@ def train_on_ray(
             for ref in pending:
                 ray.cancel(ref, force=True)
     finally:
+        forget_units(run)
+        if ours:
+            ray.shutdown()
+
+
+def run_unit(target: UnitTask, key: str, job: Job, shared_out: bool) -> tuple[str, Any]:
+    """The task: say in the cluster's key-value store that the unit has started, then run it."""
+    from ray.experimental import internal_kv
+
+    internal_kv._internal_kv_put(key, b"started", namespace=NAMESPACE)
+    return target(job, shared_out)
+
+
+def started_units(run: str, waiting: dict[int, Any]) -> list[int]:
+    """The units of ``waiting`` (by number) whose task has started since the last look."""
+    if not waiting:
+        return []
+    from ray.experimental import internal_kv
+
+    keys = internal_kv._internal_kv_list(f"{run}:", namespace=NAMESPACE)
+    numbers = {int(key.decode().rpartition(":")[2]) for key in keys}
+    return sorted(numbers & set(waiting))
+
+
+def forget_units(run: str) -> None:
+    """Remove this call's keys from the cluster's key-value store."""
+    from ray.experimental import internal_kv
+
+    if internal_kv._internal_kv_initialized():
+        internal_kv._internal_kv_del(f"{run}:", del_by_prefix=True, namespace=NAMESPACE)
+
+
+@contextmanager
+def connected(options: RayOptions) -> Iterator[None]:
+    """A Ray session for a whole command, opened before any results folder is made, so that
+    an unreachable or refusing cluster leaves nothing behind; closed at the end if opened."""
+    ray, ours = connect(options)
+    try:
+        yield
+    finally:
         if ours:
             ray.shutdown()
 
 
 def connect(options: RayOptions) -> tuple[Any, bool]:
     """(Ray, whether this call connected it): a session the caller (a notebook) opened is used
-    as it is and left open; one clear line when Ray is missing or the cluster unreachable."""
+    as it is and left open; one clear line when Ray is missing, the cluster unreachable or
+    refusing this machine's token."""
     try:
         import ray
     except ImportError:
         raise ConfigError(
-            "--executor ray: Ray is not installed; pip install 'resilinet[ray]' "
-            "(from a clone: pip install -e '.[ray]')"
+            "--executor ray: Ray is not installed; pip install -e '.[ray]' in the resilinet "
+            "repository"
         ) from None
     if ray.is_initialized():
         return ray, False
@@ -121,6 +187,7 @@ def connect(options: RayOptions) -> tuple[Any, bool]:
                 f"--address {address}: no Ray cluster answers there within "
                 f"{CONNECT_SECONDS} s (start one with `ray start --head`, or check HOST:PORT)"
             ) from None
+        check_token(address)
     try:
         ray.init(
             address=address,
@@ -128,9 +195,45 @@ def connect(options: RayOptions) -> tuple[Any, bool]:
             logging_level=logging.WARNING,
             include_dashboard=False if address is None else None,
         )
+    except ray.exceptions.AuthenticationError:
+        raise RunError(f"--address {address}: {TOKEN_HELP}") from None
     except ConnectionError as error:
         raise RunError(f"--address {address}: {str(error).splitlines()[0]}") from None
     return ray, True
+
+
+def check_token(address: str) -> None:
+    """Ask the cluster's GCS once whether it takes this machine's token: ``ray.init`` itself
+    retries a refusal for 20 s, logging a line a second from C++."""
+    from ray._private.authentication.authentication_token_setup import (
+        ensure_token_if_auth_enabled,
+    )
+    from ray._raylet import GcsClient
+    from ray.exceptions import AuthenticationError
+
+    try:
+        # RAY_AUTH_MODE=token and no token: the C++ client would abort the process
+        ensure_token_if_auth_enabled(create_token_if_missing=False)
+        with native_stderr_dropped():
+            GcsClient(address=address, cluster_id=None).cluster_id  # noqa: B018 (asks the GCS)
+    except AuthenticationError:
+        raise RunError(f"--address {address}: {TOKEN_HELP}") from None
+    except Exception as error:  # noqa: BLE001 (not a Ray GCS there: ray.init says what)
+        logging.getLogger(__name__).debug("GCS probe of %s: %s", address, error)
+
+
+@contextmanager
+def native_stderr_dropped() -> Iterator[None]:
+    """File descriptor 2 into a discarded file: Ray's C++ client logs its refusal there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as dropped:
+        os.dup2(dropped.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def check_resources(ray: Any, asked: list[dict[str, float]]) -> None:

@@ -9,7 +9,7 @@ pool or a cluster never idles while one experiment finishes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
 class RunResult:
     weighted: pd.DataFrame
     failed: list[tuple[runs.Unit, str]]
+    tracked: tuple[str, ...] = ()  # what a tracker says it logged, and where
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class Queue:
     def preview(self, config: ExperimentConfig, out: Path, units: list[runs.Unit]) -> list[Step]:
         """What ``plan`` would do with ``units``, checking what it checks, writing nothing.
 
-        Units of several previews share one imagined queue, as a profile's or a sweep's do.
+        Units of several previews share one imagined queue, as a profile's or a multirun's do.
         """
         runs.check_run_folder(out, config)
         retrained = {unit.name for unit in units} if self.force else set()
@@ -250,17 +251,18 @@ class Queue:
         weighted = write_run_tables(
             out, config, current_only=not self.reuse_stale, family=family
         ).weighted
+        tracked: tuple[str, ...] = ()
         if current_invocation().tracker == "mlflow":  # its own store: logs what it lacks
             from resilinet_cli.results.tracking import log_run
 
-            log_run(out, config)
+            tracked = tuple(log_run(out, config).lines())
         every = plan_units(config)
         complete = all(self.is_done(Job(config, out, unit, planned.started)) for unit in every)
         status = "done" if complete else "partial"
         if planned.changes or runs.read_record(out).get("status") != status:
             seeds = {unit.name: unit.seed for unit in planned.units}
             runs.write_record(out, config, status=status, started=planned.started, seeds=seeds)
-        return RunResult(weighted, planned.failed)
+        return RunResult(weighted, planned.failed, tracked)
 
 
 @dataclass(frozen=True)
@@ -305,15 +307,28 @@ def run_experiments(
     fail_fast: bool = False,
 ) -> list[RunResult]:
     """Plan every experiment into one queue (each distinct training once), train it, then
-    write each experiment's tables."""
+    write each experiment's tables. A Ray cluster is connected first: one that cannot be
+    used stops the run before any results folder is made."""
     first = experiments[0].invocation if experiments else None
-    with invoked(first) if first else nullcontext():  # the command's tracker, for every unit
+    with (
+        invoked(first) if first else nullcontext(),  # the command's tracker, for every unit
+        ray_session(queue.executor.ray),
+    ):
         planned = []
         for experiment in experiments:
             with invoked(experiment.invocation) if experiment.invocation else nullcontext():
                 planned.append(queue.plan(experiment.config, experiment.out, experiment.units))
         queue.train(verbose=verbose, fail_fast=fail_fast)
         return [queue.finish(plan) for plan in planned]
+
+
+def ray_session(options: RayOptions | None) -> AbstractContextManager[None]:
+    """The command's Ray session (``cluster.connected``); nothing for the local executors."""
+    if options is None:
+        return nullcontext()
+    from resilinet_cli.experiments.cluster import connected
+
+    return connected(options)
 
 
 def run_experiment(

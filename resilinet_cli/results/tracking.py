@@ -5,17 +5,24 @@ other processes or on Ray nodes are logged like local ones, by the machine that 
 store. A unit is logged once: a rerun that resumes logs only the units it adds, and the
 run's report (REPORT.md, tables, figures) goes to one run named ``report`` per run folder.
 
-The store is ``$MLFLOW_TRACKING_URI``, else a local ``mlruns/`` folder (MLflow's file store,
-which works offline; MLflow 3 asks for ``MLFLOW_ALLOW_FILE_STORE=true`` to use it, which is set
-here for that default only).
+The store is ``$MLFLOW_TRACKING_URI``, else MLflow 3's own default, the embedded database
+``sqlite:///mlflow.db`` in the working folder, so that ``mlflow ui`` and ``mlflow.search_runs()``
+there show the runs with no environment variable; their artifacts go to
+``./mlartifacts/<experiment>/`` (MLflow would put them in ``./mlruns``, where older versions
+kept their file store). Such a file store is not opened (MLflow 3 refuses it): one line says
+how to migrate it into a database of its own (``mlflow migrate-filestore`` overwrites its
+target, so not into ``mlflow.db``). A ``--smoke`` run logs to an
+experiment of its own (``<name>-smoke``), so its numbers never sit among a real run's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +38,11 @@ from resilinet_cli.variants import variant_topology
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-INSTALL = "pip install 'resilinet[mlflow]'"
+INSTALL = "pip install -e '.[mlflow]' in the resilinet repository"
+DATABASE = "mlflow.db"  # MLflow 3's default store in the working folder
+FILE_STORE = "mlruns"  # where MLflow 2 kept its file store
+ARTIFACTS = "mlartifacts"  # the default store's artifacts, as `mlflow server` keeps them
+QUIET = ("mlflow", "alembic")  # loggers that announce the database's creation at INFO
 FOLDER_TAG = "resilinet.folder"
 UNIT_TAG = "resilinet.unit"
 REPORT_RUN = "report"
@@ -47,24 +58,59 @@ def check_mlflow() -> None:
 
 
 def tracking_uri() -> str:
-    """``$MLFLOW_TRACKING_URI``, else the file store ``./mlruns``."""
+    """``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working folder."""
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
-    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-    return (Path.cwd() / "mlruns").resolve().as_uri()
+    return f"sqlite:///{(Path.cwd() / DATABASE).resolve().as_posix()}"
 
 
-def log_run(out: Path, config: ExperimentConfig) -> int:
-    """Log the finished units of the run in ``out`` not logged yet, and its report.
+def old_file_store(folder: Path) -> Path | None:
+    """``folder/mlruns`` when it is an MLflow file store (an experiment's ``meta.yaml``)."""
+    store = folder / FILE_STORE
+    return store if any(store.glob("*/meta.yaml")) else None
 
-    Returns how many units were logged now.
-    """
+
+def experiment_name(config: ExperimentConfig) -> str:
+    """The MLflow experiment of a config: its name, ``<name>-smoke`` for a --smoke run."""
+    return f"{config.name}-smoke" if config.smoke else config.name
+
+
+@dataclass(frozen=True)
+class Logged:
+    """What one ``log_run`` logged, and where: the line a run prints about it."""
+
+    units: int
+    experiment: str
+    uri: str
+    old_store: Path | None = None
+
+    def lines(self) -> list[str]:
+        said = [f"MLflow: {self.units} new unit run(s) and the report logged to experiment "
+                f"{self.experiment!r} in {self.uri} (`mlflow ui` there shows them)"]  # fmt: skip
+        if self.old_store is not None:
+            target = f"sqlite:///{self.old_store.with_suffix('.db').as_posix()}"
+            said.append(
+                f"MLflow: {self.old_store} is an older MLflow file store, which MLflow 3 does "
+                f"not open; to see its runs: mlflow migrate-filestore --source {self.old_store} "
+                f"--target {target}, then mlflow ui --backend-store-uri {target}"
+            )
+        return said
+
+
+def log_run(out: Path, config: ExperimentConfig) -> Logged:
+    """Log the finished units of the run in ``out`` not logged yet, and its report."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri())
-    found = client.get_experiment_by_name(config.name)
-    experiment = found.experiment_id if found else client.create_experiment(config.name)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    uri = tracking_uri()
+    default = "MLFLOW_TRACKING_URI" not in os.environ
+    client = MlflowClient(tracking_uri=uri)
+    named = experiment_name(config)
+    found = client.get_experiment_by_name(named)
+    artifacts = (Path.cwd() / ARTIFACTS / named).resolve().as_uri() if default else None
+    experiment = found.experiment_id if found else client.create_experiment(named, artifacts)
     folder = str(out.resolve())
     logged = {
         run.data.tags.get(UNIT_TAG): run.info.run_id
@@ -88,7 +134,7 @@ def log_run(out: Path, config: ExperimentConfig) -> int:
         elif path.is_file():
             client.log_artifact(report, str(path))
     client.set_terminated(report)
-    return count
+    return Logged(count, named, uri, old_file_store(Path.cwd()) if default else None)
 
 
 def log_unit(

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import keras
 import numpy as np
@@ -94,6 +94,9 @@ def train_model(
     work_dir.mkdir(parents=True, exist_ok=True)
     best_path = work_dir / ".best.weights.h5"
     state = checkpoint.restore(model) if checkpoint else TrainingState()
+    for callback in epoch_callbacks:
+        if isinstance(callback, ResumedLog):  # a log of the epochs from here on is rewritten
+            callback.resume_at(state.epoch, int(model.optimizer.iterations))
     if state.epoch < epochs and not patience_ran_out(state.history, early_stopping):
         # One fit over the remaining epochs: each epoch's pipeline has seeds of its own, and
         # the pipelines run one after the other.
@@ -198,6 +201,15 @@ def best_checkpoint(path: Path, best_so_far: float | None) -> keras.callbacks.Mo
         save_weights_only=True,
         initial_value_threshold=best_so_far,
     )
+
+
+@runtime_checkable
+class ResumedLog(Protocol):
+    """An epoch callback that logs to files: told the epoch (0-based) and optimizer step the
+    training starts from, before it starts, so it can drop what a stopped run logged past its
+    last checkpoint (``results/tensorboard.py``)."""
+
+    def resume_at(self, epoch: int, iterations: int) -> None: ...
 
 
 class EpochBookkeeping(keras.callbacks.Callback):

@@ -1,7 +1,7 @@
-"""Overrides on the command line: positional or --set, Hydra's grammar, groups and -m sweeps.
+"""Overrides on the command line: positional or --set, Hydra's grammar, groups and -m multiruns.
 
 Nothing here trains: ``execute_experiments`` is replaced by a recorder of the configs it
-would run (tests/experiments/test_runner.py trains a real -m sweep and checks its combined
+would run (tests/experiments/test_runner.py trains a real -m multirun and checks its combined
 table).
 """
 
@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from paths import CONFIGS
 
 from resilinet_cli.cli import main
-from resilinet_cli.results.multirun import write_sweep_table
+from resilinet_cli.results.multirun import write_multirun_table
 
 QUICKSTART = str(CONFIGS / "quickstart.yaml")
 
@@ -122,10 +122,10 @@ def test_train_takes_positional_overrides_too(executed) -> None:
          "--set variants=[vanilla: Hydra's override grammar: no viable alternative at input "
          "'[vanilla'"),
         (["train.epochs=1,2"],
-         "train.epochs=1,2: 2 values make a sweep, which runs only with -m (resilinet run -m: "
+         "train.epochs=1,2: 2 values make a multirun, which runs only with -m (resilinet run -m: "
          "one config per value); quote a value that holds a comma (key='a,b')"),
         (["--set", "train.epochs=range(1,3)", "--dry-run"],
-         "--set train.epochs=range(1,3): 2 values make a sweep, which runs only with -m "
+         "--set train.epochs=range(1,3): 2 values make a multirun, which runs only with -m "
          "(resilinet run -m: one config per value); quote a value that holds a comma "
          "(key='a,b')"),
     ],
@@ -137,19 +137,19 @@ def test_each_override_problem_is_one_line_naming_it(
     assert executed == []
 
 
-def test_train_refuses_a_sweep(executed) -> None:
+def test_train_refuses_a_multirun(executed) -> None:
     line = one_error_line("train", QUICKSTART, "seed=1,2", "--variant", "vanilla")
-    assert line.startswith("seed=1,2: 2 values make a sweep, which runs only with -m")
+    assert line.startswith("seed=1,2: 2 values make a multirun, which runs only with -m")
 
 
-def test_a_quoted_comma_is_a_value_not_a_sweep(executed) -> None:
+def test_a_quoted_comma_is_a_value_not_a_multirun(executed) -> None:
     code, _, stderr = invoke("run", QUICKSTART, "description='one, two (three)'")
     assert code == 0, stderr
     assert executed[0]["cfg"].description == "one, two (three)"
 
 
-def test_multirun_sweeps_comma_range_and_choice(executed, tmp_path) -> None:
-    out = tmp_path / "sweep"
+def test_multirun_runs_comma_range_and_choice(executed, tmp_path) -> None:
+    out = tmp_path / "multirun"
     args = ["-m", "train.epochs=range(1,3)", "--set", "seed=choice(4,5)", "iterations=1,2"]
     code, stdout, stderr = invoke("run", QUICKSTART, "--out", str(out), *args)
     assert code == 0, stderr
@@ -160,15 +160,15 @@ def test_multirun_sweeps_comma_range_and_choice(executed, tmp_path) -> None:
     assert executed[0]["overrides"] == ("seed=4", "train.epochs=1", "iterations=1")
 
 
-def test_every_config_of_a_sweep_is_checked_before_any_unit_trains(executed, tmp_path) -> None:
-    out = tmp_path / "sweep"
+def test_every_config_of_a_multirun_is_checked_before_any_unit_trains(executed, tmp_path) -> None:
+    out = tmp_path / "multirun"
     line = one_error_line("run", QUICKSTART, "--out", str(out), "-m", "train.epochs=2,1,-1")
     assert line == "train.epochs=-1: Input should be greater than or equal to 0"
     assert executed == [] and not out.exists()
 
 
 def test_multirun_dry_run_json_lists_one_plan_per_value(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
+    out = tmp_path / "multirun"
     code, stdout, stderr = invoke(
         "run", QUICKSTART, "--out", str(out), "-m", "seed=choice(3,4)", "--variants", "vanilla",
         "--iterations", "1", "--dry-run", "--json",
@@ -186,7 +186,7 @@ def test_help_shows_positional_overrides_and_multirun() -> None:
     assert "resilinet run configs/quickstart.yaml -m train.failout.survival=0.9,0.7" in stdout
 
 
-def test_the_sweep_table_puts_the_swept_keys_before_each_values_rows(tmp_path: Path) -> None:
+def test_the_multirun_table_puts_the_swept_keys_before_each_values_rows(tmp_path: Path) -> None:
     rows = {
         "train.epochs=1": [("vanilla", "no_failure", 0.8), ("vanilla", "hazardous", 0.4)],
         "train.epochs=2": [("vanilla", "no_failure", 0.9), ("vanilla", "hazardous", 0.5)],
@@ -200,8 +200,8 @@ def test_the_sweep_table_puts_the_swept_keys_before_each_values_rows(tmp_path: P
         frame.to_csv(tmp_path / folder / "tables" / "weighted_accuracy.csv", index=False)
         runs.append(({"train.epochs": folder.partition("=")[2]}, tmp_path / folder))
     runs.append(({"train.epochs": "3"}, tmp_path / "train.epochs=3"))  # not run: left out
-    path = write_sweep_table(tmp_path, runs)
-    assert path == tmp_path / "tables" / "sweep.csv"
+    path = write_multirun_table(tmp_path, runs)
+    assert path == tmp_path / "tables" / "multirun.csv"
     table = pd.read_csv(path)
     assert list(table.columns) == [
         "train.epochs",
@@ -215,6 +215,6 @@ def test_the_sweep_table_puts_the_swept_keys_before_each_values_rows(tmp_path: P
         [1, "no_failure", 0.8], [1, "hazardous", 0.4],
         [2, "no_failure", 0.9], [2, "hazardous", 0.5],
     ]  # fmt: skip
-    markdown = (tmp_path / "tables" / "sweep.md").read_text()
+    markdown = (tmp_path / "tables" / "multirun.md").read_text()
     assert "| vanilla   | 2              |   2 | 90.00 ± 1.00 | 50.00 ± 1.00 |" in markdown
-    assert write_sweep_table(tmp_path / "none", runs[2:]) is None
+    assert write_multirun_table(tmp_path / "none", runs[2:]) is None

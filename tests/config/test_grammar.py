@@ -18,7 +18,7 @@ from resilinet_cli.errors import ConfigError
 
 def one(text: str, option: str = "") -> Edit:
     [parsed] = parse_overrides([text], option)
-    assert not parsed.sweeps
+    assert not parsed.several
     [edit] = parsed.edits
     return edit
 
@@ -73,7 +73,7 @@ def test_a_sweep_is_expanded_into_one_edit_per_value(
     text: str, values: list[Any], texts: list[str]
 ) -> None:
     [parsed] = parse_overrides([text], "--set")
-    assert parsed.sweeps and parsed.label == f"--set {text}"
+    assert parsed.several and parsed.label == f"--set {text}"
     assert [edit.value for edit in parsed.edits] == values
     assert [edit.text for edit in parsed.edits] == texts
     assert [edit.label for edit in parsed.edits] == [f"--set {t}" for t in texts]
@@ -111,7 +111,7 @@ def test_a_quoted_comma_is_one_value_not_a_sweep() -> None:
         (
             "train.failout.survival=interval(0.5,1)",
             "--set train.failout.survival=interval(0.5,1): only a,b, choice(...) and range(...) "
-            "sweeps can be listed here (interval() and glob() need a Hydra sweeper)",
+            "give a multirun its values here (interval() and glob() need a Hydra sweeper)",
         ),
     ],
 )
@@ -136,7 +136,7 @@ def test_a_sweep_without_multirun_is_refused_in_one_line() -> None:
     with pytest.raises(ConfigError) as caught:
         plan_runs(parsed, multirun=False)
     assert str(caught.value) == (
-        "--set train.epochs=1,2: 2 values make a sweep, which runs only with -m (resilinet run "
+        "--set train.epochs=1,2: 2 values make a multirun, which runs only with -m (resilinet run "
         "-m: one config per value); quote a value that holds a comma (key='a,b')"
     )
 

@@ -212,6 +212,7 @@ def test_without_ray_installed_the_executor_says_how_to_get_it(tmp_path) -> None
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        "error: --executor ray: Ray is not installed; pip install 'resilinet[ray]' "
-        "(from a clone: pip install -e '.[ray]')"
+        "error: --executor ray: Ray is not installed; pip install -e '.[ray]' in the resilinet "
+        "repository"
     )
+    assert not (tmp_path / "run").exists()

@@ -95,13 +95,13 @@ def test_a_failing_unit_does_not_stop_the_run_unless_fail_fast(
 
 
 def test_multirun_runs_one_folder_per_value_and_a_combined_table(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
+    out = tmp_path / "multirun"
     result = invoke(
         *command(out, "--iterations", "1", "-m", "--set", "train.failout.survival=0.9,0.5",
                  "--variants", "resilinet")
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    combined = pd.read_csv(out / "tables" / "sweep.csv")
+    combined = pd.read_csv(out / "tables" / "multirun.csv")
     assert list(combined.columns) == [
         "train.failout.survival", "variant", "setting", "mean", "std", "iterations"
     ]  # fmt: skip
@@ -113,8 +113,10 @@ def test_multirun_runs_one_folder_per_value_and_a_combined_table(tmp_path: Path)
             columns="train.failout.survival"
         )
         pd.testing.assert_frame_equal(rows.reset_index(drop=True), own)
-    assert (out / "tables" / "sweep.md").read_text().startswith("| variant")
-    assert f"Sweep: {out / 'tables' / 'sweep.csv'}" in result.stdout
+    assert (out / "tables" / "multirun.md").read_text().startswith("| variant")
+    assert f"Multirun: {out / 'tables' / 'multirun.csv'}" in result.stdout
+    sessions = sorted(p.name for p in (out / "tensorboard").iterdir() if p.is_dir())
+    assert sessions == [f"train.failout.survival={value}" for value in (0.5, 0.9)]  # HParams
 
 
 @pytest.mark.parametrize(

@@ -155,6 +155,7 @@ def test_mlflow_not_installed_says_how_to_install_it(
     result = CliRunner().invoke(main, smoke_command(tmp_path / "run", "--tracker", "mlflow"))
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: --tracker mlflow: MLflow is not installed; pip install 'resilinet[mlflow]'\n"
+        "error: --tracker mlflow: MLflow is not installed; pip install -e '.[mlflow]' in the "
+        "resilinet repository\n"
     )
     assert not (tmp_path / "run").exists()
