@@ -9,10 +9,11 @@ import click
 
 from resilinet_cli.cli.app import main
 from resilinet_cli.cli.options import DATA_DIR_OPTION, Verbosity, echo_json, verbosity
+from resilinet_cli.cli.targets import RunOrModel
 
 
 @main.command()
-@click.argument("target", metavar="RUN_OR_MODEL", type=click.Path(path_type=Path, exists=True))
+@click.argument("target", metavar="RUN_OR_MODEL", type=RunOrModel())
 @click.option(
     "--failures",
     default="all",
