@@ -24,6 +24,7 @@ import socket
 import tempfile
 import urllib.parse
 import urllib.request
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -31,11 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import pooch
 import requests
-from tqdm import tqdm
+from tqdm import TqdmWarning, tqdm
 
 from resilinet_cli.errors import DataError
+
+with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in a notebook without
+    warnings.simplefilter("ignore", TqdmWarning)  # ipywidgets; our bars are text bars there
+    import pooch
 
 TIMEOUT_S = 30.0
 CHUNK_BYTES = 1 << 20

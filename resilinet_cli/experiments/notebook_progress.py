@@ -20,17 +20,14 @@ class BarProgress(Progress):
         self.bar: Any = None
 
     def _bar(self, total: int) -> Any:
-        from tqdm.auto import tqdm
-
+        tqdm = auto_tqdm()
         if self.bar is None or self.bar.total != total or self.bar.n >= total:
             self.close()
             self.bar = tqdm(total=total, unit="unit", desc="run")
         return self.bar
 
     def _write(self, line: str) -> None:
-        from tqdm.auto import tqdm
-
-        tqdm.write(line)
+        auto_tqdm().write(line)
 
     def started(self, unit: Named, number: int, total: int) -> None:
         self._bar(total).set_postfix_str(f"{unit.name}: training", refresh=True)
@@ -64,3 +61,16 @@ class BarProgress(Progress):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def auto_tqdm() -> Any:
+    """``tqdm.auto``'s class, without its warning that ipywidgets is missing: the text bar it
+    falls back to is the one this module promises there."""
+    import warnings
+
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm
+    return tqdm
