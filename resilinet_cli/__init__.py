@@ -8,7 +8,9 @@ before TensorFlow loads.
 
 Importing the package also makes resilinet's saved models loadable with plain
 ``keras.models.load_model(path, safe_mode=True)``: its custom layers are registered with Keras
-as soon as Keras is imported (a post-import hook).
+as soon as Keras is imported (a post-import hook), and TensorFlow's first import, whoever makes
+it, leaves out the C++ start-up lines it would write to stderr (``quiet_import.py``): a
+notebook's cells show resilinet's output, not TensorFlow's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import wrapt
 
+from resilinet_cli.quiet_import import quiet_tensorflow_import
 from resilinet_cli.version import __version__
+
+quiet_tensorflow_import()
 
 __all__ = [
     "RayOptions",

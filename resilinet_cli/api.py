@@ -8,7 +8,8 @@ imported only when a function needs it, so that ``import resilinet_cli`` stays l
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from resilinet_cli.variants import VARIANTS, topology_of, variant_topology
 if TYPE_CHECKING:
     import keras
 
+    from resilinet_cli.experiments.notebook_progress import BarProgress
     from resilinet_cli.experiments.progress import Progress
     from resilinet_cli.results.runs import Unit
 
@@ -196,6 +198,7 @@ def run(
     workers: int = 1,
     ray: RayOptions | None = None,
     allow_code: bool = False,
+    quiet: bool = False,
 ) -> RunResult:
     """Run an experiment as ``resilinet run`` does: train, sweep, write the results folder.
 
@@ -205,6 +208,8 @@ def run(
     units at a time, each in a fresh process; ``ray`` (``RayOptions``: address, per-unit CPUs and
     GPUs, retries) runs them as tasks of a Ray cluster. Both give the serial run's results.
     ``allow_code`` (--allow-code) lets a keras-family ``model.source`` be a Python factory.
+    Without a ``progress`` of your own a ``tqdm.auto`` bar follows the units (a widget in
+    Jupyter, text where ipywidgets is missing); ``quiet`` prints nothing at all.
     """
     import dataclasses
 
@@ -222,16 +227,21 @@ def run(
     units = plan_units(config, variants or None, iterations)
     if seed is not None:
         units = [dataclasses.replace(unit, seed=seed) for unit in units]
+    from resilinet_cli.experiments.notebook_progress import BarProgress
+    from resilinet_cli.experiments.progress import Progress
     from resilinet_cli.models.user_code import allowing_code, code_allowed
 
-    with allowing_code(allow_code or code_allowed()):
+    bar = BarProgress() if progress is None and not quiet else None
+    if quiet:
+        progress, verbose = Progress(), 0
+    with allowing_code(allow_code or code_allowed()), _closing(bar):
         result = run_experiment(
             config,
             out,
             units,
             force=force,
             fail_fast=fail_fast,
-            progress=progress,
+            progress=progress or bar,
             verbose=verbose,
             reuse_from=reuse_from,
             swept=swept,
@@ -262,10 +272,15 @@ def predict(
     for name in dead:
         if name not in known:
             raise ConfigError(f"dead: {unknown_choice('failable node', name, known)}")
+    import tensorflow as tf
+
     alive = np.ones((len(x), len(columns)), dtype="float32")
     for name in dead:
         alive[:, columns.index(name)] = 0.0
-    return model.predict([x, alive], batch_size=batch_size, verbose=0)
+    # a dataset of our own, not arrays: Keras' array pipeline makes TensorFlow 2.21 log a C++
+    # "NodeDef mentions attribute use_unbounded_threadpool" line once op determinism is on
+    data = tf.data.Dataset.from_tensor_slices(((x, alive),)).batch(batch_size)
+    return model.predict(data, verbose=0)
 
 
 def failable_nodes(model: keras.Model) -> list[str]:
@@ -290,6 +305,16 @@ def alive_columns(model: keras.Model) -> list[str | None]:
         elif isinstance(layer, NodeGate):
             names[layer.index] = layer.name.removesuffix("_gate")
     return [names.get(i) for i in range(int(model.inputs[1].shape[-1]))]
+
+
+@contextmanager
+def _closing(bar: BarProgress | None) -> Iterator[None]:
+    """Close the run's bar however the run ends, so a notebook cell does not keep it open."""
+    try:
+        yield
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _check_variant(name: str) -> None:

@@ -13,6 +13,7 @@ from resilinet_cli.cli.app import main
 from resilinet_cli.cli.context import Verbosity, verbosity
 from resilinet_cli.cli.options import DATA_DIR_OPTION
 from resilinet_cli.cli.output import echo_json
+from resilinet_cli.cli.targets import RunOrModel
 from resilinet_cli.errors import ConfigError, unknown_choice
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @main.command()
-@click.argument("target", metavar="RUN_OR_MODEL", type=click.Path(path_type=Path, exists=True))
+@click.argument("target", metavar="RUN_OR_MODEL", type=RunOrModel())
 @click.option(
     "--failures",
     default="all",

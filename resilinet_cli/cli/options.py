@@ -197,12 +197,14 @@ def load(config: Path, overrides: Sequence[str], smoke: bool, data_dir: Path | N
     extra = [f"dataset.data_dir={data_dir.resolve()}"] if data_dir else []
     loaded = load_config(config, [*overrides, *extra], smoke=smoke)
     if loaded.model.name == "keras":  # its cuts are checked before anything trains
-        check_network(loaded, config.name)
+        check_network(loaded, config.name, [*overrides, *extra])
     return loaded
 
 
-def check_network(config: Any, source: str) -> None:
-    """Load the keras family's network and check its cuts; problems name the config file."""
+def check_network(config: Any, source: str, overrides: Sequence[Any] = ()) -> None:
+    """Load the keras family's network and check its cuts; a problem names the override that
+    set its key, else the config file."""
+    from resilinet_cli.config.messages import blame
     from resilinet_cli.models.keras_family import check_network as check
     from resilinet_cli.models.keras_source import NetworkError
     from resilinet_cli.variants import topology_of
@@ -210,7 +212,7 @@ def check_network(config: Any, source: str) -> None:
     try:
         check(config.model, topology_of(config))
     except NetworkError as error:
-        raise ConfigError(f"{source}: {error}") from None
+        raise ConfigError(blame(source, overrides, error.key, error.message)) from None
 
 
 def default_out(config: Any, smoke: bool, out: Path | None) -> Path:

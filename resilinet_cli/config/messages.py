@@ -14,15 +14,24 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from resilinet_cli.config import presets
 from resilinet_cli.config.families import FAMILIES
-from resilinet_cli.config.overrides import Edit
+from resilinet_cli.config.overrides import Edit, plain_edit
+from resilinet_cli.config.yaml_file import read_yaml
 from resilinet_cli.errors import unknown_choice
 from resilinet_cli.topology import topology_problems
 
+# list keys that a command-line flag sets too, for the "write a list" hint
+LIST_FLAGS = {"variants": "--variants"}
 
-def blame(source: str, overrides: Sequence[Edit], loc: str, message: str) -> str:
-    """``file: key: message``, or ``--set key=value: message`` when an override set that key."""
-    for override in reversed(overrides):  # the last override of a key is the one that counts
+
+def blame(source: str, overrides: Sequence[Edit | str], loc: str, message: str) -> str:
+    """``file: key: message``, or ``--set key=value: message`` when an override set that key.
+
+    An override is an ``Edit`` or the plain ``key=value`` text of the API and profiles.
+    """
+    edits = [o if isinstance(o, Edit) else plain_edit(o) for o in overrides]
+    for override in reversed(edits):  # the last override of a key is the one that counts
         key = override.key
         if loc == key:
             return f"{override.label}: {message}"
@@ -42,10 +51,19 @@ def format_errors(error: ValidationError, root: type[BaseModel]) -> list[tuple[s
         elif problem["type"] == "literal_error" and isinstance(problem.get("input"), str):
             known = re.findall(r"'([^']*)'", problem.get("ctx", {}).get("expected", ""))
             message = unknown_choice(_choice_kind(loc), problem["input"], known)
+        elif problem["type"] == "list_type" and isinstance(problem.get("input"), str | int):
+            message = list_hint(loc_text(loc), str(problem["input"]))
         else:
             message = problem["msg"].removeprefix("Value error, ")
         lines.append((loc_text(loc), message))
     return lines
+
+
+def list_hint(key: str, value: str) -> str:
+    """What to write when a list key got one value (``variants=resilinet``), not pydantic's
+    "Input should be a valid list"."""
+    flag = LIST_FLAGS.get(key)
+    return f"write a list: {key}=[{value}]" + (f" or {flag} {value}" if flag else "")
 
 
 def _merge_union_members(problems: list[Any]) -> list[Any]:
@@ -209,13 +227,27 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             message = f"{config.model.name} has no partition setting {config.model.partition} "
             problems.append(("model.partition", message + f"(known: {known})"))
         elif len(partition) != len(receivers):
+            fits = [f"topology={name}" for name in topology_presets(len(partition) + 1)]
             message = (
                 f"partition {config.model.partition} places layers on {len(partition)} nodes, "
                 f"but the topology has {len(receivers)} non-input nodes; "
-                "set model.layers_per_node instead"
+                + (f"use a topology it fits ({' or '.join(fits)}) or " if fits else "")
+                + "set model.layers_per_node instead"
             )
             problems.append(("model.partition", message))
     return problems
+
+
+def topology_presets(nodes: int) -> list[str]:
+    """The shipped topology presets with ``nodes`` nodes: the fix to suggest for a model preset
+    whose partition does not fit the topology (``model=mobilenet`` on Health: ``topology=cnn``)."""
+    folder = presets.PACKAGE / presets.FOLDERS["topology"]
+    names = []
+    for path in sorted(folder.glob("*.yaml")):
+        section = read_yaml(path)
+        if isinstance(section, dict) and len(section.get("nodes") or ()) == nodes:
+            names.append(path.stem)
+    return names
 
 
 def keras_problems(model: Any, nodes: Sequence[str]) -> list[tuple[str, str]]:

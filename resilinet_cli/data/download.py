@@ -3,13 +3,16 @@
 Why: a dataset file must never be half-written or unverified in the cache, or every later run
 would load garbage. pooch downloads into a private temporary folder next to the destination
 (retries, a progress bar on stderr, its sha256 check); the md5 is checked here, and only then is
-the file moved into place with `os.replace` (atomic on one file system). `file://` URLs (tests,
+the file moved into place with `os.replace` (atomic on one file system). A host that cannot be
+reached at all (offline: its name does not resolve) is one line at once, with no retry and no
+empty progress bar. `file://` URLs (tests,
 local mirrors) take the same path through a small copying downloader, so one path verifies all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import ftplib
 import hashlib
 import http.client
@@ -17,9 +20,11 @@ import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
 import urllib.parse
 import urllib.request
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -27,10 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import pooch
-from tqdm import tqdm
+import requests
+from tqdm import TqdmWarning, tqdm
 
 from resilinet_cli.errors import DataError
+
+with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in a notebook without
+    warnings.simplefilter("ignore", TqdmWarning)  # ipywidgets; our bars are text bars there
+    import pooch
 
 TIMEOUT_S = 30.0
 CHUNK_BYTES = 1 << 20
@@ -111,13 +120,15 @@ def _download(url: str, path: Path, sha256: str | None, timeout: float, manual: 
     )
     show = _progress.get()
     try:
-        with _pooch_log(show):
+        with _pooch_log():
             return Path(files.fetch(path.name, downloader=_Downloader(timeout, show)))
     except ValueError as exc:  # pooch's hash check (or a malformed URL)
         found = re.search(r"but got ([0-9a-fA-F]+)", str(exc))
         if not (sha256 and found):
             raise DataError(f"download of {url} failed ({_one_line(exc)}); {manual}") from exc
         raise _wrong(url, "sha256", found.group(1), sha256, manual) from exc
+    except Unreachable as exc:
+        raise DataError(f"cannot download {url} ({exc}); {manual}") from exc
     except (OSError, EOFError, ftplib.Error) as exc:  # requests' errors are OSErrors too
         truncated = _incomplete_read(exc)
         if truncated is None:
@@ -156,6 +167,11 @@ class _Downloader:
             http = pooch.HTTPDownloader(progressbar=bar, timeout=self.timeout, hooks=keep)
             try:
                 http(url, output_file, pup)
+            except requests.exceptions.ConnectionError as exc:
+                reason = _unreachable(exc)
+                if reason is None:
+                    raise
+                raise Unreachable(reason) from exc  # pooch retries RequestExceptions only
             finally:
                 for response in responses:
                     response.close()
@@ -163,24 +179,80 @@ class _Downloader:
                     bar.close()
 
 
-class _Bar(tqdm):
-    """tqdm's byte counter, named after the file; always true, because pooch tests `if bar:`
-    and a tqdm is false while its total is unknown (pooch sets it from Content-Length)."""
+class _Bar:
+    """tqdm's byte counter, named after the file, drawn only once the server answers.
+
+    pooch sets ``total`` from Content-Length after a successful response, then updates, resets
+    and closes; the tqdm is made at that first ``total``, so a download that never connects
+    (offline) leaves no empty bar behind. Always true, because pooch tests ``if bar:``.
+    """
 
     def __init__(self, label: str) -> None:
-        super().__init__(desc=label, unit="B", unit_scale=True, unit_divisor=1024, leave=True)
+        self.label = label
+        self.bar: tqdm | None = None
+
+    @property
+    def total(self) -> int | None:
+        return self.bar.total if self.bar is not None else None
+
+    @total.setter
+    def total(self, value: int) -> None:
+        if self.bar is None:
+            self.bar = tqdm(desc=self.label, unit="B", unit_scale=True, unit_divisor=1024,
+                            leave=True, total=value or None)  # fmt: skip
+        else:
+            self.bar.total = value
+
+    def update(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def reset(self) -> None:
+        if self.bar is not None:
+            self.bar.reset(total=self.bar.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
     def __bool__(self) -> bool:
         return True
 
 
+class Unreachable(OSError):
+    """The host cannot be reached at all (its name does not resolve, the network or host is
+    unreachable, the port refuses): trying again a second later would fail the same way."""
+
+
+UNREACHABLE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED}
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """Why the host of a failed connection cannot be reached, in a few words, or None when the
+    failure may pass (a reset, a timeout). Walks requests' and urllib3's wrapped causes."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        err = todo.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, socket.gaierror):
+            return "the host name does not resolve: offline, or a wrong URL"
+        if isinstance(err, OSError) and err.errno in UNREACHABLE_ERRNOS:
+            return f"{os.strerror(err.errno).lower()}: offline, or the server is down"
+        todo += [err.__cause__, err.__context__, getattr(err, "reason", None)]
+        todo += [arg for arg in err.args if isinstance(arg, BaseException)]
+    return None
+
+
 @contextlib.contextmanager
-def _pooch_log(show: bool) -> Iterator[None]:
-    """pooch's own lines (what it downloads, retries) go with the progress bar: none if hidden."""
+def _pooch_log() -> Iterator[None]:
+    """pooch's own lines stay off: the progress bar names the file when bytes flow, and its
+    "Downloading file ... to .part" and retry notices would add lines to a one-line error."""
     logger = pooch.get_logger()
     level = logger.level
-    if not show:
-        logger.setLevel(logging.WARNING)
+    logger.setLevel(logging.WARNING)
     try:
         yield
     finally:

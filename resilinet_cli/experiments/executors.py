@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from resilinet_cli import atomic, interrupt
 from resilinet_cli.config.schema import DatasetConfig
 from resilinet_cli.data import FolderSplits, Splits, load_splits
-from resilinet_cli.experiments.progress import Progress
+from resilinet_cli.experiments.progress import Progress, QueueState
 from resilinet_cli.experiments.unit import Job, failure_message, release_models, run_unit
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
@@ -81,10 +81,12 @@ def train_jobs(
                            unit_process)  # fmt: skip
     else:
         data = data or DataCache()
+        state = QueueState(len(jobs))  # the same queue line as a pool's and a cluster's
         for number, job in enumerate(jobs, 1):
             interrupt.check()
-            train_here(job, data.get(job.config.dataset), number, len(jobs), progress, verbose,
-                       fail_fast, record_failure)  # fmt: skip
+            ok = train_here(job, data.get(job.config.dataset), number, len(jobs), progress,
+                            verbose, fail_fast, record_failure)  # fmt: skip
+            progress.queue(state.ended(ok, len(jobs) - number))
 
 
 def train_here(
@@ -96,8 +98,8 @@ def train_here(
     verbose: int | str,
     fail_fast: bool,
     record_failure: RecordFailure,
-) -> None:
-    """Train (and sweep) one unit in this process; a failure is recorded, not raised."""
+) -> bool:
+    """Train (and sweep) one unit in this process; a failure is recorded, not raised (False)."""
     progress.started(job, number, total)
     try:
         combos = run_unit(
@@ -116,6 +118,7 @@ def train_here(
         if fail_fast or atomic.cannot_write(error):
             raise
         record_failure(job, failure_message(error))
-        return
+        return False
     release_models()
     progress.finished(job, number, total, combos)
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,7 @@ class ExampleScorer:
             predicted = tf.argmax(model([features, alive], training=False), axis=-1)
             return tf.cast(tf.equal(predicted, labels), tf.uint8)
 
-        self._hits = tf.function(hits, input_signature=signature)
+        self._hits = tf.function(partial(hits), input_signature=signature)  # see sweep.compiled
 
     def __call__(self, examples: np.ndarray, alive: np.ndarray) -> np.ndarray:
         alive = np.asarray(alive, dtype=np.float32)

@@ -10,6 +10,7 @@ Models without node markers are swept by feeding one alive mask per combination 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +34,21 @@ EPOCH_COLUMN_PREFIX = "val_weighted_"
 MAX_SWEEP_NODES = 16
 
 
+def compiled(function: Callable[..., Any]) -> Any:
+    """``function`` as a ``tf.function`` of its own, traced once per model.
+
+    Every model swept needs its own graph, so each sweep compiles a new function from the same
+    Python code. TensorFlow counts traces per code object (``__code__``), not per function, and
+    after five models calls that "retracing" and warns (in a notebook, on every fifth unit of
+    ``rn.run``). A ``functools.partial`` has no ``__code__``, so TensorFlow counts its traces on
+    the partial itself: one model's function that really retraces is still reported.
+    """
+    import tensorflow as tf
+
+    own = function if isinstance(function, partial) else partial(function)
+    return tf.function(own, reduce_retracing=True)
+
+
 def correct_counts(
     model: Any,
     data: Any,
@@ -53,8 +69,7 @@ def correct_counts(
     mask_tensor = tf.constant(np.asarray(masks, dtype="float32"))
     count = len(masks)
 
-    @tf.function(reduce_retracing=True)
-    def chunk_counts(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    def counts(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         rows = tf.shape(x)[0]
         tiled = tf.tile(x, tf.concat([[count], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
         alive = tf.repeat(mask_tensor, rows, axis=0)
@@ -62,6 +77,7 @@ def correct_counts(
         hits = tf.equal(predicted, tf.tile(tf.cast(y, tf.int64), [count]))
         return tf.reduce_sum(tf.reshape(tf.cast(hits, tf.int64), [count, rows]), axis=1)
 
+    chunk_counts = compiled(counts)
     step = max(1, batch_size // count)
     totals = np.zeros(count, dtype=np.int64)
     for x, y in data.batch(step).prefetch(tf.data.AUTOTUNE):
@@ -75,12 +91,10 @@ class SharedSweep:
     """The compiled shared-work sweep of one model: traced once, run on any test set."""
 
     def __init__(self, graph: NodeGraph, plan: SweepPlan) -> None:
-        import tensorflow as tf
-
         self.graph = graph
         self.plan = plan
         self.distinct = plan.distinct_outputs()
-        self._chunk_counts = tf.function(self._hits, reduce_retracing=True)
+        self._chunk_counts = compiled(partial(SharedSweep._hits, self))
 
     def _hits(self, x: Any, y: Any) -> Any:
         import tensorflow as tf

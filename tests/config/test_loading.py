@@ -335,7 +335,8 @@ def test_all_problems_are_listed_together(config_dir: Path) -> None:
                 "exp.yaml: topology.nodes: duplicate node name 'fog2'",
                 # A sixth node really does not match partition 1's four receivers.
                 "exp.yaml: model.partition: partition 1 places layers on 4 nodes, but the "
-                "topology has 5 non-input nodes; set model.layers_per_node instead",
+                "topology has 5 non-input nodes; use a topology it fits (topology=health) or "
+                "set model.layers_per_node instead",
             ],
             id="duplicate-node",
         ),

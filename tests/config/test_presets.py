@@ -108,7 +108,8 @@ def test_a_preset_replaced_on_the_command_line_is_checked_against_the_rest() -> 
         load_config(QUICKSTART, edits("model=mobilenet"))
     assert str(caught.value) == (
         "model=mobilenet: model.partition: partition 1 places layers on 3 nodes, but the "
-        "topology has 4 non-input nodes; set model.layers_per_node instead"
+        "topology has 4 non-input nodes; use a topology it fits (topology=cnn) or set "
+        "model.layers_per_node instead"
     )
 
 

@@ -83,6 +83,7 @@ def test_a_failing_unit_does_not_stop_the_run_unless_fail_fast(
     result = invoke(*command(out, "--iterations", "1"))
     assert result.exit_code == 1
     assert "1 unit(s) failed:\n  vanilla/iter-1: RuntimeError: disk on fire" in result.stderr
+    assert "queue: 1 done, 0 in flight, 1 failed of 2" in result.stdout  # as a pool's
     assert (out / "runs" / "resilinet" / "iter-1" / "model.keras").is_file()
     assert '"failed"' in (out / "runs" / "vanilla" / "iter-1" / "run.json").read_text()
     with pytest.raises(RuntimeError, match="disk on fire"):
