@@ -123,7 +123,6 @@ def refusal(out: Path) -> str:
     )
 
 
-@pytest.mark.slow
 def test_a_unit_of_other_training_code_is_refused_or_kept_with_reuse_stale(
     finished_run: Path, tmp_path: Path
 ) -> None:
@@ -149,7 +148,6 @@ def test_a_unit_of_other_training_code_is_refused_or_kept_with_reuse_stale(
     assert list(table["variant"].unique()) == ["vanilla"]
 
 
-@pytest.mark.slow
 def test_a_stale_unit_is_never_a_donor_and_a_current_one_is(
     finished_run: Path, tmp_path: Path
 ) -> None:
@@ -173,7 +171,6 @@ def test_the_training_key_depends_on_the_training_version() -> None:
     assert training_key(config, unit) != training_key(config, unit, version=TRAINING_VERSION - 1)
 
 
-@pytest.mark.slow
 def test_reproduce_refuses_a_profile_folder_with_stale_units(
     finished_run: Path, tmp_path: Path
 ) -> None:

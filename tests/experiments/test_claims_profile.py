@@ -56,7 +56,6 @@ def weighted_by_hand(unit: Path, failable: list[str], reliability: list[float]) 
     )
 
 
-@pytest.mark.slow
 def test_a_tiny_claims_profile_reports_a_test_for_every_comparison(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

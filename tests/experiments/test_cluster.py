@@ -69,7 +69,6 @@ def finished_units(out: Path) -> int:
     return sum('"done"' in record.read_text() for record in records)
 
 
-@pytest.mark.slow
 def test_a_profile_on_the_cluster_with_a_shared_folder(cluster, tmp_path, smoke_serial) -> None:
     """reproduce: both experiments' units in one queue of tasks that write into the run
     folder themselves (--shared-out: this machine is every node); each training runs once."""
@@ -85,7 +84,6 @@ def test_a_profile_on_the_cluster_with_a_shared_folder(cluster, tmp_path, smoke_
     assert result.stdout.count(": same training as ") == len(UNITS)
 
 
-@pytest.mark.slow
 def test_a_two_node_cluster_gives_the_serial_runs_files_even_when_a_node_leaves(
     cluster, tmp_path, smoke_serial
 ) -> None:
@@ -127,7 +125,6 @@ def test_a_two_node_cluster_gives_the_serial_runs_files_even_when_a_node_leaves(
     assert "queue: 4 done, 0 in flight, 0 failed of 4" in stdout
 
 
-@pytest.mark.slow
 def test_a_unit_whose_task_fails_is_reported_and_the_others_finish(cluster, tmp_path) -> None:
     """Without retries, a unit whose worker dies is a failed unit; the run goes on (here from
     the Python API, in a Ray session the caller opened)."""
@@ -171,7 +168,6 @@ def test_an_unreachable_address_fails_in_one_line_within_seconds(tmp_path) -> No
     assert "--address 127.0.0.1:1: no Ray cluster answers there" in result.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("asked", "said"),
     [

@@ -179,7 +179,6 @@ def tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 SETTINGS = ["no_failure", "normal", "poor", "hazardous"]
 
 
-@pytest.mark.slow
 def test_failout_rate_end_to_end(tmp_path: Path) -> None:
     out = run("failout_rate", tmp_path, "experiment.survival=[0.9,0.5]", "iterations=1")
     weighted, combos = tables(out)
@@ -205,7 +204,6 @@ def test_failout_rate_end_to_end(tmp_path: Path) -> None:
     assert record["unit"]["overrides"] == ["train.failout.survival=0.5"]
 
 
-@pytest.mark.slow
 def test_hyperconnection_weight_end_to_end(tmp_path: Path) -> None:
     out = run("hyperconnection_weight", tmp_path, "experiment.schemes=[1,2]", "iterations=1")
     weighted, _ = tables(out)
@@ -225,7 +223,6 @@ def skip_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run("skip_sensitivity", tmp_path_factory.mktemp("skips"), "iterations=1")
 
 
-@pytest.mark.slow
 def test_skip_sensitivity_end_to_end(skip_run: Path) -> None:
     out = skip_run
     weighted, _ = tables(out)
@@ -259,7 +256,6 @@ def test_skip_sensitivity_end_to_end(skip_run: Path) -> None:
     assert only_f2c["information_flow"].tolist() == [False] * 3 + [True] + [False] * 3 + [True]
 
 
-@pytest.mark.slow
 def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
     out = run("partition", tmp_path, "iterations=1", variants="vanilla,resilinet")
     weighted, _ = tables(out)
@@ -283,7 +279,6 @@ def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
     assert "| resilinet_plus | add" in markdown
 
 
-@pytest.mark.slow
 def test_evaluate_uses_each_ablation_units_own_topology(skip_run: Path) -> None:
     unit = skip_run / "runs" / "skip_config=000" / "resilinet" / "iter-1"
     result = CliRunner().invoke(
@@ -297,7 +292,6 @@ def test_evaluate_uses_each_ablation_units_own_topology(skip_run: Path) -> None:
     assert written["accuracy"].tolist() == saved["accuracy"].tolist()
 
 
-@pytest.mark.slow
 def test_evaluate_a_whole_ablation_run_folder_grouped_by_level(tmp_path: Path) -> None:
     out = tmp_path / "skips"
     args = ["run", str(CONFIGS / "ablations" / "digits_skip_sensitivity.yaml"), "--out", str(out)]

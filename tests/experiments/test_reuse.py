@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
 
@@ -72,7 +71,6 @@ def tiny_run(config: str, out: Path, *extra: str) -> str:
     return invoke("run", str(CONFIGS / config), "--out", str(out), *sets, *extra)
 
 
-@pytest.mark.slow
 def test_a_unit_with_the_same_training_is_copied_not_trained(tmp_path: Path) -> None:
     tiny_run("quickstart.yaml", tmp_path / "average", "--variants", "resilinet,resilinet_plus")
     merge = tmp_path / "merge"
