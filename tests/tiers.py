@@ -38,6 +38,7 @@ SLOW_FIXTURES = frozenset(
         # a Ray cluster
         "tests/experiments/test_cluster.py::cluster",
         # live deployments: node processes
+        "live_run",
         "tests/live/test_cnn_deployment.py::cnn",
         "tests/live/test_health_deployment.py::live",
         "tests/live/test_link_deployment.py::linked",
@@ -147,6 +148,8 @@ SERIAL_PATHS = (
     "tests/experiments/test_pool.py::test_sigterm_stops_every_unit_process",
     "tests/experiments/test_cluster.py",
     "tests/live/test_health_deployment.py",
+    "tests/live/test_tls_deploy.py",
+    "tests/live/test_live_eval_restart.py",
 )
 
 

@@ -1,7 +1,8 @@
 """``resilinet run --executor ray``: units as tasks of a real two-node Ray cluster on this machine.
 
 ``ray.cluster_utils.Cluster`` starts a head and a second node as separate raylets, bound to
-127.0.0.1 only (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0). Each test bounds its time and shuts its
+127.0.0.1 only (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, set by tests/conftest.py before anything
+imports ray, which reads it once). Each test bounds its time and shuts its
 own cluster down.
 """
 
@@ -32,7 +33,6 @@ from run_helpers import (
 from resilinet_cli.cli import main
 
 ray = pytest.importorskip("ray")
-os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every Ray process binds to 127.0.0.1
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,18 @@ def cluster() -> Iterator:
         if ray.is_initialized():
             ray.shutdown()
         made.shutdown()
+
+
+def test_every_node_of_the_test_cluster_is_bound_to_127_0_0_1(cluster) -> None:
+    """Not the host's interface address: the setting reached Ray before its import."""
+    assert cluster.address.startswith("127.0.0.1:")
+    ray.init(address=cluster.address)
+    try:
+        nodes = [node for node in ray.nodes() if node["Alive"]]
+    finally:
+        ray.shutdown()
+    assert len(nodes) == 2
+    assert {node["NodeManagerAddress"] for node in nodes} == {"127.0.0.1"}
 
 
 def unit_task_processes() -> list[int]:
