@@ -72,6 +72,15 @@ def health() -> Topology:
 
 
 @pytest.fixture(scope="session")
+def tiny_run():
+    """The one tiny trained run the tests share (tests/run_helpers.py): its config and
+    overrides; ``tiny_run.sets("iterations=1")`` changes one key on top."""
+    from run_helpers import TinyRun
+
+    return TinyRun()
+
+
+@pytest.fixture(scope="session")
 def quick_config():
     """The quickstart config shrunk to a test-sized run."""
     from resilinet_cli.config import load_config

@@ -15,14 +15,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
+from run_helpers import as_yaml_list, tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.results.layout import PROFILE_RECORD
 
-TINY = (
-    "[train.epochs=1, dataset.subset.train=200, dataset.subset.val=50, "
-    "dataset.subset.test=100, iterations=1]"
-)
+TINY = as_yaml_list(tiny_sets("iterations=1"))
 EXPERIMENTS = ["quickstart", "digits_skip_sensitivity"]
 
 

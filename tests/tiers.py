@@ -21,7 +21,6 @@ SLOW_FIXTURES = frozenset(
         "trained",
         "smoke_serial",
         "failure_model_run",
-        "tiny_run",
         # runs and trainings that one file shares between its tests
         "tests/cli/test_commands.py::run_dir",
         "tests/cli/test_byom.py::saved",

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
+from run_helpers import tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
@@ -25,13 +26,7 @@ from resilinet_cli.experiments.pages import summarise
 from resilinet_cli.results.runs import Unit
 from resilinet_cli.topology import Topology
 
-TINY = [
-    "train.epochs=1",
-    "dataset.subset.train=300",
-    "dataset.subset.val=100",
-    "dataset.subset.test=100",
-    "iterations=2",
-]
+TINY = tiny_sets("iterations=2")
 
 
 def config_for(kind: str, *extra: str):

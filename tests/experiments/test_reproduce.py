@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from paths import CONFIGS, ROOT
+from run_helpers import as_yaml_list, tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.experiments.reproduce import PROFILES, profile_configs
 
-TINY = (
-    "[train.epochs=1, dataset.subset.train=200, dataset.subset.val=50, "
-    "dataset.subset.test=100, iterations=1]"
-)
+TINY = as_yaml_list(tiny_sets("iterations=1"))
 
 
 @pytest.mark.parametrize("name", ["quick", "full"])
