@@ -21,6 +21,7 @@ FAST_SECONDS = 2.0  # the longest an unmarked test may take (setup, call and tea
 _SPENT = pytest.StashKey[float]()
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test slow and/or serial by the fixtures it uses and by tests/tiers.py."""
     for item in items:
