@@ -61,7 +61,6 @@ SLOW_PATHS = (
     "tests/experiments/test_reproduce.py::test_reproduce_writes_a_fresh_folder_and_compares",
     "tests/experiments/test_reuse.py::test_a_unit_with_the_same_training_is_copied_not_trained",
     "tests/experiments/test_claims_profile.py::test_a_tiny_claims_profile",
-    "tests/experiments/test_claims_profile.py::test_the_claims_profile_end_to_end",
     "tests/experiments/test_planning.py::test_the_dry_run_says_what_the_run_does",
     "tests/experiments/test_planning.py::test_a_run_with_nothing_to_do_changes_no_file",
     "tests/experiments/test_planning.py::test_figures_carry_no_date_or_producer",
