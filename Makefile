@@ -1,10 +1,11 @@
-# resilinet: `make quickstart` sets everything up and runs a real experiment; `make test` tests.
+# resilinet: `make quickstart` sets everything up and runs a real experiment; `make test` tests
+# everything, `make test-fast` the tests that train nothing and start no process.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-gpu quickstart reproduce-paper test lint fmt check clean live-proto
+.PHONY: install install-gpu quickstart reproduce-paper test test-fast lint fmt check clean live-proto
 
 PROFILE ?= full
 ARGS ?=
@@ -36,11 +37,19 @@ quickstart: install
 reproduce-paper: install
 	$(BIN)/resilinet reproduce --profile $(PROFILE) $(ARGS)
 
-# The whole suite on TEST_WORKERS processes (pytest-xdist). Each test file stays on one worker,
-# so its trained fixtures are built once; TEST_WORKERS=0 runs everything in this process.
+# The whole suite (what CI runs): every test but the timing-sensitive ones on TEST_WORKERS
+# processes (pytest-xdist; each test file stays on one worker, so its trained fixtures are built
+# once), then the `serial` ones (kill, Ctrl-C, node loss) alone. TEST_WORKERS=0: one process.
+# Which tests are slow or serial is decided in one place, tests/tiers.py.
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -m serial
+
+# The fast tier: every test that trains nothing and starts no process, in well under a minute.
+# An unmarked test that takes over 2 s fails it (tests/conftest.py says how to mark it).
+test-fast: install
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,12 +1,65 @@
-"""Shared fixtures: the Health topology preset and a tiny trained-model factory."""
+"""Shared fixtures (the Health topology preset, tiny trained models and runs) and the test
+tiers: every test is marked ``slow`` or ``serial`` here, from the lists in tests/tiers.py, and
+an unmarked test that takes longer than ``FAST_SECONDS`` fails the fast tier."""
 
 from __future__ import annotations
 
+import os
+
+# Ray reads this once, when it is imported: set before anything imports ray, so that the test
+# clusters bind to 127.0.0.1 and not to the host's interface address.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
 import pytest
 from paths import CONFIGS, TOPOLOGIES
+from tiers import SERIAL_PATHS, SLOW_PATHS, matches, uses_slow_fixture
 
 from resilinet_cli.config import TopologyConfig, read_yaml
 from resilinet_cli.topology import Topology
+
+FAST_SECONDS = 2.0  # the longest an unmarked test may take (setup, call and teardown)
+_SPENT = pytest.StashKey[float]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test slow and/or serial by the fixtures it uses and by tests/tiers.py."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        places = {
+            name: [definition.baseid for definition in definitions]
+            for name, definitions in (info.name2fixturedefs.items() if info else ())
+        }
+        serial = matches(item.nodeid, SERIAL_PATHS)
+        if serial:
+            item.add_marker(pytest.mark.serial)
+        if serial or matches(item.nodeid, SLOW_PATHS) or uses_slow_fixture(places):
+            item.add_marker(pytest.mark.slow)
+
+
+def _fast_tier(config: pytest.Config) -> bool:
+    """The fast tier is any run that leaves the slow tests out (``-m "not slow"``)."""
+    return "not slow" in (config.getoption("markexpr", "") or "")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """In the fast tier, fail an unmarked test whose setup, call and teardown exceed
+    ``FAST_SECONDS`` together, naming the test, its time and how to mark it."""
+    report = yield
+    if not _fast_tier(item.config) or item.get_closest_marker("slow") is not None:
+        return report
+    spent = item.stash.get(_SPENT, 0.0) + report.duration
+    item.stash[_SPENT] = spent
+    if spent > FAST_SECONDS and report.passed and call.when != "setup":
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid} took {spent:.1f} s, over the fast tier's {FAST_SECONDS:.0f} s: "
+            "if it trains or starts a process, add its fixture to SLOW_FIXTURES or its node id "
+            "to SLOW_PATHS in tests/tiers.py; otherwise make it faster"
+        )
+        item.stash[_SPENT] = float("-inf")  # reported once
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +70,15 @@ def health_topology_config() -> TopologyConfig:
 @pytest.fixture(scope="session")
 def health() -> Topology:
     return Topology.from_config(TopologyConfig(**read_yaml(TOPOLOGIES / "health.yaml")))
+
+
+@pytest.fixture(scope="session")
+def tiny_run():
+    """The one tiny trained run the tests share (tests/run_helpers.py): its config and
+    overrides; ``tiny_run.sets("iterations=1")`` changes one key on top."""
+    from run_helpers import TinyRun
+
+    return TinyRun()
 
 
 @pytest.fixture(scope="session")

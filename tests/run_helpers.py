@@ -4,23 +4,58 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from paths import CONFIGS
 
-# `--set` options that shrink a quickstart run to seconds
-TINY = [
-    "--set",
+# The one tiny trained run the tests share: the quickstart, one epoch on a few hundred digits.
+# A test that needs another value changes that key on top of it: tiny_sets("iterations=1").
+TINY_CONFIG = CONFIGS / "quickstart.yaml"
+TINY_SETS = (
     "train.epochs=1",
-    "--set",
     "dataset.subset.train=300",
-    "--set",
     "dataset.subset.val=100",
-    "--set",
-    "dataset.subset.test=150",
-]
+    "dataset.subset.test=100",
+)
+
+
+def tiny_sets(*changes: str) -> list[str]:
+    """The tiny run's overrides with ``changes`` on top (a changed key keeps one value only)."""
+    changed = {change.partition("=")[0] for change in changes}
+    kept = [value for value in TINY_SETS if value.partition("=")[0] not in changed]
+    return [*kept, *changes]
+
+
+def as_flags(sets: list[str] | tuple[str, ...]) -> list[str]:
+    """``--set`` options of ``resilinet run`` for these overrides."""
+    return [arg for value in sets for arg in ("--set", value)]
+
+
+def as_yaml_list(sets: list[str]) -> str:
+    """These overrides as a profile's ``set:`` list."""
+    return "[" + ", ".join(f"'{value}'" for value in sets) + "]"
+
+
+TINY = as_flags(TINY_SETS)  # `--set` options that shrink a quickstart run to seconds
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    """The shared tiny run as the ``tiny_run`` fixture hands it out: a config and overrides."""
+
+    config: Path = TINY_CONFIG
+    base: tuple[str, ...] = TINY_SETS
+
+    def sets(self, *changes: str) -> list[str]:
+        """Its overrides with ``changes`` on top."""
+        return tiny_sets(*changes)
+
+    def command(self, out: Path, *changes: str) -> list[str]:
+        """``resilinet run`` arguments of the tiny run into ``out``, ``changes`` on top."""
+        return ["run", str(self.config), "--out", str(out), *as_flags(self.sets(*changes))]
 
 
 def write_config(folder: Path, topology: object, size: int = 4) -> Path:
@@ -50,13 +85,7 @@ def bare_run(folder: Path, size: int) -> Path:
 
 # A four-unit quickstart (two variants, two iterations, one epoch on a few hundred digits):
 # what every executor must reproduce byte for byte.
-SMOKE_SETS = [
-    "train.epochs=1",
-    "dataset.subset.train=300",
-    "dataset.subset.val=100",
-    "dataset.subset.test=100",
-    "iterations=2",
-]
+SMOKE_SETS = tiny_sets("iterations=2")
 UNITS = ["vanilla/iter-1", "vanilla/iter-2", "resilinet/iter-1", "resilinet/iter-2"]
 
 

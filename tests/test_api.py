@@ -32,7 +32,6 @@ def readme_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-@pytest.mark.slow
 def test_the_readme_example_runs_as_written(tmp_path, monkeypatch, capsys) -> None:
     (tmp_path / "configs").mkdir()
     shutil.copy(CONFIGS / "quickstart.yaml", tmp_path / "configs")

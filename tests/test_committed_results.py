@@ -15,14 +15,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
+from run_helpers import as_yaml_list, tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.results.layout import PROFILE_RECORD
 
-TINY = (
-    "[train.epochs=1, dataset.subset.train=200, dataset.subset.val=50, "
-    "dataset.subset.test=100, iterations=1]"
-)
+TINY = as_yaml_list(tiny_sets("iterations=1"))
 EXPERIMENTS = ["quickstart", "digits_skip_sensitivity"]
 
 
@@ -68,7 +66,6 @@ def as_committed(source: Path, target: Path) -> Path:
     return target
 
 
-@pytest.mark.slow
 def test_report_rebuilds_a_profile_page_and_every_experiment(
     profile_dir: Path, tmp_path: Path
 ) -> None:
@@ -101,7 +98,6 @@ def test_report_rebuilds_a_profile_page_and_every_experiment(
     assert list(dict.fromkeys(skips["skip_config"])) == ["none", "edge→fog1"]
 
 
-@pytest.mark.slow
 def test_report_rebuilds_an_older_profile_folder_by_its_name(
     profile_dir: Path, tmp_path: Path
 ) -> None:
@@ -129,7 +125,6 @@ def test_report_on_a_folder_that_is_neither_a_run_nor_a_profile(tmp_path: Path) 
     )
 
 
-@pytest.mark.slow
 def test_evaluate_without_models_says_they_are_not_committed_and_how_to_retrain(
     profile_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

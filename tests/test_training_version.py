@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 from paths import CONFIGS, ROOT
+from run_helpers import as_flags, tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.training_version import (
@@ -79,28 +80,22 @@ def test_the_committed_reference_was_made_by_this_training_code() -> None:
         assert recorded == TRAINING_VERSION, f"{path}: regenerate results/quick ({recorded})"
 
 
-SETS = [
-    "train.epochs=1",
-    "dataset.subset.train=300",
-    "dataset.subset.test=100",
-    "iterations=1",
-    "variants=[vanilla]",
-]
+SETS = tiny_sets("iterations=1", "variants=[vanilla]")
 
 
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def tiny_run(out: Path, *extra: str) -> Result:
-    sets = [arg for value in SETS for arg in ("--set", value)]
+def run_tiny(out: Path, *extra: str) -> Result:
+    sets = as_flags(SETS)
     return invoke("run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), *sets, *extra)
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("finished") / "run"
-    result = tiny_run(out)
+    result = run_tiny(out)
     assert result.exit_code == 0, result.stderr
     return out
 
@@ -123,7 +118,6 @@ def refusal(out: Path) -> str:
     )
 
 
-@pytest.mark.slow
 def test_a_unit_of_other_training_code_is_refused_or_kept_with_reuse_stale(
     finished_run: Path, tmp_path: Path
 ) -> None:
@@ -133,14 +127,14 @@ def test_a_unit_of_other_training_code_is_refused_or_kept_with_reuse_stale(
     unit = out / "runs" / "vanilla" / "iter-1"
     before = {name: (unit / name).read_bytes() for name in ("run.json", "combinations.csv")}
 
-    refused = tiny_run(out)
+    refused = run_tiny(out)
     assert refused.exit_code == 2
     assert refused.stderr == refusal(out)
-    dry = tiny_run(out, "--dry-run")
+    dry = run_tiny(out, "--dry-run")
     assert (dry.exit_code, dry.stderr) == (2, refusal(out))
     assert {name: (unit / name).read_bytes() for name in before} == before
 
-    kept = tiny_run(out, "--reuse-stale")
+    kept = run_tiny(out, "--reuse-stale")
     assert kept.exit_code == 0, kept.stderr
     assert "skip vanilla/iter-1: already finished" in kept.stdout
     assert "training (seed" not in kept.stdout
@@ -149,7 +143,6 @@ def test_a_unit_of_other_training_code_is_refused_or_kept_with_reuse_stale(
     assert list(table["variant"].unique()) == ["vanilla"]
 
 
-@pytest.mark.slow
 def test_a_stale_unit_is_never_a_donor_and_a_current_one_is(
     finished_run: Path, tmp_path: Path
 ) -> None:
@@ -173,7 +166,6 @@ def test_the_training_key_depends_on_the_training_version() -> None:
     assert training_key(config, unit) != training_key(config, unit, version=TRAINING_VERSION - 1)
 
 
-@pytest.mark.slow
 def test_reproduce_refuses_a_profile_folder_with_stale_units(
     finished_run: Path, tmp_path: Path
 ) -> None:

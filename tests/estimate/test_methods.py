@@ -379,7 +379,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):
     return model, topology, inputs, splits, Table(topology, hits)
 
 
-@pytest.mark.slow
 def test_the_monte_carlo_interval_covers_the_exact_value_for_most_seeds(tiny) -> None:
     _, topology, _, splits, table = tiny
     reliability = topology.reliability["hazardous"]
@@ -405,7 +404,6 @@ def test_the_monte_carlo_interval_covers_the_exact_value_for_most_seeds(tiny) ->
     assert max(widths) <= 0.04 + 1e-12
 
 
-@pytest.mark.slow
 def test_the_model_scorers_agree_with_the_shared_sweep(tiny) -> None:
     from resilinet_cli.sweeps.scoring import CombinationAccuracy, ExampleScorer
     from resilinet_cli.sweeps.sweep import sweep, weighted_accuracy

@@ -56,12 +56,11 @@ def weighted_by_hand(unit: Path, failable: list[str], reliability: list[float]) 
     )
 
 
-@pytest.mark.slow
 def test_a_tiny_claims_profile_reports_a_test_for_every_comparison(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The profile's first experiment, shrunk to seconds: the report's statistics against scipy
-    (one experiment: the summary and figure are built the same way for any number)."""
+    """The profile's MLP experiments (digits and Fashion-MNIST), shrunk to seconds, through
+    ``reproduce``: the claim summary names both, and each report's statistics equal scipy's."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
@@ -73,7 +72,7 @@ def test_a_tiny_claims_profile_reports_a_test_for_every_comparison(
     profile["experiments"] = [
         {**entry, "set": [*entry["set"], *shrink]}
         for entry in profile["experiments"]
-        if entry["config"] == "quickstart.yaml"
+        if entry["config"] in ("quickstart.yaml", "fashion_mlp.yaml")
     ]
     path = configs / "profiles" / "claims_tiny.yaml"
     path.write_text(yaml.safe_dump(profile))
@@ -89,10 +88,10 @@ def test_a_tiny_claims_profile_reports_a_test_for_every_comparison(
     rows = [
         line for line in summary.splitlines() if line.startswith("| quick") or "fashion" in line
     ]
-    assert [row.split("|")[1].strip() for row in rows] == ["quickstart"]
+    assert [row.split("|")[1].strip() for row in rows] == ["quickstart", "fashion_mlp"]
     assert "](figures/claim_by_epoch.png)" in summary
     assert (out / "figures" / "claim_by_epoch.pdf").read_bytes().startswith(b"%PDF")
-    for name in ("quickstart",):
+    for name in ("quickstart", "fashion_mlp"):
         folder = out / name
         config = yaml.safe_load((folder / "config.yaml").read_text())
         topology = config["topology"]

@@ -1,7 +1,8 @@
 """``resilinet run --executor ray``: units as tasks of a real two-node Ray cluster on this machine.
 
 ``ray.cluster_utils.Cluster`` starts a head and a second node as separate raylets, bound to
-127.0.0.1 only (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0). Each test bounds its time and shuts its
+127.0.0.1 only (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, set by tests/conftest.py before anything
+imports ray, which reads it once). Each test bounds its time and shuts its
 own cluster down.
 """
 
@@ -32,7 +33,6 @@ from run_helpers import (
 from resilinet_cli.cli import main
 
 ray = pytest.importorskip("ray")
-os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every Ray process binds to 127.0.0.1
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,18 @@ def cluster() -> Iterator:
         if ray.is_initialized():
             ray.shutdown()
         made.shutdown()
+
+
+def test_every_node_of_the_test_cluster_is_bound_to_127_0_0_1(cluster) -> None:
+    """Not the host's interface address: the setting reached Ray before its import."""
+    assert cluster.address.startswith("127.0.0.1:")
+    ray.init(address=cluster.address)
+    try:
+        nodes = [node for node in ray.nodes() if node["Alive"]]
+    finally:
+        ray.shutdown()
+    assert len(nodes) == 2
+    assert {node["NodeManagerAddress"] for node in nodes} == {"127.0.0.1"}
 
 
 def unit_task_processes() -> list[int]:
@@ -69,7 +81,6 @@ def finished_units(out: Path) -> int:
     return sum('"done"' in record.read_text() for record in records)
 
 
-@pytest.mark.slow
 def test_a_profile_on_the_cluster_with_a_shared_folder(cluster, tmp_path, smoke_serial) -> None:
     """reproduce: both experiments' units in one queue of tasks that write into the run
     folder themselves (--shared-out: this machine is every node); each training runs once."""
@@ -85,7 +96,6 @@ def test_a_profile_on_the_cluster_with_a_shared_folder(cluster, tmp_path, smoke_
     assert result.stdout.count(": same training as ") == len(UNITS)
 
 
-@pytest.mark.slow
 def test_a_two_node_cluster_gives_the_serial_runs_files_even_when_a_node_leaves(
     cluster, tmp_path, smoke_serial
 ) -> None:
@@ -127,7 +137,6 @@ def test_a_two_node_cluster_gives_the_serial_runs_files_even_when_a_node_leaves(
     assert "queue: 4 done, 0 in flight, 0 failed of 4" in stdout
 
 
-@pytest.mark.slow
 def test_a_unit_whose_task_fails_is_reported_and_the_others_finish(cluster, tmp_path) -> None:
     """Without retries, a unit whose worker dies is a failed unit; the run goes on (here from
     the Python API, in a Ray session the caller opened)."""
@@ -171,7 +180,6 @@ def test_an_unreachable_address_fails_in_one_line_within_seconds(tmp_path) -> No
     assert "--address 127.0.0.1:1: no Ray cluster answers there" in result.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("asked", "said"),
     [

@@ -67,7 +67,6 @@ def weighted_csv(out: Path) -> pd.DataFrame:
     return pd.read_csv(unit / "evaluation_weighted.csv").set_index("setting")
 
 
-@pytest.mark.slow
 def test_a_run_on_a_generated_chain_writes_every_combination(chain_run: Path) -> None:
     combos = pd.read_csv(chain_run / "runs" / "resilinet" / "iter-1" / "combinations.csv")
     assert list(combos.columns[:8]) == [f"fog{k}" for k in range(1, 9)] and len(combos) == 256
@@ -79,7 +78,6 @@ def test_a_run_on_a_generated_chain_writes_every_combination(chain_run: Path) ->
     assert "combinations_heatmap" not in (chain_run / "REPORT.md").read_text()
 
 
-@pytest.mark.slow
 def test_evaluate_auto_with_a_large_budget_is_exhaustive(chain_run: Path) -> None:
     code, stdout, stderr = invoke("evaluate", str(chain_run), "--budget", "100000")
     assert code == 0, stderr
@@ -94,7 +92,6 @@ def test_evaluate_auto_with_a_large_budget_is_exhaustive(chain_run: Path) -> Non
     assert written.loc["normal", "combinations"] == 2**8
 
 
-@pytest.mark.slow
 def test_evaluate_auto_with_a_tiny_budget_samples(chain_run: Path) -> None:
     code, stdout, stderr = invoke("evaluate", str(chain_run), "--budget", "0.001")
     assert code == 0, stderr
@@ -109,7 +106,6 @@ def test_evaluate_auto_with_a_tiny_budget_samples(chain_run: Path) -> None:
     assert written.loc["no_failure", "method"] == "exhaustive"
 
 
-@pytest.mark.slow
 def test_evaluate_bounded_brackets_the_run_sweep(chain_run: Path) -> None:
     code, stdout, stderr = invoke("evaluate", str(chain_run), "--method", "bounded")
     assert code == 0, stderr
@@ -122,7 +118,6 @@ def test_evaluate_bounded_brackets_the_run_sweep(chain_run: Path) -> None:
     assert "(bounded: exact interval [" in stdout
 
 
-@pytest.mark.slow
 def test_evaluate_montecarlo_estimates_the_run_sweep(chain_run: Path) -> None:
     code, stdout, stderr = invoke(
         "evaluate", str(chain_run), "--method", "montecarlo", "--half-width", "0.02"
@@ -141,7 +136,6 @@ def test_evaluate_montecarlo_estimates_the_run_sweep(chain_run: Path) -> None:
     assert "samples" in stdout
 
 
-@pytest.mark.slow
 def test_evaluate_one_combination_of_a_large_topology(chain_run: Path) -> None:
     code, stdout, stderr = invoke(
         "evaluate", str(chain_run), "--failures", "fog3", "--method", "bounded"
@@ -227,7 +221,6 @@ def test_run_refuses_a_sweep_it_cannot_enumerate_before_any_work(
     assert not out.exists()
 
 
-@pytest.mark.slow
 def test_no_sweep_trains_and_saves_then_evaluate_estimates(tmp_path: Path) -> None:
     out = tmp_path / "out"
     path = str(chain_config(tmp_path, 17))
@@ -248,7 +241,6 @@ def test_no_sweep_trains_and_saves_then_evaluate_estimates(tmp_path: Path) -> No
     ).all()
 
 
-@pytest.mark.slow
 def test_a_unit_trained_without_its_sweep_is_not_done_for_a_sweeping_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
     path = str(chain_config(tmp_path, 3))

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
+from run_helpers import tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
@@ -24,13 +25,7 @@ from resilinet_cli.experiments.pages import summarise
 from resilinet_cli.results.runs import Unit
 from resilinet_cli.topology import Topology, link_label
 
-TINY = [
-    "train.epochs=1",
-    "dataset.subset.train=300",
-    "dataset.subset.val=100",
-    "dataset.subset.test=100",
-    "iterations=2",
-]
+TINY = tiny_sets("iterations=2")
 
 
 def config_for(kind: str, *extra: str):
@@ -178,7 +173,6 @@ def tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 SETTINGS = ["no_failure", "normal", "poor", "hazardous"]
 
 
-@pytest.mark.slow
 def test_failout_rate_end_to_end(tmp_path: Path) -> None:
     out = run("failout_rate", tmp_path, "experiment.survival=[0.9,0.5]", "iterations=1")
     weighted, combos = tables(out)
@@ -204,7 +198,6 @@ def test_failout_rate_end_to_end(tmp_path: Path) -> None:
     assert record["unit"]["overrides"] == ["train.failout.survival=0.5"]
 
 
-@pytest.mark.slow
 def test_hyperconnection_weight_end_to_end(tmp_path: Path) -> None:
     out = run("hyperconnection_weight", tmp_path, "experiment.schemes=[1,2]", "iterations=1")
     weighted, _ = tables(out)
@@ -224,7 +217,6 @@ def skip_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run("skip_sensitivity", tmp_path_factory.mktemp("skips"), "iterations=1")
 
 
-@pytest.mark.slow
 def test_skip_sensitivity_end_to_end(skip_run: Path) -> None:
     out = skip_run
     weighted, _ = tables(out)
@@ -258,7 +250,6 @@ def test_skip_sensitivity_end_to_end(skip_run: Path) -> None:
     assert only_f2c["information_flow"].tolist() == [False] * 3 + [True] + [False] * 3 + [True]
 
 
-@pytest.mark.slow
 def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
     out = run("partition", tmp_path, "iterations=1", variants="vanilla,resilinet")
     weighted, _ = tables(out)
@@ -282,7 +273,6 @@ def test_partition_and_merge_end_to_end(tmp_path: Path) -> None:
     assert "| resilinet_plus | add" in markdown
 
 
-@pytest.mark.slow
 def test_evaluate_uses_each_ablation_units_own_topology(skip_run: Path) -> None:
     unit = skip_run / "runs" / "skip_config=000" / "resilinet" / "iter-1"
     result = CliRunner().invoke(
@@ -296,7 +286,6 @@ def test_evaluate_uses_each_ablation_units_own_topology(skip_run: Path) -> None:
     assert written["accuracy"].tolist() == saved["accuracy"].tolist()
 
 
-@pytest.mark.slow
 def test_evaluate_a_whole_ablation_run_folder_grouped_by_level(tmp_path: Path) -> None:
     out = tmp_path / "skips"
     args = ["run", str(CONFIGS / "ablations" / "digits_skip_sensitivity.yaml"), "--out", str(out)]

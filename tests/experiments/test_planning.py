@@ -29,7 +29,6 @@ def files_and_times(folder: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-@pytest.mark.slow
 def test_the_dry_run_says_what_the_run_does(tmp_path: Path) -> None:
     """The audit's case: vanilla has no failout, so its seven failout levels are one training."""
     out = tmp_path / "failout"
@@ -55,7 +54,6 @@ def test_the_dry_run_says_what_the_run_does(tmp_path: Path) -> None:
     assert again.stdout.splitlines()[-1] == f"0 of 7 units to train in {out}"
 
 
-@pytest.mark.slow
 def test_a_run_with_nothing_to_do_changes_no_file(smoke_serial: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(smoke_serial, run)
@@ -76,7 +74,6 @@ def test_a_run_with_nothing_to_do_changes_no_file(smoke_serial: Path, tmp_path: 
     assert after["tables/weighted_accuracy.csv"] == before["tables/weighted_accuracy.csv"]
 
 
-@pytest.mark.slow
 def test_figures_carry_no_date_or_producer(smoke_serial: Path) -> None:
     pdfs = sorted((smoke_serial / "figures").glob("*.pdf"))
     assert pdfs
@@ -88,7 +85,6 @@ def test_figures_carry_no_date_or_producer(smoke_serial: Path) -> None:
         assert b"matplotlib" not in png.read_bytes().lower(), png
 
 
-@pytest.mark.slow
 def test_a_multirun_trains_a_shared_unit_once_and_reports_the_sweep(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     args = ["run", str(CONFIGS / "quickstart.yaml"), "-m", "train.failout.survival=0.9,0.7",

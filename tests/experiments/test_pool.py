@@ -28,7 +28,6 @@ from run_helpers import (
 from resilinet_cli.cli import main
 
 
-@pytest.mark.slow
 def test_two_workers_give_the_serial_runs_files(
     tmp_path: Path, smoke_serial: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -51,7 +50,6 @@ def test_two_workers_give_the_serial_runs_files(
     assert len(epochs) == len(UNITS)  # one epoch each, from the unit processes themselves
 
 
-@pytest.mark.slow
 def test_a_profile_feeds_all_its_experiments_into_one_pool(
     tmp_path: Path, smoke_serial: Path
 ) -> None:
@@ -129,7 +127,6 @@ def wait_for_training(out: Path, driver: subprocess.Popen, count: int) -> list[i
         time.sleep(0.02)
 
 
-@pytest.mark.slow
 def test_a_unit_process_that_dies_is_reported_and_the_others_finish(
     tmp_path: Path, smoke_serial: Path
 ) -> None:
@@ -151,7 +148,6 @@ def test_a_unit_process_that_dies_is_reported_and_the_others_finish(
             assert (out / path).read_bytes() == (smoke_serial / path).read_bytes(), path
 
 
-@pytest.mark.slow
 def test_sigterm_stops_every_unit_process_and_a_rerun_resumes(
     tmp_path: Path, smoke_serial: Path
 ) -> None:

@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from paths import CONFIGS, ROOT
+from run_helpers import as_yaml_list, tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.experiments.reproduce import PROFILES, profile_configs
 
-TINY = (
-    "[train.epochs=1, dataset.subset.train=200, dataset.subset.val=50, "
-    "dataset.subset.test=100, iterations=1]"
-)
+TINY = as_yaml_list(tiny_sets("iterations=1"))
 
 
 @pytest.mark.parametrize("name", ["quick", "full"])
@@ -77,7 +75,6 @@ def test_welch_without_any_spread_is_decided_by_the_means() -> None:
     assert welch_p(Cell(0.9, 0.01, 1), Cell(0.8, 0.0, 2)) is None
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("smoke", [True, False])
 def test_a_smoke_runs_report_says_so_at_the_top(tmp_path: Path, smoke: bool) -> None:
     out = tmp_path / "run"
@@ -107,7 +104,6 @@ def test_a_smoke_runs_report_says_so_at_the_top(tmp_path: Path, smoke: bool) -> 
     assert (marker in "\n".join(page)) is smoke
 
 
-@pytest.mark.slow
 def test_reproduce_writes_a_fresh_folder_and_compares_with_the_reference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

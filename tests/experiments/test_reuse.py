@@ -6,22 +6,16 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 from paths import CONFIGS
+from run_helpers import as_flags, tiny_sets
 
 from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
 from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.reuse import training_key
 
-TINY = [
-    "train.epochs=1",
-    "dataset.subset.train=200",
-    "dataset.subset.val=50",
-    "dataset.subset.test=100",
-    "iterations=1",
-]
+TINY = tiny_sets("iterations=1")
 
 
 def units_by_name(config_name: str, *overrides: str) -> dict[str, str]:
@@ -67,16 +61,15 @@ def invoke(*args: str) -> str:
     return result.stdout
 
 
-def tiny_run(config: str, out: Path, *extra: str) -> str:
-    sets = [arg for override in TINY for arg in ("--set", override)]
+def run_tiny(config: str, out: Path, *extra: str) -> str:
+    sets = as_flags(TINY)
     return invoke("run", str(CONFIGS / config), "--out", str(out), *sets, *extra)
 
 
-@pytest.mark.slow
 def test_a_unit_with_the_same_training_is_copied_not_trained(tmp_path: Path) -> None:
-    tiny_run("quickstart.yaml", tmp_path / "average", "--variants", "resilinet,resilinet_plus")
+    run_tiny("quickstart.yaml", tmp_path / "average", "--variants", "resilinet,resilinet_plus")
     merge = tmp_path / "merge"
-    listing = tiny_run(
+    listing = run_tiny(
         "ablations/digits_merge.yaml", merge, "--dry-run", "--reuse-from", str(tmp_path)
     )
     donors = tmp_path / "average" / "runs"
@@ -85,7 +78,7 @@ def test_a_unit_with_the_same_training_is_copied_not_trained(tmp_path: Path) -> 
         f"copy  merge=add/resilinet_plus/iter-1  (from {donors / 'resilinet_plus' / 'iter-1'})",
         f"0 of 2 units to train in {merge}, 2 copied",
     ]
-    printed = tiny_run("ablations/digits_merge.yaml", merge, "--reuse-from", str(tmp_path))
+    printed = run_tiny("ablations/digits_merge.yaml", merge, "--reuse-from", str(tmp_path))
     assert "training (seed" not in printed and printed.count("copied") == 2
 
     donor = tmp_path / "average" / "runs" / "resilinet" / "iter-1"
@@ -98,4 +91,4 @@ def test_a_unit_with_the_same_training_is_copied_not_trained(tmp_path: Path) -> 
     table = pd.read_csv(merge / "tables" / "weighted_accuracy.csv")
     assert list(dict.fromkeys(table["merge"])) == ["mux", "add"]
     # The copies are finished units: a rerun skips them.
-    assert tiny_run("ablations/digits_merge.yaml", merge).count("already finished") == 2
+    assert run_tiny("ablations/digits_merge.yaml", merge).count("already finished") == 2

@@ -40,9 +40,15 @@ def start_until_first_unit(out: Path, stderr: int) -> subprocess.Popen:
     )
     first = out / "runs" / "vanilla" / "iter-1" / "run.json"
     deadline = time.monotonic() + 240
-    while not (first.is_file() and '"done"' in first.read_text()):
-        assert process.poll() is None and time.monotonic() < deadline, "the run ended too early"
-        time.sleep(0.05)
+    try:
+        while not (first.is_file() and '"done"' in first.read_text()):
+            assert process.poll() is None, "the run ended before its first unit was done"
+            assert time.monotonic() < deadline, "the first unit took over 240 s"
+            time.sleep(0.05)
+    except BaseException:
+        process.kill()  # never leave the run behind when the test fails
+        process.wait(timeout=30)
+        raise
     return process
 
 
@@ -55,6 +61,38 @@ def clean(smoke_serial: Path) -> Path:
 def assert_same_tables(out: Path, clean: Path) -> None:
     for table in ("weighted_accuracy.csv", "combinations.csv"):
         assert (out / "tables" / table).read_bytes() == (clean / "tables" / table).read_bytes()
+
+
+def test_kill_9_after_the_first_unit_then_rerun_equals_an_uninterrupted_run(
+    tmp_path: Path, clean: Path
+) -> None:
+    """SIGKILL gives no handler a chance: the rerun keeps the finished unit, trains the rest,
+    and leaves the uninterrupted run's tables and no temporary file."""
+    killed = tmp_path / "killed"
+    process = start_until_first_unit(killed, stderr=subprocess.DEVNULL)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    resumed = invoke(*command(killed))
+    assert resumed.exit_code == 0 and "skip vanilla/iter-1: already finished" in resumed.stdout
+    assert_same_tables(killed, clean)
+    assert [p for p in killed.rglob("*") if ".tmp" in p.name] == []
+
+
+def test_a_fresh_process_gives_the_same_files_as_another_run(tmp_path: Path, clean: Path) -> None:
+    """Same config and seed, a fresh process against an earlier in-process run: byte-identical
+    per-unit files (nothing hangs on state the first run left in this interpreter)."""
+    out = tmp_path / "fresh"
+    args = command(out, "--variants", "resilinet", "--iterations", "1")
+    done = subprocess.run(
+        [sys.executable, "-m", "resilinet_cli", *args],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    for name in ("combinations.csv", "history.csv"):
+        path = Path("runs/resilinet/iter-1") / name
+        assert (out / path).read_bytes() == (clean / path).read_bytes(), path
 
 
 def test_dry_run_lists_done_and_todo_units_and_runs_nothing(tmp_path: Path) -> None:

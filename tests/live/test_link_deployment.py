@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from live_helpers import DEADLINE_MS, Live, invoke, wait_for
-from paths import CONFIGS
 
 from resilinet_cli.live.client import LiveClient
 from resilinet_cli.live.deployment import STATE, Deployment
@@ -26,16 +25,12 @@ EXAMPLES = 24
 
 
 @pytest.fixture(scope="module")
-def linked(trained, digits, tmp_path_factory):
-    from resilinet_cli.config import load_config
+def linked(trained, quick_config, digits, tmp_path_factory):
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.results import runs
 
-    config = load_config(
-        CONFIGS / "quickstart.yaml",
-        ["train.epochs=2", "dataset.subset.train=600", "dataset.subset.test=200",
-         f"topology.failable_links=[{','.join(LINKS)}]"],
-    )  # fmt: skip
+    # the trained models' config, with failable links
+    config = quick_config.with_overrides([f"topology.failable_links=[{','.join(LINKS)}]"])
     model, _ = build_from_config(
         config, "resilinet", input_shape=digits.x_test.shape[1:],
         num_classes=digits.num_classes, seed=0,

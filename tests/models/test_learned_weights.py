@@ -8,9 +8,7 @@ import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from paths import CONFIGS
 from reference_method import reference_model, reference_predictions
-from run_helpers import TINY
 
 from resilinet_cli.cli import main
 from resilinet_cli.layers import LinkWeight
@@ -68,11 +66,10 @@ def test_a_learned_weight_model_sweeps_as_the_weight_zeroing_reference(learned, 
     assert swept[(swept[["fog1", "fog2", "edge"]] == 1).all(axis=1)]["accuracy"].item() == expected
 
 
-def test_a_run_records_and_reports_the_learned_weights(tmp_path) -> None:
+def test_a_run_records_and_reports_the_learned_weights(tmp_path, tiny_run) -> None:
     out = tmp_path / "learned"
-    args = ["-q", "run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), *TINY,
-            "--variants", "resilinet", "--iterations", "1",
-            "--set", "train.hyperconnection_weights.scheme=5"]  # fmt: skip
+    args = ["-q", *tiny_run.command(out, "iterations=1", "train.hyperconnection_weights.scheme=5"),
+            "--variants", "resilinet"]  # fmt: skip
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     record = json.loads((out / "runs" / "resilinet" / "iter-1" / "run.json").read_text())

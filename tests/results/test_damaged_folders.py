@@ -92,7 +92,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.slow
 def test_report_names_the_damaged_file_and_writes_nothing(damaged) -> None:
     run, path, problem = damaged
     before = snapshot(run)
@@ -102,7 +101,6 @@ def test_report_names_the_damaged_file_and_writes_nothing(damaged) -> None:
     assert snapshot(run) == before
 
 
-@pytest.mark.slow
 def test_evaluate_names_the_damaged_file(damaged) -> None:
     run, path, problem = damaged
     assert_one_line(invoke("evaluate", str(run), "--failures", "all"), path, problem)
@@ -111,7 +109,6 @@ def test_evaluate_names_the_damaged_file(damaged) -> None:
     assert_one_line(rescored, path, problem)
 
 
-@pytest.mark.slow
 def test_compare_names_the_damaged_file_on_either_side(damaged, smoke_serial: Path) -> None:
     run, path, problem = damaged
     assert_one_line(invoke("compare", str(run), str(smoke_serial)), path, problem)
@@ -119,7 +116,6 @@ def test_compare_names_the_damaged_file_on_either_side(damaged, smoke_serial: Pa
     assert not (run / "comparison.csv").exists()
 
 
-@pytest.mark.slow
 def test_deploy_names_the_damaged_file_and_starts_nothing(damaged, tmp_path: Path) -> None:
     run, path, problem = damaged
     state = tmp_path / "state"
@@ -127,7 +123,6 @@ def test_deploy_names_the_damaged_file_and_starts_nothing(damaged, tmp_path: Pat
     assert not state.exists()
 
 
-@pytest.mark.slow
 def test_run_trains_the_damaged_unit_again_saying_so(damaged, smoke_serial: Path) -> None:
     run, path, problem = damaged
     planned = invoke(*smoke_command(run, "--dry-run"))
@@ -161,7 +156,6 @@ def smoke_reproduced(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("damage", list(DAMAGES))
 def test_reproduce_refuses_a_damaged_reference_and_retrains_a_damaged_unit(
     damage: str, smoke_reproduced: Path, tmp_path: Path

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
 from reference_method import reference_model, reference_predictions, with_dead_links
 
-from resilinet_cli.config import load_config
 from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.sweeps.plan import CUT, plan_sweep
 from resilinet_cli.sweeps.sweep import predict_combinations
@@ -20,12 +18,9 @@ LINKS = ["edge->fog2", "iot->fog2"]  # fog2's chain input and its skip from the 
 
 
 @pytest.fixture(scope="module")
-def linked_config():
-    return load_config(
-        Path(__file__).parents[2] / "configs" / "quickstart.yaml",
-        ["train.epochs=2", "dataset.subset.train=600", "dataset.subset.test=200",
-         f"topology.failable_links=[{','.join(LINKS)}]"],
-    )  # fmt: skip
+def linked_config(quick_config):
+    """The session's trained-model config (tests/conftest.py) with failable links."""
+    return quick_config.with_overrides([f"topology.failable_links=[{','.join(LINKS)}]"])
 
 
 def test_combinations_cover_nodes_then_links(linked_config) -> None:

@@ -124,7 +124,6 @@ def two_devices(runs: dict, request: pytest.FixtureRequest) -> dict:
     return runs[request.param]
 
 
-@pytest.mark.slow  # about 10 s: a fresh TensorFlow and two short trainings
 def test_mirrored_over_two_devices_trains_like_one_device(two_devices: dict) -> None:
     none, mirrored = two_devices["none"], two_devices["mirrored"]
     assert none["replicas"] == 1 and mirrored["replicas"] == 2
@@ -137,7 +136,6 @@ def test_mirrored_over_two_devices_trains_like_one_device(two_devices: dict) -> 
     assert two_devices["weights"] <= TOLERANCE
 
 
-@pytest.mark.slow
 def test_mirrored_refuses_gradient_accumulation(runs: dict) -> None:
     assert "gradient_accumulation_steps" in runs["accumulation"]
 

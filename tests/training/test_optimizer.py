@@ -82,7 +82,6 @@ def test_patience_runs_out_after_that_many_epochs_without_a_better_score(
     assert patience_ran_out(history, patience) is stop
 
 
-@pytest.mark.slow
 def test_early_stopping_ends_training_and_keeps_the_best_epoch(tmp_path: Path) -> None:
     out = tmp_path / "run"
     sets = [
