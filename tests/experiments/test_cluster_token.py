@@ -29,6 +29,7 @@ from run_helpers import smoke_command
 from resilinet_cli.cli import main
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray head, or Ray's and TensorFlow's start, in every test
 RAY = str(Path(sys.executable).parent / "ray")
 MARKER = "RESILINET_TEST_TOKEN_CLUSTER"
 TOKEN_LINE = (
@@ -123,7 +124,6 @@ def timed_run(args: list[str], env: dict) -> tuple[int, float, str]:
     return int(code), float(seconds), done.stderr
 
 
-@pytest.mark.slow
 def test_the_token_recipe_runs_units_each_queued_before_it_trains(
     token_cluster: tuple[str, dict], tmp_path: Path
 ) -> None:
