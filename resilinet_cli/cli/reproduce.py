@@ -93,6 +93,8 @@ def reproduce(
         click.echo(f"\n{how}; finished units in {out} are kept. Resume with: {command}", err=True)
         raise click.exceptions.Exit(status) from None
     click.echo(f"\nReport: {out}/{layout.REPORT} ({len(outcome.finished)} experiments finished)")
+    for line in outcome.tracked:
+        click.echo(line)
     for name, why in outcome.missing:
         click.echo(f"missing data: {name}: {why}", err=True)
     for name, why in outcome.skipped:

@@ -178,16 +178,19 @@ def connect(options: RayOptions) -> tuple[Any, bool]:
     if ray.is_initialized():
         return ray, False
     address = options.address
-    if address not in (None, "auto"):
-        host, _, port = address.rpartition(":")
+    target = dialed(address) if address is not None else None
+    if address is not None and target is not None:
+        host, _, port = target.rpartition(":")
         try:
             socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
         except (OSError, ValueError):
+            via = f" (Ray dials {target})" if target != address else ""
             raise RunError(
                 f"--address {address}: no Ray cluster answers there within "
-                f"{CONNECT_SECONDS} s (start one with `ray start --head`, or check HOST:PORT)"
+                f"{CONNECT_SECONDS} s{via} (start one with `ray start --head`, or check "
+                "HOST:PORT)"
             ) from None
-        check_token(address)
+        check_token(address, target)
     try:
         ray.init(
             address=address,
@@ -202,7 +205,21 @@ def connect(options: RayOptions) -> tuple[Any, bool]:
     return ray, True
 
 
-def check_token(address: str) -> None:
+def dialed(address: str) -> str | None:
+    """The HOST:PORT ``ray.init(address)`` connects to: ``auto`` is the cluster this machine
+    started last (None: none, ``ray.init`` says so); a loopback host becomes this machine's
+    address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` (Ray's own rule)."""
+    from ray._private.services import canonicalize_bootstrap_address
+
+    try:
+        return canonicalize_bootstrap_address(address)
+    except ConnectionError:
+        return None
+    except ValueError:
+        raise RunError(f"--address {address}: expected HOST:PORT or auto") from None
+
+
+def check_token(address: str, target: str) -> None:
     """Ask the cluster's GCS once whether it takes this machine's token: ``ray.init`` itself
     retries a refusal for 20 s, logging a line a second from C++."""
     from ray._private.authentication.authentication_token_setup import (
@@ -215,11 +232,11 @@ def check_token(address: str) -> None:
         # RAY_AUTH_MODE=token and no token: the C++ client would abort the process
         ensure_token_if_auth_enabled(create_token_if_missing=False)
         with native_stderr_dropped():
-            GcsClient(address=address, cluster_id=None).cluster_id  # noqa: B018 (asks the GCS)
+            GcsClient(address=target, cluster_id=None).cluster_id  # noqa: B018 (asks the GCS)
     except AuthenticationError:
         raise RunError(f"--address {address}: {TOKEN_HELP}") from None
     except Exception as error:  # noqa: BLE001 (not a Ray GCS there: ray.init says what)
-        logging.getLogger(__name__).debug("GCS probe of %s: %s", address, error)
+        logging.getLogger(__name__).debug("GCS probe of %s: %s", target, error)
 
 
 @contextmanager

@@ -60,6 +60,7 @@ class Outcome:
     missing: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    tracked: list[str] = field(default_factory=list)  # what --tracker mlflow logged, and where
 
 
 def profile_path(name_or_path: str) -> Path:
@@ -147,6 +148,7 @@ def reproduce(
     family = profile_family([(plan.out, plan.config) for plan in planned])
     for plan in planned:
         result = queue.finish(plan, family)
+        outcome.tracked += result.tracked
         for unit, why in result.failed:
             outcome.failed.append((f"{plan.config.name}/{unit.name}", why))
         if not result.weighted.empty:

@@ -407,8 +407,8 @@ def test_dry_run_json_lists_each_unit_with_the_state_the_text_shows(run_dir, tmp
     assert json.loads(stdout)["counts"] == {"todo": 0, "done": 0, "copy": 4, "total": 4}
 
 
-def test_dry_run_json_of_a_sweep_has_one_plan_per_value(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
+def test_dry_run_json_of_a_multirun_has_one_plan_per_value(tmp_path: Path) -> None:
+    out = tmp_path / "multirun"
     args = ["run", str(CONFIGS / "quickstart.yaml"), "--out", str(out), "--dry-run", "--json"]
     args += ["-m", "--set", "train.epochs=1,2", "--variants", "vanilla", "--iterations", "1"]
     code, stdout, stderr = invoke(*args)

@@ -29,6 +29,7 @@ from run_helpers import smoke_command
 from resilinet_cli.cli import main
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray head, or Ray's and TensorFlow's start, in every test
 RAY = str(Path(sys.executable).parent / "ray")
 MARKER = "RESILINET_TEST_TOKEN_CLUSTER"
 TOKEN_LINE = (
@@ -123,7 +124,6 @@ def timed_run(args: list[str], env: dict) -> tuple[int, float, str]:
     return int(code), float(seconds), done.stderr
 
 
-@pytest.mark.slow
 def test_the_token_recipe_runs_units_each_queued_before_it_trains(
     token_cluster: tuple[str, dict], tmp_path: Path
 ) -> None:
@@ -186,4 +186,23 @@ def test_reproduce_on_an_unreachable_address_makes_no_folder(tmp_path: Path) -> 
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert "--address 127.0.0.1:1: no Ray cluster answers there" in result.stderr
+    assert not out.exists()
+
+
+def test_a_loopback_address_ray_rewrites_is_named_in_the_one_line(
+    token_cluster: tuple[str, dict], tmp_path: Path
+) -> None:
+    """Without RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, Ray dials this machine's own address for
+    127.0.0.1; a head bound to 127.0.0.1 only does not answer there, and the line says so."""
+    address, head_env = token_cluster
+    env = {k: v for k, v in head_env.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    out = tmp_path / "run"
+    code, seconds, stderr = timed_run(
+        smoke_command(out, "--executor", "ray", "--address", address), env
+    )
+    if code == 0:
+        pytest.skip("this machine's only address is 127.0.0.1")
+    assert code == 2 and seconds < 10 + 2, (seconds, stderr)  # the socket's own 10 s, at most
+    assert stderr.startswith(f"error: --address {address}: no Ray cluster answers there within")
+    assert "(Ray dials " in stderr and stderr.count("\n") == 1, stderr
     assert not out.exists()

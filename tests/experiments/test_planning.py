@@ -85,8 +85,8 @@ def test_figures_carry_no_date_or_producer(smoke_serial: Path) -> None:
         assert b"matplotlib" not in png.read_bytes().lower(), png
 
 
-def test_a_multirun_trains_a_shared_unit_once_and_reports_the_sweep(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
+def test_a_multirun_trains_a_shared_unit_once_and_reports_its_values(tmp_path: Path) -> None:
+    out = tmp_path / "multirun"
     args = ["run", str(CONFIGS / "quickstart.yaml"), "-m", "train.failout.survival=0.9,0.7",
             "--variants", "resilinet,vanilla", "--out", str(out), "--set", "iterations=1",
             *TINY]  # fmt: skip
@@ -103,12 +103,13 @@ def test_a_multirun_trains_a_shared_unit_once_and_reports_the_sweep(tmp_path: Pa
     for name in ("combinations.csv", "history.csv"):
         unit = Path("runs") / "vanilla" / "iter-1" / name
         assert (first / unit).read_bytes() == (second / unit).read_bytes()
-    sweep = pd.read_csv(out / "tables" / "sweep.csv")
-    assert sorted(set(sweep["train.failout.survival"])) == [0.7, 0.9]
+    table = pd.read_csv(out / "tables" / "multirun.csv")
+    assert sorted(set(table["train.failout.survival"])) == [0.7, 0.9]
     page = (out / "REPORT.md").read_text()
-    assert "![sweep](figures/sweep.png)" in page
+    assert "![multirun](figures/multirun.png)" in page
     assert "(train.failout.survival=0.9/REPORT.md)" in page
-    assert (out / "figures" / "sweep.png").is_file() and (out / "figures" / "sweep.pdf").is_file()
+    figures = out / "figures"
+    assert (figures / "multirun.png").is_file() and (figures / "multirun.pdf").is_file()
 
 
 def test_a_folder_of_another_config_names_the_keys_that_differ(tmp_path: Path) -> None:

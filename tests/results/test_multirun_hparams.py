@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from tensorboard.plugins.hparams import metadata
 
+from resilinet_cli.results.hparams import write_hparams
 from resilinet_cli.results.multirun import write_multirun_table
 
 TABLES = {
@@ -38,12 +39,10 @@ def test_each_value_is_a_session_of_the_hparams_dashboard(tmp_path: Path) -> Non
     for folder, rows in TABLES.items():
         table = pd.DataFrame(rows, columns=["variant", "setting", "mean"])
         table = table.assign(std=0.01, iterations=2)
-        (tmp_path / folder / "tables").mkdir(parents=True)
-        table.to_csv(tmp_path / folder / "tables" / "weighted_accuracy.csv", index=False)
         values = dict(part.split("=") for part in folder.split(","))
-        runs.append((values, tmp_path / folder))
-    write_multirun_table(tmp_path, runs)
-    logs = tmp_path / "tensorboard"
+        runs.append((values, folder, table))
+    logs = write_hparams(tmp_path, runs)
+    assert logs == tmp_path / "tensorboard"
 
     [(tag, _, config)] = summaries(logs)
     assert tag == metadata.EXPERIMENT_TAG
@@ -73,7 +72,7 @@ def test_each_value_is_a_session_of_the_hparams_dashboard(tmp_path: Path) -> Non
         assert dict(metrics) == expected  # float32 scalars
 
 
-def test_a_rewrite_replaces_the_sessions(tmp_path: Path) -> None:
+def test_the_multirun_table_writes_them_afresh_each_time(tmp_path: Path) -> None:
     folder = tmp_path / "seed=1"
     (folder / "tables").mkdir(parents=True)
     pd.DataFrame({"variant": ["vanilla"], "setting": ["normal"], "mean": [0.5], "std": [0.0],
