@@ -1,7 +1,7 @@
 """Failure models beyond independent node crashes: the probability of every failure combination.
 
 The paper gives each failable node a survival probability and lets nodes fail independently
-(docs/method.md §6). A failure model (README, "Failure models") may add:
+(docs/method.md §6). A failure model (docs/evaluation.md, "Failure models") may add:
 
 - ``common_cause`` events: each happens independently with its probability and kills every
   node it lists at once (two fog servers on one rack, power feed or uplink);

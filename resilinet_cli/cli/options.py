@@ -48,7 +48,8 @@ def executor_options(function: Any) -> Any:
             type=click.Choice(["local", "ray"]),
             default="local",
             show_default=True,
-            help="local: this machine; ray: tasks of a Ray cluster (pip install 'resilinet[ray]').",
+            help="local: this machine; ray: tasks of a Ray cluster (in the repository: "
+            "pip install -e '.[ray]').",
         ),
         WORKERS_OPTION,
         click.option(
@@ -107,7 +108,8 @@ TRACKER_OPTION = click.option(
     expose_value=False,
     callback=chosen_tracker,
     help="tensorboard: each unit logs to its tensorboard/ folder (tensorboard --logdir "
-    "results/NAME); mlflow: also one MLflow run per unit (pip install 'resilinet[mlflow]'); "
+    "results/NAME); mlflow: also one MLflow run per unit (in the repository: "
+    "pip install -e '.[mlflow]'); "
     "none: no logs.",
 )
 

@@ -289,7 +289,8 @@ class CommonCauseConfig(_Section):
 
 
 class FailureModelConfig(_Section):
-    """Failures beyond independent node crashes (failure_model.py; README, "Failure models")."""
+    """Failures beyond independent node crashes (failure_model.py; docs/evaluation.md,
+    "Failure models")."""
 
     survival: dict[str, Probability] = Field(
         default={}, description="per failable node, on its own (1 if not listed)"

@@ -1,8 +1,8 @@
 """Train a queue of units: here one at a time, in a local pool, or on a Ray cluster.
 
 Whatever trains them, each unit runs the same ``run_unit`` with the same seeds and settings,
-so the files it leaves are the same (README, "Several units at a time"). A unit that fails is
-recorded with its error and the queue goes on, unless it fails fast.
+so the files it leaves are the same (docs/running.md, "Several units at a time"). A unit that
+fails is recorded with its error and the queue goes on, unless it fails fast.
 """
 
 from __future__ import annotations

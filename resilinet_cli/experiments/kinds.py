@@ -119,7 +119,8 @@ INDEPENDENT = "independent"  # the failure_model experiment's level of the paper
 
 def _failure_model_levels(config: ExperimentConfig, variant: str) -> list[Level]:
     """Failout as the paper draws it, then drawn from each failure model failout can draw
-    (survival, common-cause events and links, not a joint table; README, "Failure models")."""
+    (survival, common-cause events and links, not a joint table; docs/evaluation.md,
+    "Failure models")."""
     levels = [Level("failout", INDEPENDENT)]
     if not VARIANTS[variant].failout:
         return levels
@@ -254,7 +255,7 @@ KINDS: dict[str, Kind] = {
         "Failout drawn as the paper draws it (each node on its own: 'independent') against "
         "failout drawn from a failure model (its correlated, common-cause failures), each "
         "model scored under the independent reliability settings and under the failure "
-        'models (README, "Failure models").',
+        'models (docs/evaluation.md, "Failure models").',
         _failure_model_levels,
         _level_bars(layout.FAILURE_MODEL_PNG),
         "failout",

@@ -2,8 +2,8 @@
 
 A unit's weighted accuracy is Σ_c P(c)·acc(c) over its ``combinations.csv``: exact, and it
 needs neither the saved models nor the data, so committed results (which keep no models) can be
-rescored too (failure_model.py; README, "Failure models"). A model with link failures needs the
-link columns, which the sweep writes for the run topology's ``failable_links``.
+rescored too (failure_model.py; docs/evaluation.md, "Failure models"). A model with link
+failures needs the link columns, which the sweep writes for the run topology's ``failable_links``.
 """
 
 from __future__ import annotations

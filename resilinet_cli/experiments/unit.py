@@ -162,7 +162,7 @@ def run_unit(
         if on_resume:
             on_resume(config.train.epochs)
     else:
-        # Built, compiled and trained under the strategy: train.distribute (README, Cluster).
+        # Built, compiled and trained under the strategy: train.distribute (docs/cluster.md).
         with distribution_scope(config.train.distribute):
             with precision(config.train.mixed_precision), allowing_code(invocation.allow_code):
                 model, _ = build_from_config(

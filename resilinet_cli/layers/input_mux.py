@@ -16,7 +16,7 @@ def select_rows(pick: Any, x: Any, y: Any) -> Any:
 
     ``pick`` is a ``[batch]`` bool vector. This select is the mux's cost in training, forward
     and backward (its gradient is two more selects, one per input); on the Health MLP it is
-    most of ResiliNet's gap to ResiliNet+ in README "Performance". With TensorFlow it is the
+    most of ResiliNet's gap to ResiliNet+ in docs/benchmarks.md. With TensorFlow it is the
     ``Select`` op with a ``[batch]`` condition, whose CPU kernel copies each example's row from
     one input or the other; ``tf.where`` (what ``keras.ops.where`` calls) with a
     ``[batch, 1, ...]`` condition broadcasts the condition and selects element by element, in

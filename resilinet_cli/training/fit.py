@@ -33,7 +33,7 @@ PAPER_OPTIMIZER = OptimizerConfig()
 def set_seeds(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras, and make TF's ops deterministic.
 
-    With both, two runs of one config on one machine give byte-identical results (README,
+    With both, two runs of one config on one machine give byte-identical results (docs/running.md,
     "Determinism"). Op determinism costs nothing measurable on CPU.
     """
     keras.utils.set_random_seed(seed)
@@ -59,7 +59,7 @@ def train_model(
 
     ``train_epoch(e)`` gives epoch ``e``'s batches. With a ``checkpoint``, training starts after
     the last epoch it holds and saves each finished epoch to it, so that a run killed at any
-    point resumes with the same result as if it had never stopped (README, "Determinism").
+    point resumes with the same result as if it had never stopped (docs/running.md, "Determinism").
     ``epoch_callbacks`` may add to an epoch's logs before the history records them
     (``train.epoch_sweep``). ``optimizer`` is ``train.optimizer``; ``early_stopping`` the
     patience in epochs of ``train.early_stopping``, judged from the history alone, so that a
