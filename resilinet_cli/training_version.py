@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "6df9e0055dda42f450e7ade274a91ebfdf8ad7042386f1fddb5d400de6969928"
+FINGERPRINT = "6e058db19afe2919a0fcf4a89ab80718a3ce97e9b87edfafc21557caa21249e9"
 
 PACKAGE = Path(__file__).resolve().parent
 
