@@ -44,6 +44,10 @@ CLAIM_EPOCHS_PNG = "claim_by_epoch.png"  # a profile's: each experiment's harshe
 FIGURE_DIGESTS = ".inputs.json"  # in figures/: what each figure was last drawn from
 REFERENCE = "REFERENCE.md"  # the marker of a committed reference (results/references.py)
 # `resilinet live-eval`'s folder
+MULTIRUN_CSV = "multirun.csv"  # a -m multirun's folder: every value's weighted accuracy
+MULTIRUN_MD = "multirun.md"
+MULTIRUN_PNG = "multirun.png"
+LEGACY_MULTIRUN_CSV = "sweep.csv"  # the same table, as multiruns before issue 28 named it
 LIVE_CSV = "live.csv"
 LIVE_SUMMARY_CSV = "live_summary.csv"
 LIVE_EVENTS_CSV = "live_events.csv"

@@ -23,11 +23,6 @@ from resilinet_cli.results.hparams import write_hparams
 from resilinet_cli.results.report_page import Section, table_formats, write_report
 from resilinet_cli.results.tables import NOTE
 
-MULTIRUN_CSV = "multirun.csv"
-MULTIRUN_MD = "multirun.md"
-MULTIRUN_PNG = "multirun.png"
-LEGACY_CSV = "sweep.csv"  # the same table, as multiruns before issue 28 named it
-
 
 def write_multirun_table(root: Path, runs: Sequence[tuple[dict[str, str], Path]]) -> Path | None:
     """Write ``root/tables/multirun.csv`` and ``.md`` from each (varied values, run folder),
@@ -48,24 +43,24 @@ def write_multirun_table(root: Path, runs: Sequence[tuple[dict[str, str], Path]]
         return None
     combined = pd.concat(frames, ignore_index=True)
     tables = root / layout.TABLES
-    atomic.write_csv(tables / MULTIRUN_CSV, combined)
+    atomic.write_csv(tables / layout.MULTIRUN_CSV, combined)
     if not combined.empty:
         markdown = table_formats(combined)["markdown"]
-        atomic.write_text(tables / MULTIRUN_MD, f"{markdown}\n\n{NOTE}\n")
+        atomic.write_text(tables / layout.MULTIRUN_MD, f"{markdown}\n\n{NOTE}\n")
         varied = list(runs[0][0])
         write_multirun_page(root, combined, varied, [folder for _, folder in runs])
     if sessions:
         write_hparams(root, sessions)
-    return tables / MULTIRUN_CSV
+    return tables / layout.MULTIRUN_CSV
 
 
 def read_multirun_table(root: Path) -> pd.DataFrame:
     """The multirun table of ``root``: ``tables/multirun.csv``, else the older ``sweep.csv``."""
-    for name in (MULTIRUN_CSV, LEGACY_CSV):
+    for name in (layout.MULTIRUN_CSV, layout.LEGACY_MULTIRUN_CSV):
         path = root / layout.TABLES / name
         if path.is_file():
             return pd.read_csv(path)
-    raise FileNotFoundError(f"{root / layout.TABLES / MULTIRUN_CSV}: no multirun table")
+    raise FileNotFoundError(f"{root / layout.TABLES / layout.MULTIRUN_CSV}: no multirun table")
 
 
 def write_multirun_page(
@@ -74,7 +69,7 @@ def write_multirun_page(
     """``root/REPORT.md``: what was varied, the figure, the table, and a link to each value's
     own page (whose verdicts are that page's own)."""
     figures = root / layout.FIGURES
-    png = figures / MULTIRUN_PNG
+    png = figures / layout.MULTIRUN_PNG
     drawn = draw_once(figures, "multirun", [combined, varied],
                       lambda: [plots.sweep_lines(combined, varied, png)])  # fmt: skip
     pages = [

@@ -32,8 +32,7 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import ConfigError
 from resilinet_cli.results import layout, runs
 from resilinet_cli.sweeps.sweep import weighted_accuracy
-from resilinet_cli.topology import Topology
-from resilinet_cli.variants import variant_topology
+from resilinet_cli.variants import topology_of
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -169,7 +168,7 @@ def log_unit(
     combinations = unit_folder / layout.COMBINATIONS
     if combinations.is_file():
         table = pd.read_csv(combinations)
-        topology = variant_topology(Topology.from_config(unit_config.topology), unit.variant)
+        topology = topology_of(unit_config, unit.variant)
         step = len(pd.read_csv(unit_folder / layout.HISTORY)) if metrics else 0
         for setting, reliability in topology.reliability.items():
             value = weighted_accuracy(table, topology, reliability)
