@@ -37,14 +37,14 @@ quickstart: install
 reproduce-paper: install
 	$(BIN)/resilinet reproduce --profile $(PROFILE) $(ARGS)
 
-# The whole suite (what CI runs): every test but the timing-sensitive ones on TEST_WORKERS
-# processes (pytest-xdist; each test file stays on one worker, so its trained fixtures are built
-# once), then the `serial` ones (kill, Ctrl-C, node loss) alone. TEST_WORKERS=0: one process.
-# Which tests are slow or serial is decided in one place, tests/tiers.py.
+# The whole suite (what CI runs) on TEST_WORKERS processes (pytest-xdist): each test file stays
+# on one worker, so its trained fixtures are built once, and the timing-sensitive tests (kill,
+# Ctrl-C, node loss: marked `serial`) run one after another on one worker, never two at once.
+# Which tests are slow or serial is decided in one place, tests/tiers.py. TEST_WORKERS=0: one
+# process; `pytest -m serial` runs the timing-sensitive ones alone.
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
-	$(BIN)/python -m pytest -m serial
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The fast tier: every test that trains nothing and starts no process, in well under a minute.
 # An unmarked test that takes over 2 s fails it (tests/conftest.py says how to mark it).

@@ -23,7 +23,8 @@ _SPENT = pytest.StashKey[float]()
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test slow and/or serial by the fixtures it uses and by tests/tiers.py."""
+    """Mark each test slow and/or serial by the fixtures it uses and by tests/tiers.py; the
+    serial tests go first (see ``pytest_xdist_make_scheduler``)."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         places = {
@@ -35,6 +36,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.serial)
         if serial or matches(item.nodeid, SLOW_PATHS) or uses_slow_fixture(places):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("serial") is None)  # stable
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadfile`` (``make test``) with the serial tests as one more "file": each file
+    stays on one worker, so its trained fixtures are built once, and one worker runs the
+    timing-sensitive tests one after another, never two at once. That group is queued first,
+    so the longest work unit starts at once while the other workers take the files.
+    (xdist's own ``loadgroup`` does not group under pytest 9, which ignores its node-id suffix.)
+    """
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class TierScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "serial" if matches(nodeid, SERIAL_PATHS) else super()._split_scope(nodeid)
+
+    config.option.loadscopereorder = False  # the collection's order: the serial group first
+    return TierScheduling(config, log)
 
 
 def _fast_tier(config: pytest.Config) -> bool:

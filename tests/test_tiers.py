@@ -47,10 +47,11 @@ def test_no_test_file_marks_itself_slow() -> None:
 
 
 def test_matching_is_by_prefix_of_the_node_id() -> None:
-    paths = ("tests/live/test_x.py", "tests/a.py::test_kill")
-    assert matches("tests/live/test_x.py::test_y[1]", paths)
-    assert matches("tests/a.py::test_kill_9_then_rerun", paths)
-    assert not matches("tests/a.py::test_dry_run", paths)
+    live, runner = "tests/live/test_health_deployment.py", "tests/experiments/test_runner.py"
+    paths = (live, f"{runner}::test_kill")
+    assert matches(f"{live}::test_a_hung_node[1]", paths)
+    assert matches(f"{runner}::test_kill_9_then_rerun", paths)
+    assert not matches(f"{runner}::test_dry_run", paths)
 
 
 def test_a_fixture_name_is_slow_anywhere_or_only_in_its_file() -> None:
