@@ -166,7 +166,6 @@ def visible_text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
-@pytest.mark.slow
 def test_the_guide_builds_strict_offline_with_the_api_reference(tmp_path: Path) -> None:
     """``mkdocs build --strict``: links, anchors and pages checked; every public name rendered."""
     for module in ("mkdocs", "material", "mkdocstrings_handlers.python"):

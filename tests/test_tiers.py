@@ -41,7 +41,7 @@ def test_no_test_file_marks_itself_slow() -> None:
         path.relative_to(ROOT)
         for path in TESTS.rglob("test_*.py")
         if path != Path(__file__)
-        and ("mark.slow" in path.read_text() or "pytestmark" in path.read_text())
+        and ("mark.slow" in path.read_text() or "mark.serial" in path.read_text())
     ]
     assert marked == [], marked
 

@@ -59,6 +59,13 @@ SLOW_PATHS = (
     "tests/experiments/test_pool.py",
     "tests/experiments/test_cluster.py",
     "tests/experiments/test_image_runs.py",
+    "tests/experiments/test_cluster_token.py",  # a Ray head, or Ray's and TensorFlow's start
+    "tests/experiments/test_serial_queue.py",
+    "tests/data/test_offline.py::test_run_offline_is_one_line_and_exit_2",
+    "tests/test_notebook.py",  # a fresh interpreter trains, as a notebook cell would
+    "tests/test_docs.py::test_the_guide_builds_strict_offline",  # mkdocs in a process
+    "tests/training/test_tensorboard_resume.py::test_a_resumed_unit_logs_every_step_once",
+    "tests/results/test_mlflow_store.py",  # the trained smoke run, mlflow in processes
     "tests/experiments/test_reproduce.py::test_a_smoke_runs_report_says_so_at_the_top",
     "tests/experiments/test_reproduce.py::test_reproduce_writes_a_fresh_folder_and_compares",
     "tests/experiments/test_reuse.py::test_a_unit_with_the_same_training_is_copied_not_trained",
@@ -93,7 +100,7 @@ SLOW_PATHS = (
     "tests/cli/test_commands.py::test_smoke_on_a_config_outside_configs_keeps_an_explicit_set",
     "tests/cli/test_commands.py::test_train_writes_one_unit_with_the_given_seed",
     "tests/cli/test_failure_model_cli.py::test_a_configs_failure_models_are_settings_of_its",
-    "tests/cli/test_overrides_cli.py::test_the_sweep_table_puts_the_swept_keys_before_each",
+    "tests/cli/test_overrides_cli.py::test_the_multirun_table_puts_the_swept_keys_before_each",
     "tests/config/test_messages_fuzz.py",
     "tests/data/test_data_download.py::test_http_error_is_one_line",
     "tests/data/test_data_download.py::test_server_that_fails_once_is_retried",
@@ -121,6 +128,7 @@ SLOW_PATHS = (
     "tests/results/test_compare.py",
     "tests/results/test_model_files.py::test_evaluate_refuses_a_lambda_model",
     "tests/results/test_plots.py",
+    "tests/results/test_multirun_hparams.py",
     "tests/results/test_references.py::test_report_refuses_a_reference_and_rebuilds_a_copy",
     "tests/sweeps/test_plan.py::test_a_model_without_node_markers_is_swept_with_masks",
     "tests/test_api.py::test_build_model_takes_features_and_an_alive_mask",
@@ -147,6 +155,7 @@ SERIAL_PATHS = (
     "tests/experiments/test_pool.py::test_a_unit_process_that_dies",
     "tests/experiments/test_pool.py::test_sigterm_stops_every_unit_process",
     "tests/experiments/test_cluster.py",  # one Ray cluster at a time on the machine
+    "tests/experiments/test_cluster_token.py",  # Ray heads of its own, on Ray's ports
     "tests/live/test_health_deployment.py",  # a hung node must cost one 200 ms deadline
     "tests/live/test_live_eval_restart.py",
 )

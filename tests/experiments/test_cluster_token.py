@@ -29,7 +29,6 @@ from run_helpers import smoke_command
 from resilinet_cli.cli import main
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.slow  # a Ray head, or Ray's and TensorFlow's start, in every test
 RAY = str(Path(sys.executable).parent / "ray")
 MARKER = "RESILINET_TEST_TOKEN_CLUSTER"
 TOKEN_LINE = (

@@ -37,7 +37,6 @@ def log_in(folder: Path, run: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return result.stdout
 
 
-@pytest.mark.slow  # the trained smoke run, and a process of its own
 def test_the_default_store_is_mlflow_db_that_mlflow_finds_with_no_variable(
     smoke_serial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,7 +57,6 @@ def test_the_default_store_is_mlflow_db_that_mlflow_finds_with_no_variable(
     assert found.stdout.split() == [uri, str(len(UNITS) + 1)]  # MLflow 3 resolves its default
 
 
-@pytest.mark.slow  # the trained smoke run, and `mlflow migrate-filestore`
 def test_an_old_file_store_gets_one_line_pointing_at_migrate_filestore(
     smoke_serial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

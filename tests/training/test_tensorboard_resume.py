@@ -59,7 +59,6 @@ def train(config, inputs, folder: Path, callbacks: list) -> object:
     )  # fmt: skip
 
 
-@pytest.mark.slow  # trains a model twice
 def test_a_resumed_unit_logs_every_step_once(
     quick_config, digits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
