@@ -8,6 +8,7 @@ pool or a cluster never idles while one experiment finishes.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pandas as pd
 from resilinet_cli import atomic, interrupt
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import example_shape, load_splits
+from resilinet_cli.errors import DataError
 from resilinet_cli.experiments import reuse
 from resilinet_cli.experiments.executors import DataCache, Executor, train_jobs
 from resilinet_cli.experiments.kinds import plan_units
@@ -140,7 +142,9 @@ class Queue:
     def plan(
         self, config: ExperimentConfig, out: Path, units: list[runs.Unit], label: bool = False
     ) -> Planned:
-        """Prepare ``out`` and queue what is left of ``units``; copy what was trained before."""
+        """Prepare ``out`` and queue what is left of ``units``; copy what was trained before.
+        Missing data leaves no folder behind that this call made."""
+        fresh = not out.exists()
         runs.prepare_run_folder(out, config)
         check_network_files(out, config)
         retrained = {unit.name for unit in units} if self.force else set()
@@ -162,7 +166,12 @@ class Queue:
             elif step.why:
                 self.progress.damaged(jobs[step.unit], step.why)
         if todo:  # missing data is one error before any unit, not a failed unit each
-            self.check_data(config, [step.unit.config(config) for step in todo])
+            try:
+                self.check_data(config, [step.unit.config(config) for step in todo])
+            except DataError:
+                if fresh:
+                    shutil.rmtree(out, ignore_errors=True)
+                raise
         if planned.changes or not runs.read_record(out):
             seeds = {unit.name: unit.seed for unit in units}
             runs.write_record(out, config, status="running", started=planned.started, seeds=seeds)

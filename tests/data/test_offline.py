@@ -83,3 +83,4 @@ def test_run_offline_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert time.monotonic() - start < 60
     assert not cache.exists() or not any(cache.iterdir())  # nothing half-downloaded
+    assert not out.exists()  # no half-made results folder either
