@@ -144,7 +144,7 @@ def test_evaluate_without_models_says_they_are_not_committed_and_how_to_retrain(
     code, _, stderr = invoke("evaluate", str(out))
     assert code == 2
     assert stderr == (
-        f"error: {out}: a folder of 3 experiments (digits_skip_sensitivity, health, quickstart), "
+        f"error: {out}: a folder of 2 experiments (digits_skip_sensitivity, quickstart), "
         f"not one run; evaluate one of them, e.g. resilinet evaluate "
         f"{out / 'digits_skip_sensitivity'}\n"
     )
