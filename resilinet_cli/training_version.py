@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "6e058db19afe2919a0fcf4a89ab80718a3ce97e9b87edfafc21557caa21249e9"
+FINGERPRINT = "b8c2c70a4bf0a873b9f5759bf9faa3ba5d7da85f36624ada3b33812b37f77c67"
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -52,6 +52,10 @@ SOURCES = (
     "data/cifar10.py",
     "data/mhealth.py",
     "data/imagenet.py",
+    "data/files.py",
+    "data/labels.py",
+    "data/tables.py",
+    "data/image_folder.py",
 )
 
 

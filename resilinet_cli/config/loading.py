@@ -16,9 +16,14 @@ from resilinet_cli.config import presets
 from resilinet_cli.config.generate import GENERATORS
 from resilinet_cli.config.messages import loc_text
 from resilinet_cli.config.overrides import Edit, apply_edit, plain_edit
-from resilinet_cli.config.schema import ExperimentConfig, GeneratedTopologyConfig, validate_config
+from resilinet_cli.config.schema import (
+    ExperimentConfig,
+    GeneratedTopologyConfig,
+    validate_config,
+    with_data_digest,
+)
 from resilinet_cli.config.yaml_file import read_yaml
-from resilinet_cli.errors import ConfigError, unknown_choice
+from resilinet_cli.errors import ConfigError, DataError, unknown_choice
 
 SMOKE_OVERRIDES = (
     "smoke=true",
@@ -32,16 +37,22 @@ SMOKE_OVERRIDES = (
 
 
 def load_config(
-    path: Path, overrides: Sequence[str | Edit] = (), *, smoke: bool = False
+    path: Path,
+    overrides: Sequence[str | Edit] = (),
+    *,
+    smoke: bool = False,
+    need_dataset: bool = True,
 ) -> ExperimentConfig:
     """Read, override and validate a config file; raise ConfigError listing every problem.
 
     A text override is the plain ``key=value`` (value read as YAML) of profiles and the API;
     the command line passes ``Edit`` objects parsed with Hydra's grammar (``config/grammar.py``).
+    Without ``need_dataset`` a config may lack its ``dataset:`` section (``rn.run(config,
+    data=...)`` brings the data). A files data set gets its SHA-256 (``with_data_digest``).
     """
     edits = [o if isinstance(o, Edit) else plain_edit(o) for o in overrides]
     if smoke:  # the file as written must be valid: --smoke shrinks a config, never repairs one
-        load_config(path, edits)
+        load_config(path, edits, need_dataset=need_dataset)
     raw = presets.resolve_all(read_mapping(path), path)
     # As Hydra composes its config groups before it applies values: a group named by a preset
     # (dataset=cifar10) replaces its section first, so dataset.subset.train=100 changes that
@@ -53,7 +64,16 @@ def load_config(
         apply_edit(raw, edit)
         if edit.key in presets.FOLDERS:
             raw = presets.resolve(raw, edit.key, path, edit.label)
-    return validate_config(_expand_generated(raw, path.name), path.name, edits)
+    config = validate_config(_expand_generated(raw, path.name), path.name, edits)
+    if config.dataset is None and need_dataset:
+        raise ConfigError(
+            f"{path.name}: dataset: missing; name a data set (dataset: {{name: files, path: "
+            "...}} for your own), or pass arrays in Python: rn.run(config, data=(x, y))"
+        )
+    try:
+        return with_data_digest(config)
+    except DataError as error:
+        raise ConfigError(f"{path.name}: dataset.path: {error}") from None
 
 
 def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -65,6 +85,7 @@ def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path.name}: expected a mapping of keys at the top level")
+    _anchor_data_path(raw, path)
     base = raw.pop("base", None)
     if base is None:
         return raw
@@ -75,6 +96,17 @@ def read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ConfigError(f"{path.name}: base: {base} includes itself")
     inherited = presets.resolve_all(read_mapping(parent, (*seen, path.resolve())), parent)
     return _deep_merge(inherited, raw)
+
+
+def _anchor_data_path(raw: dict[str, Any], path: Path) -> None:
+    """A ``dataset.path`` written in a config file is relative to that file's folder (as
+    ``base:`` is), so a config runs from any working directory; a ``--set`` value stays
+    relative to the working directory."""
+    dataset = raw.get("dataset")
+    if isinstance(dataset, dict) and isinstance(dataset.get("path"), str):
+        data_path = Path(dataset["path"]).expanduser()
+        if not data_path.is_absolute():
+            dataset["path"] = str((path.parent / data_path).resolve())
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -182,7 +182,7 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
     if optimizer.momentum and optimizer.name != "sgd":
         message = f"applies to sgd only (train.optimizer.name is {optimizer.name})"
         problems.append(("train.optimizer.momentum", message))
-    if config.train.epoch_sweep and config.dataset.name == "imagenet":
+    if config.train.epoch_sweep and config.dataset and config.dataset.name == "imagenet":
         problems.append((
             "train.epoch_sweep",
             "needs a dataset held in memory; imagenet is streamed from folders, so sweep "

@@ -22,6 +22,7 @@ from pydantic import (
     PositiveInt,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from resilinet_cli.config.families import FAMILIES
@@ -87,6 +88,13 @@ class SubsetConfig(_Section):
     test: PositiveInt | None = None
 
 
+DataFormat = Literal["npz", "csv", "parquet", "images"]
+
+
+def _unset(value: Any) -> bool:
+    return value is None
+
+
 class DatasetConfig(_Section):
     name: str
     data_dir: Path | None = None
@@ -97,15 +105,86 @@ class DatasetConfig(_Section):
         default=None, description="pad (or resize, if larger) images to this square size"
     )
     channels: Literal[1, 3] | None = Field(default=None, description="repeat grey images to 3")
+    # Own data (name: files or arrays). Each key is left out of the resolved config (and so of
+    # the config hash) while unset, so the built-in data sets' hashes stay as they were.
+    path: Path | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="name: files: the .npz, .csv or .parquet file, or the image folder; "
+        "relative to the config file",
+    )
+    format: DataFormat | None = Field(
+        default=None, exclude_if=_unset, description="default: from the suffix (a folder: images)"
+    )
+    label: str | None = Field(
+        default=None, exclude_if=_unset, description="the label column of a table (default: label)"
+    )
+    features: list[str] | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="a table's feature columns, by name or pattern (default: all but the label)",
+    )
+    standardize: bool = Field(
+        default=False,
+        exclude_if=lambda on: not on,
+        description="scale each feature to mean 0 and standard deviation 1, fitted on the "
+        "training split only",
+    )
+    classes: list[str] | None = Field(
+        default=None, exclude_if=_unset, description="class names, in the order of the labels"
+    )
+    digest: str | None = Field(
+        default=None,
+        exclude_if=_unset,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the data (set when the config is loaded; a run refuses other data)",
+    )
 
     @field_validator("name")
     @classmethod
     def _known_dataset(cls, name: str) -> str:
-        from resilinet_cli.data import DATASETS
+        from resilinet_cli.data.registry import DATASETS, OWN_DATA
 
-        if name not in DATASETS:
-            raise ValueError(unknown_choice("dataset", name, DATASETS))
+        if name not in (*DATASETS, *OWN_DATA):
+            raise ValueError(unknown_choice("dataset", name, (*DATASETS, "files")))
         return name
+
+    @model_validator(mode="after")
+    def _own_data_keys(self) -> DatasetConfig:
+        from resilinet_cli.data.registry import OWN_DATA
+
+        own = {"path", "format", "label", "features", "standardize", "classes", "digest"}
+        given = {key for key in own if key in self.model_fields_set}
+        if self.name not in OWN_DATA and given:
+            raise ValueError(
+                f"{', '.join(sorted(given))}: only for a data set of your own (name: files)"
+            )
+        if self.name == "files" and self.path is None:
+            raise ValueError("name: files needs path: the .npz, .csv, .parquet file or folder")
+        if self.name == "arrays" and self.digest is None:
+            raise ValueError("name: arrays is set by rn.run(config, data=...) with a digest")
+        if self.name == "arrays" and self.path is not None:
+            raise ValueError("path: not for arrays (they are kept in the data cache)")
+        table = self.data_format in ("csv", "parquet")
+        for key in ("label", "features"):
+            if key in given and not table:
+                raise ValueError(f"{key}: only for a CSV or Parquet file")
+        return self
+
+    @property
+    def data_format(self) -> str | None:
+        """The format of a files data set: ``format``, else its path's suffix (no suffix: an
+        image folder); arrays are kept as npz."""
+        if self.name == "arrays":
+            return "npz"
+        if self.path is None:
+            return None
+        if self.format is not None:
+            return self.format
+        suffix = self.path.suffix.lower()
+        return {".npz": "npz", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(
+            suffix, "images"
+        )
 
 
 class ModelConfig(_Section):
@@ -334,7 +413,10 @@ class ExperimentConfig(_Section):
         "only for the comparison that needs them (iteration k keeps seed + k - 1)",
     )
     topology: TopologyConfig
-    dataset: DatasetConfig
+    dataset: DatasetConfig | None = Field(
+        default=None,
+        description="absent only in a config run by rn.run(config, data=...)",
+    )
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
@@ -376,27 +458,39 @@ class ExperimentConfig(_Section):
         if not overrides:
             return self
         raw = self.to_dict()
+        if self.dataset is not None and self.dataset.name == "files":
+            raw["dataset"].pop("digest", None)  # an override may name other files
         for override in overrides:
             apply_override(raw, override)
-        return validate_config(raw, self.name)
+        return with_data_digest(validate_config(raw, self.name))
 
     def digest(self) -> str:
         """Stable hash of the resolved config: a run folder belongs to exactly one config.
 
-        Where the data lives (``data_dir``, ``download``) and what a unit asks of a cluster
-        (``resources``) do not change results, so they are left out: the same run can resume
-        on a machine that keeps its data elsewhere, or with other resources. Failure models
+        Where the data lives (``data_dir``, ``download``, ``path``) and what a unit asks of a
+        cluster (``resources``) do not change results, so they are left out: the same run can
+        resume on a machine that keeps its data elsewhere, or with other resources (a data set
+        of the user's own is named by its ``digest``). Failure models
         only score finished units: adding one to a finished run rescores it; ``stats`` only
         reports.
         """
         identity = training_identity(self, self.to_dict())
         identity.pop("resources", None)
         identity.pop("stats", None)
-        identity["dataset"] = {
-            k: v for k, v in identity["dataset"].items() if k not in ("data_dir", "download")
-        }
+        identity["dataset"] = data_identity(identity["dataset"])
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+DATA_LOCATION = ("data_dir", "download", "path")  # where the data lives, not what it is
+
+
+def data_identity(dataset: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A resolved ``dataset:`` section without the keys that only say where the data lives:
+    the same data elsewhere resumes the same run (its ``digest`` says what it is)."""
+    if dataset is None:
+        return None
+    return {k: v for k, v in dataset.items() if k not in DATA_LOCATION}
 
 
 def training_identity(config: ExperimentConfig, identity: dict[str, Any]) -> dict[str, Any]:
@@ -408,6 +502,20 @@ def training_identity(config: ExperimentConfig, identity: dict[str, Any]) -> dic
         drawn = config.failure_models[name].model_dump(mode="json")
         identity["train"]["failout"]["model"] = {"name": name, **drawn}
     return identity
+
+
+def with_data_digest(config: ExperimentConfig) -> ExperimentConfig:
+    """The config with its files' SHA-256 as ``dataset.digest`` (computed once per file
+    version): the config hash and the training key then change with the data. A digest the
+    config already gives is checked when the data is loaded (data/files.py)."""
+    dataset = config.dataset
+    if dataset is None or dataset.name != "files" or dataset.digest is not None:
+        return config
+    from resilinet_cli.data.files import files_digest
+
+    assert dataset.path is not None
+    digest = files_digest(Path(dataset.path))
+    return config.model_copy(update={"dataset": dataset.model_copy(update={"digest": digest})})
 
 
 def validate_config(

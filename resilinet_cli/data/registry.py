@@ -4,11 +4,12 @@ name must give one helpful line (the known names and the closest match)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
 from resilinet_cli.data import cifar10, digits, fashion_mnist, imagenet, mhealth
-from resilinet_cli.data.splits import FolderSplits, Splits
+from resilinet_cli.data.splits import FolderSplits, ImageFiles, Splits
 from resilinet_cli.errors import DataError, unknown_choice
 
 Loader = Callable[[Path | None, bool, int], Splits | FolderSplits]
@@ -23,6 +24,7 @@ LOADERS: dict[str, Loader] = {  # alphabetical: error messages list them in this
     mhealth.NAME: mhealth.load,
 }
 DATASETS: tuple[str, ...] = tuple(LOADERS)
+OWN_DATA = ("files", "arrays")  # a user's own data set (data/files.py)
 
 
 def resolve_name(name: str) -> str:
@@ -73,24 +75,39 @@ class DatasetSpec(Protocol):
     subset: Caps
 
 
-def load_splits(dataset: DatasetSpec) -> Splits | FolderSplits:
-    """The dataset's 80/10/10 split, cut to the section's subset caps (if any)."""
-    splits = load_dataset(
-        dataset.name,
-        data_dir=dataset.data_dir,
-        download=dataset.download,
-        split_seed=dataset.split_seed,
-    )
+def load_splits(dataset: DatasetSpec) -> Splits | FolderSplits | ImageFiles:
+    """The dataset's 80/10/10 split, cut to the section's subset caps (if any). A data set of
+    the user's own (``name: files`` or ``arrays``) is read by ``data/files.py``."""
+    if dataset.name in OWN_DATA:
+        from resilinet_cli.data import files
+
+        splits: Splits | FolderSplits | ImageFiles = files.load(dataset)  # type: ignore[arg-type]
+    else:
+        splits = load_dataset(
+            dataset.name,
+            data_dir=dataset.data_dir,
+            download=dataset.download,
+            split_seed=dataset.split_seed,
+        )
     if isinstance(splits, FolderSplits):
         return splits
     caps = dataset.subset
-    return Splits(
-        name=splits.name,
+    if isinstance(splits, ImageFiles):
+        return replace(
+            splits,
+            train_files=splits.train_files[: caps.train],
+            y_train=splits.y_train[: caps.train],
+            val_files=splits.val_files[: caps.val],
+            y_val=splits.y_val[: caps.val],
+            test_files=splits.test_files[: caps.test],
+            y_test=splits.y_test[: caps.test],
+        )
+    return replace(
+        splits,
         x_train=splits.x_train[: caps.train],
         y_train=splits.y_train[: caps.train],
         x_val=splits.x_val[: caps.val],
         y_val=splits.y_val[: caps.val],
         x_test=splits.x_test[: caps.test],
         y_test=splits.y_test[: caps.test],
-        num_classes=splits.num_classes,
     )

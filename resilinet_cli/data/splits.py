@@ -26,6 +26,32 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    # A data set of the user's own (data/files.py): the class names, and where the data came
+    # from (path, format, SHA-256, rows and class counts per split) for the run's records.
+    class_names: tuple[str, ...] | None = None
+    source: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ImageFiles:
+    """An image folder of the user's own, split into lists of files: decoded batch by batch
+    (training/inputs.py), so memory does not grow with the number of images."""
+
+    name: str
+    train_files: tuple[str, ...]
+    y_train: np.ndarray
+    val_files: tuple[str, ...]
+    y_val: np.ndarray
+    test_files: tuple[str, ...]
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    shape: tuple[int, int, int]  # height, width, channels of every example as read
+    resize: bool  # images differ from ``shape``: each is resized to it
+    source: dict[str, Any] | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
 
 def split_80_10_10(
@@ -95,11 +121,13 @@ def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.bincount(labels, minlength=num_classes)
 
 
-def example_shape(splits: Splits | FolderSplits, dataset: Any) -> tuple[int, ...]:
+def example_shape(splits: Splits | FolderSplits | ImageFiles, dataset: Any) -> tuple[int, ...]:
     """The shape of one example as a model receives it: after ``dataset.image_size`` and
     ``dataset.channels`` (``training/inputs.py`` applies them), without TensorFlow."""
     if isinstance(splits, FolderSplits):
         return (splits.image_size, splits.image_size, 3)
+    if isinstance(splits, ImageFiles):
+        return splits.shape
     shape = list(splits.x_train.shape[1:])
     if dataset.image_size is not None and len(shape) == 3:
         shape[0] = shape[1] = dataset.image_size

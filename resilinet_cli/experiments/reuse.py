@@ -18,7 +18,7 @@ from typing import Any
 
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.config.schema import training_identity
+from resilinet_cli.config.schema import data_identity, training_identity
 from resilinet_cli.results import integrity, layout, runs
 from resilinet_cli.training_version import TRAINING_VERSION
 from resilinet_cli.variants import VARIANTS
@@ -28,8 +28,6 @@ LABELS = (
     "name", "description", "seed", "iterations", "variant_iterations", "variants", "experiment",
     "smoke", "resources", "stats",
 )  # fmt: skip
-# Dataset keys that say where the data lives, not what it is.
-LOCATION = ("data_dir", "download")
 COPIED = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)
 
 
@@ -45,7 +43,7 @@ def training_key(
     identity = training_identity(unit_config, unit_config.to_dict())
     for key in LABELS:
         identity.pop(key, None)
-    identity["dataset"] = {k: v for k, v in identity["dataset"].items() if k not in LOCATION}
+    identity["dataset"] = data_identity(identity["dataset"])
     if not VARIANTS[unit.variant].failout:
         # Vanilla and deepFogGuard build no failout layer: a run that varies only failout
         # (such as per-example against per-batch) shares their trainings.

@@ -95,7 +95,7 @@ def test_tilde_on_a_key_the_config_does_not_have_is_an_error(path: Path) -> None
 
 
 def test_removing_a_required_section_is_blamed_on_the_tilde(path: Path) -> None:
-    assert problem(path, "~dataset") == "~dataset: Field required"
+    assert problem(path, "~topology") == "~topology: Field required"
 
 
 def test_a_value_problem_names_the_override_as_typed(path: Path) -> None:

@@ -274,7 +274,7 @@ def test_unknown_dataset_suggests_the_closest_name(config_dir: Path) -> None:
     path = write(config_dir, MINIMAL.replace("name: digits", "name: mhelth"))
     assert error_lines(path) == [
         "exp.yaml: dataset.name: unknown dataset 'mhelth' (did you mean 'mhealth'? "
-        "known: cifar10, digits, fashion_mnist, imagenet, mhealth)"
+        "known: cifar10, digits, fashion_mnist, imagenet, mhealth, files)"
     ]
 
 

@@ -1,0 +1,320 @@
+"""A data set of the user's own: ``dataset: {name: files, path: ...}`` or arrays passed to
+``rn.run(config, data=...)`` (docs/own-data.md).
+
+Why one more loader and nothing else: everything after ``load_splits`` (training, the sweep,
+reports, the live runtime) reads the same ``Splits`` (or, for an image folder, the same lists
+of files) as for the built-in data sets. This module adds what a user's data needs on top:
+formats, label mapping, checks with one-line errors, the data's SHA-256 (in the config hash and
+the training key, so no unit trained on other data is ever resumed or copied) and the
+provenance each run records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from resilinet_cli import atomic
+from resilinet_cli.data.image_folder import image_files, load_image_folder
+from resilinet_cli.data.labels import (
+    SPLIT_NAMES,
+    check_classes_present,
+    check_finite,
+    check_lengths,
+    class_counts_by_name,
+    encode_labels,
+    standardized,
+)
+from resilinet_cli.data.locate import cache_dir
+from resilinet_cli.data.splits import ImageFiles, Splits, split_80_10_10
+from resilinet_cli.data.tables import read_table, row_word
+from resilinet_cli.errors import DataError
+
+ARRAYS_FOLDER = "arrays"  # the data cache's folder of arrays passed to rn.run, by digest
+SPLIT_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+_CHUNK = 1 << 20
+
+
+class OwnData(Protocol):
+    """What this module reads of a ``dataset:`` section (config/schema.py)."""
+
+    name: str
+    path: Path | None
+    label: str | None
+    features: list[str] | None
+    standardize: bool
+    classes: list[str] | None
+    digest: str | None
+    split_seed: int
+    image_size: int | None
+    channels: int | None
+
+    @property
+    def data_format(self) -> str | None: ...
+
+
+# ---------------------------------------------------------------- digests
+
+
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, remembered while its size and modification time stay the same."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _FILE_HASHES:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+        _FILE_HASHES[key] = digest.hexdigest()
+    return _FILE_HASHES[key]
+
+
+def data_files(path: Path) -> list[Path]:
+    """The files a files data set consists of: the file itself, or a folder's images."""
+    return image_files(path) if path.is_dir() else [path]
+
+
+def files_digest(path: Path) -> str:
+    """The data's SHA-256: a file's own (what ``sha256sum`` prints), or for a folder that of its
+    manifest, one ``relative/path<TAB>sha256`` line per image in sorted order."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_file():
+        return file_sha256(path)
+    lines = [f"{p.relative_to(path).as_posix()}\t{file_sha256(p)}\n" for p in data_files(path)]
+    if not lines:
+        raise DataError(f"{path}: the folder holds no image ({', '.join(_extensions())})")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 of named arrays: each name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}\t{array.dtype.str}\t{array.shape}\n".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _extensions() -> tuple[str, ...]:
+    from resilinet_cli.data.image_folder import EXTENSIONS
+
+    return EXTENSIONS
+
+
+# ---------------------------------------------------------------- arrays passed to rn.run
+
+
+def as_named_arrays(data: Any) -> dict[str, np.ndarray]:
+    """``(x, y)``, ``((x, y), (x_val, y_val), (x_test, y_test))`` or a mapping of those names,
+    as named arrays; anything else is one DataError saying what is accepted."""
+    accepted = "data= takes (x, y), ((x_train, y_train), (x_val, y_val), (x_test, y_test))"
+    if isinstance(data, Mapping):
+        return {str(k): np.asarray(v) for k, v in data.items()}
+    if isinstance(data, Sequence) and len(data) == 2 and not _is_pair(data[0]):
+        return {"x": np.asarray(data[0]), "y": np.asarray(data[1])}
+    if isinstance(data, Sequence) and len(data) == 3 and all(_is_pair(p) for p in data):
+        return {
+            key: np.asarray(part[i])
+            for (split, part) in zip(SPLIT_NAMES, data, strict=True)
+            for i, key in enumerate((f"x_{split}", f"y_{split}"))
+        }
+    raise DataError(f"{accepted} or a mapping of those names, not {type(data).__name__}")
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, tuple | list) and len(value) == 2
+
+
+def arrays_path(digest: str) -> Path:
+    return cache_dir(ARRAYS_FOLDER) / f"{digest}.npz"
+
+
+def keep_arrays(arrays: Mapping[str, np.ndarray]) -> str:
+    """Save arrays into the data cache under their digest (once; atomically) and return it, so
+    that worker processes, ``evaluate`` and ``deploy`` read the same data later."""
+    digest = arrays_digest(arrays)
+    target = arrays_path(digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.atomic_path(target) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    return digest
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load(dataset: OwnData) -> Splits | ImageFiles:
+    """Load, check and split a data set of the user's own; its digest must match the config's."""
+    fmt = dataset.data_format
+    if dataset.name == "arrays":
+        assert dataset.digest is not None
+        path = arrays_path(dataset.digest)
+        if not path.is_file():
+            raise DataError(
+                f"the arrays of this run (digest {dataset.digest[:12]}) are not in the data "
+                f"cache {path.parent}; pass them again: rn.run(config, data=...)"
+            )
+    else:
+        assert dataset.path is not None
+        path = Path(dataset.path)
+        digest = files_digest(path)
+        if dataset.digest is not None and digest != dataset.digest:
+            raise DataError(
+                f"{path}: the data changed: its SHA-256 is {digest[:12]}, the run's config "
+                f"says {dataset.digest[:12]} (dataset.digest); restore it or start a new run"
+            )
+    if fmt == "images":
+        splits: Splits | ImageFiles = load_image_folder(
+            path,
+            classes=dataset.classes,
+            image_size=dataset.image_size,
+            channels=dataset.channels,
+            split_seed=dataset.split_seed,
+        )
+    elif fmt in ("csv", "parquet"):
+        x, y, _ = read_table(path, fmt, dataset.label, dataset.features)
+        word, first = row_word(fmt)
+        splits = _array_splits(path, {"x": x, "y": y}, dataset, row=word, first_row=first)
+    elif path.is_file() and path.suffix.lower() == ".npz":
+        splits = _array_splits(path, read_npz(path), dataset)
+    else:
+        raise DataError(
+            f"{path}: not a .npz, .csv or .parquet file, nor an image folder; name its format "
+            "with dataset.format"
+        )
+    counts = _class_counts(splits)
+    check_classes_present(
+        {s: getattr(splits, f"y_{s}") for s in SPLIT_NAMES}, splits.class_names or (), str(path)
+    )
+    source = provenance(dataset, path, fmt or "npz", splits, counts)
+    return _with_source(splits, source)
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file; it must hold x and y, or x_train and y_train (and maybe the
+    other splits' pairs). Objects are never unpickled."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names = list(npz.files)
+            wanted = [n for n in names if n in ("x", "y", *SPLIT_KEYS)]
+            arrays = {name: npz[name] for name in wanted}
+    except ValueError as error:
+        raise DataError(
+            f"{path}: holds an array of Python objects, which is never unpickled; save strings "
+            f"as a unicode array (np.array(labels, dtype=str)) ({error})"
+        ) from None
+    except (OSError, EOFError) as error:
+        raise DataError(f"{path}: cannot be read as .npz ({error})") from None
+    if {"x_train", "y_train"} <= set(arrays):
+        for split in ("val", "test"):
+            if (f"x_{split}" in arrays) != (f"y_{split}" in arrays):
+                raise DataError(f"{path}: has x_{split} or y_{split} but not both")
+        return arrays
+    if {"x", "y"} <= set(arrays):
+        return {"x": arrays["x"], "y": arrays["y"]}
+    raise DataError(
+        f"{path}: holds {', '.join(names) or 'no arrays'}; expected x and y, or x_train and "
+        "y_train (with x_val, y_val, x_test, y_test if you split it yourself)"
+    )
+
+
+def _array_splits(
+    path: Path,
+    arrays: dict[str, np.ndarray],
+    dataset: OwnData,
+    *,
+    row: str = "example",
+    first_row: int = 1,
+) -> Splits:
+    """Split (unless split already), map labels, check values, standardise if asked."""
+    where = f"arrays {str(dataset.digest)[:12]}" if dataset.name == "arrays" else str(path)
+    parts = _splits_of(arrays, dataset.split_seed, where)
+    for split in SPLIT_NAMES:
+        x, y = parts[f"x_{split}"], parts[f"y_{split}"]
+        check_lengths(x, y, f"{where} ({split})")
+        if x.dtype.kind not in "iufb":
+            raise DataError(f"{where}: x_{split} holds {x.dtype} values; features must be numbers")
+        if "x" in arrays:
+            continue
+        check_finite(x.astype(np.float32, copy=False), f"{where} (x_{split})", row, first_row)
+    if "x" in arrays:
+        check_finite(arrays["x"].astype(np.float32, copy=False), where, row, first_row)
+    ys, names, mapping = encode_labels(
+        [parts[f"y_{s}"] for s in SPLIT_NAMES], dataset.classes, where, row
+    )
+    xs = [np.asarray(parts[f"x_{s}"], dtype=np.float32) for s in SPLIT_NAMES]
+    if dataset.standardize:
+        first, rest = standardized(xs[0], xs[1:])
+        xs = [first, *rest]
+    splits = Splits(path.stem if dataset.name != "arrays" else "arrays", xs[0], ys[0], xs[1],
+                    ys[1], xs[2], ys[2], len(names), class_names=names,
+                    source={"labels": mapping})  # fmt: skip
+    return splits
+
+
+def _splits_of(arrays: dict[str, np.ndarray], seed: int, where: str) -> dict[str, np.ndarray]:
+    """The six split arrays: given, or cut with the built-in data sets' seeded 80/10/10 split;
+    a split a file leaves out is cut from the training split (10 %, seeded)."""
+    if "x" in arrays:
+        check_lengths(arrays["x"], arrays["y"], where)
+        return dict(zip(SPLIT_KEYS, split_80_10_10(arrays["x"], arrays["y"], seed), strict=True))
+    from sklearn.model_selection import train_test_split
+
+    parts = dict(arrays)
+    check_lengths(parts["x_train"], parts["y_train"], f"{where} (train)")
+    for split in ("test", "val"):
+        if f"x_{split}" not in parts:
+            x, cut, y, cut_y = train_test_split(
+                parts["x_train"], parts["y_train"], test_size=0.1, random_state=seed
+            )
+            parts.update({"x_train": x, "y_train": y, f"x_{split}": cut, f"y_{split}": cut_y})
+    return parts
+
+
+def _class_counts(splits: Splits | ImageFiles) -> dict[str, dict[str, int]]:
+    names = splits.class_names or ()
+    return {s: class_counts_by_name(getattr(splits, f"y_{s}"), names) for s in SPLIT_NAMES}
+
+
+def provenance(
+    dataset: OwnData,
+    path: Path,
+    fmt: str,
+    splits: Splits | ImageFiles,
+    counts: dict[str, dict[str, int]],
+) -> dict[str, Any]:
+    """What a run records about its data: where, which format, the SHA-256 of each file (an
+    image folder: their count and the manifest's digest), rows and class counts per split and
+    how labels were mapped."""
+    record: dict[str, Any] = {"source": dataset.name, "format": fmt}
+    if dataset.name == "arrays":
+        record["digest"] = dataset.digest
+    else:
+        record["path"] = str(path)
+        record["digest"] = files_digest(path)
+        if path.is_file():
+            record["files"] = {path.name: file_sha256(path)}
+        else:
+            record["files"] = {"images": len(data_files(path))}
+    record["rows"] = {s: len(getattr(splits, f"y_{s}")) for s in SPLIT_NAMES}
+    record["classes"] = list(splits.class_names or ())
+    record["class_counts"] = counts
+    if isinstance(splits, Splits) and splits.source:
+        record["labels"] = splits.source.get("labels")
+    return record
+
+
+def _with_source(splits: Splits | ImageFiles, source: dict[str, Any]) -> Splits | ImageFiles:
+    from dataclasses import replace
+
+    return replace(splits, source=source)

@@ -1,0 +1,120 @@
+"""Labels and values of a data set of the user's own: checked once, before any training.
+
+Why one module: npz files, tables, image folders and arrays passed to ``rn.run`` must map
+their labels the same way (sorted distinct values, strings and integers alike, so MHEALTH's
+1..12 become 0..11 with the mapping recorded) and must refuse the same bad data with the same
+one-line messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from resilinet_cli.errors import DataError
+
+SPLIT_NAMES = ("train", "val", "test")
+SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
+
+
+def encode_labels(
+    labels: Sequence[np.ndarray], classes: Sequence[str] | None, where: str, row: str = "row"
+) -> tuple[list[np.ndarray], tuple[str, ...], dict[str, int]]:
+    """Each split's labels as class indices 0..K-1, the class names and the mapping.
+
+    The classes are the sorted distinct labels of all splits together (numbers by value,
+    strings by text); ``classes`` names them in that order, or, for string labels, gives the
+    order itself. Floats must be whole numbers. Fewer than 2 classes is an error.
+    """
+    values = [np.asarray(y) for y in labels]
+    whole = np.concatenate([v.reshape(-1) for v in values])
+    if whole.dtype.kind == "O":
+        whole = whole.astype(str) if all(isinstance(v, str) for v in whole) else whole
+    if whole.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(whole) | (whole != np.round(whole)))
+        if bad.size:
+            raise DataError(
+                f"{where}: label {whole[bad[0]]!r} ({row} {bad[0] + 1}) is not a whole number "
+                f"or a string; {bad.size:,} such label(s); labels name classes"
+            )
+        values = [v.astype(np.int64) for v in values]
+        whole = whole.astype(np.int64)
+    elif whole.dtype.kind not in "iubU":
+        raise DataError(
+            f"{where}: labels must be integers or strings, not {whole.dtype} (first: {whole[0]!r})"
+        )
+    distinct = np.unique(whole)
+    if whole.dtype.kind == "U" and classes is not None:
+        unknown = sorted(set(distinct) - set(classes))
+        if unknown:
+            raise DataError(
+                f"{where}: label {unknown[0]!r} is not in classes: [{', '.join(classes)}]"
+            )
+        distinct = np.asarray(list(classes))
+    names = tuple(str(v) for v in distinct)
+    if classes is not None and whole.dtype.kind != "U":
+        if len(classes) != len(distinct):
+            raise DataError(
+                f"{where}: classes lists {len(classes)} names but the labels hold "
+                f"{len(distinct)} distinct values ({', '.join(names[:12])})"
+            )
+        names = tuple(classes)
+    if len(distinct) < 2:
+        raise DataError(f"{where}: the labels hold {len(distinct)} class; a classifier needs 2")
+    mapping = {str(v): i for i, v in enumerate(distinct)}
+    return [_encode(v, distinct) for v in values], names, mapping
+
+
+def _encode(values: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """Class indices of ``values``: by search when ``distinct`` is sorted, else by lookup."""
+    if distinct.dtype.kind != "U" or list(distinct) == sorted(distinct):
+        return np.searchsorted(distinct, values.astype(distinct.dtype)).astype(np.int64)
+    index = {v: i for i, v in enumerate(distinct.tolist())}
+    return np.asarray([index[v] for v in values.astype(str).tolist()], dtype=np.int64)
+
+
+def check_finite(x: np.ndarray, where: str, row: str = "row", first_row: int = 1) -> None:
+    """NaN or infinite feature values are an error naming how many rows and the first."""
+    finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise DataError(
+            f"{where}: {bad.size:,} row(s) hold NaN or infinite values, the first at "
+            f"{row} {bad[0] + first_row}; remove or fill them"
+        )
+
+
+def check_lengths(x: np.ndarray, y: np.ndarray, where: str) -> None:
+    if len(x) != len(y):
+        raise DataError(f"{where}: {len(x):,} examples but {len(y):,} labels; they must match")
+
+
+def check_classes_present(splits: dict[str, np.ndarray], names: Sequence[str], where: str) -> None:
+    """Every class must have an example in every split (scores and the guess need them)."""
+    for split, y in splits.items():
+        missing = sorted(set(range(len(names))) - set(np.unique(y).tolist()))
+        if missing:
+            raise DataError(
+                f"{where}: class {names[missing[0]]!r} has no example in the "
+                f"{SPLIT_WORDS[split]} split ({len(y):,} examples); give more examples of it "
+                "or split the data yourself"
+            )
+
+
+def class_counts_by_name(y: np.ndarray, names: Sequence[str]) -> dict[str, int]:
+    counts = np.bincount(y, minlength=len(names))
+    return {name: int(n) for name, n in zip(names, counts, strict=True)}
+
+
+def standardized(
+    x_train: np.ndarray, others: Sequence[np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Scale each feature to mean 0 and standard deviation 1 of the training split; a constant
+    feature is only centred. Fitted on the training split alone, so nothing leaks from test."""
+    mean = x_train.mean(axis=0, dtype=np.float64)
+    std = x_train.std(axis=0, dtype=np.float64)
+    std[std == 0] = 1.0
+    scale = (1.0 / std).astype(np.float32)
+    shift = mean.astype(np.float32)
+    return (x_train - shift) * scale, [(x - shift) * scale for x in others]
