@@ -24,6 +24,14 @@ from resilinet_cli.experiments.cluster import RayOptions
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import VARIANTS, topology_of, variant_topology
 
+ArrayData = (
+    tuple[np.ndarray, np.ndarray]
+    | Sequence[tuple[np.ndarray, np.ndarray]]
+    | Mapping[str, np.ndarray]
+)
+"""``(x, y)``, ``((x_train, y_train), (x_val, y_val), (x_test, y_test))``, or a mapping of those
+names (``x``/``y`` or ``x_train``, ``y_train``, ...), for ``run(config, data=...)``."""
+
 if TYPE_CHECKING:
     import keras
 
@@ -38,8 +46,9 @@ def load_config(
     """The validated config of a YAML file, with ``key=value`` overrides (as ``--set``).
 
     Raises ``ConfigError`` with one line per problem, each naming the file (or ``--set``) and key.
+    The config may leave out its ``dataset:`` section: ``run(config, data=...)`` brings arrays.
     """
-    return _load_config(Path(path), overrides, smoke=smoke)
+    return _load_config(Path(path), overrides, smoke=smoke, need_dataset=False)
 
 
 def build_model(
@@ -199,8 +208,16 @@ def run(
     ray: RayOptions | None = None,
     allow_code: bool = False,
     quiet: bool = False,
+    data: ArrayData | None = None,
 ) -> RunResult:
     """Run an experiment as ``resilinet run`` does: train, sweep, write the results folder.
+
+    ``data`` brings your own arrays in place of the config's dataset: ``(x, y)`` (split
+    80/10/10 with ``dataset.split_seed``, as the built-in data sets), or the three splits
+    ``((x_train, y_train), (x_val, y_val), (x_test, y_test))``. Labels may be integers or
+    strings (mapped to 0..K-1 in sorted order). The arrays are kept in the data cache by their
+    SHA-256, which becomes ``dataset.digest``: other arrays never resume or reuse this run's
+    units, and ``evaluate`` or ``deploy`` find the same arrays later.
 
     ``out`` defaults to ``results/<name>``. Finished units there are kept, so a second call
     resumes. ``variants`` and ``iterations`` (1-based) choose a part of the plan; ``seed``
@@ -219,6 +236,7 @@ def run(
 
     for name in variants or ():
         _check_variant(name)
+    config = _with_data(config, data)
     if workers < 1:
         raise ConfigError(f"workers: expected at least 1, got {workers}")
     if workers > 1 and ray is not None:
@@ -315,6 +333,26 @@ def _closing(bar: BarProgress | None) -> Iterator[None]:
     finally:
         if bar is not None:
             bar.close()
+
+
+def _with_data(config: ExperimentConfig, data: ArrayData | None) -> ExperimentConfig:
+    """The config whose dataset is ``data`` (kept in the data cache), or the config itself;
+    a config without a dataset needs ``data``. The section's split seed, subset caps, image
+    shaping, class names and standardisation still apply to the arrays."""
+    from resilinet_cli.config.schema import DatasetConfig, with_data_digest
+    from resilinet_cli.data.files import as_named_arrays, keep_arrays
+
+    if data is None:
+        if config.dataset is None or config.dataset.name is None:
+            raise ConfigError(
+                f"{config.name}: dataset: missing; pass arrays: rn.run(config, data=(x, y))"
+            )
+        return with_data_digest(config)
+    digest = keep_arrays(as_named_arrays(data))
+    kept = ("split_seed", "subset", "image_size", "channels", "classes", "standardize")
+    section = config.dataset.model_dump(include=set(kept)) if config.dataset else {}
+    dataset = DatasetConfig.model_validate({**section, "name": "arrays", "digest": digest})
+    return config.model_copy(update={"dataset": dataset})
 
 
 def _check_variant(name: str) -> None:

@@ -65,10 +65,10 @@ def load_config(
         if edit.key in presets.FOLDERS:
             raw = presets.resolve(raw, edit.key, path, edit.label)
     config = validate_config(_expand_generated(raw, path.name), path.name, edits)
-    if config.dataset is None and need_dataset:
+    if need_dataset and (config.dataset is None or config.dataset.name is None):
         raise ConfigError(
-            f"{path.name}: dataset: missing; name a data set (dataset: {{name: files, path: "
-            "...}} for your own), or pass arrays in Python: rn.run(config, data=(x, y))"
+            f"{path.name}: dataset.name: missing; name a data set (dataset: {{name: files, "
+            "path: ...}} for your own), or pass arrays in Python: rn.run(config, data=(x, y))"
         )
     try:
         return with_data_digest(config)

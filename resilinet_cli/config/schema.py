@@ -96,7 +96,9 @@ def _unset(value: Any) -> bool:
 
 
 class DatasetConfig(_Section):
-    name: str
+    name: str | None = Field(
+        default=None, description="absent only where rn.run(config, data=...) brings arrays"
+    )
     data_dir: Path | None = None
     download: bool = True
     split_seed: int = 42
@@ -142,10 +144,10 @@ class DatasetConfig(_Section):
 
     @field_validator("name")
     @classmethod
-    def _known_dataset(cls, name: str) -> str:
+    def _known_dataset(cls, name: str | None) -> str | None:
         from resilinet_cli.data.registry import DATASETS, OWN_DATA
 
-        if name not in (*DATASETS, *OWN_DATA):
+        if name is not None and name not in (*DATASETS, *OWN_DATA):
             raise ValueError(unknown_choice("dataset", name, (*DATASETS, "files")))
         return name
 
@@ -155,7 +157,7 @@ class DatasetConfig(_Section):
 
         own = {"path", "format", "label", "features", "standardize", "classes", "digest"}
         given = {key for key in own if key in self.model_fields_set}
-        if self.name not in OWN_DATA and given:
+        if self.name not in (*OWN_DATA, None) and given:
             raise ValueError(
                 f"{', '.join(sorted(given))}: only for a data set of your own (name: files)"
             )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from resilinet_cli.data import cifar10, digits, fashion_mnist, imagenet, mhealth
 from resilinet_cli.data.locate import cache_dir
-from resilinet_cli.data.splits import FolderSplits, Splits
+from resilinet_cli.data.splits import FolderSplits, ImageFiles, Splits
 from resilinet_cli.errors import DataError
 
 
@@ -79,8 +79,53 @@ def presence(name: str, data_dir: Path | None = None) -> Presence:
     return Presence(found, None if found else "scikit-learn is not installed")
 
 
-def summary(splits: Splits | FolderSplits) -> str:
+@dataclass(frozen=True)
+class OwnEntry:
+    """A data set of the user's own, as ``data info CONFIG`` lists it (no file is read)."""
+
+    config: str
+    path: Path
+    format: str
+    files: int
+    size: int  # bytes of every file together
+    digest: str | None
+
+
+def own_entry(config: str, dataset: object) -> OwnEntry:
+    """Where a config's files data set is, its format, how many files and bytes, and the
+    SHA-256 its config recorded (``dataset.digest``)."""
+    from resilinet_cli.data.files import data_files
+
+    path = Path(dataset.path)  # type: ignore[attr-defined]
+    found = data_files(path) if path.exists() else []
+    return OwnEntry(
+        config,
+        path,
+        dataset.data_format,  # type: ignore[attr-defined]
+        len(found),
+        sum(p.stat().st_size for p in found),
+        dataset.digest,  # type: ignore[attr-defined]
+    )
+
+
+def cached_arrays() -> list[tuple[Path, int]]:
+    """Arrays kept by ``rn.run(config, data=...)`` in the data cache: each file and its size."""
+    from resilinet_cli.data.files import ARRAYS_FOLDER
+
+    folder = cache_dir(ARRAYS_FOLDER)
+    found = sorted(folder.glob("*.npz")) if folder.is_dir() else []
+    return [(path, path.stat().st_size) for path in found]
+
+
+def summary(splits: Splits | FolderSplits | ImageFiles) -> str:
     """Split sizes, input shape and classes of a loaded dataset, on one line."""
+    if isinstance(splits, ImageFiles):
+        shape = "x".join(str(n) for n in splits.shape)
+        return (
+            f"{splits.name}: train {len(splits.y_train):,}, validation {len(splits.y_val):,}, "
+            f"test {len(splits.y_test):,} images read at {shape}; {splits.num_classes} classes "
+            f"({', '.join(splits.class_names)})"
+        )
     if isinstance(splits, FolderSplits):
         val = "none (the reference run keeps the last weights)" if splits.val_dir is None else ""
         return (
@@ -90,7 +135,9 @@ def summary(splits: Splits | FolderSplits) -> str:
             + f"; {splits.num_classes} classes, read at {splits.image_size}x{splits.image_size}"
         )
     shape = "x".join(str(n) for n in splits.x_train.shape[1:])
+    names = f" ({', '.join(splits.class_names)})" if splits.class_names else ""
     return (
         f"{splits.name}: train {len(splits.y_train):,}, validation {len(splits.y_val):,}, "
         f"test {len(splits.y_test):,} examples of shape {shape}; {splits.num_classes} classes"
+        + names
     )

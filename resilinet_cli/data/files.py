@@ -236,42 +236,41 @@ def _array_splits(
     row: str = "example",
     first_row: int = 1,
 ) -> Splits:
-    """Split (unless split already), map labels, check values, standardise if asked."""
+    """Check values and map labels (rows numbered as in the file), then split (unless split
+    already) and standardise if asked."""
     where = f"arrays {str(dataset.digest)[:12]}" if dataset.name == "arrays" else str(path)
-    parts = _splits_of(arrays, dataset.split_seed, where)
-    for split in SPLIT_NAMES:
-        x, y = parts[f"x_{split}"], parts[f"y_{split}"]
-        check_lengths(x, y, f"{where} ({split})")
+    pairs = [("x", "y")] if "x" in arrays else [(f"x_{s}", f"y_{s}") for s in SPLIT_NAMES]
+    for x_name, y_name in [(x, y) for x, y in pairs if x in arrays]:
+        x = arrays[x_name]
+        named = where if x_name == "x" else f"{where} ({x_name})"
+        check_lengths(x, arrays[y_name], named)
         if x.dtype.kind not in "iufb":
-            raise DataError(f"{where}: x_{split} holds {x.dtype} values; features must be numbers")
-        if "x" in arrays:
-            continue
-        check_finite(x.astype(np.float32, copy=False), f"{where} (x_{split})", row, first_row)
-    if "x" in arrays:
-        check_finite(arrays["x"].astype(np.float32, copy=False), where, row, first_row)
-    ys, names, mapping = encode_labels(
-        [parts[f"y_{s}"] for s in SPLIT_NAMES], dataset.classes, where, row
-    )
-    xs = [np.asarray(parts[f"x_{s}"], dtype=np.float32) for s in SPLIT_NAMES]
+            raise DataError(f"{named}: holds {x.dtype} values; features must be numbers")
+        arrays[x_name] = np.asarray(x, dtype=np.float32)
+        check_finite(arrays[x_name], named, row, first_row)
+    labels = {("" if y == "y" else y): arrays[y] for _, y in pairs if y in arrays}
+    encoded, names, mapping = encode_labels(labels, dataset.classes, where, row, first_row)
+    for part, y in encoded.items():
+        arrays[part or "y"] = y
+    parts = _splits_of(arrays, dataset.split_seed, where)
+    xs = [parts[f"x_{s}"] for s in SPLIT_NAMES]
     if dataset.standardize:
         first, rest = standardized(xs[0], xs[1:])
         xs = [first, *rest]
-    splits = Splits(path.stem if dataset.name != "arrays" else "arrays", xs[0], ys[0], xs[1],
-                    ys[1], xs[2], ys[2], len(names), class_names=names,
-                    source={"labels": mapping})  # fmt: skip
-    return splits
+    ys = [parts[f"y_{s}"] for s in SPLIT_NAMES]
+    name = "arrays" if dataset.name == "arrays" else path.stem
+    return Splits(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], len(names),
+                  class_names=names, source={"labels": mapping})  # fmt: skip
 
 
 def _splits_of(arrays: dict[str, np.ndarray], seed: int, where: str) -> dict[str, np.ndarray]:
     """The six split arrays: given, or cut with the built-in data sets' seeded 80/10/10 split;
     a split a file leaves out is cut from the training split (10 %, seeded)."""
     if "x" in arrays:
-        check_lengths(arrays["x"], arrays["y"], where)
         return dict(zip(SPLIT_KEYS, split_80_10_10(arrays["x"], arrays["y"], seed), strict=True))
     from sklearn.model_selection import train_test_split
 
     parts = dict(arrays)
-    check_lengths(parts["x_train"], parts["y_train"], f"{where} (train)")
     for split in ("test", "val"):
         if f"x_{split}" not in parts:
             x, cut, y, cut_y = train_test_split(

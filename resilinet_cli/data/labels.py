@@ -19,28 +19,34 @@ SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
 
 
 def encode_labels(
-    labels: Sequence[np.ndarray], classes: Sequence[str] | None, where: str, row: str = "row"
-) -> tuple[list[np.ndarray], tuple[str, ...], dict[str, int]]:
-    """Each split's labels as class indices 0..K-1, the class names and the mapping.
+    labels: dict[str, np.ndarray],
+    classes: Sequence[str] | None,
+    where: str,
+    row: str = "row",
+    first_row: int = 1,
+) -> tuple[dict[str, np.ndarray], tuple[str, ...], dict[str, int]]:
+    """Each part's labels as class indices 0..K-1, the class names and the mapping.
 
-    The classes are the sorted distinct labels of all splits together (numbers by value,
+    ``labels`` maps a part's name ("" for a whole file, else ``y_train``, ...) to its labels.
+    The classes are the sorted distinct labels of all parts together (numbers by value,
     strings by text); ``classes`` names them in that order, or, for string labels, gives the
     order itself. Floats must be whole numbers. Fewer than 2 classes is an error.
     """
-    values = [np.asarray(y) for y in labels]
-    whole = np.concatenate([v.reshape(-1) for v in values])
-    if whole.dtype.kind == "O":
-        whole = whole.astype(str) if all(isinstance(v, str) for v in whole) else whole
-    if whole.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(whole) | (whole != np.round(whole)))
-        if bad.size:
-            raise DataError(
-                f"{where}: label {whole[bad[0]]!r} ({row} {bad[0] + 1}) is not a whole number "
-                f"or a string; {bad.size:,} such label(s); labels name classes"
-            )
-        values = [v.astype(np.int64) for v in values]
-        whole = whole.astype(np.int64)
-    elif whole.dtype.kind not in "iubU":
+    values = {part: np.asarray(y).reshape(-1) for part, y in labels.items()}
+    for part, y in values.items():
+        if y.dtype.kind == "O" and all(isinstance(v, str) for v in y):
+            values[part] = y.astype(str)
+        if y.dtype.kind == "f":
+            bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
+            if bad.size:
+                at = f"{part}, {row}" if part else row
+                raise DataError(
+                    f"{where}: label {y[bad[0]].item()!r} ({at} {bad[0] + first_row}) is not a "
+                    f"whole number or a string; {bad.size:,} such label(s); labels name classes"
+                )
+            values[part] = y.astype(np.int64)
+    whole = np.concatenate(list(values.values()))
+    if whole.dtype.kind not in "iubU":
         raise DataError(
             f"{where}: labels must be integers or strings, not {whole.dtype} (first: {whole[0]!r})"
         )
@@ -63,7 +69,7 @@ def encode_labels(
     if len(distinct) < 2:
         raise DataError(f"{where}: the labels hold {len(distinct)} class; a classifier needs 2")
     mapping = {str(v): i for i, v in enumerate(distinct)}
-    return [_encode(v, distinct) for v in values], names, mapping
+    return {part: _encode(v, distinct) for part, v in values.items()}, names, mapping
 
 
 def _encode(values: np.ndarray, distinct: np.ndarray) -> np.ndarray:

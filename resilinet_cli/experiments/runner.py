@@ -270,7 +270,10 @@ class Queue:
         status = "done" if complete else "partial"
         if planned.changes or runs.read_record(out).get("status") != status:
             seeds = {unit.name: unit.seed for unit in planned.units}
-            runs.write_record(out, config, status=status, started=planned.started, seeds=seeds)
+            records = (runs.read_record(folder) for folder in runs.unit_folders(out))
+            data = next((r["data"] for r in records if r.get("data")), None)
+            runs.write_record(out, config, status=status, started=planned.started, seeds=seeds,
+                              extra={"data": data} if data else None)  # fmt: skip
         return RunResult(weighted, planned.failed, tracked)
 
 

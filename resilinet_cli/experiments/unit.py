@@ -220,6 +220,7 @@ def run_unit(
         "swept": swept,
         "test_examples": inputs.test_size,
         "threads": threads,
+        **({"data": splits.source} if getattr(splits, "source", None) else {}),
         "wall_seconds": round(time.monotonic() - clock, 3),
         **invocation.record(),
         integrity.FILES: integrity.file_entries(folder),  # every file above, checked on reading
@@ -274,6 +275,7 @@ def copy_unit(
             "swept",
             "test_examples",
             "threads",
+            "data",
         )
         if key in record
     }

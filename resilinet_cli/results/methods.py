@@ -16,6 +16,7 @@ from resilinet_cli.config.families import describe_model
 from resilinet_cli.topology import LABEL_ARROW, link_label
 from resilinet_cli.variants import VARIANTS
 
+MAX_LISTED_CLASSES = 20  # more classes than this are counted in run.json only
 SOFTWARE = (("resilinet", "resilinet"), ("tensorflow", "TensorFlow"), ("keras", "Keras"))
 
 
@@ -29,7 +30,7 @@ def methods_text(config: ExperimentConfig, records: Iterable[dict[str, Any]]) ->
         f"- Reliability (survival of {', '.join(config.topology.failable)}): "
         + "; ".join(f"{name} ({_numbers(r)})" for name, r in config.topology.reliability.items())
         + ".",
-        f"- Data: {_data(config)}.",
+        f"- Data: {_data(config, records)}.",
         f"- Model and training: {_training(config)}.",
         f"- Iterations: {_iterations(config, records)}.",
     ]
@@ -56,16 +57,49 @@ def _numbers(values: Iterable[float]) -> str:
     return ", ".join(f"{value:g}" for value in values)
 
 
-def _data(config: ExperimentConfig) -> str:
+def _data(config: ExperimentConfig, records: list[dict[str, Any]]) -> str:
     dataset = config.dataset
+    assert dataset is not None
     subset = dataset.subset
     caps = [(name, getattr(subset, name)) for name in ("train", "val", "test")]
     sizes = ", ".join(f"{name} {cap:,}" if cap else f"{name} whole split" for name, cap in caps)
-    text = f"{dataset.name}, split seed {dataset.split_seed}, examples used: {sizes}"
+    source = next((r["data"] for r in records if r.get("data")), None)
+    name = _own_data(source) if source else dataset.name
+    text = f"{name}, split seed {dataset.split_seed}, examples used: {sizes}"
+    if dataset.standardize:
+        text += "; features standardised on the training split"
     if dataset.image_size:
         text += f"; images padded to {dataset.image_size}x{dataset.image_size}"
     if dataset.channels:
         text += f"x{dataset.channels}"
+    return text
+
+
+def _own_data(source: dict[str, Any]) -> str:
+    """A data set of the user's own as its units recorded it (data/files.py ``provenance``):
+    where, which format, SHA-256, rows per split, classes and their counts per split."""
+    digest = str(source.get("digest", ""))
+    if source.get("source") == "arrays":
+        text = f"arrays passed to rn.run (SHA-256 {digest})"
+    else:
+        files = source.get("files", {})
+        kind = "image folder" if "images" in files else f"{source.get('format')} file"
+        text = f"your own {kind} {source.get('path')} (SHA-256 {digest}"
+        text += f"; {files['images']:,} images)" if "images" in files else ")"
+    rows = {s: source["rows"][s] for s in ("train", "val", "test") if s in source.get("rows", {})}
+    text += "; rows " + ", ".join(f"{split} {n:,}" for split, n in rows.items())
+    counts = source.get("class_counts", {})
+    classes = source.get("classes", [])
+    if classes and len(classes) <= MAX_LISTED_CLASSES:
+        per_class = [
+            f"{name} {'/'.join(str(counts.get(s, {}).get(name, 0)) for s in rows)}"
+            for name in classes
+        ]
+        text += f"; {len(classes)} classes ({'/'.join(rows)}): {', '.join(per_class)}"
+    elif classes:
+        text += f"; {len(classes)} classes (counts per split in each unit's run.json)"
+    if source.get("labels") and any(k != str(v) for k, v in source["labels"].items()):
+        text += "; labels mapped to 0..K-1 in sorted order"
     return text
 
 
