@@ -56,6 +56,7 @@ SLOW_PATHS = (
     "tests/experiments/test_runner.py::test_a_fresh_process",
     "tests/experiments/test_runner.py::test_kill_9",
     "tests/experiments/test_runner_kill.py",
+    "tests/data/test_own_data_runs.py",
     "tests/experiments/test_pool.py",
     "tests/experiments/test_cluster.py",
     "tests/experiments/test_image_runs.py",
