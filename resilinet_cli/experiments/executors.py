@@ -36,7 +36,8 @@ class Executor:
 
     @property
     def elsewhere(self) -> bool:
-        """Units train in other processes, which load their own data."""
+        """Units train in other processes, which load their own data (but on Ray, the data
+        sets of the user's own: the driver ships those, ``DataCache.shipped``)."""
         return self.workers > 1 or self.ray is not None
 
 
