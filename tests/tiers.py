@@ -61,6 +61,7 @@ SLOW_PATHS = (
     "tests/experiments/test_cluster.py",
     "tests/experiments/test_image_runs.py",
     "tests/experiments/test_cluster_token.py",  # a Ray head, or Ray's and TensorFlow's start
+    "tests/experiments/test_own_data_executors.py",  # own data: a pool, a Ray cluster
     "tests/experiments/test_serial_queue.py",
     "tests/data/test_offline.py::test_run_offline_is_one_line_and_exit_2",
     "tests/test_notebook.py",  # a fresh interpreter trains, as a notebook cell would
@@ -157,6 +158,7 @@ SERIAL_PATHS = (
     "tests/experiments/test_pool.py::test_sigterm_stops_every_unit_process",
     "tests/experiments/test_cluster.py",  # one Ray cluster at a time on the machine
     "tests/experiments/test_cluster_token.py",  # Ray heads of its own, on Ray's ports
+    "tests/experiments/test_own_data_executors.py",  # a Ray cluster of its own
     "tests/live/test_health_deployment.py",  # a hung node must cost one 200 ms deadline
     "tests/live/test_live_eval_restart.py",
 )

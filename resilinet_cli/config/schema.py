@@ -460,10 +460,20 @@ class ExperimentConfig(_Section):
         if not overrides:
             return self
         raw = self.to_dict()
-        if self.dataset is not None and self.dataset.name == "files":
-            raw["dataset"].pop("digest", None)  # an override may name other files
+        before = raw.get("dataset")
+        before = dict(before) if isinstance(before, dict) else None
         for override in overrides:
             apply_override(raw, override)
+        # Another path (or name) means other data, hashed again; the same files keep their
+        # digest, so a unit's config needs no copy of them (on a Ray node, or once deleted).
+        dataset = raw.get("dataset")
+        if (
+            before is not None
+            and before.get("name") == "files"
+            and isinstance(dataset, dict)
+            and any(dataset.get(key) != before.get(key) for key in ("name", "path"))
+        ):
+            dataset.pop("digest", None)
         return with_data_digest(validate_config(raw, self.name))
 
     def digest(self) -> str:

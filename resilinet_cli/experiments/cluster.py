@@ -10,6 +10,12 @@ A task whose worker or node dies is retried elsewhere (``max_retries``); a unit 
 is reported with its error and the others go on. Ctrl-C or SIGTERM cancels every task and
 keeps the finished units.
 
+A data set of the user's own (``dataset: {name: files}`` or arrays passed to ``rn.run``) is
+loaded once by the driver and its arrays go to the tasks through Ray's object store (one
+``ray.put`` per data set and call), so no node needs a copy of the files; the built-in data
+sets are loaded by each task on its node, as are image folders of one's own (their splits are
+lists of files, which must be readable at the same path on every node).
+
 A unit is reported as training when its task starts on a node (the task says so through the
 cluster's key-value store); until then it is queued, and the queue line counts it in flight.
 An address that does not answer, or a cluster that refuses this machine's token (Ray 2.60's
@@ -67,7 +73,7 @@ class RayOptions:
         return {"num_cpus": cpus, "num_gpus": gpus}
 
 
-UnitTask = Callable[[Job, bool], tuple[str, Any]]
+UnitTask = Callable[[Job, bool, Any], tuple[str, Any]]
 
 
 def train_on_ray(
@@ -77,9 +83,12 @@ def train_on_ray(
     fail_fast: bool,
     record_failure: Callable[[Job, str], None],
     target: UnitTask,
+    shipped: Callable[[Job], Any] = lambda job: None,
 ) -> None:
-    """Train ``jobs`` as Ray tasks running ``target(job, shared_out)``, which returns
-    ("done", {file name: bytes}) or ("failed", why)."""
+    """Train ``jobs`` as Ray tasks running ``target(job, shared_out, data)``, which returns
+    ("done", {file name: bytes}) or ("failed", why). ``data`` is ``shipped(job)``, put into
+    the object store once per distinct object (the driver's own-data splits), or None: the
+    task loads the job's data itself."""
     ray, ours = connect(options)
     run = uuid.uuid4().hex  # this call's keys in the cluster's key-value store
     try:
@@ -89,9 +98,14 @@ def train_on_ray(
         )
         pending, waiting = {}, {}
         state = QueueState(len(jobs))
+        refs: dict[int, tuple[Any, Any]] = {}  # id(data) -> (data, its ObjectRef)
         for number, job in enumerate(jobs, 1):
+            data = shipped(job)
+            if data is not None and id(data) not in refs:
+                refs[id(data)] = (data, ray.put(data))  # Ray resolves the ref in each task
+            ref_of_data = refs[id(data)][1] if data is not None else None
             chosen = task.options(name=target.__name__, **options.resources(job))
-            ref = chosen.remote(target, f"{run}:{number}", job, options.shared_out)
+            ref = chosen.remote(target, f"{run}:{number}", job, options.shared_out, ref_of_data)
             pending[ref] = waiting[number] = (number, job)
         state.in_flight = len(jobs)
         progress.queue(state)  # every unit queued; each says "training" when its task starts
@@ -125,12 +139,15 @@ def train_on_ray(
             ray.shutdown()
 
 
-def run_unit(target: UnitTask, key: str, job: Job, shared_out: bool) -> tuple[str, Any]:
-    """The task: say in the cluster's key-value store that the unit has started, then run it."""
+def run_unit(
+    target: UnitTask, key: str, job: Job, shared_out: bool, data: Any = None
+) -> tuple[str, Any]:
+    """The task: say in the cluster's key-value store that the unit has started, then run it
+    (``data``: the driver's splits, which Ray fetched from the object store; None: load)."""
     from ray.experimental import internal_kv
 
     internal_kv._internal_kv_put(key, b"started", namespace=NAMESPACE)
-    return target(job, shared_out)
+    return target(job, shared_out, data)
 
 
 def started_units(run: str, waiting: dict[int, Any]) -> list[int]:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from resilinet_cli import atomic, interrupt
 from resilinet_cli.config.schema import DatasetConfig
 from resilinet_cli.data import FolderSplits, Splits, load_splits
+from resilinet_cli.data.registry import OWN_DATA
+from resilinet_cli.data.splits import ImageFiles
 from resilinet_cli.experiments.progress import Progress, QueueState
 from resilinet_cli.experiments.unit import Job, failure_message, release_models, run_unit
 
@@ -34,17 +36,21 @@ class Executor:
 
     @property
     def elsewhere(self) -> bool:
-        """Units train in other processes, which load their own data."""
+        """Units train in other processes, which load their own data (but on Ray, the data
+        sets of the user's own: the driver ships those, ``DataCache.shipped``)."""
         return self.workers > 1 or self.ray is not None
 
 
 class DataCache:
     """The splits of the last dataset asked for: a serial queue loads each experiment's data
-    once and holds one dataset at a time."""
+    once and holds one dataset at a time. For a Ray cluster it also keeps every data set of
+    the user's own that the queue trains on (``own``), loaded once here: the driver ships
+    those arrays to the tasks, so that no node needs a copy of the files."""
 
     def __init__(self) -> None:
         self.dataset: DatasetConfig | None = None
         self.splits: Splits | FolderSplits | None = None
+        self.kept: dict[str, Splits | FolderSplits | ImageFiles] = {}  # own data, by section
 
     def get(self, dataset: DatasetConfig) -> Splits | FolderSplits:
         if self.splits is None or dataset != self.dataset:
@@ -52,6 +58,22 @@ class DataCache:
             self.splits = load_splits(dataset)
             self.dataset = dataset
         return self.splits
+
+    def own(self, dataset: DatasetConfig) -> Splits | FolderSplits | ImageFiles:
+        """A data set of the user's own (``files``, ``arrays``), loaded once and kept."""
+        key = dataset.model_dump_json()
+        if key not in self.kept:
+            self.kept[key] = load_splits(dataset)
+        return self.kept[key]
+
+    def shipped(self, dataset: DatasetConfig | None) -> Splits | None:
+        """The arrays a Ray task is given instead of loading its own data: those of a data set
+        of the user's own. None for the built-in data sets (each node loads its own) and for
+        an image folder, whose splits are lists of files that each node opens itself."""
+        if dataset is None or dataset.name not in OWN_DATA:
+            return None
+        splits = self.own(dataset)
+        return splits if isinstance(splits, Splits) else None
 
 
 def train_jobs(
@@ -72,7 +94,9 @@ def train_jobs(
         from resilinet_cli.experiments.cluster import train_on_ray
         from resilinet_cli.experiments.unit import unit_files
 
-        train_on_ray(jobs, executor.ray, progress, fail_fast, record_failure, unit_files)
+        cache = data or DataCache()
+        train_on_ray(jobs, executor.ray, progress, fail_fast, record_failure, unit_files,
+                     lambda job: cache.shipped(job.config.dataset))  # fmt: skip
     elif executor.workers > 1:
         from resilinet_cli.experiments.pool import train_in_processes
         from resilinet_cli.experiments.unit import unit_process

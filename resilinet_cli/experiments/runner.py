@@ -20,6 +20,7 @@ import pandas as pd
 from resilinet_cli import atomic, interrupt
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import example_shape, load_splits
+from resilinet_cli.data.registry import OWN_DATA
 from resilinet_cli.errors import DataError
 from resilinet_cli.experiments import reuse
 from resilinet_cli.experiments.executors import DataCache, Executor, train_jobs
@@ -191,9 +192,13 @@ class Queue:
 
     def check_data(self, config: ExperimentConfig, units: list[ExperimentConfig]) -> None:
         """Load the experiment's data once here (DataError when it is missing); a serial queue
-        keeps it for its units, other processes load their own. A network of the keras family
-        that does not fit the data or its cuts (in any ablation level) is one error too."""
-        if self.executor.elsewhere:
+        keeps it for its units, as does a Ray queue a data set of the user's own (the driver
+        ships its arrays to the tasks); other processes load their own. A network of the keras
+        family that does not fit the data or its cuts (in any ablation level) is one error too."""
+        own = config.dataset is not None and config.dataset.name in OWN_DATA
+        if self.executor.ray is not None and own:
+            splits = self.data.own(config.dataset)
+        elif self.executor.elsewhere:
             splits = load_splits(config.dataset)
         else:
             splits = self.data.get(config.dataset)

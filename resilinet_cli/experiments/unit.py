@@ -355,13 +355,15 @@ def unit_process(job: Job, reply: Any) -> None:
     reply.send(("done", ""))
 
 
-def unit_files(job: Job, shared: bool) -> tuple[str, Any]:
+def unit_files(job: Job, shared: bool, splits: Splits | None = None) -> tuple[str, Any]:
     """The body of a unit's Ray task: train and sweep it on this node, return its files.
 
     ("done", {file name: bytes}) or ("failed", why). With ``shared`` the run folder is on a
     filesystem every node sees: the task writes the unit's files there itself, as a serial run
-    would, and returns none. GPU memory grows as needed, so that units packed onto one GPU do
-    not each take all of it.
+    would, and returns none. ``splits``: the arrays of a data set of the user's own, which the
+    driver loaded and Ray brought from its object store; without them (a built-in data set, an
+    image folder) the task loads the data on this node. GPU memory grows as needed, so that
+    units packed onto one GPU do not each take all of it.
     """
     import tempfile
 
@@ -372,16 +374,16 @@ def unit_files(job: Job, shared: bool) -> tuple[str, Any]:
 
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)
-    splits = load_splits(job.config.dataset)
+    data = splits if splits is not None else load_splits(job.config.dataset)
     if shared:
         try:
-            run_unit(job.config, job.unit, job.out, splits, **job_settings(job))
+            run_unit(job.config, job.unit, job.out, data, **job_settings(job))
         except Exception as error:  # noqa: BLE001 (reported to the driver, which records it)
             return "failed", failure_message(error)
         return "done", {}
     with tempfile.TemporaryDirectory(prefix="resilinet-unit-") as tmp:
         try:
-            run_unit(job.config, job.unit, Path(tmp), splits, **job_settings(job))
+            run_unit(job.config, job.unit, Path(tmp), data, **job_settings(job))
         except Exception as error:  # noqa: BLE001 (reported to the driver, which records it)
             return "failed", failure_message(error)
         folder = job.unit.folder(Path(tmp))
