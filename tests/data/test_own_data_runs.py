@@ -18,6 +18,7 @@ from resilinet_cli.cli import main
 from resilinet_cli.config import load_config
 from resilinet_cli.data import load_splits
 from resilinet_cli.errors import RunError
+from resilinet_cli.live.unit import load_test, load_unit
 
 UNIT = Path("runs") / "resilinet" / "iter-1"
 
@@ -60,6 +61,11 @@ def test_run_smoke_on_a_file_of_each_format(tmp_path: Path, suffix: str) -> None
     report = (out / "REPORT.md").read_text()
     assert f"your own {suffix[1:]} file {path} (SHA-256 {data['digest']})" in report
     assert all_alive_accuracy(out) == pytest.approx(plain_accuracy(out), abs=1e-9)
+    if suffix == ".csv":  # the live runtime's clients read the same test split
+        test = load_test(load_unit(out / UNIT))
+        splits = load_splits(load_config(out / "config.yaml").dataset)
+        np.testing.assert_array_equal(test.x, splits.x_test)
+        np.testing.assert_array_equal(test.y, splits.y_test)
 
 
 def test_api_runs_arrays_and_never_resumes_a_run_of_other_arrays(tmp_path: Path) -> None:
