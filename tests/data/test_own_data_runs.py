@@ -86,5 +86,5 @@ def test_api_runs_arrays_and_never_resumes_a_run_of_other_arrays(tmp_path: Path)
     finished = record["finished"]
     rn.run(config, out, data=(x.copy(), y.copy()), quiet=True)  # the same data: resumes
     assert json.loads((out / UNIT / "run.json").read_text())["finished"] == finished
-    with pytest.raises(RunError, match="dataset.digest"):
+    with pytest.raises(RunError, match=r"dataset\.digest"):
         rn.run(config, out, data=(x + 1.0, y), quiet=True)
