@@ -289,3 +289,45 @@ def test_a_file_that_is_not_a_table(tmp_path: Path) -> None:
     (tmp_path / "t.parquet").write_bytes(b"not parquet at all")
     message = run_error(tmp_path, {"name": "files", "path": "t.parquet"})
     assert message.startswith(f"{tmp_path / 't.parquet'}: cannot be read as PARQUET (")
+
+
+# ---------------------------------------------------------------- the shipped example, data commands
+
+
+def test_the_shipped_csv_is_what_its_script_makes(tmp_path: Path, monkeypatch) -> None:
+    import runpy
+
+    shipped = CONFIGS / "data" / "activities.csv"
+    script = runpy.run_path(str(ROOT / "scripts" / "make_own_data_csv.py"))
+    monkeypatch.setitem(script["main"].__globals__, "OUT", tmp_path / "activities.csv")
+    script["main"]()
+    assert (tmp_path / "activities.csv").read_bytes() == shipped.read_bytes()
+
+
+def test_data_verify_and_info_take_a_config_of_own_data() -> None:
+    config = CONFIGS / "own_data_csv.yaml"
+    verified = CliRunner().invoke(main, ["data", "verify", str(config)])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.strip() == (
+        "activities: train 1,200, validation 150, test 150 examples of shape 12; 4 classes "
+        "(climb, run, sit, walk): ok"
+    )
+    data = CONFIGS / "data" / "activities.csv"
+    info = CliRunner().invoke(main, ["data", "info", str(config), "--json"])
+    assert info.exit_code == 0, info.output
+    entry = json.loads(info.output)[str(config)]
+    assert entry["path"] == str(data) and entry["format"] == "csv" and entry["files"] == 1
+    assert entry["bytes"] == data.stat().st_size
+    assert entry["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    text = CliRunner().invoke(main, ["data", "info", str(config)]).output
+    assert f"  format: csv, 1 file, {data.stat().st_size:,} bytes" in text
+
+
+def test_data_info_lists_the_arrays_kept_by_the_api(keras_home: Path) -> None:
+    from resilinet_cli.data.files import keep_arrays
+
+    digest = keep_arrays({"x": np.zeros((4, 2), np.float32), "y": np.arange(4)})
+    kept = keras_home / "datasets" / "arrays" / f"{digest}.npz"
+    assert kept.is_file()
+    listing = json.loads(CliRunner().invoke(main, ["data", "info", "--json"]).output)
+    assert listing["arrays"] == [{"path": str(kept), "bytes": kept.stat().st_size}]
