@@ -291,7 +291,7 @@ def test_a_file_that_is_not_a_table(tmp_path: Path) -> None:
     assert message.startswith(f"{tmp_path / 't.parquet'}: cannot be read as PARQUET (")
 
 
-# ---------------------------------------------------------------- the shipped example, data commands
+# ------------------------------------------------------ the shipped example, data commands
 
 
 def test_the_shipped_csv_is_what_its_script_makes(tmp_path: Path, monkeypatch) -> None:
