@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 from resilinet_cli import atomic, interrupt
 from resilinet_cli.config.schema import DatasetConfig
-from resilinet_cli.data import FolderSplits, Splits, load_splits
+from resilinet_cli.data import FolderSplits, ImageFiles, Splits, load_splits
 from resilinet_cli.data.registry import OWN_DATA
-from resilinet_cli.data.splits import ImageFiles
 from resilinet_cli.experiments.progress import Progress, QueueState
 from resilinet_cli.experiments.unit import Job, failure_message, release_models, run_unit
 
@@ -49,10 +48,10 @@ class DataCache:
 
     def __init__(self) -> None:
         self.dataset: DatasetConfig | None = None
-        self.splits: Splits | FolderSplits | None = None
+        self.splits: Splits | FolderSplits | ImageFiles | None = None
         self.kept: dict[str, Splits | FolderSplits | ImageFiles] = {}  # own data, by section
 
-    def get(self, dataset: DatasetConfig) -> Splits | FolderSplits:
+    def get(self, dataset: DatasetConfig) -> Splits | FolderSplits | ImageFiles:
         if self.splits is None or dataset != self.dataset:
             self.splits = None  # the old data goes before the new is loaded
             self.splits = load_splits(dataset)
@@ -115,7 +114,7 @@ def train_jobs(
 
 def train_here(
     job: Job,
-    splits: Splits | FolderSplits,
+    splits: Splits | FolderSplits | ImageFiles,
     number: int,
     total: int,
     progress: Progress,

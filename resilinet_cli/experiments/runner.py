@@ -37,7 +37,7 @@ from resilinet_cli.experiments.unit import (
 from resilinet_cli.results import runs
 from resilinet_cli.results.claims import Family
 from resilinet_cli.results.network_files import check_network_files
-from resilinet_cli.variants import topology_of
+from resilinet_cli.variants import VARIANTS, topology_of
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
     from resilinet_cli.experiments.cluster import RayOptions
@@ -168,7 +168,9 @@ class Queue:
                 self.progress.damaged(jobs[step.unit], step.why)
         if todo:  # missing data is one error before any unit, not a failed unit each
             try:
-                self.check_data(config, [step.unit.config(config) for step in todo])
+                self.check_data(
+                    config, [(step.unit.config(config), step.unit.variant) for step in todo]
+                )
             except DataError:
                 if fresh:
                     shutil.rmtree(out, ignore_errors=True)
@@ -190,11 +192,15 @@ class Queue:
         self.runs.append(planned)
         return planned
 
-    def check_data(self, config: ExperimentConfig, units: list[ExperimentConfig]) -> None:
+    def check_data(
+        self, config: ExperimentConfig, units: list[tuple[ExperimentConfig, str]]
+    ) -> None:
         """Load the experiment's data once here (DataError when it is missing); a serial queue
         keeps it for its units, as does a Ray queue a data set of the user's own (the driver
         ships its arrays to the tasks); other processes load their own. A network of the keras
-        family that does not fit the data or its cuts (in any ablation level) is one error too."""
+        family that does not fit the data or its cuts (in any ablation level) is one error too,
+        and so is a model that cannot take the examples of a data set of the user's own.
+        ``units``: each unit's config and variant."""
         own = config.dataset is not None and config.dataset.name in OWN_DATA
         if self.executor.ray is not None and own:
             splits = self.data.own(config.dataset)
@@ -206,10 +212,14 @@ class Queue:
             from resilinet_cli.models.keras_family import check_network
 
             shape = example_shape(splits, config.dataset)
-            distinct = {c.model.model_dump_json() + c.topology.model_dump_json(): c for c in units}
+            distinct = {
+                c.model.model_dump_json() + c.topology.model_dump_json(): c for c, _ in units
+            }
             for unit in distinct.values():
                 check_network(unit.model, topology_of(unit), shape,
                               splits.num_classes)  # fmt: skip
+        elif own:
+            check_model_fits(units, example_shape(splits, config.dataset), splits.num_classes)
 
     def record_failure(self, job: Job, message: str) -> None:
         """A failed unit: its record says why, and its experiment's result lists it."""
@@ -291,6 +301,40 @@ class Experiment:
     out: Path
     units: list[runs.Unit]
     invocation: Invocation | None = None
+
+
+def check_model_fits(
+    units: list[tuple[ExperimentConfig, str]], shape: tuple[int, ...], num_classes: int
+) -> None:
+    """A data set of the user's own may have examples that a model family cannot take (images
+    too small for MobileNet's strides, features without height and width): each distinct unit
+    model (model, topology and whether its variant has skips) is built once on the data's
+    example shape, and a failure is one DataError before any training, not a failed unit each.
+    """
+    from resilinet_cli.experiments.unit import release_models
+    from resilinet_cli.models.builder import build_from_config
+
+    distinct = {
+        (c.model.model_dump_json(), c.topology.model_dump_json(), VARIANTS[v].skips): (c, v)
+        for c, v in units
+    }
+    try:
+        for unit, variant in distinct.values():
+            try:
+                build_from_config(
+                    unit, variant, input_shape=shape, num_classes=num_classes, seed=unit.seed
+                )
+            except (ValueError, TypeError) as error:
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                hint = (
+                    " (set dataset.image_size, or choose another model)" if len(shape) == 3 else ""
+                )
+                raise DataError(
+                    f"dataset: examples of shape {'x'.join(map(str, shape))} do not fit model "
+                    f"'{unit.model.name}': {reason}{hint}"
+                ) from None
+    finally:
+        release_models()  # the units build their own models, with the same layer names
 
 
 def make_queue(

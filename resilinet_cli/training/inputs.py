@@ -1,7 +1,8 @@
 """tf.data input pipelines: batching, the alive mask, image shaping and augmentation.
 
-In-memory splits (numpy) and folder trees (streamed, never held in memory) give the same
-`Inputs`, so training and the failure sweep do not care where the data came from.
+In-memory splits (numpy), folder trees and an image folder's file lists (both streamed, never
+held in memory) give the same `Inputs`, so training and the failure sweep do not care where the
+data came from.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tensorflow as tf
 
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.data import FolderSplits, Splits
-from resilinet_cli.data.splits import class_counts, guess_accuracy
+from resilinet_cli.data.splits import ImageFiles, class_counts, guess_accuracy
 from resilinet_cli.training.epoch_seeds import AUGMENT, SHUFFLE, epoch_seed
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -86,11 +87,13 @@ def with_alive(failable: int) -> Callable[[tf.Tensor, tf.Tensor], tuple]:
 
 
 def build_inputs(
-    splits: Splits | FolderSplits, config: ExperimentConfig, failable: int, seed: int
+    splits: Splits | FolderSplits | ImageFiles, config: ExperimentConfig, failable: int, seed: int
 ) -> Inputs:
     """Training, validation and test pipelines for one unit (``seed`` drives shuffle/augment)."""
     if isinstance(splits, FolderSplits):
         return _folder_inputs(splits, config, failable, seed)
+    if isinstance(splits, ImageFiles):
+        return _image_file_inputs(splits, config, failable, seed)
     shape = image_shaper(config)
     batch = config.train.batch_size
 
@@ -172,4 +175,72 @@ def _folder_inputs(
         input_shape=(*size, 3),
         num_classes=splits.num_classes,
         guess=guess_accuracy(splits.train_counts, splits.test_counts),
+    )
+
+
+def decode_image(contents: tf.Tensor, channels: int) -> tf.Tensor:
+    """One image file's bytes as a uint8 (height, width, ``channels``) tensor (a GIF: its first
+    frame). TensorFlow decodes BMP and GIF files only to 3 or 4 channels, so one channel is
+    taken from the image as stored: its grey channel, or the grey of its RGB channels."""
+    if channels != 1:
+        return tf.io.decode_image(contents, channels=channels, expand_animations=False)
+    image = tf.io.decode_image(contents, channels=0, expand_animations=False)
+    return tf.cond(
+        tf.shape(image)[-1] >= 3,
+        lambda: tf.image.rgb_to_grayscale(image[..., :3]),
+        lambda: image[..., :1],
+    )
+
+
+def _image_file_inputs(
+    splits: ImageFiles, config: ExperimentConfig, failable: int, seed: int
+) -> Inputs:
+    """Stream an image folder of the user's own from its lists of files: each batch's images
+    are read and decoded when it is drawn (nothing is cached, so memory does not grow with the
+    number of images), resized to ``splits.shape`` when they differ from it (bilinear) and
+    scaled by 1/255 to [0, 1], the same scaling as the ImageNet folders (docs/method.md §2.5).
+    The file list is shuffled with each epoch's seed, as the arrays are."""
+    height, width, channels = splits.shape
+    batch = config.train.batch_size
+    add = with_alive(failable)
+
+    def read(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image = decode_image(tf.io.read_file(path), channels)
+        if splits.resize:
+            image = tf.image.resize(image, (height, width))
+        image = tf.ensure_shape(image, (height, width, channels))
+        return tf.cast(image, tf.float32) / 255.0, label
+
+    def examples(
+        files: tuple[str, ...], y: np.ndarray, shuffle_seed: int | None = None
+    ) -> tf.data.Dataset:
+        data = tf.data.Dataset.from_tensor_slices(
+            (tf.constant(list(files), dtype=tf.string), tf.constant(y, dtype=tf.int64))
+        )
+        if shuffle_seed is not None:
+            data = data.shuffle(max(len(files), 1), seed=shuffle_seed)
+        return data.map(read, AUTOTUNE, deterministic=True)
+
+    def train_epoch(epoch: int) -> tf.data.Dataset:
+        shuffle_seed = epoch_seed(seed, epoch, SHUFFLE)
+        train = examples(splits.train_files, splits.y_train, shuffle_seed).batch(batch)
+        if config.train.augment:
+            train = augmented(train, epoch_seed(seed, epoch, AUGMENT))
+        return train.map(add, AUTOTUNE).prefetch(AUTOTUNE)
+
+    has_val = len(splits.val_files) > 0
+    val_examples = examples(splits.val_files, splits.y_val) if has_val else None
+    return Inputs(
+        train_epoch=train_epoch,
+        val=val_examples.batch(batch).map(add, AUTOTUNE).prefetch(AUTOTUNE) if has_val else None,
+        val_examples=val_examples,
+        val_size=len(splits.val_files),
+        test=examples(splits.test_files, splits.y_test),
+        test_size=len(splits.test_files),
+        input_shape=splits.shape,
+        num_classes=splits.num_classes,
+        guess=guess_accuracy(
+            class_counts(splits.y_train, splits.num_classes),
+            class_counts(splits.y_test, splits.num_classes),
+        ),
     )
