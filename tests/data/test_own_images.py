@@ -7,6 +7,7 @@ only read the folder, without TensorFlow.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -178,6 +179,12 @@ def test_run_on_class_folders(colour_run: Path) -> None:
     splits = load_splits(config.dataset)  # the run's config names the same data
     assert isinstance(splits, ImageFiles) and splits.class_names == CLASSES
     assert len(splits.test_files) == 12
+    record = json.loads((colour_run / "runs" / "resilinet" / "iter-1" / "run.json").read_text())
+    assert record["data"]["format"] == "images" and record["data"]["classes"] == list(CLASSES)
+    assert record["data"]["files"] == {"images": 120}
+    report = (colour_run / "REPORT.md").read_text()
+    assert f"your own image folder {splits.train_files[0].rsplit('/', 2)[0]}" in report
+    assert f"{len(CLASSES)} classes (train/val/test): {CLASSES[0]} " in report
 
 
 def test_run_on_train_val_test_folders_resized_grey(tmp_path: Path) -> None:
