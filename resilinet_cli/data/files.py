@@ -30,7 +30,7 @@ from resilinet_cli.data.labels import (
     standardized,
 )
 from resilinet_cli.data.locate import cache_dir
-from resilinet_cli.data.splits import ImageFiles, Splits, split_80_10_10
+from resilinet_cli.data.splits import ImageFiles, SplitOrder, Splits, split_80_10_10
 from resilinet_cli.data.tables import read_table, row_word
 from resilinet_cli.errors import DataError
 
@@ -182,9 +182,11 @@ def load(dataset: OwnData) -> Splits | ImageFiles:
             split_seed=dataset.split_seed,
         )
     elif fmt in ("csv", "parquet"):
-        x, y, _ = read_table(path, fmt, dataset.label, dataset.features)
+        x, y, _, order = read_table(path, fmt, dataset.label, dataset.features, dataset.split_seed)
         word, first = row_word(fmt)
-        splits = _array_splits(path, {"x": x, "y": y}, dataset, row=word, first_row=first)
+        splits = _array_splits(
+            path, {"x": x, "y": y}, dataset, row=word, first_row=first, order=order
+        )
     elif path.is_file() and path.suffix.lower() == ".npz":
         splits = _array_splits(path, read_npz(path), dataset)
     else:
@@ -235,10 +237,15 @@ def _array_splits(
     *,
     row: str = "example",
     first_row: int = 1,
+    order: SplitOrder | None = None,
 ) -> Splits:
-    """Split (unless split already), map labels, check values, standardise if asked."""
+    """Split (unless split already), map labels, check values, standardise if asked.
+
+    ``order``: ``x`` and ``y`` are already in split order (a table, ``read_table``); the splits
+    are slices of them, and errors name rows by their place in the file.
+    """
     where = f"arrays {str(dataset.digest)[:12]}" if dataset.name == "arrays" else str(path)
-    parts = _splits_of(arrays, dataset.split_seed, where)
+    parts = _splits_of(arrays, dataset.split_seed, where, order)
     for split in SPLIT_NAMES:
         x, y = parts[f"x_{split}"], parts[f"y_{split}"]
         check_lengths(x, y, f"{where} ({split})")
@@ -248,7 +255,8 @@ def _array_splits(
             continue
         check_finite(x.astype(np.float32, copy=False), f"{where} (x_{split})", row, first_row)
     if "x" in arrays:
-        check_finite(arrays["x"].astype(np.float32, copy=False), where, row, first_row)
+        rows = order.rows if order is not None else None
+        check_finite(arrays["x"].astype(np.float32, copy=False), where, row, first_row, rows)
     ys, names, mapping = encode_labels(
         [parts[f"y_{s}"] for s in SPLIT_NAMES], dataset.classes, where, row
     )
@@ -262,11 +270,21 @@ def _array_splits(
     return splits
 
 
-def _splits_of(arrays: dict[str, np.ndarray], seed: int, where: str) -> dict[str, np.ndarray]:
-    """The six split arrays: given, or cut with the built-in data sets' seeded 80/10/10 split;
-    a split a file leaves out is cut from the training split (10 %, seeded)."""
+def _splits_of(
+    arrays: dict[str, np.ndarray], seed: int, where: str, order: SplitOrder | None = None
+) -> dict[str, np.ndarray]:
+    """The six split arrays: given, or cut with the built-in data sets' seeded 80/10/10 split
+    (slices when ``x`` and ``y`` are in its order already); a split a file leaves out is cut
+    from the training split (10 %, seeded)."""
     if "x" in arrays:
         check_lengths(arrays["x"], arrays["y"], where)
+        if order is not None:
+            cuts = (slice(None, order.val), slice(order.val, order.test), slice(order.test, None))
+            return {
+                f"{xy}_{split}": arrays[xy][cut]
+                for split, cut in zip(SPLIT_NAMES, cuts, strict=True)
+                for xy in ("x", "y")
+            }
         return dict(zip(SPLIT_KEYS, split_80_10_10(arrays["x"], arrays["y"], seed), strict=True))
     from sklearn.model_selection import train_test_split
 

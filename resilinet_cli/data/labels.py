@@ -15,6 +15,7 @@ import numpy as np
 from resilinet_cli.errors import DataError
 
 SPLIT_NAMES = ("train", "val", "test")
+_CHECK_ROWS = 1 << 16  # rows per block of check_finite
 SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
 
 
@@ -74,14 +75,30 @@ def _encode(values: np.ndarray, distinct: np.ndarray) -> np.ndarray:
     return np.asarray([index[v] for v in values.astype(str).tolist()], dtype=np.int64)
 
 
-def check_finite(x: np.ndarray, where: str, row: str = "row", first_row: int = 1) -> None:
-    """NaN or infinite feature values are an error naming how many rows and the first."""
-    finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+def check_finite(
+    x: np.ndarray,
+    where: str,
+    row: str = "row",
+    first_row: int = 1,
+    rows: np.ndarray | None = None,
+) -> None:
+    """NaN or infinite feature values are an error naming how many rows and the first.
+
+    ``rows``: each row's index in the file, when ``x`` holds them in another order (a table
+    read in split order). Checked in blocks of rows, so the check needs little memory.
+    """
+    flat = x.reshape(len(x), -1)
+    finite = np.empty(len(x), dtype=bool)
+    for start in range(0, len(x), _CHECK_ROWS):
+        finite[start : start + _CHECK_ROWS] = np.isfinite(flat[start : start + _CHECK_ROWS]).all(
+            axis=1
+        )
     if not finite.all():
         bad = np.flatnonzero(~finite)
+        first = bad[0] if rows is None else rows[bad].min()
         raise DataError(
             f"{where}: {bad.size:,} row(s) hold NaN or infinite values, the first at "
-            f"{row} {bad[0] + first_row}; remove or fill them"
+            f"{row} {first + first_row}; remove or fill them"
         )
 
 
