@@ -8,6 +8,7 @@ split, so memory peaks well under twice the features' float32 size (bench/own_da
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,17 +82,36 @@ def read_table(
     if streamed is not None:
         x, labels, split = streamed
     else:
-        labels = _read(path, fmt, [label]).column(label)
+        read = _read(path, fmt, chosen).column if fmt == "csv" else _parquet_columns(path)
+        labels = read(label) if fmt == "parquet" else _read(path, fmt, [label]).column(label)
         split, rows = _order(len(labels), split_seed)
         x = np.empty((len(labels), len(chosen)), dtype=np.float32)
-        table = _read(path, fmt, chosen) if fmt == "csv" else None
         for i, name in enumerate(chosen):  # Parquet: one column in memory at a time
-            column = _read(path, fmt, [name]) if table is None else table
-            x[:, i] = _numeric(column.column(name), name, where, fmt)[rows]
-        del table
+            x[:, i] = _numeric(read(name), name, where, fmt)[rows]
+        del read
     rows = split.rows if split is not None else slice(None)
     y = _labels(labels, label, where, fmt)[rows]
     return x, y, chosen, split
+
+
+def _parquet_columns(path: Path) -> Callable[[str], Any]:
+    """Read a Parquet file's columns one by one (one thread, no pre-buffering: a column at a
+    time needs neither, and each adds tens of MB of buffers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path, pre_buffer=False)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{path}: cannot be read as PARQUET ({_first_line(error)})") from None
+
+    def column(name: str) -> Any:
+        try:
+            return file.read(columns=[name], use_threads=False).column(name)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise DataError(f"{path}: cannot be read as PARQUET ({_first_line(error)})") from None
+
+    return column
 
 
 def _order(n: int, seed: int) -> tuple[SplitOrder | None, np.ndarray]:
