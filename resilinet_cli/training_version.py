@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "b8c2c70a4bf0a873b9f5759bf9faa3ba5d7da85f36624ada3b33812b37f77c67"
+FINGERPRINT = "be002a5e9ba212023df4c042ab68d74300060094cb23cba439b97bf7aaf1039b"
 
 PACKAGE = Path(__file__).resolve().parent
 
