@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "be002a5e9ba212023df4c042ab68d74300060094cb23cba439b97bf7aaf1039b"
+FINGERPRINT = "d0f7b77d649d9a6c98d10ae99c9666d95953b3e52039494c0874646235f87249"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -88,10 +88,13 @@ def files_digest(path: Path) -> str:
         raise DataError(f"{path}: no such file or folder")
     if path.is_file():
         return file_sha256(path)
-    lines = [f"{p.relative_to(path).as_posix()}\t{file_sha256(p)}\n" for p in data_files(path)]
-    if not lines:
+    digest = hashlib.sha256()  # line by line: no manifest in memory, the same digest
+    images = data_files(path)
+    for image in images:
+        digest.update(f"{image.relative_to(path).as_posix()}\t{file_sha256(image)}\n".encode())
+    if not images:
         raise DataError(f"{path}: the folder holds no image ({', '.join(_extensions())})")
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
+    return digest.hexdigest()
 
 
 def arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
