@@ -50,27 +50,32 @@ def synthetic_splits(case: Model) -> Any:
     return Splits(case.name, xt, yt, xv, yv, xs, ys, case.classes)
 
 
-def measure(case: Model, steps: int) -> dict[str, Any]:
-    import keras
+def pipeline_and_training(
+    config: Any, splits: Any, classes: int, steps: int, whole_epoch: bool = False
+) -> tuple[float, float]:
+    """Examples per second of the training pipeline alone, then of training ResiliNet on it.
 
-    from resilinet_cli.config import load_config
+    ``whole_epoch``: time the pipeline over one whole epoch, as training draws it (one iterator,
+    the shuffle buffer filled once), not over ``steps`` batches of a new iterator; for a large
+    training split, filling its buffer would otherwise be charged to ``steps`` batches alone.
+    """
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training.inputs import build_inputs
 
-    config = load_config(CONFIGS / case.config)
     failable = len(config.topology.failable)
-    inputs = build_inputs(synthetic_splits(case), config, failable, seed=0)
+    inputs = build_inputs(splits, config, failable, seed=0)
     batch = config.train.batch_size
     train = inputs.train_epoch(0)
     for _ in train.take(steps):  # warm-up: traces the maps, fills the shuffle buffer
         pass
     start = time.perf_counter()
-    for _ in train.take(steps):
-        pass
-    pipeline = steps * batch / (time.perf_counter() - start)
+    examples = 0
+    for (features, _), _ in train if whole_epoch else train.take(steps):
+        examples += int(features.shape[0])
+    pipeline = examples / (time.perf_counter() - start)
 
     model, _ = build_from_config(
-        config, "resilinet", input_shape=inputs.input_shape, num_classes=case.classes, seed=0
+        config, "resilinet", input_shape=inputs.input_shape, num_classes=classes, seed=0
     )
     model.compile(
         optimizer=keras.optimizers.Adam(),
@@ -79,11 +84,18 @@ def measure(case: Model, steps: int) -> dict[str, Any]:
     )
     timer = EpochTimer()
     model.fit(train.repeat(), epochs=3, steps_per_epoch=steps, callbacks=[timer], verbose=0)
-    training = steps * batch / min(timer.times[1:])
+    return pipeline, steps * batch / min(timer.times[1:])
+
+
+def measure(case: Model, steps: int) -> dict[str, Any]:
+    from resilinet_cli.config import load_config
+
+    config = load_config(CONFIGS / case.config)
+    pipeline, training = pipeline_and_training(config, synthetic_splits(case), case.classes, steps)
     return {
         "model": case.name,
         "augment": int(config.train.augment),
-        "batch": batch,
+        "batch": config.train.batch_size,
         "pipeline_examples_per_s": pipeline,
         "train_examples_per_s": training,
         "pipeline_over_train": pipeline / training,

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "739645805d73b42658c651cf8d8a16ab97c54f17884296ec89e70e6dfdbafbec"
+FINGERPRINT = "820e656bb567898ce850b7af5214575ae385a012e1e5e958c42e95753b9f71fd"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -58,8 +58,8 @@ def data_info(configs: tuple[Path, ...], data_dir: Path | None, as_json: bool) -
       present   whether a run would find it here
       path      where it was found (null if absent)
       problem   why it was not found (null if present)
-    and for a data set of your own also format, files, bytes and sha256; "arrays" lists the
-    kept arrays (path and bytes of each).
+    and for a data set of your own also format, files, bytes and sha256; "arrays", when any
+    are kept, lists them (path and bytes of each).
     """
     from resilinet_cli.data.catalog import cached_arrays, catalog, presence
     from resilinet_cli.data.locate import check_data_dir
@@ -93,7 +93,8 @@ def data_info(configs: tuple[Path, ...], data_dir: Path | None, as_json: bool) -
                 "bytes": entry.size,
                 "sha256": entry.digest,
             }
-        listing["arrays"] = [{"path": str(path), "bytes": size} for path, size in kept]
+        if kept:
+            listing["arrays"] = [{"path": str(path), "bytes": size} for path, size in kept]
         click.echo(json.dumps(listing, indent=2))
         return
     for name, entry in catalog().items():

@@ -30,7 +30,7 @@ from resilinet_cli.data.labels import (
     standardized,
 )
 from resilinet_cli.data.locate import cache_dir
-from resilinet_cli.data.splits import ImageFiles, Splits, split_80_10_10
+from resilinet_cli.data.splits import ImageFiles, SplitOrder, Splits, split_80_10_10
 from resilinet_cli.data.tables import read_table, row_word
 from resilinet_cli.errors import DataError
 
@@ -88,10 +88,13 @@ def files_digest(path: Path) -> str:
         raise DataError(f"{path}: no such file or folder")
     if path.is_file():
         return file_sha256(path)
-    lines = [f"{p.relative_to(path).as_posix()}\t{file_sha256(p)}\n" for p in data_files(path)]
-    if not lines:
+    digest = hashlib.sha256()  # line by line: no manifest in memory, the same digest
+    images = data_files(path)
+    for image in images:
+        digest.update(f"{image.relative_to(path).as_posix()}\t{file_sha256(image)}\n".encode())
+    if not images:
         raise DataError(f"{path}: the folder holds no image ({', '.join(_extensions())})")
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
+    return digest.hexdigest()
 
 
 def arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
@@ -182,9 +185,11 @@ def load(dataset: OwnData) -> Splits | ImageFiles:
             split_seed=dataset.split_seed,
         )
     elif fmt in ("csv", "parquet"):
-        x, y, _ = read_table(path, fmt, dataset.label, dataset.features)
+        x, y, _, order = read_table(path, fmt, dataset.label, dataset.features, dataset.split_seed)
         word, first = row_word(fmt)
-        splits = _array_splits(path, {"x": x, "y": y}, dataset, row=word, first_row=first)
+        splits = _array_splits(
+            path, {"x": x, "y": y}, dataset, row=word, first_row=first, order=order
+        )
     elif path.is_file() and path.suffix.lower() == ".npz":
         splits = _array_splits(path, read_npz(path), dataset)
     else:
@@ -235,10 +240,16 @@ def _array_splits(
     *,
     row: str = "example",
     first_row: int = 1,
+    order: SplitOrder | None = None,
 ) -> Splits:
     """Check values and map labels (rows numbered as in the file), then split (unless split
-    already) and standardise if asked."""
+    already) and standardise if asked.
+
+    ``order``: ``x`` and ``y`` are already in split order (a table, ``read_table``); the splits
+    are slices of them, and errors name rows by their place in the file.
+    """
     where = f"arrays {str(dataset.digest)[:12]}" if dataset.name == "arrays" else str(path)
+    rows = order.rows if order is not None else None
     pairs = [("x", "y")] if "x" in arrays else [(f"x_{s}", f"y_{s}") for s in SPLIT_NAMES]
     for x_name, y_name in [(x, y) for x, y in pairs if x in arrays]:
         x = arrays[x_name]
@@ -246,13 +257,13 @@ def _array_splits(
         check_lengths(x, arrays[y_name], named)
         if x.dtype.kind not in "iufb":
             raise DataError(f"{named}: holds {x.dtype} values; features must be numbers")
-        arrays[x_name] = np.asarray(x, dtype=np.float32)
-        check_finite(arrays[x_name], named, row, first_row)
+        arrays[x_name] = np.asarray(x, dtype=np.float32)  # no copy when float32 already
+        check_finite(arrays[x_name], named, row, first_row, rows)
     labels = {("" if y == "y" else y): arrays[y] for _, y in pairs if y in arrays}
-    encoded, names, mapping = encode_labels(labels, dataset.classes, where, row, first_row)
+    encoded, names, mapping = encode_labels(labels, dataset.classes, where, row, first_row, rows)
     for part, y in encoded.items():
         arrays[part or "y"] = y
-    parts = _splits_of(arrays, dataset.split_seed, where)
+    parts = _splits_of(arrays, dataset.split_seed, where, order)
     xs = [parts[f"x_{s}"] for s in SPLIT_NAMES]
     if dataset.standardize:
         first, rest = standardized(xs[0], xs[1:])
@@ -263,10 +274,20 @@ def _array_splits(
                   class_names=names, source={"labels": mapping})  # fmt: skip
 
 
-def _splits_of(arrays: dict[str, np.ndarray], seed: int, where: str) -> dict[str, np.ndarray]:
-    """The six split arrays: given, or cut with the built-in data sets' seeded 80/10/10 split;
-    a split a file leaves out is cut from the training split (10 %, seeded)."""
+def _splits_of(
+    arrays: dict[str, np.ndarray], seed: int, where: str, order: SplitOrder | None = None
+) -> dict[str, np.ndarray]:
+    """The six split arrays: given, or cut with the built-in data sets' seeded 80/10/10 split
+    (slices when ``x`` and ``y`` are in its order already); a split a file leaves out is cut
+    from the training split (10 %, seeded)."""
     if "x" in arrays:
+        if order is not None:
+            cuts = (slice(None, order.val), slice(order.val, order.test), slice(order.test, None))
+            return {
+                f"{xy}_{split}": arrays[xy][cut]
+                for split, cut in zip(SPLIT_NAMES, cuts, strict=True)
+                for xy in ("x", "y")
+            }
         return dict(zip(SPLIT_KEYS, split_80_10_10(arrays["x"], arrays["y"], seed), strict=True))
     from sklearn.model_selection import train_test_split
 

@@ -15,6 +15,7 @@ import numpy as np
 from resilinet_cli.errors import DataError
 
 SPLIT_NAMES = ("train", "val", "test")
+_CHECK_ROWS = 1 << 16  # rows per block of check_finite
 SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
 
 
@@ -24,13 +25,15 @@ def encode_labels(
     where: str,
     row: str = "row",
     first_row: int = 1,
+    rows: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], tuple[str, ...], dict[str, int]]:
     """Each part's labels as class indices 0..K-1, the class names and the mapping.
 
     ``labels`` maps a part's name ("" for a whole file, else ``y_train``, ...) to its labels.
     The classes are the sorted distinct labels of all parts together (numbers by value,
     strings by text); ``classes`` names them in that order, or, for string labels, gives the
-    order itself. Floats must be whole numbers. Fewer than 2 classes is an error.
+    order itself. Floats must be whole numbers. Fewer than 2 classes is an error. ``rows``:
+    each label's row in the file, when a whole file's labels come in another order.
     """
     values = {part: np.asarray(y).reshape(-1) for part, y in labels.items()}
     for part, y in values.items():
@@ -40,8 +43,10 @@ def encode_labels(
             bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
             if bad.size:
                 at = f"{part}, {row}" if part else row
+                first = bad[0] if rows is None or part else bad[np.argmin(rows[bad])]
+                number = first if rows is None or part else rows[first]
                 raise DataError(
-                    f"{where}: label {y[bad[0]].item()!r} ({at} {bad[0] + first_row}) is not a "
+                    f"{where}: label {y[first].item()!r} ({at} {number + first_row}) is not a "
                     f"whole number or a string; {bad.size:,} such label(s); labels name classes"
                 )
             values[part] = y.astype(np.int64)
@@ -80,14 +85,30 @@ def _encode(values: np.ndarray, distinct: np.ndarray) -> np.ndarray:
     return np.asarray([index[v] for v in values.astype(str).tolist()], dtype=np.int64)
 
 
-def check_finite(x: np.ndarray, where: str, row: str = "row", first_row: int = 1) -> None:
-    """NaN or infinite feature values are an error naming how many rows and the first."""
-    finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+def check_finite(
+    x: np.ndarray,
+    where: str,
+    row: str = "row",
+    first_row: int = 1,
+    rows: np.ndarray | None = None,
+) -> None:
+    """NaN or infinite feature values are an error naming how many rows and the first.
+
+    ``rows``: each row's index in the file, when ``x`` holds them in another order (a table
+    read in split order). Checked in blocks of rows, so the check needs little memory.
+    """
+    flat = x.reshape(len(x), -1)
+    finite = np.empty(len(x), dtype=bool)
+    for start in range(0, len(x), _CHECK_ROWS):
+        finite[start : start + _CHECK_ROWS] = np.isfinite(flat[start : start + _CHECK_ROWS]).all(
+            axis=1
+        )
     if not finite.all():
         bad = np.flatnonzero(~finite)
+        first = bad[0] if rows is None else rows[bad].min()
         raise DataError(
             f"{where}: {bad.size:,} row(s) hold NaN or infinite values, the first at "
-            f"{row} {bad[0] + first_row}; remove or fill them"
+            f"{row} {first + first_row}; remove or fill them"
         )
 
 

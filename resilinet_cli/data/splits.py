@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -72,6 +72,24 @@ def split_80_10_10(
         x_rest, y_rest, test_size=0.50, random_state=seed, shuffle=True
     )
     return x_train, y_train, x_val, y_val, x_test, y_test
+
+
+class SplitOrder(NamedTuple):
+    """The rows of ``split_80_10_10`` as indices into ``x``: train, then val, then test."""
+
+    rows: np.ndarray
+    val: int  # where the validation rows begin in ``rows``
+    test: int  # where the test rows begin
+
+
+def split_order(n: int, seed: int = 42) -> SplitOrder:
+    """``split_80_10_10``'s split of ``n`` examples, as row indices: the same two
+    ``train_test_split`` calls on the row numbers, so the same rows in the same order (the
+    split draws from ``n`` and ``seed`` alone). A loader can then read examples straight into
+    split order without the copies the split of an array makes."""
+    rows = np.arange(n)
+    train, _, val, _, test, _ = split_80_10_10(rows, rows, seed)
+    return SplitOrder(np.concatenate([train, val, test]), len(train), len(train) + len(val))
 
 
 def make_splits(name: str, x: np.ndarray, y: np.ndarray, num_classes: int, seed: int) -> Splits:
