@@ -21,9 +21,9 @@ the baseline) and then measures what a run pays:
   1,000 images. Target: the same peak RSS for every image count (it streams).
 
 Figures (2 cores, no GPU, shared; ``python -m bench.own_data``; docs/own-data.md has the table):
-Parquet 1.4 s, +198 MB = 1.65x the float32 features; CSV 2.7 s, +208 MB = 1.73x; pipeline 8.0x
-training; image folder 10,000 vs 1,000 PNGs: peak RSS 1.02x (load_splits plus one epoch of
-the image pipeline of branch i29-img: 759 vs 745 MB), load 0.12-0.19 s per 1,000 images.
+Parquet 1.1 s, +202 MB = 1.68x the float32 features; CSV 4.1 s, +208 MB = 1.73x; pipeline 10.0x
+training; image folder 10,000 vs 1,000 PNGs: peak RSS 1.03x (load_splits plus one training
+epoch: 766 vs 745 MB), load 0.17-0.18 s per 1,000 images.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,11 +100,28 @@ def smoke_command(out: Path, *extra: str) -> list[str]:
     return [*args, *extra]
 
 
-def assert_same_files(out: Path, reference: Path) -> None:
+def assert_same_files(out: Path, reference: Path, units: list[str] = UNITS) -> None:
     """The tables and every unit's history and combinations, byte for byte."""
     for table in ("weighted_accuracy.csv", "combinations.csv"):
         assert (out / "tables" / table).read_bytes() == (reference / "tables" / table).read_bytes()
-    assert_same_units(out, reference)
+    assert_same_units(out, reference, units)
+
+
+@contextmanager
+def two_node_cluster() -> Iterator[Any]:
+    """A Ray head and a second node on 127.0.0.1, one CPU each, shut down on leaving."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    made.add_node(num_cpus=1)
+    made.wait_for_nodes(timeout=60)
+    try:
+        yield made
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        made.shutdown()
 
 
 def smoke_profile(folder: Path) -> Path:
@@ -124,9 +143,9 @@ def smoke_profile(folder: Path) -> Path:
     return path
 
 
-def assert_same_units(out: Path, reference: Path) -> None:
+def assert_same_units(out: Path, reference: Path, units: list[str] = UNITS) -> None:
     """Every unit's history and combinations, byte for byte."""
-    for unit in UNITS:
+    for unit in units:
         for name in ("history.csv", "combinations.csv"):
             path = Path("runs") / unit / name
             assert (out / path).read_bytes() == (reference / path).read_bytes(), path

@@ -92,22 +92,10 @@ def load_splits(dataset: DatasetSpec) -> Splits | FolderSplits | ImageFiles:
     if isinstance(splits, FolderSplits):
         return splits
     caps = dataset.subset
-    if isinstance(splits, ImageFiles):
-        return replace(
-            splits,
-            train_files=splits.train_files[: caps.train],
-            y_train=splits.y_train[: caps.train],
-            val_files=splits.val_files[: caps.val],
-            y_val=splits.y_val[: caps.val],
-            test_files=splits.test_files[: caps.test],
-            y_test=splits.y_test[: caps.test],
-        )
-    return replace(
-        splits,
-        x_train=splits.x_train[: caps.train],
-        y_train=splits.y_train[: caps.train],
-        x_val=splits.x_val[: caps.val],
-        y_val=splits.y_val[: caps.val],
-        x_test=splits.x_test[: caps.test],
-        y_test=splits.y_test[: caps.test],
-    )
+    images = isinstance(splits, ImageFiles)  # its examples are file names
+    cut = {}
+    for split in ("train", "val", "test"):
+        cap = getattr(caps, split)
+        for name in (f"{split}_files" if images else f"x_{split}", f"y_{split}"):
+            cut[name] = getattr(splits, name)[:cap]
+    return replace(splits, **cut)

@@ -28,6 +28,7 @@ from run_helpers import (
     assert_same_units,
     smoke_command,
     smoke_profile,
+    two_node_cluster,
 )
 
 from resilinet_cli.cli import main
@@ -38,17 +39,8 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module")
 def cluster() -> Iterator:
     """A head and a second node, one CPU each (a test that removes a node adds one back)."""
-    from ray.cluster_utils import Cluster
-
-    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    made.add_node(num_cpus=1)
-    made.wait_for_nodes(timeout=60)
-    try:
+    with two_node_cluster() as made:
         yield made
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        made.shutdown()
 
 
 def test_every_node_of_the_test_cluster_is_bound_to_127_0_0_1(cluster) -> None:

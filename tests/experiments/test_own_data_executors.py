@@ -16,6 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from paths import CONFIGS
+from run_helpers import assert_same_files, two_node_cluster
 
 from resilinet_cli.cli import main
 
@@ -40,16 +41,6 @@ def command(config: Path, out: Path, *extra: str) -> list[str]:
     return ["run", str(config), "--smoke", "--out", str(out), *extra]
 
 
-def assert_same_files(out: Path, reference: Path) -> None:
-    """The tables and every unit's history and combinations, byte for byte."""
-    for table in ("weighted_accuracy.csv", "combinations.csv"):
-        assert (out / "tables" / table).read_bytes() == (reference / "tables" / table).read_bytes()
-    for unit in UNITS:
-        for name in ("history.csv", "combinations.csv"):
-            path = Path("runs") / unit / name
-            assert (out / path).read_bytes() == (reference / path).read_bytes(), path
-
-
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The two-unit smoke run on the CSV, serial and in-process: what the executors equal."""
@@ -63,18 +54,9 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator:
     """A head and a second node, one CPU each."""
-    ray = pytest.importorskip("ray")
-    from ray.cluster_utils import Cluster
-
-    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    made.add_node(num_cpus=1)
-    made.wait_for_nodes(timeout=60)
-    try:
+    pytest.importorskip("ray")
+    with two_node_cluster() as made:
         yield made
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        made.shutdown()
 
 
 def test_two_workers_read_the_csv_and_give_the_serial_runs_files(
@@ -85,7 +67,7 @@ def test_two_workers_read_the_csv_and_give_the_serial_runs_files(
     result = CliRunner().invoke(main, command(config, out, "--workers", "2"))
     assert result.exit_code == 0, result.output
     assert "queue: 2 done, 0 in flight, 0 failed of 2" in result.stdout
-    assert_same_files(out, serial)
+    assert_same_files(out, serial, UNITS)
 
 
 def test_the_driver_ships_the_data_so_the_nodes_need_no_copy_of_the_files(
@@ -121,4 +103,4 @@ def test_the_driver_ships_the_data_so_the_nodes_need_no_copy_of_the_files(
     assert not csv.exists()
     assert "queue: 2 done, 0 in flight, 0 failed of 2" in result.stdout
     assert [type(value) for value in puts] == [Splits]
-    assert_same_files(out, serial)
+    assert_same_files(out, serial, UNITS)
