@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "820e656bb567898ce850b7af5214575ae385a012e1e5e958c42e95753b9f71fd"
+FINGERPRINT = "3ef8d72853b64c35e1fb65f9c88bc19cc4ba67a1c8431ffcc82c02a602c5fcac"
 
 PACKAGE = Path(__file__).resolve().parent
 
