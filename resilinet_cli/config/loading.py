@@ -68,7 +68,7 @@ def load_config(
     if need_dataset and (config.dataset is None or config.dataset.name is None):
         raise ConfigError(
             f"{path.name}: dataset.name: missing; name a data set (dataset: {{name: files, "
-            "path: ...}} for your own), or pass arrays in Python: rn.run(config, data=(x, y))"
+            "path: ...} for your own), or pass arrays in Python: rn.run(config, data=(x, y))"
         )
     try:
         return with_data_digest(config)
