@@ -331,3 +331,16 @@ def test_data_info_lists_the_arrays_kept_by_the_api(keras_home: Path) -> None:
     assert kept.is_file()
     listing = json.loads(CliRunner().invoke(main, ["data", "info", "--json"]).output)
     assert listing["arrays"] == [{"path": str(kept), "bytes": kept.stat().st_size}]
+
+
+def test_api_data_takes_x_y_the_three_splits_or_names_and_refuses_others() -> None:
+    from resilinet_cli.data.files import as_named_arrays
+
+    x, y = np.zeros((6, 2)), np.arange(6)
+    assert set(as_named_arrays((x, y))) == {"x", "y"}
+    three = as_named_arrays(((x, y), (x[:2], y[:2]), (x[:3], y[:3])))
+    assert sorted(three) == sorted(["x_train", "y_train", "x_val", "y_val", "x_test", "y_test"])
+    assert len(three["y_test"]) == 3
+    assert set(as_named_arrays({"x": x, "y": y})) == {"x", "y"}
+    with pytest.raises(DataError, match=r"^data= takes \(x, y\), .* not ndarray$"):
+        as_named_arrays(x)
