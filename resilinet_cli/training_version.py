@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "3ef8d72853b64c35e1fb65f9c88bc19cc4ba67a1c8431ffcc82c02a602c5fcac"
+FINGERPRINT = "566518253012a73ee65743da768783845a6f0137a7ea7dae03f918e1ae9ee67c"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -109,12 +109,9 @@ def data_info(configs: tuple[Path, ...], data_dir: Path | None, as_json: bool) -
         click.echo(f"  format: {entry.format}, {files}, {entry.size:,} bytes")
         click.echo(f"  sha256: {entry.digest}")
     if kept:
-        from resilinet_cli.data.files import ARRAYS_FOLDER
-        from resilinet_cli.data.locate import cache_dir
-
         total = sum(size for _, size in kept)
         click.echo("arrays\n  kept by rn.run(config, data=...), by their SHA-256")
-        click.echo(f"  cache:  {cache_dir(ARRAYS_FOLDER)}: {len(kept)} set(s), {total:,} bytes")
+        click.echo(f"  cache:  {kept[0][0].parent}: {len(kept)} set(s), {total:,} bytes")
 
 
 def own_data(config: Path) -> OwnEntry:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from resilinet_cli.data import cifar10, digits, fashion_mnist, imagenet, mhealth
+from resilinet_cli.data.files import ARRAYS_FOLDER, OwnData, data_files
 from resilinet_cli.data.locate import cache_dir
 from resilinet_cli.data.splits import FolderSplits, ImageFiles, Splits
 from resilinet_cli.errors import DataError
@@ -91,27 +92,18 @@ class OwnEntry:
     digest: str | None
 
 
-def own_entry(config: str, dataset: object) -> OwnEntry:
+def own_entry(config: str, dataset: OwnData) -> OwnEntry:
     """Where a config's files data set is, its format, how many files and bytes, and the
     SHA-256 its config recorded (``dataset.digest``)."""
-    from resilinet_cli.data.files import data_files
-
-    path = Path(dataset.path)  # type: ignore[attr-defined]
+    assert dataset.path is not None
+    path = Path(dataset.path)
     found = data_files(path) if path.exists() else []
-    return OwnEntry(
-        config,
-        path,
-        dataset.data_format,  # type: ignore[attr-defined]
-        len(found),
-        sum(p.stat().st_size for p in found),
-        dataset.digest,  # type: ignore[attr-defined]
-    )
+    size = sum(p.stat().st_size for p in found)
+    return OwnEntry(config, path, str(dataset.data_format), len(found), size, dataset.digest)
 
 
 def cached_arrays() -> list[tuple[Path, int]]:
     """Arrays kept by ``rn.run(config, data=...)`` in the data cache: each file and its size."""
-    from resilinet_cli.data.files import ARRAYS_FOLDER
-
     folder = cache_dir(ARRAYS_FOLDER)
     found = sorted(folder.glob("*.npz")) if folder.is_dir() else []
     return [(path, path.stat().st_size) for path in found]

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from resilinet_cli import atomic
-from resilinet_cli.data.image_folder import image_files, load_image_folder
+from resilinet_cli.data.image_folder import EXTENSIONS, image_files, load_image_folder
 from resilinet_cli.data.labels import (
     SPLIT_NAMES,
     check_classes_present,
@@ -30,7 +31,13 @@ from resilinet_cli.data.labels import (
     standardized,
 )
 from resilinet_cli.data.locate import cache_dir
-from resilinet_cli.data.splits import ImageFiles, SplitOrder, Splits, split_80_10_10
+from resilinet_cli.data.splits import (
+    ImageFiles,
+    SplitOrder,
+    Splits,
+    cut_missing_splits,
+    split_80_10_10,
+)
 from resilinet_cli.data.tables import read_table, row_word
 from resilinet_cli.errors import DataError
 
@@ -93,7 +100,7 @@ def files_digest(path: Path) -> str:
     for image in images:
         digest.update(f"{image.relative_to(path).as_posix()}\t{file_sha256(image)}\n".encode())
     if not images:
-        raise DataError(f"{path}: the folder holds no image ({', '.join(_extensions())})")
+        raise DataError(f"{path}: the folder holds no image ({', '.join(EXTENSIONS)})")
     return digest.hexdigest()
 
 
@@ -105,12 +112,6 @@ def arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
         digest.update(f"{name}\t{array.dtype.str}\t{array.shape}\n".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
-
-
-def _extensions() -> tuple[str, ...]:
-    from resilinet_cli.data.image_folder import EXTENSIONS
-
-    return EXTENSIONS
 
 
 # ---------------------------------------------------------------- arrays passed to rn.run
@@ -161,7 +162,8 @@ def load(dataset: OwnData) -> Splits | ImageFiles:
     fmt = dataset.data_format
     if dataset.name == "arrays":
         assert dataset.digest is not None
-        path = arrays_path(dataset.digest)
+        digest = dataset.digest
+        path = arrays_path(digest)
         if not path.is_file():
             raise DataError(
                 f"the arrays of this run (digest {dataset.digest[:12]}) are not in the data "
@@ -197,12 +199,10 @@ def load(dataset: OwnData) -> Splits | ImageFiles:
             f"{path}: not a .npz, .csv or .parquet file, nor an image folder; name its format "
             "with dataset.format"
         )
-    counts = _class_counts(splits)
     check_classes_present(
         {s: getattr(splits, f"y_{s}") for s in SPLIT_NAMES}, splits.class_names or (), str(path)
     )
-    source = provenance(dataset, path, fmt or "npz", splits, counts)
-    return _with_source(splits, source)
+    return replace(splits, source=provenance(dataset, path, fmt or "npz", digest, splits))
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -289,52 +289,27 @@ def _splits_of(
                 for xy in ("x", "y")
             }
         return dict(zip(SPLIT_KEYS, split_80_10_10(arrays["x"], arrays["y"], seed), strict=True))
-    from sklearn.model_selection import train_test_split
-
-    parts = dict(arrays)
-    for split in ("test", "val"):
-        if f"x_{split}" not in parts:
-            x, cut, y, cut_y = train_test_split(
-                parts["x_train"], parts["y_train"], test_size=0.1, random_state=seed
-            )
-            parts.update({"x_train": x, "y_train": y, f"x_{split}": cut, f"y_{split}": cut_y})
-    return parts
-
-
-def _class_counts(splits: Splits | ImageFiles) -> dict[str, dict[str, int]]:
-    names = splits.class_names or ()
-    return {s: class_counts_by_name(getattr(splits, f"y_{s}"), names) for s in SPLIT_NAMES}
+    return cut_missing_splits(arrays, seed)
 
 
 def provenance(
-    dataset: OwnData,
-    path: Path,
-    fmt: str,
-    splits: Splits | ImageFiles,
-    counts: dict[str, dict[str, int]],
+    dataset: OwnData, path: Path, fmt: str, digest: str, splits: Splits | ImageFiles
 ) -> dict[str, Any]:
-    """What a run records about its data: where, which format, the SHA-256 of each file (an
-    image folder: their count and the manifest's digest), rows and class counts per split and
-    how labels were mapped."""
-    record: dict[str, Any] = {"source": dataset.name, "format": fmt}
-    if dataset.name == "arrays":
-        record["digest"] = dataset.digest
-    else:
-        record["path"] = str(path)
-        record["digest"] = files_digest(path)
-        if path.is_file():
-            record["files"] = {path.name: file_sha256(path)}
-        else:
-            record["files"] = {"images": len(data_files(path))}
-    record["rows"] = {s: len(getattr(splits, f"y_{s}")) for s in SPLIT_NAMES}
-    record["classes"] = list(splits.class_names or ())
-    record["class_counts"] = counts
+    """What a run records about its data: where, which format, its SHA-256 and that of each
+    file (an image folder: the number of images), rows and class counts per split and how
+    labels were mapped."""
+    names = splits.class_names or ()
+    rows = {s: len(getattr(splits, f"y_{s}")) for s in SPLIT_NAMES}
+    record: dict[str, Any] = {"source": dataset.name, "format": fmt, "digest": digest}
+    if isinstance(splits, ImageFiles):
+        record |= {"path": str(path), "files": {"images": sum(rows.values())}}
+    elif dataset.name != "arrays":
+        record |= {"path": str(path), "files": {path.name: file_sha256(path)}}
+    record["rows"] = rows
+    record["classes"] = list(names)
+    record["class_counts"] = {
+        s: class_counts_by_name(getattr(splits, f"y_{s}"), names) for s in SPLIT_NAMES
+    }
     if isinstance(splits, Splits) and splits.source:
         record["labels"] = splits.source.get("labels")
     return record
-
-
-def _with_source(splits: Splits | ImageFiles, source: dict[str, Any]) -> Splits | ImageFiles:
-    from dataclasses import replace
-
-    return replace(splits, source=source)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from resilinet_cli.data.splits import ImageFiles, split_80_10_10
+from resilinet_cli.data.splits import ImageFiles, cut_missing_splits, split_80_10_10
 from resilinet_cli.errors import DataError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what TensorFlow decodes (as Keras)
@@ -120,16 +120,11 @@ def _fill_missing_splits(
     lists: dict[str, tuple[list[str], np.ndarray]], seed: int
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, np.ndarray]]:
     """train/ with test/ and val/ as given; a missing one is cut from train (10 %, seeded)."""
-    from sklearn.model_selection import train_test_split
-
-    paths, y = np.asarray(lists["train"][0]), lists["train"][1]
-    for split in ("test", "val"):
-        if split not in lists:
-            paths, cut, y, cut_y = train_test_split(paths, y, test_size=0.1, random_state=seed)
-            lists[split] = (cut.tolist(), cut_y)
-    lists["train"] = (paths.tolist(), y)
-    files = {split: tuple(lists[split][0]) for split in SPLIT_FOLDERS}
-    return files, {split: lists[split][1] for split in SPLIT_FOLDERS}
+    given = {f"{xy}_{split}": np.asarray(part[i]) for split, part in lists.items()
+             for i, xy in enumerate(("x", "y"))}  # fmt: skip
+    parts = cut_missing_splits(given, seed)
+    files = {split: tuple(parts[f"x_{split}"].tolist()) for split in SPLIT_FOLDERS}
+    return files, {split: parts[f"y_{split}"] for split in SPLIT_FOLDERS}
 
 
 def _check_images(

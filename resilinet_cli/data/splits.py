@@ -92,6 +92,22 @@ def split_order(n: int, seed: int = 42) -> SplitOrder:
     return SplitOrder(np.concatenate([train, val, test]), len(train), len(train) + len(val))
 
 
+def cut_missing_splits(parts: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """``x_train``, ``y_train`` with ``x_val``/``y_val`` and ``x_test``/``y_test`` as given; a
+    missing pair is cut from the training split (10 %, seeded): for npz files of one's own and
+    image folders with ``train/`` but no ``test/`` or ``val/``."""
+    from sklearn.model_selection import train_test_split
+
+    parts = dict(parts)
+    for split in ("test", "val"):
+        if f"x_{split}" not in parts:
+            x, cut, y, cut_y = train_test_split(
+                parts["x_train"], parts["y_train"], test_size=0.1, random_state=seed
+            )
+            parts.update({"x_train": x, "y_train": y, f"x_{split}": cut, f"y_{split}": cut_y})
+    return parts
+
+
 def make_splits(name: str, x: np.ndarray, y: np.ndarray, num_classes: int, seed: int) -> Splits:
     """Cast to the dtypes the models expect (x float32, y int64) and split 80/10/10."""
     x = np.asarray(x, dtype=np.float32)

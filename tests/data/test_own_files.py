@@ -344,3 +344,16 @@ def test_api_data_takes_x_y_the_three_splits_or_names_and_refuses_others() -> No
     assert set(as_named_arrays({"x": x, "y": y})) == {"x", "y"}
     with pytest.raises(DataError, match=r"^data= takes \(x, y\), .* not ndarray$"):
         as_named_arrays(x)
+
+
+def test_a_split_the_npz_leaves_out_is_cut_from_train(tmp_path: Path) -> None:
+    from sklearn.model_selection import train_test_split
+
+    x = np.arange(200, dtype=np.float32).reshape(100, 2)
+    y = np.arange(100) % 2
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x[:20], y_test=y[:20])
+    splits = load_splits(files(tmp_path / "d.npz"))
+    x_train, x_val, _, _ = train_test_split(x, y, test_size=0.1, random_state=42)
+    np.testing.assert_array_equal(splits.x_train, x_train)
+    np.testing.assert_array_equal(splits.x_val, x_val)
+    assert len(splits.x_test) == 20
