@@ -71,7 +71,7 @@ def build_model(
     from resilinet_cli.models.user_code import allowing_code, code_allowed
     from resilinet_cli.training.fit import set_seeds
 
-    _check_variant(variant)
+    _check_variant(config, variant)
     seed = config.seed if seed is None else seed
     set_seeds(seed)
     with allowing_code(allow_code or code_allowed()):
@@ -102,7 +102,7 @@ def train(
 
     seed = config.seed if seed is None else seed
     x_val, y_val = validation if validation is not None else (x[:1], y[:1])
-    splits = Splits("arrays", x, y, x_val, y_val, x_val, y_val, int(model.output_shape[-1]))
+    splits = Splits("arrays", x, y, x_val, y_val, x_val, y_val, int(model.outputs[0].shape[-1]))
     inputs = build_inputs(splits, config, len(config.topology.columns), seed)
     with tempfile.TemporaryDirectory(prefix="resilinet-train-") as work_dir:
         return train_model(
@@ -116,6 +116,7 @@ def train(
             gradient_accumulation_steps=config.train.gradient_accumulation_steps,
             optimizer=config.train.optimizer,
             early_stopping=config.train.early_stopping,
+            loss_weights=_loss_weights(config, model.name),
         )
 
 
@@ -145,7 +146,7 @@ def sweep(
     if model.name in VARIANTS:
         topology = variant_topology(topology, model.name)
     if guess is None:
-        counts = class_counts(np.asarray(y), int(model.output_shape[-1]))
+        counts = class_counts(np.asarray(y), int(model.outputs[0].shape[-1]))
         guess = guess_accuracy(counts, counts)
     data = tf.data.Dataset.from_tensor_slices((x, y))
     return sweep_all(model, topology, data, len(y), guess=guess, batch_size=batch_size)
@@ -235,7 +236,7 @@ def run(
     from resilinet_cli.results import layout
 
     for name in variants or ():
-        _check_variant(name)
+        _check_variant(config, name)
     config = _with_data(config, data)
     if workers < 1:
         raise ConfigError(f"workers: expected at least 1, got {workers}")
@@ -355,6 +356,15 @@ def _with_data(config: ExperimentConfig, data: ArrayData | None) -> ExperimentCo
     return config.model_copy(update={"dataset": dataset})
 
 
-def _check_variant(name: str) -> None:
-    if name not in VARIANTS:
-        raise ConfigError(f"variant: {unknown_choice('variant', name, VARIANTS)}")
+def _loss_weights(config: ExperimentConfig, name: str) -> list[float] | None:
+    """The loss weights of a model built by ``build_model`` (named after its variant)."""
+    from resilinet_cli.models.builder import model_name
+
+    named = {model_name(variant): variant for variant in config.techniques}
+    return config.variant(named[name]).loss_weights() if name in named else None
+
+
+def _check_variant(config: ExperimentConfig, name: str) -> None:
+    known = [*VARIANTS, *config.techniques]
+    if name not in known:
+        raise ConfigError(f"variant: {unknown_choice('variant', name, known)}")

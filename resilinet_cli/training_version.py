@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "566518253012a73ee65743da768783845a6f0137a7ea7dae03f918e1ae9ee67c"
+FINGERPRINT = "e2bb6e8648030a3c7977873aef132066ecf309face86b54ccb0b8be2da1d9d42"
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -47,6 +47,7 @@ SOURCES = (
     "sweeps/sweep.py",
     "sweeps/plan.py",
     "sweeps/node_graph.py",
+    "sweeps/exits.py",
     "data/registry.py",
     "data/splits.py",
     "data/digits.py",

@@ -1,11 +1,36 @@
-"""The four model variants: each combines skips, merge and failout (docs/architecture.md §1)."""
+"""The registry of variants: each is one declarative entry (docs/variants.md).
+
+A variant says everything the stages need about one way of surviving a dead node, and each
+stage implements its own part:
+
+1. the model it builds: skip hyperconnections (``skips``), how a node joins what it receives
+   (``merge``), and classifier heads at non-final nodes (``exits``) -- models/builder.py;
+2. how it trains: failout (``failout``) and one loss per output, weighted (``exit_weights``,
+   the final output's weight first) -- training/fit.py;
+3. its inference rule per alive mask (``answering_node``, and the entropy threshold of
+   ``exit_threshold``) -- the only thing the sweep needs (sweeps/sweep.py);
+4. what it does live: an exiting node answers upward and the nodes above pass its answer on
+   (live/node.py);
+5. its cost columns: every head's parameters and FLOPs count at its node (models/costs.py);
+   no variant here adds a node.
+
+The paper's four are built in (``VARIANTS``); a config defines more in its ``techniques:``
+section (``vanilla+exits``: Vanilla with exit heads), named in ``variants:`` like the four.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
-from resilinet_cli.topology import Topology, TopologySpec
+import networkx as nx
+
+from resilinet_cli.topology import Combination, Topology, TopologySpec, link_name
+
+DEFAULT_THRESHOLD = 0.5  # the threshold rule's T where a definition sets none
+GUESS = "guess"  # the answer of a combination in which no head is reached
 
 
 @dataclass(frozen=True)
@@ -15,6 +40,30 @@ class Variant:
     # How a node joins what it receives; "none" for Vanilla, whose nodes receive one input.
     merge: Literal["add", "mux", "none"]
     failout: bool
+    exits: tuple[str, ...] = ()  # nodes with a classifier head, in chain order
+    # loss weight of the final output, then of each exit; () = all equal (DDNN's default)
+    exit_weights: tuple[float, ...] = ()
+    # the threshold rule's normalised entropy bound T (scored beside the fallback rule)
+    exit_threshold: float = DEFAULT_THRESHOLD
+    base: str = ""  # the built-in variant it extends ("" for the built-ins themselves)
+
+    def loss_weights(self) -> list[float]:
+        """One weight per output: the final output's, then each exit's."""
+        return list(self.exit_weights) if self.exit_weights else [1.0] * (1 + len(self.exits))
+
+    def answering_node(self, topology: Topology, combination: Combination) -> str:
+        """The fallback rule: the output node if information reaches it; else the deepest exit
+        whose own path from the input is alive; else ``GUESS``."""
+        reached = reached_nodes(topology, combination)
+        for node in (topology.output_node, *reversed(self.exits)):
+            if node in reached:
+                return node
+        return GUESS
+
+    def live_exits(self, topology: Topology, combination: Combination) -> tuple[str, ...]:
+        """The exits that can answer under ``combination``, in chain order (threshold rule)."""
+        reached = reached_nodes(topology, combination)
+        return tuple(node for node in self.exits if node in reached)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -25,19 +74,80 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
-def variant_topology(topology: Topology, variant: str) -> Topology:
-    """The topology a variant really has: Vanilla keeps no skip hyperconnection."""
-    return topology if VARIANTS[variant].skips else topology.with_skips(())
+class TechniqueSpec(Protocol):
+    """One entry of a config's ``techniques:`` section (config/schema.py)."""
+
+    @property
+    def base(self) -> str: ...
+    @property
+    def exits(self) -> list[str]: ...
+    @property
+    def exit_weights(self) -> list[float]: ...
+    @property
+    def threshold(self) -> float: ...
+
+
+def base_of(name: str, spec: TechniqueSpec | None = None) -> str:
+    """The built-in variant a defined one extends: its ``base``, else the name before ``+``."""
+    return spec.base if spec is not None and spec.base else name.partition("+")[0]
+
+
+def defined_variant(name: str, spec: TechniqueSpec) -> Variant:
+    """The variant a ``techniques:`` entry defines: its base's entry with the heads added."""
+    return replace(
+        VARIANTS[base_of(name, spec)],
+        name=name,
+        exits=tuple(spec.exits),
+        exit_weights=tuple(spec.exit_weights),
+        exit_threshold=spec.threshold,
+        base=base_of(name, spec),
+    )
+
+
+def lookup(name: str, techniques: Mapping[str, TechniqueSpec]) -> Variant:
+    """A variant by name: a built-in one or one the config defines."""
+    if name in techniques:
+        return defined_variant(name, techniques[name])
+    return VARIANTS[name]
+
+
+def reached_nodes(topology: Topology, combination: Combination) -> set[str]:
+    """The nodes that information from the input reaches: alive, joined by alive nodes and
+    live links (the output node is among them exactly when the combination has flow)."""
+    flags = dict(zip(topology.columns, combination, strict=True))
+    graph = topology.graph()
+    graph.remove_edges_from(
+        (k.src, k.dst) for k in topology.links if not flags.get(link_name(k.src, k.dst), 1)
+    )
+    graph.remove_nodes_from(n for n in topology.failable if not flags[n])
+    if topology.input_node not in graph:
+        return set()
+    return {topology.input_node, *nx.descendants(graph, topology.input_node)}
+
+
+def normalised_entropy(probabilities: Sequence[float]) -> float:
+    """DDNN's exit criterion: the entropy of a prediction over log(classes), in [0, 1]."""
+    total = -sum(p * math.log(p) for p in probabilities if p > 0)
+    return total / math.log(len(probabilities))
+
+
+def variant_topology(topology: Topology, variant: Variant | str) -> Topology:
+    """The topology a variant (or a built-in one's name) really has: Vanilla keeps no skip."""
+    entry = VARIANTS[variant] if isinstance(variant, str) else variant
+    return topology if entry.skips else topology.with_skips(())
 
 
 class HasTopology(Protocol):
-    """A config with a ``topology:`` section (``ExperimentConfig``), without importing config."""
+    """A config with ``topology:`` and its variants (``ExperimentConfig``), without importing
+    config."""
 
     @property
     def topology(self) -> TopologySpec: ...
+
+    def variant(self, name: str) -> Variant: ...
 
 
 def topology_of(config: HasTopology, variant: str | None = None) -> Topology:
     """The one place a config's topology is built; with a variant, the one it really has."""
     topology = Topology.from_config(config.topology)
-    return topology if variant is None else variant_topology(topology, variant)
+    return topology if variant is None else variant_topology(topology, config.variant(variant))

@@ -35,6 +35,7 @@ SLOW_FIXTURES = frozenset(
         "tests/test_committed_results.py::profile_dir",
         "tests/test_training_version.py::finished_run",
         "tests/models/test_learned_weights.py::learned",
+        "tests/sweeps/test_exits.py::exit_models",
         "tests/results/test_damaged_folders.py::smoke_reproduced",
         # a Ray cluster
         "tests/experiments/test_cluster.py::cluster",

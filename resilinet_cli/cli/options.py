@@ -242,12 +242,13 @@ def parse_iterations(text: str | None) -> list[int] | None:
 
 
 def parse_variants(text: str | None, config: Any, option: str = "--variants") -> list[str]:
-    from resilinet_cli.config import ALL_VARIANTS
+    from resilinet_cli.variants import VARIANTS
 
     if text is None:
         return list(config.variants)
     names = [name.strip() for name in text.split(",") if name.strip()]
+    known = [*VARIANTS, *config.techniques]
     for name in names:
-        if name not in ALL_VARIANTS:
-            raise ConfigError(f"{option}: {unknown_choice('variant', name, ALL_VARIANTS)}")
+        if name not in known:
+            raise ConfigError(f"{option}: {unknown_choice('variant', name, known)}")
     return names

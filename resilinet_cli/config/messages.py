@@ -20,6 +20,7 @@ from resilinet_cli.config.overrides import Edit, plain_edit
 from resilinet_cli.config.yaml_file import read_yaml
 from resilinet_cli.errors import unknown_choice
 from resilinet_cli.topology import topology_problems
+from resilinet_cli.variants import VARIANTS, base_of
 
 # list keys that a command-line flag sets too, for the "write a list" hint
 LIST_FLAGS = {"variants": "--variants"}
@@ -164,6 +165,7 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             if node not in failable:
                 message = unknown_choice("failable node", node, failable)
                 problems.append((f"train.failout.survival.{node}", message))
+    problems += variant_problems(config)
     for variant in config.variant_iterations:
         if variant not in config.variants:
             message = unknown_choice("variant of this run", variant, list(config.variants))
@@ -369,3 +371,43 @@ def _failout_model_problems(config: Any, name: str) -> list[tuple[str, str]]:
         return [(key, f"{name} gives {', '.join(never)} survival 0: failout would never "
                       "train them")]  # fmt: skip
     return []
+
+
+def variant_problems(config: Any) -> list[tuple[str, str]]:
+    """Every name in ``variants:`` is built in or defined under ``techniques:``; every
+    definition extends a built-in variant with exits at non-final nodes of the topology."""
+    problems: list[tuple[str, str]] = []
+    known = [*VARIANTS, *config.techniques]
+    for i, name in enumerate(config.variants):
+        if name not in known:
+            problems.append((f"variants[{i}]", unknown_choice("variant", name, known)))
+    nodes = list(config.topology.nodes)
+    for name, spec in config.techniques.items():
+        where = f"techniques.{name}"
+        if name in VARIANTS:
+            problems.append((where, "is a built-in variant already; choose another name"))
+            continue
+        base = base_of(name, spec)
+        if base not in VARIANTS:
+            message = unknown_choice("base variant", base, VARIANTS)
+            problems.append((f"{where}.base", f"{message}; name one with `base:`"))
+        for i, node in enumerate(spec.exits):
+            if node not in nodes:
+                problems.append((f"{where}.exits[{i}]", unknown_choice("node", node, nodes[:-1])))
+            elif node == nodes[-1]:
+                message = f"'{node}' is the final node, whose output is the model's own"
+                problems.append((f"{where}.exits[{i}]", message))
+            elif spec.exits.index(node) != i:
+                problems.append((f"{where}.exits[{i}]", f"'{node}' is listed twice"))
+        listed = [node for node in spec.exits if node in nodes]
+        in_order = [node for node in nodes if node in listed]
+        if len(set(listed)) == len(listed) and listed != in_order:
+            message = f"list the exits in the order of topology.nodes: {in_order}"
+            problems.append((f"{where}.exits", message))
+        if spec.exit_weights and len(spec.exit_weights) != len(spec.exits) + 1:
+            message = (
+                f"needs {len(spec.exits) + 1} weights (the final output's, then one per exit), "
+                f"got {len(spec.exit_weights)}"
+            )
+            problems.append((f"{where}.exit_weights", message))
+    return problems

@@ -30,6 +30,7 @@ from resilinet_cli.config.generate import GENERATORS
 from resilinet_cli.config.messages import blame, format_errors, semantic_problems
 from resilinet_cli.config.overrides import Edit, apply_override
 from resilinet_cli.errors import ConfigError, unknown_choice
+from resilinet_cli.variants import DEFAULT_THRESHOLD, Variant, lookup
 
 VariantName = Literal["vanilla", "deepfogguard", "resilinet", "resilinet_plus"]
 ALL_VARIANTS: tuple[VariantName, ...] = typing.get_args(VariantName)
@@ -398,6 +399,27 @@ class StatsConfig(_Section):
     )
 
 
+class TechniqueConfig(_Section):
+    """A variant the config defines: a built-in one with exit heads (variants.py)."""
+
+    base: VariantName | Literal[""] = Field(
+        default="", description="the built-in variant it extends ('': the name before '+')"
+    )
+    exits: list[str] = Field(
+        default=[], description="non-final nodes that get a classifier head, e.g. [edge, fog1]"
+    )
+    exit_weights: list[NonNegativeFloat] = Field(
+        default=[],
+        exclude_if=lambda weights: not weights,
+        description="loss weight of the final output, then of each exit ([]: all equal)",
+    )
+    threshold: Probability = Field(
+        default=DEFAULT_THRESHOLD,
+        description="the threshold rule's bound on normalised entropy: an exit answers below "
+        "it (scored beside the fallback rule; `calibrate-exits` sets it per unit)",
+    )
+
+
 class ExperimentConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -406,8 +428,14 @@ class ExperimentConfig(_Section):
     )
     seed: int = 0
     iterations: Iterations = 1
-    variants: list[VariantName] = Field(default=list(ALL_VARIANTS), min_length=1)
-    variant_iterations: dict[VariantName, Iterations] = Field(
+    variants: list[str] = Field(default=list(ALL_VARIANTS), min_length=1)
+    techniques: dict[str, TechniqueConfig] = Field(
+        default={},
+        exclude_if=lambda techniques: not techniques,
+        description="variants defined here, named in `variants:` like the built-in four "
+        "(e.g. vanilla+exits: {exits: [edge, fog1]})",
+    )
+    variant_iterations: dict[str, Iterations] = Field(
         default={},
         # Empty, it is left out of the resolved config: no other config's digest changes.
         exclude_if=lambda counts: not counts,
@@ -434,6 +462,10 @@ class ExperimentConfig(_Section):
     stats: StatsConfig = Field(
         default=StatsConfig(), exclude_if=lambda section: section == StatsConfig()
     )
+
+    def variant(self, name: str) -> Variant:
+        """The registry entry of a variant this config names (built in or defined here)."""
+        return lookup(name, self.techniques)
 
     def iterations_of(self, variant: str) -> int:
         """How many iterations ``variant`` runs: its own count, else ``iterations``."""

@@ -26,7 +26,7 @@ from resilinet_cli.errors import unknown_choice
 from resilinet_cli.results import layout
 from resilinet_cli.results.runs import Unit, iteration_seed
 from resilinet_cli.topology import Topology, link_label
-from resilinet_cli.variants import VARIANTS, variant_topology
+from resilinet_cli.variants import VARIANTS, base_of, variant_topology
 
 if TYPE_CHECKING:  # figures load pandas and matplotlib only when they are drawn
     import pandas as pd
@@ -122,7 +122,7 @@ def _failure_model_levels(config: ExperimentConfig, variant: str) -> list[Level]
     (survival, common-cause events and links, not a joint table; docs/evaluation.md,
     "Failure models")."""
     levels = [Level("failout", INDEPENDENT)]
-    if not VARIANTS[variant].failout:
+    if not config.variant(variant).failout:
         return levels
     for name, model in config.failure_models.items():
         if model.joint is None:
@@ -161,7 +161,7 @@ def _partition_levels(config: ExperimentConfig, variant: str) -> list[Level]:
 
 
 def _merge_levels(config: ExperimentConfig, variant: str) -> list[Level]:
-    return [Level("merge", VARIANTS[variant].merge)]
+    return [Level("merge", config.variant(variant).merge)]
 
 
 def _skip_order(config: ExperimentConfig) -> str:
@@ -361,4 +361,6 @@ def _row_topology(topology: Topology, variant: str, skip_bits: str | None) -> To
             if bit == "1"
         ]
         topology = topology.with_skips(kept)
-    return variant_topology(topology, variant)
+    return variant_topology(
+        topology, VARIANTS[variant if variant in VARIANTS else base_of(variant)]
+    )

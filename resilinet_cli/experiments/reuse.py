@@ -21,7 +21,6 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.schema import data_identity, training_identity
 from resilinet_cli.results import integrity, layout, runs
 from resilinet_cli.training_version import TRAINING_VERSION
-from resilinet_cli.variants import VARIANTS
 
 # Config keys that name, group or count units but change no unit's results.
 LABELS = (
@@ -44,7 +43,10 @@ def training_key(
     for key in LABELS:
         identity.pop(key, None)
     identity["dataset"] = data_identity(identity["dataset"])
-    if not VARIANTS[unit.variant].failout:
+    defined = identity.pop("techniques", {}).get(unit.variant)
+    if defined is not None:  # its heads and their loss weights; the threshold only scores
+        identity["technique"] = {k: v for k, v in defined.items() if k != "threshold"}
+    if not unit_config.variant(unit.variant).failout:
         # Vanilla and deepFogGuard build no failout layer: a run that varies only failout
         # (such as per-example against per-batch) shares their trainings.
         identity["train"].pop("failout", None)

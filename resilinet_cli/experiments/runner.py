@@ -37,7 +37,7 @@ from resilinet_cli.experiments.unit import (
 from resilinet_cli.results import runs
 from resilinet_cli.results.claims import Family
 from resilinet_cli.results.network_files import check_network_files
-from resilinet_cli.variants import VARIANTS, topology_of
+from resilinet_cli.variants import topology_of
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run uses it
     from resilinet_cli.experiments.cluster import RayOptions
@@ -315,7 +315,7 @@ def check_model_fits(
     from resilinet_cli.models.builder import build_from_config
 
     distinct = {
-        (c.model.model_dump_json(), c.topology.model_dump_json(), VARIANTS[v].skips): (c, v)
+        (c.model.model_dump_json(), c.topology.model_dump_json(), c.variant(v).skips): (c, v)
         for c, v in units
     }
     try:

@@ -184,6 +184,7 @@ def run_unit(
                 gradient_accumulation_steps=config.train.gradient_accumulation_steps,
                 optimizer=config.train.optimizer,
                 early_stopping=config.train.early_stopping,
+                loss_weights=config.variant(unit.variant).loss_weights(),
                 epoch_callbacks=[
                     *epoch_sweeps(config, unit.variant, inputs),  # before the logger logs them
                     *([tensorboard.epoch_logger(folder)] if logs else []),

@@ -23,7 +23,7 @@ from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.layers import Failout, InputMux, LinkGate, LinkWeight, NodeGate
 from resilinet_cli.models.hyperconnections import LEARNED, hyperconnection_weights
 from resilinet_cli.topology import Link, Topology, layer_prefix, link_name
-from resilinet_cli.variants import VARIANTS, Variant, topology_of
+from resilinet_cli.variants import Variant, topology_of
 
 
 class Family(Protocol):
@@ -63,6 +63,7 @@ def build_model(
 
     input_output = family.input_node(features)
     outputs = {topology.input_node: marker(input_output, topology.input_node, STACK_OUT)}
+    computed = dict(outputs)  # each node's output before its gate: what an exit head reads
     for node in topology.nodes[1:]:
         links = topology.incoming(node)
         chain_input = outputs[links[0].src]
@@ -93,13 +94,43 @@ def build_model(
         else:
             merged = keras.layers.Add(name=f"{node}_merge")(received)
         out = marker(family.node(node, marker(merged, node, STACK_IN)), node, STACK_OUT)
+        computed[node] = out
         if node in column:
             out = NodeGate(column[node], name=f"{node}_gate")([out, flags])
         outputs[node] = out
     output = outputs[topology.output_node]
     if keras.config.dtype_policy().compute_dtype != "float32":  # mixed precision: float32 out
         output = keras.layers.Activation("linear", dtype="float32", name="output_float32")(output)
-    return keras.Model([features, alive], output, name=variant.name)
+    if not variant.exits:
+        return keras.Model([features, alive], output, name=model_name(variant.name))
+    classes = int(output.shape[-1])
+    heads = [exit_head(node, computed[node], classes) for node in variant.exits]
+    return keras.Model([features, alive], [output, *heads], name=model_name(variant.name))
+
+
+def model_name(variant: str) -> str:
+    """A Keras model's name for a variant: Keras refuses the '+' of ``vanilla+exits``."""
+    return variant.replace("+", "-")
+
+
+EXIT = "exit"  # an exit head's output layer is ``<node>_exit``
+
+
+def exit_head(node: str, x: Any, classes: int) -> Any:
+    """DDNN's exit: a softmax classifier on what ``node`` computes, for every model family.
+
+    Feature maps are averaged over their spatial axes first (global average pooling), vectors
+    go straight to the Dense layer; anything else is flattened. In float32 under mixed precision.
+    """
+    pooling = {3: keras.layers.GlobalAveragePooling1D, 4: keras.layers.GlobalAveragePooling2D}
+    if len(x.shape) in pooling:
+        x = pooling[len(x.shape)](name=f"{node}_{EXIT}_pool")(x)
+    elif len(x.shape) > 2:
+        x = keras.layers.Flatten(name=f"{node}_{EXIT}_flatten")(x)
+    dense = keras.layers.Dense(
+        classes, activation="softmax", dtype="float32", name=f"{node}_{EXIT}"
+    )
+    return dense(x)
 
 
 def mux_columns(link: Link, column: dict[str, int]) -> int | list[int] | None:
@@ -131,7 +162,7 @@ def build_from_config(
     mux_detect: str = "alive",
 ) -> tuple[keras.Model, Family]:
     """Build one variant as the config describes it (hyperconnection weights, failout)."""
-    variant = VARIANTS[variant_name]
+    variant = config.variant(variant_name)
     topology = topology_of(config, variant_name)
     module = FAMILIES[config.model.name].load()
     family = module.build_family(

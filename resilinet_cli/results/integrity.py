@@ -161,7 +161,8 @@ def with_checksums(folder: Path, record: dict[str, Any]) -> dict[str, Any]:
 
 def check_combinations(path: Path, columns: Sequence[str]) -> Damage | None:
     """A unit's combinations table as the sweep writes it: one 0/1 column per failable node
-    and link, then information_flow and accuracy; exactly 2^(N+L) rows, in binary order."""
+    and link, then information_flow and accuracy (and a model with exit heads' columns of
+    both rules, sweeps/exits.py); exactly 2^(N+L) rows, in binary order."""
     import pandas as pd
 
     try:
@@ -178,7 +179,8 @@ def combinations_problem(table: Any, columns: Sequence[str], path: Path) -> Dama
     import numpy as np
 
     expected = [*columns, "information_flow", "accuracy"]
-    if list(table.columns) != expected:
+    extra = list(table.columns)[len(expected) :]
+    if list(table.columns)[: len(expected)] != expected or (extra and not exit_columns(extra)):
         return Damage(path, f"has columns {', '.join(map(str, table.columns))}, not "
                             f"{', '.join(expected)}")  # fmt: skip
     rows = 2 ** len(columns)
@@ -189,10 +191,31 @@ def combinations_problem(table: Any, columns: Sequence[str], path: Path) -> Dama
     order = np.array(list(itertools.product((0, 1), repeat=len(columns))), dtype=flags.dtype)
     if flags.shape != order.shape or not (flags == order).all():
         return Damage(path, "does not list the combinations in binary order (edited?)")
-    accuracy = pd_numeric(table["accuracy"])
-    if accuracy is None or not ((accuracy >= 0) & (accuracy <= 1)).all():
-        return Damage(path, "has an accuracy that is not a number between 0 and 1")
+    for name in ("accuracy", THRESHOLD_ACCURACY) if extra else ("accuracy",):
+        accuracy = pd_numeric(table[name])
+        if accuracy is None or not ((accuracy >= 0) & (accuracy <= 1)).all():
+            return Damage(path, f"has an {name} that is not a number between 0 and 1")
+    if extra:
+        fractions = pd_numeric(table[extra[2:]].stack())
+        total = None if fractions is None else fractions.to_numpy().reshape(len(table), -1)
+        if total is None or not np.allclose(total.sum(axis=1), 1.0, atol=1e-9):
+            return Damage(path, "has exit fractions that do not sum to 1 (edited?)")
     return None
+
+
+THRESHOLD_ACCURACY = "threshold_accuracy"
+
+
+def exit_columns(extra: Sequence[str]) -> bool:
+    """The columns a model with exit heads adds: answered_by, threshold_accuracy, then the
+    fraction answered at each exit, the output node and the guess (sweeps/exits.py)."""
+    fractions = extra[2:]
+    return (
+        list(extra[:2]) == ["answered_by", THRESHOLD_ACCURACY]
+        and len(fractions) >= 3
+        and all(str(name).startswith("threshold_exit_") for name in fractions)
+        and fractions[-1] == "threshold_exit_guess"
+    )
 
 
 def pd_numeric(column: Any) -> Any:

@@ -14,7 +14,6 @@ from typing import Any
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import describe_model
 from resilinet_cli.topology import LABEL_ARROW, link_label
-from resilinet_cli.variants import VARIANTS
 
 MAX_LISTED_CLASSES = 20  # more classes than this are counted in run.json only
 SOFTWARE = (("resilinet", "resilinet"), ("tensorflow", "TensorFlow"), ("keras", "Keras"))
@@ -118,7 +117,7 @@ def _training(config: ExperimentConfig) -> str:
         f"({', '.join([rate, *extra])})",
         "the weights of the best validation epoch",
     ]
-    if any(VARIANTS[v].failout for v in config.variants):
+    if any(config.variant(v).failout for v in config.variants):
         survival = train.failout.survival
         rates = _numbers(survival.values()) if isinstance(survival, dict) else f"{survival:g}"
         parts.append(f"failout survival {rates} per {train.failout.granularity}")

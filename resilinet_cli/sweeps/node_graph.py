@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from resilinet_cli.layers import InputMux
-from resilinet_cli.models.builder import STACK_IN, STACK_OUT
+from resilinet_cli.models.builder import EXIT, STACK_IN, STACK_OUT
 from resilinet_cli.topology import Topology, layer_prefix
 
 
@@ -26,6 +26,7 @@ class NodeGraph:
     sent: dict[str, tuple[tuple[int, ...], str]]  # node -> (shape without batch, dtype)
     stack_in: dict[str, tuple[tuple[int, ...], str]]
     received: dict[tuple[str, str], tuple[tuple[int, ...], str]]  # what a link delivers
+    exits: dict[str, Any]  # node -> keras.Model of its exit head: its output -> probabilities
 
 
 def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
@@ -66,8 +67,16 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
             None if end is None else keras.Model(sent(link.src), end, name=name)
         )
         received[(link.src, link.dst)] = described(sent(link.src) if end is None else end)
+    exits = {
+        node: keras.Model(
+            tensor(f"{node}_{STACK_OUT}"), tensor(f"{node}_{EXIT}"), name=f"{node}_head"
+        )
+        for node in topology.nodes[:-1]
+        if f"{node}_{EXIT}" in names
+    }
     return NodeGraph(
         merge="mux" if muxes else "add",
+        exits=exits,
         stacks=stacks,
         links=links,
         sent={node: described(sent(node)) for node in topology.nodes[:-1]},

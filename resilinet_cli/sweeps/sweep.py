@@ -18,7 +18,7 @@ import pandas as pd
 
 from resilinet_cli.sweeps.plan import CUT, Signature, SweepPlan, input_links, plan_sweep
 from resilinet_cli.topology import Combination, Topology, probability
-from resilinet_cli.variants import topology_of
+from resilinet_cli.variants import DEFAULT_THRESHOLD, topology_of
 
 if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it runs
     from resilinet_cli.config import ExperimentConfig
@@ -190,13 +190,15 @@ def sweep(
     guess: float,
     batch_size: int,
     on_chunk: Callable[[int], None] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> pd.DataFrame:
     """Accuracy under every failure combination: one row each, in sweep order.
 
     ``data`` is the unbatched test set of ``size`` examples. ``topology`` must be the
-    variant's own (Vanilla: no skips), since it decides information flow.
+    variant's own (Vanilla: no skips), since it decides information flow. A model with exit
+    heads is scored by both rules (``exits.py``; ``threshold`` is the threshold rule's T).
     """
-    sweeper = Sweeper(model, topology, guess=guess, batch_size=batch_size)
+    sweeper = Sweeper(model, topology, guess=guess, batch_size=batch_size, threshold=threshold)
     return sweeper.table(data, size, on_chunk=on_chunk)
 
 
@@ -207,25 +209,53 @@ class Sweeper:
     every epoch, with the weights of that epoch, and must not cut and trace the model anew.
     """
 
-    def __init__(self, model: Any, topology: Topology, *, guess: float, batch_size: int) -> None:
+    def __init__(
+        self,
+        model: Any,
+        topology: Topology,
+        *,
+        guess: float,
+        batch_size: int,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        from resilinet_cli.sweeps.exits import ExitSweep
         from resilinet_cli.sweeps.node_graph import cut_nodes
 
         self.model = model
         self.topology = topology
         self.guess = guess
         self.batch_size = batch_size
+        self.threshold = threshold
         self.combos = topology.combinations()
         self.flow = [topology.has_information_flow(c) for c in self.combos]
         self.runnable = [c for c, f in zip(self.combos, self.flow, strict=True) if f]
         graph = cut_nodes(model, topology)
         self.shared = None
-        if graph is not None:
+        self.exits = None  # a model with exit heads answers without flow too
+        if graph is not None and graph.exits:
+            self.exits = ExitSweep(graph, topology, self.combos)
+        elif graph is not None:
             self.shared = SharedSweep(graph, plan_sweep(topology, graph.merge, self.runnable))
 
     def table(
         self, data: Any, size: int, *, on_chunk: Callable[[int], None] | None = None
     ) -> pd.DataFrame:
         """Accuracy under every combination over the unbatched ``data`` of ``size`` examples."""
+        columns = self.topology.columns
+        if self.exits is not None:
+            scored = self.exits.rows(
+                data,
+                size,
+                guess=self.guess,
+                threshold=self.threshold,
+                batch_size=self.batch_size,
+                on_chunk=on_chunk,
+            )
+            rows = [
+                {**dict(zip(columns, combo, strict=True)), FLOW: flow, **scored[combo]}
+                for combo, flow in zip(self.combos, self.flow, strict=True)
+            ]
+            return pd.DataFrame(rows)
         if self.shared is not None:
             correct = self.shared.counts(data, batch_size=self.batch_size, on_chunk=on_chunk)
         else:
@@ -233,7 +263,6 @@ class Sweeper:
                 self.model, data, self.runnable, batch_size=self.batch_size, on_chunk=on_chunk
             )
             correct = dict(zip(self.runnable, counts, strict=True))
-        columns = self.topology.columns
         rows = []
         for combo, has_flow in zip(self.combos, self.flow, strict=True):
             accuracy = correct[combo] / size if has_flow else self.guess
@@ -260,6 +289,7 @@ def sweep_model(
         guess=inputs.guess,
         batch_size=config.evaluation.batch_size,
         on_chunk=on_chunk,
+        threshold=config.variant(variant).exit_threshold,
     )
 
 

@@ -54,6 +54,7 @@ def train_model(
     epoch_callbacks: Sequence[keras.callbacks.Callback] = (),
     optimizer: OptimizerConfig = PAPER_OPTIMIZER,
     early_stopping: int | None = None,
+    loss_weights: Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """Fit ``model`` in place, leave it holding its best-validation weights; return the history.
 
@@ -64,6 +65,8 @@ def train_model(
     (``train.epoch_sweep``). ``optimizer`` is ``train.optimizer``; ``early_stopping`` the
     patience in epochs of ``train.early_stopping``, judged from the history alone, so that a
     resumed unit stops where an uninterrupted one does.
+    A model with exit heads (several outputs) trains on the ``loss_weights``-weighted sum of
+    every output's loss (equal by default); its accuracy is the final output's.
     ``gradient_accumulation_steps``: see `make_optimizer`. A model built under a
     ``tf.distribute`` strategy (``train.distribute``) trains on all of the strategy's devices.
     """
@@ -78,16 +81,24 @@ def train_model(
         )
     if early_stopping and val is None:
         raise ConfigError("train.early_stopping needs a validation split to judge by")
+    # A metric object, not the string "accuracy": Keras builds a string metric, and so
+    # creates its variables, inside the first traced step, which makes TensorFlow trace
+    # the whole training step a second time (about 3.5 s per MobileNet unit on 2 cores).
+    accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    heads = len(model.outputs)
     model.compile(
         optimizer=make_optimizer(
             gradient_accumulation_steps, optimizer, total_steps(optimizer, train_epoch, epochs)
         ),
-        loss="sparse_categorical_crossentropy",
-        # A metric object, not the string "accuracy": Keras builds a string metric, and so
-        # creates its variables, inside the first traced step, which makes TensorFlow trace
-        # the whole training step a second time (about 3.5 s per MobileNet unit on 2 cores).
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        loss="sparse_categorical_crossentropy"
+        if heads == 1
+        else ["sparse_categorical_crossentropy"] * heads,
+        loss_weights=None if heads == 1 else list(loss_weights or [1.0] * heads),
+        metrics=[accuracy] if heads == 1 else [[accuracy], *[[] for _ in range(heads - 1)]],
     )
+    if heads > 1:  # one label per output
+        val = None if val is None else every_output(val, heads)
+        train_epoch = functools.partial(every_output_of_epoch, train_epoch, heads)
     # The optimizer's slots likewise: built here, outside tf.function, for the same reason
     # (and so that a checkpoint can restore them).
     model.optimizer.build(model.trainable_variables)
@@ -111,6 +122,8 @@ def train_model(
             # After a resume, the best accuracy so far must be remembered: without
             # initial_value_threshold, ModelCheckpoint would keep any next epoch as the best.
             callbacks.insert(0, best_checkpoint(best_path, state.best))
+        if heads > 1:  # first, so that every callback reads the final output's accuracy
+            callbacks.insert(0, FinalOutputLogs(model.output_names[0]))
         data = functools.reduce(tf.data.Dataset.concatenate, batches)
         with single_pass(model, data):  # a model built under a strategy: see train.distribute
             model.fit(
@@ -131,6 +144,33 @@ def train_model(
     frame = pd.DataFrame(state.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return frame
+
+
+def every_output(data: tf.data.Dataset, heads: int) -> tf.data.Dataset:
+    """Batches of ((features, alive), label) with the label once per output of the model."""
+    return data.map(lambda x, y: (x, (y,) * heads), tf.data.AUTOTUNE)
+
+
+def every_output_of_epoch(
+    train_epoch: Callable[[int], tf.data.Dataset], heads: int, epoch: int
+) -> tf.data.Dataset:
+    return every_output(train_epoch(epoch), heads)
+
+
+class FinalOutputLogs(keras.callbacks.Callback):
+    """Name the final output's accuracy ``accuracy`` (and ``val_accuracy``) in a model with
+    exit heads, where Keras prefixes it with the output's name: the best epoch, early
+    stopping, the history and every report read those two columns."""
+
+    def __init__(self, final: str) -> None:
+        super().__init__()
+        self.final = final
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        for prefix in ("", "val_"):
+            key = f"{prefix}{self.final}_accuracy"
+            if logs is not None and key in logs:
+                logs[f"{prefix}accuracy"] = logs.pop(key)
 
 
 def make_optimizer(
