@@ -16,6 +16,7 @@ import pandas as pd
 
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.errors import ConfigError
 from resilinet_cli.estimate.bounded import Interval
 from resilinet_cli.estimate.methods import SMALL, EstimateOptions
 from resilinet_cli.results import layout
@@ -192,6 +193,14 @@ def estimated_evaluation(
 ) -> Evaluation:
     """Each weighted accuracy by ``estimate/methods.py``; combination accuracies are shared."""
     from resilinet_cli.estimate.methods import estimate_weighted
+
+    if config.variant(variant).exits:  # the estimators score a combination without flow a guess
+        raise ConfigError(
+            f"--method {options.method}: {variant} has exit heads, which answer without a path "
+            f"to the output; the estimators cannot score that yet, only the full sweep can "
+            f"(--method exhaustive, at most {SMALL} failable nodes and links; this topology has "
+            f"{len(topology.columns)})"
+        )
     from resilinet_cli.sweeps.scoring import CombinationAccuracy, ExampleScorer, materialise
 
     source = CombinationAccuracy(

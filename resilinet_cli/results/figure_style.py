@@ -79,6 +79,9 @@ VARIANT_COLOURS = {
     "deepfogguard": "#E69F00",
     "resilinet": "#0072B2",
     "resilinet_plus": "#CC79A7",
+    # early exits (docs/variants.md): the two other colours of the palette
+    "vanilla+exits": "#009E73",
+    "resilinet+exits": "#D55E00",
 }
 LEVEL_HATCHES = ("", "////", "....", "xxxx", "\\\\\\\\", "oooo")  # a variant's factor levels
 SETTING_MARKERS = ("o", "s", "^", "v", "P", "X")
@@ -88,7 +91,11 @@ _Args = ParamSpec("_Args")
 
 
 def variant_name(variant: str) -> str:
-    """The paper's name of a variant ('resilinet_plus' -> 'ResiliNet+'); others unchanged."""
+    """The paper's name of a variant ('resilinet_plus' -> 'ResiliNet+'), also as the base of
+    a defined one ('vanilla+exits' -> 'Vanilla + exits'); others unchanged."""
+    base, plus, rest = variant.partition("+")
+    if plus and base in VARIANT_NAMES:
+        return f"{VARIANT_NAMES[base]} + {rest}"
     return VARIANT_NAMES.get(variant, variant)
 
 

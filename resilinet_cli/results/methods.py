@@ -122,7 +122,19 @@ def _training(config: ExperimentConfig) -> str:
         rates = _numbers(survival.values()) if isinstance(survival, dict) else f"{survival:g}"
         parts.append(f"failout survival {rates} per {train.failout.granularity}")
     parts.append(f"hyperconnection weight scheme {train.hyperconnection_weights.scheme}")
+    parts += [_exits(config, name) for name in config.variants if config.variant(name).exits]
     return "; ".join(parts)
+
+
+def _exits(config: ExperimentConfig, name: str) -> str:
+    """A variant with exit heads, as DDNN would describe it (docs/variants.md)."""
+    variant = config.variant(name)
+    weights = _numbers(variant.loss_weights()) if variant.exit_weights else "equal"
+    return (
+        f"{name}: {variant.base} with exit heads at {', '.join(variant.exits)}, trained jointly "
+        f"(loss weights {weights}); scored by the fallback rule and by the entropy threshold "
+        f"rule (T {variant.exit_threshold:g} unless a unit's exits.json sets it)"
+    )
 
 
 def _iterations(config: ExperimentConfig, records: list[dict[str, Any]]) -> str:

@@ -180,3 +180,23 @@ def test_the_plan_runs_each_node_once_per_distinct_input(exit_config) -> None:
     assert len(edges) == 1  # the edge sees the IoT output whatever fails downstream
     assert sum(1 for h in plan.heads if h[0] == "edge") == 1
     assert pd.Series([f is None for f in plan.fallback.values()]).sum() == 2
+
+
+def test_the_estimators_refuse_an_exit_model_in_one_line(
+    exit_config, exit_models, digits, tmp_path
+):
+    from resilinet_cli.errors import ConfigError
+    from resilinet_cli.estimate.methods import EstimateOptions
+    from resilinet_cli.experiments.evaluation import evaluate_model
+    from resilinet_cli.training.inputs import build_inputs
+
+    model, _ = exit_models["vanilla+exits"]
+    model.save(tmp_path / "model.keras")
+    inputs = build_inputs(digits, exit_config, failable=3, seed=0)
+    settings = {"hazardous": (0.85, 0.80, 0.78)}
+    with pytest.raises(ConfigError, match=r"--method bounded: vanilla\+exits has exit heads"):
+        evaluate_model(
+            exit_config, "vanilla+exits", tmp_path / "model.keras", inputs, None, settings,
+            EstimateOptions(method="bounded", seed=0),
+        )  # fmt: skip
+    assert not (tmp_path / "evaluation.csv").exists()
