@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "e2bb6e8648030a3c7977873aef132066ecf309face86b54ccb0b8be2da1d9d42"
+FINGERPRINT = "59ab0785caf339732377c83e58d93ed945ed00fdc7d366bd0ac7624ff9105268"
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -48,6 +48,7 @@ SOURCES = (
     "sweeps/plan.py",
     "sweeps/node_graph.py",
     "sweeps/exits.py",
+    "sweeps/execution.py",
     "data/registry.py",
     "data/splits.py",
     "data/digits.py",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from resilinet_cli.sweeps.execution import ACCURACY, compiled, run_plan
 from resilinet_cli.sweeps.plan import Signature, SweepPlan, dependencies, node_signature
 from resilinet_cli.topology import Combination, Topology
 from resilinet_cli.variants import GUESS, reached_nodes
@@ -93,7 +94,6 @@ class ExitSweep:
     def __init__(
         self, graph: NodeGraph, topology: Topology, combinations: Sequence[Combination]
     ) -> None:
-        from resilinet_cli.sweeps.sweep import compiled
 
         self.graph = graph
         self.topology = topology
@@ -105,7 +105,6 @@ class ExitSweep:
 
     def head_outputs(self, x: Any) -> dict[Head, Any]:
         """Every planned head's class probabilities for the examples ``x``."""
-        from resilinet_cli.sweeps.sweep import run_plan
 
         values = run_plan(self.graph, SweepPlan({}, self.plan.nodes), x)
         return {
@@ -178,7 +177,6 @@ class ExitSweep:
     ) -> dict[Combination, dict[str, Any]]:
         """Per combination: the fallback's accuracy and answering node, the threshold rule's
         accuracy and the fraction of examples answered at each exit, the output, the guess."""
-        from resilinet_cli.sweeps.sweep import ACCURACY
 
         heads, hits, taken = self.counts(
             data, threshold=threshold, batch_size=batch_size, on_chunk=on_chunk

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from resilinet_cli.sweeps.plan import CUT, Signature, SweepPlan, input_links, plan_sweep
+from resilinet_cli.sweeps.execution import ACCURACY, FLOW, compiled, run_plan
+from resilinet_cli.sweeps.plan import SweepPlan, plan_sweep
 from resilinet_cli.topology import Combination, Topology, probability
 from resilinet_cli.variants import DEFAULT_THRESHOLD, topology_of
 
@@ -24,29 +25,12 @@ if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it r
     from resilinet_cli.config import ExperimentConfig
     from resilinet_cli.sweeps.node_graph import NodeGraph
 
-ACCURACY = "accuracy"
-FLOW = "information_flow"
 # history.csv's column of a reliability setting's weighted accuracy after each epoch
 # (``train.epoch_sweep``, sweeps/epoch_sweep.py): this prefix, then the setting's name
 EPOCH_COLUMN_PREFIX = "val_weighted_"
 # ``run`` sweeps every combination up to this many failable nodes (65,536 combinations);
 # beyond, models are trained with --no-sweep and ``evaluate`` bounds or samples them.
 MAX_SWEEP_NODES = 16
-
-
-def compiled(function: Callable[..., Any]) -> Any:
-    """``function`` as a ``tf.function`` of its own, traced once per model.
-
-    Every model swept needs its own graph, so each sweep compiles a new function from the same
-    Python code. TensorFlow counts traces per code object (``__code__``), not per function, and
-    after five models calls that "retracing" and warns (in a notebook, on every fifth unit of
-    ``rn.run``). A ``functools.partial`` has no ``__code__``, so TensorFlow counts its traces on
-    the partial itself: one model's function that really retraces is still reported.
-    """
-    import tensorflow as tf
-
-    own = function if isinstance(function, partial) else partial(function)
-    return tf.function(own, reduce_retracing=True)
 
 
 def correct_counts(
@@ -136,49 +120,6 @@ def predict_combinations(
     plan = plan_sweep(topology, graph.merge, combinations)
     values = run_plan(graph, plan, x)
     return {combo: np.asarray(values[s]) for combo, s in plan.outputs.items()}
-
-
-def run_plan(graph: NodeGraph, plan: SweepPlan, x: Any) -> dict[Signature, Any]:
-    """Every planned node output for the examples ``x`` (traced inside ``tf.function``)."""
-    import tensorflow as tf
-
-    rows = tf.shape(x)[0]
-    values: dict[Signature, Any] = {}
-    received: dict[Signature, Any] = {}
-
-    def zeros(shape: tuple[int, ...], dtype: str, count: Any) -> Any:
-        return tf.zeros(tf.concat([[count], list(shape)], 0), dtype=dtype)
-
-    def link_value(link: Signature) -> Any:
-        if link not in received:
-            src, dst, sender = link
-            model = graph.links[(src, dst)]
-            if sender == CUT:  # a dead link: its receiver gets zeros
-                value = zeros(*graph.received[(src, dst)], rows)
-            elif sender is None:  # a dead sender sends zeros; its projection is one row, broadcast
-                shape, dtype = graph.sent[src]
-                value = zeros(shape, dtype, 1)
-                value = model(value, training=False) if model is not None else value
-                value = tf.broadcast_to(value, tf.concat([[rows], tf.shape(value)[1:]], 0))
-            else:
-                value = values[sender]
-                value = model(value, training=False) if model is not None else value
-            received[link] = value
-        return received[link]
-
-    for signature in plan.nodes:
-        node, inputs = signature
-        if not inputs:
-            merged = x
-        elif inputs[0] == "zeros":
-            merged = zeros(*graph.stack_in[node], rows)
-        else:
-            links = [link_value(link) for link in input_links(signature)]
-            merged = links[0]
-            for value in links[1:]:  # summed in the order of Keras' Add layer
-                merged = merged + value
-        values[signature] = graph.stacks[node](merged, training=False)
-    return values
 
 
 def sweep(
