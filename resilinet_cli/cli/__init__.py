@@ -2,6 +2,7 @@
 
 # Each command module adds its command to ``main`` when imported.
 from resilinet_cli.cli import (  # noqa: F401
+    calibrate,
     compare,
     data,
     evaluate,

@@ -19,8 +19,9 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import ConfigError
 from resilinet_cli.estimate.bounded import Interval
 from resilinet_cli.estimate.methods import SMALL, EstimateOptions
+from resilinet_cli.experiments.exit_threshold import sweep_unit
 from resilinet_cli.results import layout
-from resilinet_cli.sweeps.sweep import ACCURACY, FLOW, sweep_model, weighted_accuracy
+from resilinet_cli.sweeps.sweep import ACCURACY, FLOW, weighted_accuracy
 from resilinet_cli.topology import Combination, Topology
 from resilinet_cli.variants import topology_of
 
@@ -149,7 +150,9 @@ def evaluate_model(
     model = load_model(model_path)
     topology = topology_of(config, variant)
     if uses_sweep(options, topology):
-        result = swept_evaluation(config, variant, model, inputs, topology, selected, settings)
+        result = swept_evaluation(
+            config, variant, model, inputs, topology, selected, settings, model_path.parent
+        )
     else:
         result = estimated_evaluation(
             config, variant, model, inputs, topology, selected, settings, options
@@ -167,9 +170,11 @@ def swept_evaluation(
     topology: Topology,
     selected: Combination | None,
     settings: dict[str, tuple[float, ...]],
+    folder: Path,
 ) -> Evaluation:
-    """Every combination swept, as ``run`` does; the weighted accuracies are exact."""
-    combinations = sweep_model(config, variant, model, inputs)
+    """Every combination swept, as ``run`` does (with the unit's calibrated T, if any, from
+    its ``folder``); the weighted accuracies are exact."""
+    combinations = sweep_unit(config, variant, model, inputs, folder)
     weighted = {
         name: weighted_accuracy(combinations, topology, vector) for name, vector in settings.items()
     }

@@ -30,6 +30,7 @@ RESUME = ".resume"  # a unit's epoch checkpoint while it trains
 TENSORBOARD = "tensorboard"  # a unit's TensorBoard logs (train/, validation/, test/)
 EVALUATION = "evaluation.csv"  # `resilinet evaluate`, next to the model
 EVALUATION_WEIGHTED = "evaluation_weighted.csv"
+EXITS = "exits.json"  # `resilinet calibrate-exits`: a unit's calibrated threshold, checksummed
 PROFILE_RECORD = "profile.json"  # in a profile's folder: what its REPORT.md shows
 COMPARISON = "comparison.csv"  # `resilinet compare NEW REF` writes it into NEW
 # figures/: one per experiment type, and the heatmap of the per-combination table
