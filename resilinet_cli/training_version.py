@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "59ab0785caf339732377c83e58d93ed945ed00fdc7d366bd0ac7624ff9105268"
+FINGERPRINT = "f643016130214519f12af303e0b94fbb5513c978da06c49cf70e61a87fffa0f1"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -201,6 +201,8 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
         problems.append(
             ("experiment.type", message + "none but joint tables, which it cannot draw")
         )
+    if config.experiment.type == "methods":
+        problems += methods_problems(config)
     drawn = config.train.failout.model
     if drawn is not None:
         problems += _failout_model_problems(config, drawn)
@@ -237,6 +239,23 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
                 + "set model.layers_per_node instead"
             )
             problems.append(("model.partition", message))
+    return problems
+
+
+def methods_problems(config: Any) -> list[tuple[str, str]]:
+    """A methods experiment tests every row against one variant of the run, and draws one
+    setting: both must be names the run has."""
+    problems = []
+    experiment = config.experiment
+    if experiment.reference not in config.variants:
+        message = unknown_choice("variant of this run", experiment.reference, config.variants)
+        problems.append(("experiment.reference", message))
+    settings = [*config.topology.reliability, *config.failure_models]
+    if experiment.setting is not None and experiment.setting not in settings:
+        message = unknown_choice(
+            "reliability setting or failure model", experiment.setting, settings
+        )
+        problems.append(("experiment.setting", message))
     return problems
 
 

@@ -346,6 +346,7 @@ ExperimentType = Literal[
     "partition",
     "merge",
     "failure_model",
+    "methods",
 ]
 
 
@@ -361,6 +362,22 @@ class ExperimentSection(_Section):
     )
     schemes: list[Literal[1, 2, 3, 4, 5]] = Field(default=[1, 2, 3, 4], min_length=1)
     partitions: list[PositiveInt] = Field(default=[1, 2], min_length=1)
+    reference: str = Field(
+        default="resilinet",
+        exclude_if=lambda name: name == "resilinet",
+        description="methods: the variant every other row is tested against",
+    )
+    setting: str | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="methods: the figure's reliability setting or failure model "
+        "(default: the hardest, lowest mean survival)",
+    )
+    cost: Literal["params", "flops", "bytes"] = Field(
+        default="params",
+        exclude_if=lambda cost: cost == "params",
+        description="methods: the figure's extra cost over the reference",
+    )
 
 
 class CommonCauseConfig(_Section):

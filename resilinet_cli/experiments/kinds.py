@@ -199,6 +199,18 @@ def _level_bars(png: str) -> Figure:
     return draw
 
 
+def _methods_comparison(
+    out: Path,
+    config: ExperimentConfig,
+    results: dict[Unit, pd.DataFrame],
+    correction: str | None,
+    zoom: bool,
+) -> str:
+    from resilinet_cli.results import variant_comparison
+
+    return variant_comparison.write(out, config, results, correction, zoom)
+
+
 @dataclass(frozen=True)
 class Kind:
     """One experiment type: what it varies, how it is planned, explained and drawn."""
@@ -214,6 +226,8 @@ class Kind:
     # One model per variant and iteration: its runs test the paper's claim (paired comparisons
     # of the variants, the claim's paragraph) and draw their epoch curves by variant.
     tests_claim: bool = False
+    # Tables, figure and report text of its own (out, config, results, correction, zoom) -> text
+    comparison: Callable[..., str] | None = None
 
     def describe(self, config: ExperimentConfig) -> str:
         """The report's paragraph about a run of this kind."""
@@ -287,6 +301,16 @@ KINDS: dict[str, Kind] = {
         _setting_bars,
         "merge",
         "merge operation",
+    ),
+    "methods": Kind(
+        "methods",
+        "Every variant listed, built-in or defined under techniques:, on the same topology, "
+        "data and seeds; a variant with exits under both inference rules (fallback, threshold), "
+        "with its costs per node and link and paired tests against the reference variant "
+        "(docs/comparing-methods.md).",
+        _one_level,
+        _setting_bars,
+        comparison=_methods_comparison,
     ),
 }
 

@@ -170,6 +170,10 @@ def write_run_tables(
                                  methods.methods_text(config, records),
                                  notes(config, records, unfinished),
                                  test_examples(config, records))  # fmt: skip
+        comparison = kind_of(config.experiment.type).comparison
+        if comparison is not None:
+            own = comparison(out, config, results, correction, zoom)
+            section = dataclasses.replace(section, text=f"{section.text}\n\n{own}")
         learned = learned_weights_text(config, found)
         if learned:
             section = dataclasses.replace(section, text=f"{section.text}\n\n{learned}")

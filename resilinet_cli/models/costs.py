@@ -343,3 +343,44 @@ def format_table(
             row.append(ends.get(cost.layer, ""))
         rows.append(row)
     return tabulate(rows, headers, disable_numparse=True)
+
+
+@dataclass(frozen=True)
+class NodeCosts:
+    """What a partitioned model costs on each physical node and link, per example."""
+
+    params: dict[str, int]  # node -> trainable and non-trainable weights it holds
+    flops: dict[str, int]  # node -> FLOPs it computes (``layer_flops``' convention)
+    link_bytes: dict[tuple[str, str], int]  # (src, dst) -> bytes the link carries
+
+
+def node_costs(model: keras.Model, topology: Any) -> NodeCosts:
+    """Parameters and FLOPs per node, bytes per link, of a model built with stack markers.
+
+    A layer belongs to the node whose ``<node>_stack_out`` it feeds and whose upstream nodes'
+    markers it does not (so a mux or hyperconnection sits at its receiver). An exit head
+    (``<node>_exit``, ``<node>_exit_pool``, ``<node>_exit_flatten``) runs at its node; any
+    other layer past every marker (the final classifier) runs at the output node. A link
+    ``src -> dst`` of ``topology`` carries ``src``'s stack output.
+    """
+    ancestors = {n: _ancestors(_cut_node(model, f"{n}_stack_out")) for n in topology.nodes}
+    owner: dict[str, str] = {}
+    for node in topology.nodes:
+        upstream = [m for m in topology.nodes if m != node and f"{m}_stack_out" in ancestors[node]]
+        below = set().union(*(ancestors[m] for m in upstream))
+        owner.update({layer: node for layer in ancestors[node] - below})
+    for node in topology.nodes:  # exit heads run where their node computes
+        for suffix in ("exit", "exit_pool", "exit_flatten"):
+            owner[f"{node}_{suffix}"] = node
+    flops = layer_flops(model)
+    params = dict.fromkeys(topology.nodes, 0)
+    work = dict.fromkeys(topology.nodes, 0)
+    for layer in model.layers:
+        node = owner.get(layer.name, topology.output_node)
+        params[node] += layer.count_params()
+        work[node] += flops.get(layer.name, 0)
+    link_bytes = {
+        (link.src, link.dst): output_bytes(model, f"{link.src}_stack_out")
+        for link in topology.links
+    }
+    return NodeCosts(params, work, link_bytes)

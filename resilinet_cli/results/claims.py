@@ -111,26 +111,32 @@ def paired_table(values: pd.DataFrame, reliability: Mapping[str, Sequence[float]
             ).sort_values("iteration")
             if pairs.empty:
                 continue
-            result = stats.paired(pairs["value_a"], pairs["value_b"])
             keys = list(zip(pairs["key_a"], pairs["key_b"], strict=True))
             identity = [list(survival), a, b, keys]
-            rows.append(
-                {
-                    "setting": setting,
-                    "a": a,
-                    "b": b,
-                    "n": result.n,
-                    "difference": result.mean,
-                    "ci_low": result.low,
-                    "ci_high": result.high,
-                    "correlation": result.correlation,
-                    "p": result.p,
-                    "test": _test(result),
-                    "sd": result.sd,
-                    "identity": _digest(identity),
-                }
-            )
+            rows.append(comparison_row(setting, a, b, pairs, identity))
     return pd.DataFrame(rows, columns=[*COLUMNS, "sd", "identity"])
+
+
+def comparison_row(
+    setting: str, a: str, b: str, pairs: pd.DataFrame, identity: Any
+) -> dict[str, Any]:
+    """One raw paired test of ``pairs``' ``value_a`` against ``value_b`` (rows sharing a seed);
+    ``identity`` names the test, so that a family counts it once."""
+    result = stats.paired(pairs["value_a"], pairs["value_b"])
+    return {
+        "setting": setting,
+        "a": a,
+        "b": b,
+        "n": result.n,
+        "difference": result.mean,
+        "ci_low": result.low,
+        "ci_high": result.high,
+        "correlation": result.correlation,
+        "p": result.p,
+        "test": _test(result),
+        "sd": result.sd,
+        "identity": _digest(identity),
+    }
 
 
 def judged(table: pd.DataFrame, family: Family) -> pd.DataFrame:
