@@ -28,6 +28,7 @@ SLOW_FIXTURES = frozenset(
         "tests/cli/test_byom.py::saved",
         "tests/experiments/test_evaluation.py::chain_run",
         "tests/experiments/test_kinds.py::skip_run",
+        "tests/experiments/test_methods_kind.py::methods_run",
         "tests/training/test_checkpoint.py::uninterrupted",
         "tests/training/test_epoch_sweep.py::swept_each_epoch",
         "tests/training/test_distribute.py::runs",
