@@ -185,9 +185,11 @@ def table(
 def paired(config: ExperimentConfig, values: pd.DataFrame, correction: str) -> pd.DataFrame:
     """Each row against the reference variant's first row, per setting and failure model, as
     one family corrected by ``correction`` (claims.judged)."""
-    reference = config.experiment.reference
-    ref_label = values[values["variant"] == reference]["label"].iloc[0]
-    rows = []
+    reference = values[values["variant"] == config.experiment.reference]["label"]
+    rows: list[dict[str, object]] = []
+    if reference.empty:  # a partial run without the reference's units: nothing to test against
+        return pd.DataFrame(rows, columns=[*claims.COLUMNS, "sd", "identity"])
+    ref_label = reference.iloc[0]
     for setting in settings_of(config):
         here = values[values["setting"] == setting]
         b = here[here["label"] == ref_label]
