@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from resilinet_cli.results.figure_style import new_figure, paper_style, save_figure
+from resilinet_cli.results.figure_style import (
+    new_figure,
+    paper_style,
+    save_figure,
+    variant_colour,
+)
 
 MARKERS = {"threshold": "s"}  # a threshold rule's square beside its fallback's circle
 COST_LABELS = {
@@ -33,8 +38,10 @@ def _draw(table: pd.DataFrame, setting: str, cost: str, zoom: bool):  # type: ig
     means, spreads = table[f"{setting}_mean"] * 100, table[f"{setting}_std"].fillna(0) * 100
     extra = table[f"extra_{cost}"]
     placed: dict[float, int] = {}  # rows of one variant share their cost: stack their labels
-    for x, y, s, name, rule in zip(extra, means, spreads, table["row"], table["rule"], strict=True):
-        ax.errorbar([x], [y], yerr=[s], fmt=MARKERS.get(rule, "o"), capsize=3)
+    rows = zip(extra, means, spreads, table["row"], table["rule"], table["variant"], strict=True)
+    for x, y, s, name, rule, variant in rows:
+        marker, colour = MARKERS.get(rule, "o"), variant_colour(variant)
+        ax.errorbar([x], [y], yerr=[s], fmt=marker, color=colour, capsize=3)
         above = placed.get(float(x), 0)
         placed[float(x)] = above + 1
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4 + 10 * above),
