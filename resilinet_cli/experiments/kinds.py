@@ -206,9 +206,10 @@ def _methods_comparison(
     correction: str | None,
     zoom: bool,
 ) -> str:
+    from resilinet_cli.experiments.exit_threshold import unit_threshold
     from resilinet_cli.results import variant_comparison
 
-    return variant_comparison.write(out, config, results, correction, zoom)
+    return variant_comparison.write(out, config, results, unit_threshold, correction, zoom)
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ tests against the reference variant.
 "Method" names the estimator and REPORT's methods block elsewhere, so here a compared thing is
 a *row*: a variant without exits is one row; a variant with exits is two, its fallback rule
 (combinations.csv ``accuracy``) and its threshold rule (``threshold_accuracy``, at the unit's
-T: ``exits.json`` where ``calibrate-exits`` wrote one, else the config's). The tests reuse the
+T: ``exits.json`` where ``calibrate-exits`` wrote one, else the config's; the experiments
+stage reads it, experiments/exit_threshold.py, and hands its reader in). The tests reuse the
 claim's (results/claims.py): paired by seed, one family, the config's correction.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +26,11 @@ from resilinet_cli.results import claims, layout
 from resilinet_cli.results.model_files import load_model
 from resilinet_cli.results.runs import Unit
 from resilinet_cli.results.tables import unit_weighted
+from resilinet_cli.sweeps.execution import ACCURACY
 from resilinet_cli.sweeps.exits import THRESHOLD_ACCURACY, THRESHOLD_EXIT_PREFIX
-from resilinet_cli.sweeps.sweep import ACCURACY
 from resilinet_cli.topology import link_label
 from resilinet_cli.variants import topology_of
 
-EXITS_JSON = "exits.json"  # a unit's calibrated threshold (``resilinet calibrate-exits``)
 FALLBACK, THRESHOLD, FINAL = "fallback", "threshold", "final"
 EXITED = "exited"  # the table's share of examples answered at an exit (threshold rule)
 
@@ -54,14 +53,6 @@ def rows_of(config: ExperimentConfig, variant: str) -> list[Row]:
     return [Row(variant, FALLBACK), Row(variant, THRESHOLD)]
 
 
-def unit_threshold(folder: Path, config: ExperimentConfig, variant: str) -> float:
-    """The T a unit's threshold rule was scored at: calibrated if it has one, else configured."""
-    path = folder / EXITS_JSON
-    if path.is_file():
-        return float(json.loads(path.read_text())["threshold"])
-    return config.variant(variant).exit_threshold
-
-
 def label(row: Row, thresholds: list[float]) -> str:
     """'vanilla', 'vanilla+exits (fallback)', 'vanilla+exits (threshold T=0.42)' (a range
     'T=0.40-0.45' where calibration chose a T per unit)."""
@@ -74,8 +65,14 @@ def label(row: Row, thresholds: list[float]) -> str:
     return f"{row.variant} (threshold T={t})"
 
 
+ThresholdOf = Callable[[Path, ExperimentConfig, str], float]  # (unit folder, config, variant)
+
+
 def per_unit(
-    config: ExperimentConfig, out: Path, results: Mapping[Unit, pd.DataFrame]
+    config: ExperimentConfig,
+    out: Path,
+    results: Mapping[Unit, pd.DataFrame],
+    threshold_of: ThresholdOf,
 ) -> pd.DataFrame:
     """label, variant, rule, iteration, seed, setting, value, exited: each unit's weighted
     accuracy per row, setting and failure model; ``exited`` (threshold rule) the weighted
@@ -90,7 +87,7 @@ def per_unit(
             exited = {}
             if row.rule == THRESHOLD:
                 thresholds.setdefault(row, []).append(
-                    unit_threshold(unit.folder(out), config, unit.variant)
+                    threshold_of(unit.folder(out), config, unit.variant)
                 )
                 share = frame[[f"{THRESHOLD_EXIT_PREFIX}{node}" for node in exits]].sum(axis=1)
                 exited = unit_weighted(frame.assign(**{ACCURACY: share}), topology, models)
@@ -231,12 +228,13 @@ def write(
     out: Path,
     config: ExperimentConfig,
     results: Mapping[Unit, pd.DataFrame],
+    threshold_of: ThresholdOf,
     correction: str | None = None,
     zoom: bool = False,
 ) -> str:
     """Write tables/methods.csv and .md, methods_paired.csv and figures/methods_cost.png; return
     the report's section text ('' without finished units)."""
-    values = per_unit(config, out, results)
+    values = per_unit(config, out, results, threshold_of)
     if values.empty:
         return ""
     costs = variant_costs(config, out, list(results))
