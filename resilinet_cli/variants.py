@@ -30,7 +30,10 @@ import networkx as nx
 from resilinet_cli.topology import Combination, Topology, TopologySpec, link_name
 
 DEFAULT_THRESHOLD = 0.5  # the threshold rule's T where a definition sets none
-GUESS = "guess"  # the answer of a combination in which no head is reached
+GUESS = "guess"
+# How ``calibrate-exits`` (and a definition's own target) chooses T on the validation split
+TARGET_EXIT_RATE = "target-exit-rate"
+MAX_ACCURACY_DROP = "max-accuracy-drop"  # the answer of a combination in which no head is reached
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Variant:
     exit_weights: tuple[float, ...] = ()
     # the threshold rule's normalised entropy bound T (scored beside the fallback rule)
     exit_threshold: float = DEFAULT_THRESHOLD
+    # (rule, target) by which every run calibrates T per unit, or None (sweeps/calibration.py)
+    calibration: tuple[str, float] | None = None
     base: str = ""  # the built-in variant it extends ("" for the built-ins themselves)
 
     def loss_weights(self) -> list[float]:
@@ -85,6 +90,10 @@ class TechniqueSpec(Protocol):
     def exit_weights(self) -> list[float]: ...
     @property
     def threshold(self) -> float: ...
+    @property
+    def target_exit_rate(self) -> float | None: ...
+    @property
+    def max_accuracy_drop(self) -> float | None: ...
 
 
 def base_of(name: str, spec: TechniqueSpec | None = None) -> str:
@@ -100,8 +109,18 @@ def defined_variant(name: str, spec: TechniqueSpec) -> Variant:
         exits=tuple(spec.exits),
         exit_weights=tuple(spec.exit_weights),
         exit_threshold=spec.threshold,
+        calibration=calibration_of(spec),
         base=base_of(name, spec),
     )
+
+
+def calibration_of(spec: TechniqueSpec) -> tuple[str, float] | None:
+    """The rule and target a definition calibrates its T by, if it names one."""
+    if spec.target_exit_rate is not None:
+        return TARGET_EXIT_RATE, spec.target_exit_rate
+    if spec.max_accuracy_drop is not None:
+        return MAX_ACCURACY_DROP, spec.max_accuracy_drop
+    return None
 
 
 def lookup(name: str, techniques: Mapping[str, TechniqueSpec]) -> Variant:

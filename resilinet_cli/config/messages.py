@@ -423,6 +423,9 @@ def variant_problems(config: Any) -> list[tuple[str, str]]:
         if len(set(listed)) == len(listed) and listed != in_order:
             message = f"list the exits in the order of topology.nodes: {in_order}"
             problems.append((f"{where}.exits", message))
+        if spec.target_exit_rate is not None and spec.max_accuracy_drop is not None:
+            message = "give one of target_exit_rate and max_accuracy_drop, not both"
+            problems.append((f"{where}.max_accuracy_drop", message))
         if spec.exit_weights and len(spec.exit_weights) != len(spec.exits) + 1:
             message = (
                 f"needs {len(spec.exits) + 1} weights (the final output's, then one per exit), "

@@ -435,6 +435,20 @@ class TechniqueConfig(_Section):
         description="the threshold rule's bound on normalised entropy: an exit answers below "
         "it (scored beside the fallback rule; `calibrate-exits` sets it per unit)",
     )
+    target_exit_rate: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        exclude_if=lambda rate: rate is None,
+        description="calibrate T per unit after every run: the smallest T at which this "
+        "fraction of validation examples exits (as calibrate-exits --target-exit-rate)",
+    )
+    max_accuracy_drop: NonNegativeFloat | None = Field(
+        default=None,
+        exclude_if=lambda drop: drop is None,
+        description="calibrate T per unit after every run: the largest T within this many "
+        "points of the final output's validation accuracy (--max-accuracy-drop)",
+    )
 
 
 class ExperimentConfig(_Section):

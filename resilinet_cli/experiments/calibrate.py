@@ -9,6 +9,7 @@ tables and REPORT.md are rebuilt. Nothing is written until every unit's T and sw
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,3 +184,41 @@ def calibrate_run(
     for calibrated in done:
         write_unit(run_dir, calibrated, rule, target)
     return done, write_run_tables(run_dir, config, family=family)
+
+
+def calibrate_as_defined(run_dir: Path, config: ExperimentConfig) -> list[Calibrated]:
+    """Calibrate each finished unit whose variant's definition names a target
+    (``target_exit_rate`` or ``max_accuracy_drop``) and whose ``exits.json`` was not chosen by
+    it for this model: a new unit, one copied from a donor, or a target changed since."""
+    from resilinet_cli.data import load_splits
+
+    pending = []
+    for unit, record in runs.finished_records(run_dir, config):
+        wanted = config.variant(unit.variant).calibration
+        folder = unit.folder(run_dir)
+        if wanted and (folder / layout.MODEL).is_file() and not chosen_by(folder, wanted):
+            pending.append((unit, record, wanted))
+    if not pending:
+        return []
+    splits = load_splits(config.dataset)
+    done = []
+    for unit, record, (rule, target) in pending:
+        calibrated = calibrate_unit(run_dir, config, unit, record, splits, rule, target)
+        write_unit(run_dir, calibrated, rule, target)
+        done.append(calibrated)
+    return done
+
+
+def chosen_by(folder: Path, wanted: tuple[str, float]) -> bool:
+    """Whether the unit's ``exits.json`` holds a T chosen by this rule and target for its
+    current model."""
+    try:
+        saved = json.loads((folder / layout.EXITS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    same_model = saved.get("model_sha256") == integrity.sha256(folder / layout.MODEL)
+    return (
+        isinstance(saved, dict)
+        and (saved.get("rule"), saved.get("target")) == wanted
+        and same_model
+    )

@@ -27,6 +27,8 @@ LABELS = (
     "name", "description", "seed", "iterations", "variant_iterations", "variants", "experiment",
     "smoke", "resources", "stats",
 )  # fmt: skip
+# keys of a ``techniques:`` definition that only choose how its units are scored
+SCORING_ONLY = ("threshold", "target_exit_rate", "max_accuracy_drop")
 COPIED = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)
 
 
@@ -45,7 +47,7 @@ def training_key(
     identity["dataset"] = data_identity(identity["dataset"])
     defined = identity.pop("techniques", {}).get(unit.variant)
     if defined is not None:  # its heads and their loss weights; the threshold only scores
-        identity["technique"] = {k: v for k, v in defined.items() if k != "threshold"}
+        identity["technique"] = {k: v for k, v in defined.items() if k not in SCORING_ONLY}
     if not unit_config.variant(unit.variant).failout:
         # Vanilla and deepFogGuard build no failout layer: a run that varies only failout
         # (such as per-example against per-batch) shares their trainings.

@@ -23,6 +23,7 @@ from resilinet_cli.data import example_shape, load_splits
 from resilinet_cli.data.registry import OWN_DATA
 from resilinet_cli.errors import DataError
 from resilinet_cli.experiments import reuse
+from resilinet_cli.experiments.calibrate import calibrate_as_defined
 from resilinet_cli.experiments.executors import DataCache, Executor, train_jobs
 from resilinet_cli.experiments.kinds import plan_units
 from resilinet_cli.experiments.pages import write_run_tables
@@ -272,6 +273,7 @@ class Queue:
         config, out = planned.config, planned.out
         if planned.changes:
             runs.add_checksums(out, config)  # older units get them on this write
+        calibrate_as_defined(out, config)  # T of the exit variants that name a target
         weighted = write_run_tables(
             out, config, current_only=not self.reuse_stale, family=family
         ).weighted

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TARGET_EXIT_RATE = "target-exit-rate"
-MAX_ACCURACY_DROP = "max-accuracy-drop"
+from resilinet_cli.variants import MAX_ACCURACY_DROP, TARGET_EXIT_RATE
+
 RULES = (TARGET_EXIT_RATE, MAX_ACCURACY_DROP)
 
 
