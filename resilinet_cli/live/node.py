@@ -172,8 +172,10 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             alive="".join(map(str, bits)),
             compute_ms=result.compute_ms,
             # during a failure or a recovery one receiver may still use a node another has
-            # given up on: no single combination of dead nodes describes such a request
-            mixed=any(alive.get(node, False) for node in result.missed),
+            # given up on: no single combination of dead nodes describes such a request; nor
+            # does one where a node that cannot fail missed its deadline (a starved machine)
+            mixed=any(alive.get(node, False) for node in result.missed)
+            or (answered_by == self.name and not result.reached),
             answered_by=answered_by,
         )
 
