@@ -9,15 +9,21 @@ fallback), unless under the threshold rule one of them already answered.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 
+from resilinet_cli.live.spec import DeploymentSpec
 from resilinet_cli.variants import GUESS, normalised_entropy
 
-if TYPE_CHECKING:
-    from resilinet_cli.live.node import Pulled
-    from resilinet_cli.live.spec import DeploymentSpec
+
+class ExitReply(Protocol):
+    """What an exit's reply says (node.py's ``Pulled``)."""
+
+    reached: bool
+    answer: np.ndarray | None
+    answered_by: str
 
 
 def entropies(probabilities: np.ndarray) -> np.ndarray:
@@ -32,7 +38,7 @@ def confident(probabilities: np.ndarray, threshold: float) -> bool:
 
 
 def chosen_exit(
-    spec: DeploymentSpec, asked: dict[str, Pulled | None]
+    spec: DeploymentSpec, asked: Mapping[str, ExitReply | None]
 ) -> tuple[str, np.ndarray | None]:
     """The answering exit and its probabilities for a request without a path to the output
     node: an exit that answered (threshold rule), first in chain order; else the deepest exit
