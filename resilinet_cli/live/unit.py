@@ -6,20 +6,18 @@ names its variant and overrides, the run folder above it holds the config and so
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.experiments.exit_threshold import unit_threshold
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.results import layout
 from resilinet_cli.results.locate import located, run_config, unit_problem
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import DEFAULT_THRESHOLD, topology_of
-
-EXITS_JSON = "exits.json"  # in a unit folder: {"threshold": T, ...} of calibrate-exits
 
 
 @dataclass(frozen=True)
@@ -65,28 +63,9 @@ def load_unit(folder: Path, data_dir: Path | None = None) -> LiveUnit:
     model = located(model_path)
     config = model.config(run_config(run_dir, data_dir))
     topology = topology_of(config, model.variant)
-    entry = config.variant(model.variant)
-    threshold = calibrated_threshold(folder) if entry.exits else None
-    return LiveUnit(
-        folder,
-        model_path,
-        model.variant,
-        config,
-        topology,
-        entry.exits,
-        entry.exit_threshold if threshold is None else threshold,
-    )
-
-
-def calibrated_threshold(folder: Path) -> float | None:
-    """T from the unit's exits.json (``resilinet calibrate-exits``), or None without one."""
-    path = folder / EXITS_JSON
-    if not path.is_file():
-        return None
-    try:
-        return float(json.loads(path.read_text(encoding="utf-8"))["threshold"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise LiveError(f"{path}: no number under 'threshold' ({error})") from error
+    exits = config.variant(model.variant).exits
+    threshold = unit_threshold(folder, config, model.variant) if exits else DEFAULT_THRESHOLD
+    return LiveUnit(folder, model_path, model.variant, config, topology, exits, threshold)
 
 
 def class_prior(unit: LiveUnit) -> np.ndarray:

@@ -17,7 +17,9 @@ import pytest
 from live_helpers import DEADLINE_MS, invoke
 
 from resilinet_cli.live.deployment import STATE, Deployment
-from resilinet_cli.live.unit import EXITS_JSON, load_test, load_unit
+from resilinet_cli.live.unit import load_test, load_unit
+from resilinet_cli.results import integrity
+from resilinet_cli.results.layout import EXITS as EXITS_JSON
 from resilinet_cli.variants import normalised_entropy
 
 VARIANT = "vanilla+exits"
@@ -70,7 +72,8 @@ def exit_unit(tmp_path_factory):
     alive = np.ones((len(test.x), 3), "float32")
     edge = np.asarray(model.predict([test.x, alive], verbose=0)[1])  # outputs: final, edge, fog1
     threshold = a_threshold_between(sorted(normalised_entropy(p.astype(float)) for p in edge))
-    (unit / EXITS_JSON).write_text(json.dumps({"threshold": threshold}))
+    saved = {"threshold": threshold, "model_sha256": integrity.sha256(unit / "model.keras")}
+    (unit / EXITS_JSON).write_text(json.dumps(saved))  # as calibrate-exits writes it
     return unit
 
 
