@@ -45,6 +45,7 @@ SLOW_FIXTURES = frozenset(
         "tests/live/test_cnn_deployment.py::cnn",
         "tests/live/test_health_deployment.py::live",
         "tests/live/test_link_deployment.py::linked",
+        "tests/live/test_exit_deployment.py::exit_unit",
     }
 )
 
@@ -165,6 +166,7 @@ SERIAL_PATHS = (
     "tests/experiments/test_own_data_executors.py",  # a Ray cluster of its own
     "tests/live/test_health_deployment.py",  # a hung node must cost one 200 ms deadline
     "tests/live/test_live_eval_restart.py",
+    "tests/live/test_exit_deployment.py",  # deployments of its own, timed answers
 )
 
 

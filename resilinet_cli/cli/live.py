@@ -40,6 +40,16 @@ def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="With --tls-cert and --tls-key: serve TLS, verify peers against this CA.",
         ),
         click.option("--mtls", is_flag=True, help="Also require client certificates."),
+        click.option(
+            "--exit-rule",
+            type=click.Choice(["fallback", "threshold"]),
+            default="fallback",
+            show_default=True,
+            help="A model with exits: the cloud answers, or the deepest exit reached when the "
+            "cloud is cut off (fallback); or an exit whose normalised entropy is below T "
+            "answers at once and the nodes above compute nothing (threshold; T from the "
+            "unit's exits.json, else the variant's threshold).",
+        ),
         DATA_DIR_OPTION,
     ]
     for option in reversed(options):
@@ -55,6 +65,7 @@ def make_launch(
     tls_key: Path | None,
     tls_ca: Path | None,
     mtls: bool,
+    exit_rule: str = "fallback",
 ) -> Any:
     from resilinet_cli.live.launch import LaunchOptions
     from resilinet_cli.live.spec import Tls
@@ -68,7 +79,9 @@ def make_launch(
     if given:
         paths = [str(Path(p).resolve()) for p in (tls_cert, tls_key, tls_ca)]
         tls = Tls(*paths, mutual=mtls)
-    return LaunchOptions(host=host, port=port, deadline_ms=deadline_ms, tls=tls)
+    return LaunchOptions(
+        host=host, port=port, deadline_ms=deadline_ms, tls=tls, exit_rule=exit_rule
+    )
 
 
 @main.command()
@@ -120,6 +133,12 @@ def deploy(
     click.echo(f"entry point: {spec.nodes[0]} at {spec.address(spec.nodes[0])}")
     click.echo(f"spec and token: {folder / 'spec.json'}; logs: {folder}")
     click.echo(f"stop with: resilinet deploy --stop {unit_dir}")
+
+
+def near_note(summary: Any) -> str:
+    """The examples counted apart because their entropy was within rounding of T."""
+    near = int(summary["near_threshold"].sum())
+    return f"; near the threshold (not compared): {near}" if near else ""
 
 
 @main.command("live-eval")
@@ -184,11 +203,15 @@ def live_eval(
     if len(result.events):
         click.echo("chaos events (seen_after_ms: until the answers showed the event):")
         click.echo(result.events.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    if len(result.exits):
+        click.echo("answered by (per node: requests, fraction, latency):")
+        click.echo(result.exits.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for error in result.chaos_errors:
         click.echo(f"chaos event failed: {error}", err=True)
     click.echo(
         f"{len(result.live)} requests, {result.failed} unanswered; predictions differing from "
         f"the simulated ones: {result.differing}; mixed views (a node failing or recovering "
         f"mid-request, not compared): {int(result.summary['mixed_view'].sum())}"
+        + near_note(result.summary)
     )
     click.echo(f"wrote {result.out}")

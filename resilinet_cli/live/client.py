@@ -22,6 +22,7 @@ class Answer:
     mixed: bool  # a node contributed on one path and was treated as dead on another
     compute_ms: dict[str, float]  # node -> its sub-model's compute time
     latency_ms: float  # measured here, around the whole call
+    answered_by: str  # the node whose head answered (the output node's: the model's), or guess
 
 
 class LiveClient:
@@ -54,6 +55,7 @@ class LiveClient:
             mixed=reply.mixed,
             compute_ms=dict(reply.compute_ms),
             latency_ms=latency_ms,
+            answered_by=reply.answered_by,
         )
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ each received tensor goes through its link's sub-model; a dead sender's input is
 still go through the link (one row, broadcast); a ResiliNet mux takes the first input in
 ``topology.incoming`` order whose sender is alive, and zeros when none is; an Add merge sums
 the links in that order. So a live prediction equals the simulated one for the same dead set.
+A node with an exit also runs its head (``NodeGraph.exits``) on its stack's output.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class NodeCompute:
         else:
             shape, dtype = graph.stack_in[node]
         self.stack_in = (shape, dtype)
+        probabilities = model.outputs[0]  # an exit's answer: as many classes as the output
+        self.answer_spec = TensorSpec(
+            tuple(probabilities.shape[1:]), str(probabilities.dtype), max_rows
+        )
         self.input_spec = TensorSpec(shape, dtype, max_rows)
         self.stack = compiled(graph.stacks[node], shape, dtype)
         self.sender_specs = {s: TensorSpec(*graph.sent[s], max_rows) for s in self.senders}
@@ -62,6 +67,12 @@ class NodeCompute:
             self.links.append(run)
             self.zero_links.append(run(zeros) if run else zeros)
         self.stack(np.zeros((1, *shape), dtype))  # trace now, not on the first request
+        self.head: Callable[[np.ndarray], np.ndarray] | None = None  # the node's exit head
+        if node in graph.exits:
+            head_in = graph.exits[node].inputs[0]
+            head_shape, head_dtype = tuple(head_in.shape[1:]), str(head_in.dtype)
+            self.head = compiled(graph.exits[node], head_shape, head_dtype)
+            self.head(np.zeros((1, *head_shape), head_dtype))
 
     def run_input(self, features: np.ndarray) -> np.ndarray:
         """The input node: its stack on the features."""

@@ -12,6 +12,7 @@ from resilinet_cli.live.deployment import choose_ports, new_token
 from resilinet_cli.live.spec import DeploymentSpec, Tls
 from resilinet_cli.live.unit import LiveUnit
 from resilinet_cli.topology import Topology
+from resilinet_cli.variants import DEFAULT_THRESHOLD
 
 DEFAULT_DEADLINE_MS = 200.0
 
@@ -24,11 +25,20 @@ class LaunchOptions:
     health_interval_ms: float = 25.0
     rise: int = 2
     tls: Tls | None = None
+    exit_rule: str = "fallback"  # a model with exits: "fallback" or "threshold" (node.py)
 
 
 def unit_spec(unit: LiveUnit, prior: np.ndarray, options: LaunchOptions) -> DeploymentSpec:
     """The spec of ``unit``'s deployment: ports checked free, a fresh token."""
-    return model_spec(unit.model_path, unit.topology, prior, options, seed=unit.config.seed)
+    return model_spec(
+        unit.model_path,
+        unit.topology,
+        prior,
+        options,
+        seed=unit.config.seed,
+        exits=unit.exits,
+        threshold=unit.threshold,
+    )
 
 
 def model_spec(
@@ -38,6 +48,8 @@ def model_spec(
     options: LaunchOptions,
     *,
     seed: int = 0,
+    exits: Sequence[str] = (),
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> DeploymentSpec:
     """The spec of a deployment of a saved model on ``topology`` (its variant's own), without a
     unit folder (benchmarks, tests): ports checked free, a fresh token."""
@@ -53,4 +65,7 @@ def model_spec(
         prior=[float(p) for p in prior],
         seed=seed,
         tls=options.tls,
+        exits=list(exits),
+        exit_rule=options.exit_rule,
+        threshold=threshold,
     )

@@ -5,13 +5,18 @@ second, or as fast as answers come back), applies the chaos events to the node p
 writes into ``out``:
 
 - ``live.csv``: one row per request: example, sent_at_ms, latency_ms, contributed, prediction,
-  label, guess (``contributed`` is the bit string over topology.failable, 1 = the node
-  contributed to the prediction);
+  label, guess, answered_by, computed (``contributed`` is the bit string over
+  topology.failable, 1 = the node contributed to the prediction; ``answered_by`` the node whose
+  head answered, or guess; ``computed`` the nodes that ran their sub-model for the request);
 - ``live_summary.csv``: per combination (the contributing nodes alive, every failable link up:
   only processes fail live), live accuracy beside the sweep's on the same examples,
   the number of differing predictions (expected 0), the requests with a mixed view (a node in
   transition, used on one path and given up on another: no one combination describes them, so
-  they are counted apart), latency p50/p99 (summary.py);
+  they are counted apart), latency p50/p99 (summary.py); a model with exits is compared
+  with the sweep's rule (the deployment's: fallback or threshold) per example, and examples
+  whose entropy is within rounding of T are counted apart (``near_threshold``);
+- ``live_exits.csv``: per answering node (an exit, the output node, or guess), the requests it
+  answered, their fraction and latency p50/p99;
 - ``live_events.csv``: per chaos event, the time until the answers showed it;
 - ``live_latency.png``: latency over time with the events marked (plot.py).
 """
@@ -35,10 +40,17 @@ from resilinet_cli.live.deployment import Deployment
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.live.launch import LaunchOptions, unit_spec
 from resilinet_cli.live.plot import plot_latency
-from resilinet_cli.live.summary import LIVE_COLUMNS, event_times, summarise
+from resilinet_cli.live.summary import (
+    LIVE_COLUMNS,
+    ExitRule,
+    event_times,
+    exit_table,
+    summarise,
+)
 from resilinet_cli.live.unit import LiveUnit, load_test
 from resilinet_cli.results import layout
 
+LIVE_EXITS_CSV = "live_exits.csv"  # per answering node (a model with exits: each exit's share)
 TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
 RETURN_S = 60.0  # and, by default, up to this much longer until restarted nodes are back
 WARM_UP_S = 5.0  # at most this long before the stream for every node to answer in time
@@ -58,6 +70,7 @@ class LiveEvalResult:
     live: pd.DataFrame
     summary: pd.DataFrame
     events: pd.DataFrame
+    exits: pd.DataFrame  # per answering node: requests, fraction, latency (summary.py)
     failed: int  # requests that got no answer at all
     chaos_errors: list[str]
     out: Path
@@ -99,6 +112,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     if minimum_s is None:
         minimum_s = last_event + TAIL_S if options.chaos else 0.0
     rows, mixed, failed = [], [], 0
+    nodes = unit.topology.nodes
     with running as deployment, LiveClient(spec) as client:
         chaos = ChaosRunner(options.chaos, applier(deployment))
         warm_up(client, test.x[:1])
@@ -136,6 +150,8 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
                         "prediction": int(answer.predictions[0]),
                         "label": int(test.y[example]),
                         "guess": int(answer.guess),
+                        "answered_by": answer.answered_by,
+                        "computed": " ".join(n for n in nodes if n in answer.compute_ms),
                     }
                 )
                 mixed.append(answer.mixed)
@@ -145,13 +161,16 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     live = pd.DataFrame(rows, columns=LIVE_COLUMNS)
     live["contributed"] = live["contributed"].astype(str)
     model = load_model(unit.model_path)
-    summary = summarise(live, model, unit.topology, test.x, test.prior, mixed)
+    rule = ExitRule(spec.exit_rule, spec.threshold) if spec.exits else None
+    summary = summarise(live, model, unit.topology, test.x, test.prior, mixed, rule)
+    exits = exit_table(live)
     events = event_times(live, chaos.applied, list(unit.topology.failable))
     atomic.write_csv(out / layout.LIVE_CSV, live)
     atomic.write_csv(out / layout.LIVE_SUMMARY_CSV, summary)
     atomic.write_csv(out / layout.LIVE_EVENTS_CSV, events)
+    atomic.write_csv(out / LIVE_EXITS_CSV, exits)
     plot_latency(live, events, out / layout.LIVE_LATENCY_PNG, deadline_ms=1000 * spec.deadline_s)
-    return LiveEvalResult(live, summary, events, failed, chaos.errors, out)
+    return LiveEvalResult(live, summary, events, exits, failed, chaos.errors, out)
 
 
 def warm_up(client: LiveClient, x: np.ndarray) -> None:

@@ -26,6 +26,7 @@ import time
 import uuid
 import zlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from resilinet_cli.live import live_pb2, live_pb2_grpc
 from resilinet_cli.live.compute import NodeCompute
+from resilinet_cli.live.exits import chosen_exit, confident
 from resilinet_cli.live.health import SenderHealth
 from resilinet_cli.live.security import (
     MAX_MESSAGE,
@@ -46,13 +48,23 @@ from resilinet_cli.live.security import (
 )
 from resilinet_cli.live.spec import DeploymentSpec
 from resilinet_cli.live.wire import WireError, from_message, to_message
+from resilinet_cli.variants import GUESS
 
 MEMORY = 512  # requests whose outputs a node keeps, for late asks of the same request
 EXIT_PORT = 3  # the exit code of a node that cannot bind its port
 
-# a node's output, which failable nodes upstream contributed, which some receiver missed
-# (treated as dead), and each node's compute time
-Pulled = tuple[np.ndarray, dict[str, bool], set[str], dict[str, float]]
+
+@dataclass
+class Pulled:
+    """A node's output for one request, with what it learnt on the way."""
+
+    output: np.ndarray | None  # None once an exit answered: nothing above computes
+    alive: dict[str, bool]  # failable node upstream -> contributed (True) or found dead
+    missed: set[str]  # failable nodes some receiver treated as dead
+    compute_ms: dict[str, float]  # node -> compute time (its stack, link projections, head)
+    reached: bool = True  # information from the input reaches this node
+    answer: np.ndarray | None = None  # an exit head's probabilities: its own, or passed on
+    answered_by: str = ""  # the exit that answered (threshold rule), passed on upward
 
 
 class UnknownRequest(LookupError):
@@ -71,6 +83,8 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         self.is_input = name == self.topology.input_node
         self.is_output = name == self.topology.output_node
         peers = set(compute.senders) | ({self.topology.output_node} if self.is_input else set())
+        if self.is_output:  # without a path to it, the cloud asks the exits for their answers
+            peers |= set(spec.exits)
         self.channels = {peer: aio_channel(spec, peer) for peer in peers}
         self.stubs = {peer: live_pb2_grpc.NodeStub(c) for peer, c in self.channels.items()}
         self.health = {s: SenderHealth(s, spec.rise) for s in compute.senders if s in self.failable}
@@ -119,20 +133,34 @@ class NodeServer(live_pb2_grpc.NodeServicer):
     async def Output(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if self.is_output:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} sends nothing")
-        output, alive, missed, compute_ms = await self.produced(request, context)
+        result = await self.produced(request, context)
         return live_pb2.NodeOutput(
-            tensor=to_message(output), alive=alive, compute_ms=compute_ms, missed=sorted(missed)
+            tensor=None if result.output is None else to_message(result.output),
+            alive=result.alive,
+            compute_ms=result.compute_ms,
+            missed=sorted(result.missed),
+            reached=result.reached,
+            answer=None if result.answer is None else to_message(result.answer),
+            answered_by=result.answered_by,
         )
 
     async def Predict(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if not self.is_output:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} predicts not")
-        probabilities, alive, missed, compute_ms = await self.produced(request, context)
+        result = await self.produced(request, context)
+        answered_by, probabilities = result.answered_by, result.answer
+        if not answered_by:
+            answered_by, probabilities = self.name, result.output
+            if not self.flow(result.alive):
+                answered_by, probabilities = GUESS, result.output
+                if self.spec.exits:  # the deepest exit information reaches answers
+                    asked = await self.ask_exits(request.request_id, int(request.rows), result)
+                    answered_by, answer = chosen_exit(self.spec, asked)
+                    probabilities = result.output if answer is None else answer
+        assert probabilities is not None  # the output node always computes, or an exit answered
+        alive = result.alive
         bits = tuple(int(alive.get(node, False)) for node in self.spec.failable)
-        if bits not in self.flows:  # failable links are all up live: only processes fail
-            links_up = (1,) * len(self.topology.failable_links)
-            self.flows[bits] = self.topology.has_information_flow(bits + links_up)
-        guess = not self.flows[bits]
+        guess = answered_by == GUESS
         if guess:  # what the sweep scores without a path: a draw from the training classes
             predictions = self.guesses(request.request_id, len(probabilities))
         else:
@@ -142,11 +170,42 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             predictions=predictions.tolist(),
             guess=guess,
             alive="".join(map(str, bits)),
-            compute_ms=compute_ms,
+            compute_ms=result.compute_ms,
             # during a failure or a recovery one receiver may still use a node another has
-            # given up on: no single combination of dead nodes describes such a request
-            mixed=any(alive.get(node, False) for node in missed),
+            # given up on: no single combination of dead nodes describes such a request; nor
+            # does one where a node that cannot fail missed its deadline (a starved machine)
+            mixed=any(alive.get(node, False) for node in result.missed)
+            or (answered_by == self.name and not result.reached),
+            answered_by=answered_by,
         )
+
+    def flow(self, alive: dict[str, bool]) -> bool:
+        """Whether information reaches this (the output) node with the contributing nodes."""
+        bits = tuple(int(alive.get(node, False)) for node in self.spec.failable)
+        if bits not in self.flows:  # failable links are all up live: only processes fail
+            links_up = (1,) * len(self.topology.failable_links)
+            self.flows[bits] = self.topology.has_information_flow(bits + links_up)
+        return self.flows[bits]
+
+    async def ask_exits(
+        self, request_id: str, rows: int, result: Pulled
+    ) -> dict[str, Pulled | None]:
+        """Each exit's reply for a request the output node has no path for (None: dead, or
+        already known dead on the way); what they learnt is merged into ``result``."""
+        asked = [n for n in self.spec.exits if result.alive.get(n, True)]
+        replies = await asyncio.gather(
+            *(self.pull(n, request_id, rows, head_only=True) for n in asked)
+        )
+        for node, reply in zip(asked, replies, strict=True):
+            if reply is None:
+                continue
+            if node in self.failable:
+                result.alive[node] = True
+            for upstream, contributed in reply.alive.items():
+                result.alive[upstream] = result.alive.get(upstream, False) or contributed
+            result.missed |= reply.missed
+            result.compute_ms.update(reply.compute_ms)
+        return dict(zip(asked, replies, strict=True))
 
     # ---- computing a request once ------------------------------------------------------
 
@@ -171,7 +230,8 @@ class NodeServer(live_pb2_grpc.NodeServicer):
                 raise UnknownRequest(request_id)
             started = time.perf_counter()
             output = self.compute.run_input(features)
-            return output, {}, set(), {self.name: 1000 * (time.perf_counter() - started)}
+            compute_ms = {self.name: 1000 * (time.perf_counter() - started)}
+            return self.with_head(Pulled(output, {}, set(), compute_ms))
         pulled = await asyncio.gather(
             *(self.pull(s, request_id, rows) for s in self.compute.senders)
         )
@@ -187,19 +247,39 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             if result is None:
                 received.append(None)
                 continue
-            output, upstream, upstream_missed, times = result
-            received.append(output)
-            for node, contributed in upstream.items():
+            received.append(result.output)
+            for node, contributed in result.alive.items():
                 alive[node] = alive.get(node, False) or contributed
-            missed |= upstream_missed
-            compute_ms.update(times)
+            missed |= result.missed
+            compute_ms.update(result.compute_ms)
+        reached = any(r is not None and r.reached for r in pulled)
+        exited = [r for r in pulled if r is not None and r.answered_by]
+        if exited:  # an exit answered below: pass the first (in chain order) on, compute nothing
+            first = min(exited, key=lambda r: self.spec.exits.index(r.answered_by))
+            return Pulled(None, alive, missed, compute_ms, reached, first.answer, first.answered_by)
         started = time.perf_counter()
         output = self.compute.run(received, rows)
         compute_ms[self.name] = 1000 * (time.perf_counter() - started)
-        return output, alive, missed, compute_ms
+        return self.with_head(Pulled(output, alive, missed, compute_ms, reached))
 
-    async def pull(self, sender: str, request_id: str, rows: int) -> Pulled | None:
-        """The sender's output, or None when it is (or just turned out to be) dead."""
+    def with_head(self, result: Pulled) -> Pulled:
+        """``result`` with this node's exit head run on its output, if it has one; under the
+        threshold rule a reached node whose head is sure (entropy below T) answers."""
+        if self.compute.head is None or result.output is None:
+            return result
+        started = time.perf_counter()
+        result.answer = self.compute.head(result.output)
+        result.compute_ms[self.name] += 1000 * (time.perf_counter() - started)
+        rule = self.spec.exit_rule == "threshold"
+        if rule and result.reached and confident(result.answer, self.spec.threshold):
+            result.answered_by = self.name
+        return result
+
+    async def pull(
+        self, sender: str, request_id: str, rows: int, *, head_only: bool = False
+    ) -> Pulled | None:
+        """The sender's output, or None when it is (or just turned out to be) dead;
+        ``head_only``: an exit's answer, asked by the output node (its tensor is not read)."""
         state = self.health.get(sender)
         if state is not None and not state.alive:
             return None  # known dead: no call, no deadline
@@ -222,12 +302,31 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             else:
                 log(f"{sender} answered {error.code().name}: {error.details()}")
             return None
+        if reply.answered_by and reply.answered_by not in self.spec.exits:
+            log(f"{sender} passed on an answer of {reply.answered_by!r}, which has no exit")
+            return None
         try:
-            output = from_message(reply.tensor, self.compute.sender_specs[sender], rows)
+            output = None
+            if not (head_only or reply.answered_by):
+                output = from_message(reply.tensor, self.compute.sender_specs[sender], rows)
+            answer = None
+            if reply.HasField("answer"):
+                answer = from_message(reply.answer, self.compute.answer_spec, rows)
         except WireError as error:
             log(f"{sender} sent a bad tensor: {error}")
             return None
-        return output, dict(reply.alive), set(reply.missed), dict(reply.compute_ms)
+        if reply.answered_by and answer is None:
+            log(f"{sender} passed on an answer of {reply.answered_by} without probabilities")
+            return None
+        return Pulled(
+            output,
+            dict(reply.alive),
+            set(reply.missed),
+            dict(reply.compute_ms),
+            reply.reached,
+            answer,
+            reply.answered_by,
+        )
 
     def guesses(self, request_id: str, rows: int) -> np.ndarray:
         rng = np.random.default_rng([self.spec.seed, zlib.crc32(request_id.encode())])

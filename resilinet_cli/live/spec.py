@@ -45,6 +45,9 @@ class DeploymentSpec:
     prior: list[float] = field(default_factory=list)  # training class frequencies: the guess
     seed: int = 0
     tls: Tls | None = None
+    exits: list[str] = field(default_factory=list)  # nodes with an exit head, in chain order
+    exit_rule: str = "fallback"  # or "threshold": an exit sure enough answers at once
+    threshold: float = 0.5  # the threshold rule's normalised entropy bound T
 
     @property
     def topology(self) -> Topology:

@@ -11,6 +11,7 @@ the mean training frequency of their labels, and the live answer must say it gue
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,10 +19,14 @@ import pandas as pd
 
 from resilinet_cli.live.chaos import Applied
 from resilinet_cli.topology import Topology
+from resilinet_cli.variants import GUESS, normalised_entropy
 
 # ``contributed``: bit string over topology.failable, 1 = the node contributed to the prediction
+# ``answered_by``: the node whose head answered (the output node: the model's output) or "guess";
+# ``computed``: the nodes that ran their sub-model for the request, space-separated
 LIVE_COLUMNS = [
     "example", "sent_at_ms", "latency_ms", "contributed", "prediction", "label", "guess",
+    "answered_by", "computed",
 ]  # fmt: skip
 # ``combination``: the sweep's combination compared with, as combinations.csv's columns read in
 # a row (failable nodes, 1 = alive, then failable links, always 1 live)
@@ -33,10 +38,21 @@ SUMMARY_COLUMNS = [
     "sweep_accuracy",
     "differing",
     "mixed_view",
+    "near_threshold",
     "latency_p50_ms",
     "latency_p99_ms",
 ]
 EVENT_COLUMNS = ["event", "node", "at_ms", "seen_after_ms"]
+EXIT_COLUMNS = ["answered_by", "requests", "fraction", "latency_p50_ms", "latency_p99_ms"]
+NEAR = 1e-5  # an entropy this close to T may fall either side of it live and simulated
+
+
+@dataclass(frozen=True)
+class ExitRule:
+    """How a deployment of a model with exits answers (spec.py's exit_rule and threshold)."""
+
+    rule: str  # "fallback" or "threshold"
+    threshold: float
 
 
 def summarise(
@@ -46,14 +62,22 @@ def summarise(
     x: np.ndarray,
     prior: np.ndarray,
     mixed: list[bool] | None = None,
+    exit_rule: ExitRule | None = None,
 ) -> pd.DataFrame:
     """One row per combination seen in ``live`` (live.csv's columns), in order of first appearance.
 
     ``mixed`` flags each request whose receivers disagreed on a node (it contributed on one
     path and was given up on another, as happens while it fails or recovers): no combination
-    of dead nodes describes it, so it is counted in ``mixed_view`` and not compared.
+    of dead nodes describes it, so it is counted in ``mixed_view`` and not compared. With an
+    ``exit_rule`` (a model with exits) each example is compared with the sweep's rule applied
+    to it: the answering head and its prediction (``compared_exits``).
     """
     flags = np.zeros(len(live), dtype=bool) if mixed is None else np.asarray(mixed, dtype=bool)
+    graph = None
+    if exit_rule is not None:
+        from resilinet_cli.sweeps.node_graph import cut_nodes
+
+        graph = cut_nodes(model, topology)
     rows = []
     for contributed, whole in live.assign(mixed=flags).groupby("contributed", sort=False):
         combo = live_combination(topology, str(contributed))
@@ -67,11 +91,16 @@ def summarise(
             "sweep_accuracy": float("nan"),
             "differing": 0,
             "mixed_view": int(whole["mixed"].sum()),
+            "near_threshold": 0,
             "latency_p50_ms": float(np.percentile(latency, 50)),
             "latency_p99_ms": float(np.percentile(latency, 99)),
         }
         group = whole[~whole["mixed"]]
-        if not group.empty:
+        if group.empty:
+            pass
+        elif exit_rule is not None:
+            row.update(compared_exits(group, combo, graph, topology, x, prior, exit_rule))
+        else:
             row.update(compared(group, combo, flow, model, topology, x, prior))
         rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
@@ -117,6 +146,70 @@ def compared(
         "sweep_accuracy": sweep_accuracy,
         "differing": differing,
     }
+
+
+def compared_exits(
+    group: pd.DataFrame,
+    combo: tuple[int, ...],
+    graph: Any,
+    topology: Topology,
+    x: np.ndarray,
+    prior: np.ndarray,
+    exit_rule: ExitRule,
+) -> dict[str, Any]:
+    """Live against the exit sweep's rule on the requests of one combination, example by
+    example: the answering node (``answered_by``) and the prediction must both agree. An
+    example whose entropy at an exit it reached is within ``NEAR`` of T is counted apart."""
+    from resilinet_cli.sweeps.exits import ExitSweep
+
+    examples = group["example"].to_numpy()
+    labels = group["label"].to_numpy()
+    sweep = ExitSweep(graph, topology, [combo])
+    heads = {h: np.asarray(p) for h, p in sweep.head_outputs(x[examples]).items()}
+    candidates, fallback = sweep.plan.rules[combo]
+    answered, expected = [], []
+    near = np.zeros(len(examples), dtype=bool)
+    for i in range(len(examples)):
+        head = fallback
+        if exit_rule.rule == "threshold":
+            for candidate in candidates:
+                entropy = normalised_entropy(heads[candidate][i].astype(float))
+                near[i] |= abs(entropy - exit_rule.threshold) < NEAR
+                if entropy < exit_rule.threshold:
+                    head = candidate
+                    break
+        answered.append(GUESS if head is None else head[0])
+        expected.append(-1 if head is None else int(np.argmax(heads[head][i])))
+    simulated = pd.DataFrame({"answered_by": answered, "prediction": expected})
+    guessed = simulated["answered_by"].to_numpy() == GUESS
+    hits = np.where(guessed, prior[labels], simulated["prediction"].to_numpy() == labels)
+    wrong = (group["answered_by"].to_numpy() != simulated["answered_by"].to_numpy()) | (
+        group["guess"].to_numpy() != guessed
+    )
+    wrong |= ~guessed & (group["prediction"].to_numpy() != simulated["prediction"].to_numpy())
+    return {
+        "live_accuracy": float(np.mean(group["prediction"].to_numpy() == labels)),
+        "sweep_accuracy": float(np.mean(hits)),
+        "differing": int(np.sum(wrong & ~near)),
+        "near_threshold": int(near.sum()),
+    }
+
+
+def exit_table(live: pd.DataFrame) -> pd.DataFrame:
+    """Per answering node: how many requests it answered, their fraction and latency."""
+    rows = []
+    for node, group in live.groupby("answered_by", sort=False):
+        latency = group["latency_ms"].to_numpy()
+        rows.append(
+            {
+                "answered_by": node,
+                "requests": len(group),
+                "fraction": len(group) / len(live),
+                "latency_p50_ms": float(np.percentile(latency, 50)),
+                "latency_p99_ms": float(np.percentile(latency, 99)),
+            }
+        )
+    return pd.DataFrame(rows, columns=EXIT_COLUMNS)
 
 
 def event_times(live: pd.DataFrame, applied: list[Applied], failable: list[str]) -> pd.DataFrame:

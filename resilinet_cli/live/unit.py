@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.experiments.exit_threshold import unit_threshold
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.results import layout
 from resilinet_cli.results.locate import located, run_config, unit_problem
 from resilinet_cli.topology import Topology
-from resilinet_cli.variants import topology_of
+from resilinet_cli.variants import DEFAULT_THRESHOLD, topology_of
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class LiveUnit:
     variant: str
     config: ExperimentConfig
     topology: Topology  # the variant's own: Vanilla has no skips
+    exits: tuple[str, ...] = ()  # the variant's exit heads, in chain order
+    threshold: float = DEFAULT_THRESHOLD  # the threshold rule's T (exits.json's, if calibrated)
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,9 @@ def load_unit(folder: Path, data_dir: Path | None = None) -> LiveUnit:
     model = located(model_path)
     config = model.config(run_config(run_dir, data_dir))
     topology = topology_of(config, model.variant)
-    return LiveUnit(folder, model_path, model.variant, config, topology)
+    exits = config.variant(model.variant).exits
+    threshold = unit_threshold(folder, config, model.variant) if exits else DEFAULT_THRESHOLD
+    return LiveUnit(folder, model_path, model.variant, config, topology, exits, threshold)
 
 
 def class_prior(unit: LiveUnit) -> np.ndarray:

@@ -177,7 +177,7 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     assert code == 0, stderr
     assert "predictions differing from the simulated ones: 0" in stdout
     rows = pd.read_csv(out / "live.csv", dtype={"contributed": str})
-    header = "example,sent_at_ms,latency_ms,contributed,prediction,label,guess"
+    header = "example,sent_at_ms,latency_ms,contributed,prediction,label,guess,answered_by,computed"
     assert (out / "live.csv").read_text().splitlines()[0] == header
     assert list(rows.columns) == LIVE_COLUMNS
     assert len(rows) >= len(live.test.y)  # the whole split, at least once
@@ -186,7 +186,7 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     summary = pd.read_csv(out / "live_summary.csv", dtype={"combination": str})
     assert (out / "live_summary.csv").read_text().splitlines()[0] == (
         "combination,examples,information_flow,live_accuracy,sweep_accuracy,differing,"
-        "mixed_view,latency_p50_ms,latency_p99_ms"
+        "mixed_view,near_threshold,latency_p50_ms,latency_p99_ms"
     )
     # the Health topology has no failable links: a combination is the contributed bits
     assert set(summary["combination"]) == set(rows["contributed"])
