@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "f643016130214519f12af303e0b94fbb5513c978da06c49cf70e61a87fffa0f1"
+FINGERPRINT = "2362f4bc25f871ca5aeede716de52bd7fea46f612fcf704866f195e45bb505c4"
 
 PACKAGE = Path(__file__).resolve().parent
 

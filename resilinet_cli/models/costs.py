@@ -18,7 +18,10 @@ import keras
 import tensorflow as tf
 from tabulate import tabulate
 
+from resilinet_cli.layers import Failout, InputMux, LinkGate, NodeGate
+
 log = logging.getLogger(__name__)
+FAILURE_LAYERS = (Failout, InputMux, LinkGate, NodeGate)
 
 # Ops whose bodies live in other graphs (branches, loop bodies, called functions): the profiler
 # only counts the top-level graph, so the FLOPs inside them are missing from its count.
@@ -117,12 +120,16 @@ def layer_flops(model: keras.Model) -> dict[str, int]:
                 flops[layer] = flops.get(layer, 0) + node.float_ops
     if stray:
         log.warning("%d FLOPs outside any layer are not counted: %s", sum(stray.values()), stray)
+    # Our failure layers (gates, the mux, failout) branch on the alive mask; their arithmetic
+    # is at most one elementwise product per value, so leaving it out is not worth a warning.
+    ours = {layer.name for layer in model.layers if isinstance(layer, FAILURE_LAYERS)}
     opaque = sorted(
         {
             callers.get(op.name.split("/", 1)[0], op.name)
             for op in graph.get_operations()
             if op.type in _OPAQUE_OPS
         }
+        - ours
     )
     if opaque:
         log.warning("FLOPs inside control flow or function calls are not counted in: %s", opaque)
