@@ -191,3 +191,37 @@ def test_a_missing_folder_or_a_committed_reference_is_refused(calibrated, tmp_pa
     code, _, stderr = invoke("calibrate-exits", copy, "--target-exit-rate", ".5")
     assert code == 2 and "committed reference" in stderr and len(stderr.splitlines()) == 1
     assert not (copy / UNIT / layout.EXITS).exists()
+
+
+def test_a_definition_with_a_target_calibrates_every_run_itself(calibrated, tmp_path) -> None:
+    """``target_exit_rate`` under techniques: the run copies the trained units (the key leaves
+    the target out) and calibrates them as calibrate-exits would; the next run changes nothing,
+    and another target calibrates again."""
+    targeted = CONFIG.replace(
+        "{exits: [edge, fog1]}", "{exits: [edge, fog1], target_exit_rate: 0.5}"
+    )
+    (tmp_path / "targeted.yaml").write_text(targeted)
+    out = tmp_path / "run"
+    code, _, stderr = invoke("run", tmp_path / "targeted.yaml", "--out", out,
+                             "--reuse-from", calibrated["before"])  # fmt: skip
+    assert code == 0, stderr
+    assert exits_json(out) == exits_json(calibrated["out"])  # the same T, chosen the same way
+    assert (out / UNIT / layout.COMBINATIONS).read_bytes() == (
+        calibrated["out"] / UNIT / layout.COMBINATIONS
+    ).read_bytes()
+    assert (
+        integrity.check_files(out / UNIT, json.loads((out / UNIT / layout.RECORD).read_text()))
+        is None
+    )
+    stamp = (out / UNIT / layout.EXITS).stat().st_mtime_ns
+    code, _, stderr = invoke("run", tmp_path / "targeted.yaml", "--out", out)
+    assert code == 0, stderr
+    assert (out / UNIT / layout.EXITS).stat().st_mtime_ns == stamp  # nothing to calibrate again
+    (tmp_path / "targeted.yaml").write_text(
+        targeted.replace("target_exit_rate: 0.5", "target_exit_rate: 0.25")
+    )
+    code, _, stderr = invoke("run", tmp_path / "targeted.yaml", "--out", tmp_path / "other",
+                             "--reuse-from", out)  # fmt: skip
+    assert code == 0, stderr
+    assert exits_json(tmp_path / "other")["target"] == 0.25
+    assert exits_json(tmp_path / "other")["validation"]["exit_rate"] >= 0.25
