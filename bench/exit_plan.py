@@ -1,4 +1,4 @@
-"""The FLOP floor of the exit sweep: each node and each head once per distinct input.
+"""The exit models the benchmarks measure, and the exit sweep's FLOP floor.
 
 Kept beside the benchmarks, not in ``sweeps/plan.py`` next to ``flop_ratio``: only the
 benchmarks read it, and the sweep's modules are part of the training fingerprint.
@@ -6,8 +6,12 @@ benchmarks read it, and the sweep's modules are part of the training fingerprint
 
 from __future__ import annotations
 
+from typing import Any
+
 from resilinet_cli.sweeps.exits import ExitPlan
 from resilinet_cli.topology import Topology
+
+EXIT_VARIANTS = ("vanilla+exits", "resilinet+exits")  # a head at every non-final node
 
 
 def exit_plan_flops(
@@ -28,3 +32,10 @@ def exit_flop_ratio(
     and every exit head runs once."""
     clean = sum(node_flops[node] for node in topology.nodes) + sum(head_flops.values())
     return exit_plan_flops(plan, topology, node_flops, head_flops) / clean
+
+
+def with_exit_variants(config: Any) -> Any:
+    """The config with vanilla+exits and resilinet+exits: a head at every non-final node."""
+    exits = list(config.topology.nodes[:-1])
+    spec = {name: {"exits": exits} for name in EXIT_VARIANTS}
+    return config.with_overrides([f"techniques={spec}"])

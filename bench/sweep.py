@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import CONFIGS, MODELS, Model, best_time, model_flops, peak_rss_mb, print_results
-from bench.exit_plan import exit_flop_ratio, exit_plan_flops
+from bench.exit_plan import exit_flop_ratio, exit_plan_flops, with_exit_variants
 
 EXAMPLES = {"health": 34_000, "cifar_mobilenet": 6_000}  # the real test-set sizes
 PARTS = ("plain", "exits")
@@ -127,13 +127,6 @@ def synthetic(case: Model) -> tuple[Any, np.ndarray, np.ndarray]:
     x = rng.standard_normal((examples, *case.shape), dtype="float32")
     y = rng.integers(0, case.classes, examples)
     return tf.data.Dataset.from_tensor_slices((x, y)), x, y
-
-
-def with_exit_variants(config: Any) -> Any:
-    """The config with vanilla+exits and resilinet+exits: a head at every non-final node."""
-    exits = list(config.topology.nodes[:-1])
-    spec = {f"{base}+exits": {"exits": exits} for base in ("vanilla", "resilinet")}
-    return config.with_overrides([f"techniques={spec}"])
 
 
 def clean_pass(model: Any, data: Any, failable: int, batch_size: int) -> Callable[[], int]:
