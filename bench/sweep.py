@@ -42,8 +42,6 @@ PARTS = ("plain", "exits")
 
 
 def measure(case: Model, repeats: int, batch_size: int) -> dict[str, Any]:
-    import tensorflow as tf
-
     from resilinet_cli.config import load_config
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.sweeps.node_graph import cut_nodes
@@ -64,14 +62,7 @@ def measure(case: Model, repeats: int, batch_size: int) -> dict[str, Any]:
     plan = plan_sweep(topology, graph.merge, runnable)
     floor = flop_ratio(plan, topology, {n: model_flops(m) for n, m in graph.stacks.items()})
 
-    @tf.function(reduce_retracing=True)
-    def clean_hits(xb: tf.Tensor, yb: tf.Tensor) -> tf.Tensor:
-        alive = tf.ones([tf.shape(xb)[0], failable])
-        predicted = tf.argmax(model([xb, alive], training=False), axis=-1)
-        return tf.reduce_sum(tf.cast(tf.equal(predicted, tf.cast(yb, tf.int64)), tf.int64))
-
-    def clean() -> int:
-        return sum(int(clean_hits(xb, yb)) for xb, yb in data.batch(batch_size).prefetch(2))
+    clean = clean_pass(model, data, failable, batch_size)
 
     runner = SharedSweep(graph, plan)
     reference, _ = build_from_config(config, "resilinet", mux_detect="zeros", **build)
