@@ -11,6 +11,9 @@ strides. Each time is printed with its ratio to the plain model (the median over
 ratio within a round) and the FLOP ratio next to it. A second copy of the plain model is timed
 as a control: its ratio to the first is the noise of the measurement.
 Targets: Vanilla/plain <= 1.05; each skip variant/plain <= 1.05 x its FLOP ratio.
+Exits: ``vanilla+exits`` and ``resilinet+exits`` (a head at every non-final node, trained on
+the sum of every output's loss, as ``resilinet run`` trains them) are printed with their ratio
+to their base variant (the median over rounds, as above) beside the FLOP ratio of the models.
 The models take turns, one timed epoch each per round, so a slow phase of the shared machine
 hits all of them alike. The batch is one fixed tensor, so the input pipeline costs nothing here
 (see input_pipeline.py).
@@ -29,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.common import CONFIGS, MODELS, Model, model_flops, print_results
+from bench.exit_plan import EXIT_VARIANTS, with_exit_variants
 
 VARIANTS = [
     ("vanilla", "batch"),
@@ -36,7 +40,9 @@ VARIANTS = [
     ("resilinet", "batch"),
     ("resilinet", "example"),
     ("resilinet_plus", "batch"),
+    *((name, "batch") for name in EXIT_VARIANTS),
 ]
+BASE = {"vanilla+exits": "vanilla", "resilinet+exits": "resilinet_batch"}  # timed against
 
 
 BATCH = {"health": 1024, "cifar_mobilenet": 128}  # the paper's batch sizes
@@ -66,10 +72,16 @@ class StepTimer(keras.callbacks.Callback):
 
 
 def compiled(model: Any, jit: bool) -> Any:
+    """Compiled as training compiles it: with exit heads, the sum of every output's loss."""
+    heads = len(model.outputs)
+    accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     model.compile(
         optimizer=keras.optimizers.Adam(),
-        loss="sparse_categorical_crossentropy",
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        loss="sparse_categorical_crossentropy"
+        if heads == 1
+        else ["sparse_categorical_crossentropy"] * heads,
+        loss_weights=None if heads == 1 else [1.0] * heads,
+        metrics=[accuracy] if heads == 1 else [[accuracy], *[[] for _ in range(heads - 1)]],
         jit_compile=jit,
     )
     return model
@@ -84,9 +96,9 @@ def interleaved_step_times(
     after the other, spreads a slow phase of the shared machine over all of them; the ratio of
     two models within one round is then fair even when absolute times drift by 10%.
     """
-    data = {
-        name: tf.data.Dataset.from_tensors((inputs, labels)).repeat()
-        for name, (_, inputs) in cases.items()
+    data = {  # with exit heads, one label per output
+        name: tf.data.Dataset.from_tensors((inputs, labeled(labels, model))).repeat()
+        for name, (model, inputs) in cases.items()
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     for turn in range(rounds + 1):  # turn 0 is the warm-up
@@ -101,6 +113,12 @@ def interleaved_step_times(
         if turn:
             print(f"round {turn}/{rounds} done", file=sys.stderr, flush=True)
     return times
+
+
+def labeled(labels: Any, model: Any) -> Any:
+    """The labels as the model's outputs take them: once, or once per output."""
+    heads = len(model.outputs)
+    return labels if heads == 1 else (labels,) * heads
 
 
 def plain_model(case: Model, units: int, layers: int) -> Any:
@@ -142,7 +160,9 @@ def reference_geometry(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def measure(case: Model, jit: bool, rounds: int) -> list[dict[str, Any]]:
+def measure(
+    case: Model, jit: bool, rounds: int, variants: list[str] | None = None
+) -> list[dict[str, Any]]:
     """One row per model: best ms/step, and the median over rounds of its ratio to plain.
 
     A second, identical plain model ("plain_copy") runs as a control: its ratio to the first
@@ -156,7 +176,7 @@ def measure(case: Model, jit: bool, rounds: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH[case.name], *case.shape), dtype="float32")
     y = rng.integers(0, case.classes, BATCH[case.name])
-    base = load_config(CONFIGS / case.config)
+    base = with_exit_variants(load_config(CONFIGS / case.config))
     hidden = sum(FAMILIES["mlp"].partitions[base.model.partition])  # the MLP's Dense(250)s
     cases, flops = {}, {}
     for name in ("plain", "plain_copy"):
@@ -169,9 +189,11 @@ def measure(case: Model, jit: bool, rounds: int) -> list[dict[str, Any]]:
         )
         alive = np.ones((BATCH[case.name], len(config.topology.failable)), "float32")
         name = variant if variant != "resilinet" else f"resilinet_{granularity}"
+        if variants and name not in variants:
+            continue
         cases[name] = (compiled(model, jit), (x, alive))
         flops[name] = model_flops(model)
-    if abs(flops["vanilla"] / flops["plain"] - 1) > 0.01:
+    if "vanilla" in flops and abs(flops["vanilla"] / flops["plain"] - 1) > 0.01:
         raise SystemExit(f"{case.name}: plain model does not match Vanilla's FLOPs")
     times = interleaved_step_times(cases, y, STEPS[case.name], rounds)
     rows = []
@@ -181,6 +203,8 @@ def measure(case: Model, jit: bool, rounds: int) -> list[dict[str, Any]]:
         ratio = float(np.median(np.divide(seconds, times["plain"])))
         flop_ratio = flops[name] / flops["plain"]
         target = 1.05 * flop_ratio
+        base = BASE.get(name, name)
+        over_base = np.median(np.divide(seconds, times[base])) if base in times else np.nan
         rows.append(
             {
                 "model": case.name,
@@ -193,6 +217,9 @@ def measure(case: Model, jit: bool, rounds: int) -> list[dict[str, Any]]:
                 "flop_ratio": flop_ratio,
                 "target": target,
                 "ok": int(ratio <= target),
+                "base": base,
+                "over_base": float(over_base),
+                "flops_over_base": flops[name] / flops[base] if base in flops else np.nan,
             }
         )
     return rows
@@ -205,24 +232,32 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=7, help="timed epochs per model, in turns (default 7)"
     )
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="comma-separated rows to time (default: all), e.g. "
+        "vanilla,resilinet_batch,vanilla+exits,resilinet+exits",
+    )
     args = parser.parse_args()
+    chosen = [name for name in args.variants.split(",") if name]
     jits = {"off": [False], "on": [True], "both": [False, True]}[args.jit]
     rows = [
         r
         for name in args.models.split(",")
         for jit in jits
-        for r in measure(MODELS[name], jit, args.rounds)
+        for r in measure(MODELS[name], jit, args.rounds, chosen)
     ]
     print()
     print(
         f"{'model':<16}{'variant':<20}{'XLA':>4}{'step ms':>9}{'plain ms':>10}"
-        f"{'ratio':>7}{'FLOP ratio':>12}{'target':>8}{'':>4}"
+        f"{'ratio':>7}{'FLOP ratio':>12}{'target':>8}{'':>6}{'/base':>7}{'FLOPs/base':>12}"
     )
     for r in rows:
         print(
             f"{r['model']:<16}{r['variant']:<20}{'on' if r['jit'] else 'off':>4}"
             f"{r['t_step_ms']:>9.2f}{r['t_plain_ms']:>10.2f}{r['over_plain']:>7.3f}"
             f"{r['flop_ratio']:>12.3f}{r['target']:>8.3f}{'ok' if r['ok'] else 'MISS':>6}"
+            f"{r['over_base']:>7.3f}{r['flops_over_base']:>12.3f}"
         )
     print_results(rows)
 
