@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "2362f4bc25f871ca5aeede716de52bd7fea46f612fcf704866f195e45bb505c4"
+FINGERPRINT = "2bb63a2123fa7e30f0baef511c372d83bd294af1a9e59e53ff780f601afeac0e"
 
 PACKAGE = Path(__file__).resolve().parent
 

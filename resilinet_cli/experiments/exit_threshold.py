@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import RunError
 from resilinet_cli.results import integrity, layout
-from resilinet_cli.sweeps.sweep import sweep
-from resilinet_cli.variants import topology_of
+from resilinet_cli.sweeps.sweep import sweep_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,13 +54,11 @@ def sweep_unit(
     on_chunk: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """The unit's failure sweep on the test split, scored with its own T (or ``threshold``)."""
-    return sweep(
+    return sweep_model(
+        config,
+        variant,
         model,
-        topology_of(config, variant),
-        inputs.test,
-        inputs.test_size,
-        guess=inputs.guess,
-        batch_size=config.evaluation.batch_size,
+        inputs,
         on_chunk=on_chunk,
         threshold=unit_threshold(folder, config, variant) if threshold is None else threshold,
     )

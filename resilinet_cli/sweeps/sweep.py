@@ -220,8 +220,10 @@ def sweep_model(
     inputs: Any,
     *,
     on_chunk: Callable[[int], None] | None = None,
+    threshold: float | None = None,
 ) -> pd.DataFrame:
-    """Accuracy of a trained model under every failure combination of its topology."""
+    """Accuracy of a trained model under every failure combination of its topology (an exit
+    model's threshold rule at ``threshold``, by default its variant's)."""
     return sweep(
         model,
         topology_of(config, variant),
@@ -230,7 +232,7 @@ def sweep_model(
         guess=inputs.guess,
         batch_size=config.evaluation.batch_size,
         on_chunk=on_chunk,
-        threshold=config.variant(variant).exit_threshold,
+        threshold=config.variant(variant).exit_threshold if threshold is None else threshold,
     )
 
 
