@@ -134,15 +134,22 @@ def sweep(
     Columns: one 0/1 column per failable node (1 = alive), ``information_flow`` and
     ``accuracy``. A combination without information flow scores ``guess`` (default: guessing
     from the class frequencies of ``y``). The model's variant (its name) decides which skip
-    hyperconnections it has; ``topology`` is the config's (or its ``Topology``).
+    hyperconnections it has; ``topology`` is the config's (or its ``Topology``; pass the config
+    for a variant it defines). A model with exit heads is scored by both inference rules, with
+    their columns (docs/variants.md): it answers at an exit where the output is not reached.
     """
     import tensorflow as tf
 
     from resilinet_cli.data.splits import class_counts, guess_accuracy
+    from resilinet_cli.models.builder import model_name
     from resilinet_cli.sweeps.sweep import sweep as sweep_all
 
     if isinstance(topology, ExperimentConfig):
-        topology = topology_of(topology)
+        config = topology
+        topology = topology_of(config)
+        defined = {model_name(name): name for name in config.techniques}  # vanilla-exits
+        if model.name in defined:
+            topology = variant_topology(topology, config.variant(defined[model.name]))
     if model.name in VARIANTS:
         topology = variant_topology(topology, model.name)
     if guess is None:

@@ -200,3 +200,13 @@ def test_the_estimators_refuse_an_exit_model_in_one_line(
             EstimateOptions(method="bounded", seed=0),
         )  # fmt: skip
     assert not (tmp_path / "evaluation.csv").exists()
+
+
+def test_the_api_sweeps_a_defined_variant_on_its_own_topology(exit_config, exit_models, digits):
+    import resilinet_cli as rn
+
+    model, _ = exit_models["vanilla+exits"]
+    table = rn.sweep(model, digits.x_test, digits.y_test, exit_config)
+    by_hand = BY_HAND["vanilla+exits"]
+    flags = table[["fog1", "fog2", "edge"]].itertuples(index=False)
+    assert list(table[ANSWERED_BY]) == [by_hand[tuple(row)][0] for row in flags]
