@@ -15,6 +15,7 @@ import pytest
 from cnn_helpers import cnn_config, train_one_step
 
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.config.schema import validate_config
 from resilinet_cli.data import load_splits
 from resilinet_cli.models.builder import build_from_config
 from resilinet_cli.models.cuts import LayerGraph
@@ -257,3 +258,21 @@ def test_a_dead_sender_delivers_zeros_through_a_dense_skip(tmp_path, variant: st
     edge_dead = np.tile(np.asarray([1, 0], "float32"), (len(x), 1))  # [fog, edge]
     np.testing.assert_array_equal(link([x, edge_dead]), np.zeros((len(x), 128), "float32"))
     assert np.abs(np.asarray(link([x, np.ones_like(edge_dead)]))).max() > 0
+
+
+def test_exit_heads_fit_what_the_node_sends(tmp_path) -> None:
+    """A map gets global average pooling, then Dense; a vector the Dense alone (docs/variants.md
+    §3): the branchy network's edge sends 8x8x8, its fog a flat 128."""
+    config = branchy_config(tmp_path, branchy())
+    raw = config.to_dict()
+    raw["variants"] = ["vanilla+exits"]
+    raw["techniques"] = {"vanilla+exits": {"exits": ["edge", "fog"]}}
+    config = validate_config(raw, "test")
+    model, _ = build_from_config(
+        config, "vanilla+exits", input_shape=(8, 8, 2), num_classes=10, seed=0
+    )
+    assert [tuple(out.shape) for out in model.outputs] == [(None, 10)] * 3
+    assert isinstance(model.get_layer("edge_exit_pool"), keras.layers.GlobalAveragePooling2D)
+    assert "fog_exit_pool" not in {layer.name for layer in model.layers}
+    assert model.get_layer("edge_exit").kernel.shape == (8, 10)
+    assert model.get_layer("fog_exit").kernel.shape == (128, 10)
