@@ -138,3 +138,19 @@ def test_the_claim_summary_is_the_committed_profile_pages(page: str) -> None:
     text = section(CLAIM_PAGES[page], (ROOT / page).read_text())
     header = "| experiment"
     assert markdown_table(text, header) == markdown_table(report, header)
+
+
+METHODS = ROOT / "results" / "methods"
+
+
+@pytest.mark.skipif(not METHODS.is_dir(), reason="no committed methods profile")
+def test_every_number_of_the_committed_methods_section_is_in_its_tables() -> None:
+    """docs/comparing-methods.md's committed results: the methods profile's tables, copied."""
+    text = section("## Committed results", (ROOT / "docs" / "comparing-methods.md").read_text())
+    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+    assert len(numbers) > 20
+    known = table_numbers(sorted(METHODS.glob("*/tables/*.csv"))) | {"0.5", "1.15"}
+    unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
+    assert not unknown, f"numbers in docs/comparing-methods.md not in results/methods: {unknown}"
