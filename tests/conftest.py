@@ -124,30 +124,12 @@ def digits(quick_config):
 @pytest.fixture(scope="session")
 def trained(quick_config, digits, tmp_path_factory):
     """One briefly trained model per variant (2 epochs on 600 digits)."""
-    from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.training.fit import set_seeds, train_model
-    from resilinet_cli.training.inputs import build_inputs
+    from run_helpers import trained_briefly
 
-    inputs = build_inputs(digits, quick_config, failable=3, seed=0)
     models = {}
     for variant in quick_config.variants:
-        set_seeds(0)
-        model, family = build_from_config(
-            quick_config,
-            variant,
-            input_shape=inputs.input_shape,
-            num_classes=inputs.num_classes,
-            seed=0,
-        )
-        train_model(
-            model,
-            inputs.train_epoch,
-            inputs.val,
-            epochs=2,
-            seed=0,
-            work_dir=tmp_path_factory.mktemp(variant),
-            verbose=0,
-        )
+        work_dir = tmp_path_factory.mktemp(variant)
+        model, family, _ = trained_briefly(quick_config, variant, digits, work_dir)
         models[variant] = (model, family)
     return models
 

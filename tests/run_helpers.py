@@ -195,3 +195,28 @@ def write_run(out: Path, accuracy: dict[str, list[float]], *overrides: str) -> A
             }
             (folder / "run.json").write_text(json.dumps(record, indent=2))
     return config
+
+
+def trained_briefly(config: Any, variant: str, splits: Any, work_dir: Path) -> tuple[Any, Any, Any]:
+    """``variant`` built as ``config`` says and trained 2 epochs from seed 0: a model for tests
+    to sweep or deploy. Returns (model, family, history)."""
+    from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.training.fit import set_seeds, train_model
+    from resilinet_cli.training.inputs import build_inputs
+
+    inputs = build_inputs(splits, config, failable=len(config.topology.columns), seed=0)
+    set_seeds(0)
+    model, family = build_from_config(
+        config, variant, input_shape=inputs.input_shape, num_classes=inputs.num_classes, seed=0
+    )
+    history = train_model(
+        model,
+        inputs.train_epoch,
+        inputs.val,
+        epochs=2,
+        seed=0,
+        work_dir=work_dir,
+        verbose=0,
+        loss_weights=config.variant(variant).loss_weights(),
+    )
+    return model, family, history

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from live_helpers import DEADLINE_MS, invoke
+from run_helpers import trained_briefly
 
 from resilinet_cli.live.deployment import STATE, Deployment
 from resilinet_cli.live.unit import load_test, load_unit
@@ -32,10 +33,7 @@ def exit_unit(tmp_path_factory):
     """A trained vanilla+exits unit folder (runs/vanilla+exits/iter-1) with its exits.json."""
     from resilinet_cli.config import load_config
     from resilinet_cli.data import load_splits
-    from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.results import runs
-    from resilinet_cli.training.fit import set_seeds, train_model
-    from resilinet_cli.training.inputs import build_inputs
 
     folder = tmp_path_factory.mktemp("exit-live")
     path = folder / "exits.yaml"
@@ -48,21 +46,7 @@ def exit_unit(tmp_path_factory):
         "train: {epochs: 2, batch_size: 64}\n"
     )
     config = load_config(path)
-    inputs = build_inputs(load_splits(config.dataset), config, failable=3, seed=0)
-    set_seeds(0)
-    model, _ = build_from_config(
-        config, VARIANT, input_shape=inputs.input_shape, num_classes=10, seed=0
-    )
-    train_model(
-        model,
-        inputs.train_epoch,
-        inputs.val,
-        epochs=2,
-        seed=0,
-        work_dir=folder / "fit",
-        verbose=0,
-        loss_weights=config.variant(VARIANT).loss_weights(),
-    )
+    model, _, _ = trained_briefly(config, VARIANT, load_splits(config.dataset), folder / "fit")
     out = folder / "run"
     runs.prepare_run_folder(out, config)
     unit = out / "runs" / VARIANT / "iter-1"

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from run_helpers import trained_briefly
 
 from resilinet_cli.config import load_config
 from resilinet_cli.sweeps.exits import ANSWERED_BY, THRESHOLD_ACCURACY, plan_exits
@@ -66,27 +67,10 @@ def exit_config(quick_config, tmp_path_factory):
 @pytest.fixture(scope="module")
 def exit_models(exit_config, digits, tmp_path_factory):
     """Both exit variants, trained 2 epochs on 600 digits, with their histories."""
-    from resilinet_cli.models.builder import build_from_config
-    from resilinet_cli.training.fit import set_seeds, train_model
-    from resilinet_cli.training.inputs import build_inputs
-
-    inputs = build_inputs(digits, exit_config, failable=3, seed=0)
     models = {}
     for variant in exit_config.variants:
-        set_seeds(0)
-        model, _ = build_from_config(
-            exit_config, variant, input_shape=inputs.input_shape, num_classes=10, seed=0
-        )
-        history = train_model(
-            model,
-            inputs.train_epoch,
-            inputs.val,
-            epochs=2,
-            seed=0,
-            work_dir=tmp_path_factory.mktemp("fit"),
-            verbose=0,
-            loss_weights=exit_config.variant(variant).loss_weights(),
-        )
+        work_dir = tmp_path_factory.mktemp("fit")
+        model, _, history = trained_briefly(exit_config, variant, digits, work_dir)
         models[variant] = (model, history)
     return models
 
