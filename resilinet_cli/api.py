@@ -103,7 +103,7 @@ def train(
     seed = config.seed if seed is None else seed
     x_val, y_val = validation if validation is not None else (x[:1], y[:1])
     splits = Splits("arrays", x, y, x_val, y_val, x_val, y_val, int(model.outputs[0].shape[-1]))
-    inputs = build_inputs(splits, config, len(config.topology.columns), seed)
+    inputs = build_inputs(splits, config, int(model.inputs[1].shape[-1]), seed)
     with tempfile.TemporaryDirectory(prefix="resilinet-train-") as work_dir:
         return train_model(
             model,

@@ -9,7 +9,9 @@ The paper gives each failable node a survival probability and lets nodes fail in
 - or, instead of all of these, a ``joint`` table of measured combination probabilities.
 
 A node is alive exactly when it survives on its own and no event that covers it happens; a link
-carries data exactly when it survives and its sender is alive. A combination lists the failable
+carries data exactly when it survives and its sender is alive. A standby replica (``edge_r2``,
+docs/variants.md §6) is named like a node; where a model does not name it, it survives on its
+own with its primary's survival and no event covers it. A combination lists the failable
 nodes' flags (topology order), then the model's links' flags (the order the model lists them).
 The paper's reliability settings are the models with survival only; their probabilities are the
 same product as before (``topology.probability``), so their numbers do not change.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -49,13 +51,21 @@ class FailureModel:
 
     @classmethod
     def from_config(
-        cls, name: str, config: Any, failable: Sequence[str], failable_links: Sequence[str] = ()
+        cls,
+        name: str,
+        config: Any,
+        failable: Sequence[str],
+        failable_links: Sequence[str] = (),
+        replicas: Sequence[tuple[str, str]] = (),
     ) -> FailureModel:
-        """The model of a validated ``FailureModelConfig`` for these failable nodes.
+        """The model of a validated ``FailureModelConfig`` for these failable nodes, and the
+        standby ``replicas`` ((column, primary) pairs) of any variant the config defines.
 
-        A joint table's bit strings cover the nodes, or the nodes then ``failable_links``.
+        A joint table's bit strings cover the nodes (replicas included), or those then
+        ``failable_links``.
         """
-        failable = tuple(failable)
+        primary = dict(replicas)
+        failable = (*failable, *primary)
         if config.joint is not None:
             joint = {tuple(int(bit) for bit in key): float(p) for key, p in config.joint.items()}
             links = tuple(failable_links) if len(next(iter(config.joint))) > len(failable) else ()
@@ -68,7 +78,10 @@ class FailureModel:
         return cls(
             name,
             failable,
-            tuple(float(config.survival.get(node, 1.0)) for node in failable),
+            tuple(
+                float(config.survival.get(node, config.survival.get(primary.get(node, ""), 1.0)))
+                for node in failable
+            ),
             events,
             tuple(config.links),
             tuple(float(p) for p in config.links.values()),
@@ -83,6 +96,40 @@ class FailureModel:
     def columns(self) -> tuple[str, ...]:
         """The flags of a combination: failable nodes, then links."""
         return (*self.failable, *self.links)
+
+    def for_nodes(self, nodes: Sequence[str], primary: Mapping[str, str]) -> FailureModel:
+        """The model over exactly these node columns (a variant's failable nodes and replicas).
+
+        A replica the model has but ``nodes`` lacks is summed out (its events keep their other
+        nodes); one it lacks takes its ``primary``'s survival, independently.
+        """
+        nodes = tuple(nodes)
+        if nodes == self.failable:
+            return self
+        if self.joint is not None:
+            if not set(nodes) <= set(self.failable):
+                missing = ", ".join(sorted(set(nodes) - set(self.failable)))
+                raise ValueError(
+                    f"failure model {self.name!r}'s joint table has no bit for {missing}"
+                )
+            keep = [self.failable.index(node) for node in nodes]
+            tail = range(len(self.failable), len(self.columns))
+            joint: dict[Combination, float] = {}
+            for combo, p in self.joint.items():
+                key = tuple(combo[i] for i in [*keep, *tail])
+                joint[key] = joint.get(key, 0.0) + p
+            return replace(self, failable=nodes, survival=(1.0,) * len(nodes), joint=joint)
+        own = dict(zip(self.failable, self.survival, strict=True))
+        survival = tuple(own[node] if node in own else own[primary[node]] for node in nodes)
+        index = {node: i for i, node in enumerate(nodes)}
+        events = []
+        for members, p in self.events:
+            kept = tuple(
+                sorted(index[self.failable[i]] for i in members if self.failable[i] in index)
+            )
+            if kept:
+                events.append((kept, p))
+        return replace(self, failable=nodes, survival=survival, events=tuple(events))
 
     def probability(self, combination: Combination) -> float:
         """P(combination): nodes (and links) alive exactly as the flags say."""
@@ -147,7 +194,10 @@ class FailureModel:
 
 
 def configured(config: Any) -> list[FailureModel]:
-    """The failure models an experiment config names (``failure_models:``), in its order."""
-    topology = config.topology
-    return [FailureModel.from_config(name, model, topology.failable, topology.failable_links)
-            for name, model in config.failure_models.items()]  # fmt: skip
+    """The failure models an experiment config names (``failure_models:``), in its order, over
+    its failable nodes and the standby replicas of every variant it defines."""
+    topology, replicas = config.topology, config.replica_columns()
+    return [
+        FailureModel.from_config(name, model, topology.failable, topology.failable_links, replicas)
+        for name, model in config.failure_models.items()
+    ]

@@ -1,10 +1,14 @@
 """The physical-node DAG: links, failure combinations, their probabilities, information flow.
 
 docs/method.md §2.1 and §6. A failure combination is a tuple of 0/1 flags, one per failable node in
-the order the topology lists them (1 = alive), then one per failable link (``failable_links``,
-named ``src->dst``; 1 = carries data); combinations are enumerated MSB first, so index i of the
-sweep is the binary number i, exactly as in the reference code. Reliability settings give the
-nodes' survival only: under them every failable link always carries data.
+the order the topology lists them (1 = alive), then one per standby replica (``replicas``, named
+``<node>_r<k>``), then one per failable link (``failable_links``, named ``src->dst``; 1 = carries
+data); combinations are enumerated MSB first, so index i of the sweep is the binary number i,
+exactly as in the reference code. Reliability settings give the nodes' survival only: a replica
+takes its primary's, and every failable link always carries data.
+
+A node served by replicas (docs/variants.md, "Standby replicas") is up while any of its replicas
+is: the primary (the node's own column) or a standby.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import networkx as nx
@@ -24,6 +28,12 @@ Combination = tuple[int, ...]
 # in tables, figures and reports, and the prefix of its Keras layers and recorded weights.
 LINK_ARROW = "->"
 LABEL_ARROW = "→"
+
+
+def replica_name(node: str, k: int) -> str:
+    """The alive column of replica ``k`` (2, 3, ...) of ``node``: ``edge_r2``; the primary, replica
+    1, keeps the node's own name."""
+    return f"{node}_r{k}"
 
 
 def link_name(src: str, dst: str) -> str:
@@ -79,6 +89,8 @@ class Topology:
     reliability: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False)
     # links that can fail on their own, "src->dst"; a skip Vanilla lacks keeps its (inert) flag
     failable_links: tuple[str, ...] = ()
+    # standby replicas, (column, primary node), in column order after the failable nodes
+    replicas: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_config(cls, config: TopologySpec) -> Topology:
@@ -118,12 +130,59 @@ class Topology:
         """The same topology with only the listed skip hyperconnections (Vanilla: none)."""
         wanted = set(keep)
         links = tuple(k for k in self.links if not k.skip or (k.src, k.dst) in wanted)
-        return Topology(self.nodes, links, self.failable, self.reliability, self.failable_links)
+        return replace(self, links=links)
+
+    def with_replicas(self, counts: Mapping[str, int]) -> Topology:
+        """The topology with ``counts[node] - 1`` standby replicas of each listed failable node.
+
+        A replica's survival in every reliability setting is its primary's.
+        """
+        replicas = tuple(
+            (replica_name(node, k), node)
+            for node in self.failable
+            for k in range(2, counts.get(node, 1) + 1)
+        )
+        if not replicas:
+            return self
+        index = {node: i for i, node in enumerate(self.failable)}
+        reliability = {
+            name: (*values, *(values[index[primary]] for _, primary in replicas))
+            for name, values in self.reliability.items()
+        }
+        return replace(self, reliability=reliability, replicas=self.replicas + replicas)
+
+    def for_table(self, columns: Iterable[str]) -> Topology:
+        """The topology of a combinations table with these columns: with the replicas it has."""
+        names = set(columns)
+        counts = {}
+        for node in self.failable:
+            k = 2
+            while replica_name(node, k) in names:
+                k += 1
+            counts[node] = k - 1
+        return self.with_replicas(counts) if not self.replicas else self
+
+    @property
+    def alive_columns(self) -> tuple[str, ...]:
+        """The node flags of a combination: failable nodes, then standby replicas."""
+        return (*self.failable, *(column for column, _ in self.replicas))
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The flags of a combination: failable nodes, then failable links."""
-        return (*self.failable, *self.failable_links)
+        """The flags of a combination: failable nodes, standby replicas, then failable links."""
+        return (*self.alive_columns, *self.failable_links)
+
+    def replicas_of(self, node: str) -> tuple[str, ...]:
+        """The alive columns serving ``node``, in serving order: the primary, then its standbys."""
+        return (node, *(column for column, primary in self.replicas if primary == node))
+
+    def dead_nodes(self, flags: Mapping[str, int]) -> set[str]:
+        """The failable nodes that are down under ``flags``: every replica of theirs is dead."""
+        return {n for n in self.failable if not any(flags[r] for r in self.replicas_of(n))}
+
+    def serving(self, flags: Mapping[str, int], node: str) -> str | None:
+        """The replica that serves ``node`` under ``flags`` (the first alive one), or None."""
+        return next((r for r in self.replicas_of(node) if flags.get(r, 1)), None)
 
     def incoming(self, node: str) -> list[Link]:
         """Links into ``node``: chain links first, then skips from the nearest sender.
@@ -154,7 +213,7 @@ class Topology:
         graph.remove_edges_from(
             (k.src, k.dst) for k in self.links if not flags.get(link_name(k.src, k.dst), 1)
         )
-        graph.remove_nodes_from(n for n in self.failable if not flags[n])
+        graph.remove_nodes_from(self.dead_nodes(flags))
         return nx.has_path(graph, self.input_node, self.output_node)
 
     def probability(self, combination: Combination, reliability: Sequence[float]) -> float:
@@ -166,14 +225,18 @@ class Topology:
         return probability(combination, self.survival(reliability))
 
     def survival(self, reliability: Sequence[float]) -> tuple[float, ...]:
-        """Per-column survival: a setting's nodes' values, then 1 for each failable link."""
+        """Per-column survival: a setting's nodes' values, each replica its primary's (unless
+        given), then 1 for each failable link (unless given)."""
         reliability = tuple(reliability)
-        if len(reliability) == len(self.failable):
+        if len(reliability) == len(self.failable) and self.replicas:
+            index = {node: i for i, node in enumerate(self.failable)}
+            reliability += tuple(reliability[index[primary]] for _, primary in self.replicas)
+        if len(reliability) == len(self.alive_columns):
             reliability += (1.0,) * len(self.failable_links)
         if len(reliability) != len(self.columns):
             raise ValueError(
                 f"expected {len(self.failable)} survival values (or {len(self.columns)} with "
-                f"the failable links), got {len(reliability)}"
+                f"the replicas and failable links), got {len(reliability)}"
             )
         return reliability
 

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "2bb63a2123fa7e30f0baef511c372d83bd294af1a9e59e53ff780f601afeac0e"
+FINGERPRINT = "e48e0bd343780d0f865a450c3f683c5c9c4a5a8338c21eff6d4a1b5d5897decf"
 
 PACKAGE = Path(__file__).resolve().parent
 

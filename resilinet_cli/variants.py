@@ -12,7 +12,12 @@ stage implements its own part:
 4. what it does live: an exiting node answers upward and the nodes above pass its answer on
    (live/node.py);
 5. its cost columns: every head's parameters and FLOPs count at its node (models/costs.py);
-   no variant here adds a node.
+   every standby replica counts as a device of its own.
+
+Two more ways of surviving a dead node extend a base variant (docs/variants.md §6-§7):
+``replicas`` serve a node by a primary and standbys (each with an alive column of its own,
+``variant_topology``), and ``stand_in`` fills a dead sender's slot at its receiver with the
+output of a small learned generator instead of zeros.
 
 The paper's four are built in (``VARIANTS``); a config defines more in its ``techniques:``
 section (``vanilla+exits``: Vanilla with exit heads), named in ``variants:`` like the four.
@@ -23,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import networkx as nx
 
@@ -51,6 +56,16 @@ class Variant:
     # (rule, target) by which every run calibrates T per unit, or None (sweeps/calibration.py)
     calibration: tuple[str, float] | None = None
     base: str = ""  # the built-in variant it extends ("" for the built-ins themselves)
+    replicas: tuple[tuple[str, int], ...] = ()  # (node, replicas serving it, primary included)
+    standby_width: tuple[tuple[str, float], ...] = ()  # (node, width of its standbys), else 1
+    # receivers' slots filled by a learned stand-in when their sender is dead: "src->dst" links,
+    # or ("*",) for every slot of a failable sender at a node with another input
+    stand_in: tuple[str, ...] = ()
+    reconstruction: float = 0.0  # weight of the stand-ins' reconstruction loss (0: task loss only)
+
+    def width_of(self, node: str) -> float:
+        """The width of ``node``'s standbys relative to its primary (1: a full copy)."""
+        return dict(self.standby_width).get(node, 1.0)
 
     def loss_weights(self) -> list[float]:
         """One weight per output: the final output's, then each exit's."""
@@ -94,6 +109,14 @@ class TechniqueSpec(Protocol):
     def target_exit_rate(self) -> float | None: ...
     @property
     def max_accuracy_drop(self) -> float | None: ...
+    @property
+    def replicas(self) -> Mapping[str, int]: ...
+    @property
+    def standby(self) -> Mapping[str, Any]: ...
+    @property
+    def stand_in(self) -> bool | Sequence[str]: ...
+    @property
+    def reconstruction(self) -> float: ...
 
 
 def base_of(name: str, spec: TechniqueSpec | None = None) -> str:
@@ -103,15 +126,25 @@ def base_of(name: str, spec: TechniqueSpec | None = None) -> str:
 
 def defined_variant(name: str, spec: TechniqueSpec) -> Variant:
     """The variant a ``techniques:`` entry defines: its base's entry with the heads added."""
+    stand_in = spec.stand_in
+    base = VARIANTS[base_of(name, spec)]
     return replace(
-        VARIANTS[base_of(name, spec)],
+        base,
         name=name,
+        failout=base.failout or bool(stand_in),  # a stand-in learns only while its sender is dead
         exits=tuple(spec.exits),
         exit_weights=tuple(spec.exit_weights),
         exit_threshold=spec.threshold,
         calibration=calibration_of(spec),
         base=base_of(name, spec),
+        replicas=tuple(spec.replicas.items()),
+        standby_width=tuple((node, s.width) for node, s in spec.standby.items()),
+        stand_in=(ALL_SLOTS,) if stand_in is True else tuple(stand_in or ()),
+        reconstruction=spec.reconstruction,
     )
+
+
+ALL_SLOTS = "*"  # ``stand_in: true``: every slot of a failable sender at a node with two inputs
 
 
 def calibration_of(spec: TechniqueSpec) -> tuple[str, float] | None:
@@ -138,7 +171,7 @@ def reached_nodes(topology: Topology, combination: Combination) -> set[str]:
     graph.remove_edges_from(
         (k.src, k.dst) for k in topology.links if not flags.get(link_name(k.src, k.dst), 1)
     )
-    graph.remove_nodes_from(n for n in topology.failable if not flags[n])
+    graph.remove_nodes_from(topology.dead_nodes(flags))
     if topology.input_node not in graph:
         return set()
     return {topology.input_node, *nx.descendants(graph, topology.input_node)}
@@ -151,9 +184,11 @@ def normalised_entropy(probabilities: Sequence[float]) -> float:
 
 
 def variant_topology(topology: Topology, variant: Variant | str) -> Topology:
-    """The topology a variant (or a built-in one's name) really has: Vanilla keeps no skip."""
+    """The topology a variant (or a built-in one's name) really has: Vanilla keeps no skip;
+    a variant with standby replicas has an alive column for each."""
     entry = VARIANTS[variant] if isinstance(variant, str) else variant
-    return topology if entry.skips else topology.with_skips(())
+    own = topology if entry.skips else topology.with_skips(())
+    return own.with_replicas(dict(entry.replicas))
 
 
 class HasTopology(Protocol):
@@ -170,3 +205,25 @@ def topology_of(config: HasTopology, variant: str | None = None) -> Topology:
     """The one place a config's topology is built; with a variant, the one it really has."""
     topology = Topology.from_config(config.topology)
     return topology if variant is None else variant_topology(topology, config.variant(variant))
+
+
+def stand_in_slots(topology: Topology, merge: str) -> list[str]:
+    """The links (``src->dst``) a stand-in can fill: into a node with two or more inputs, from
+    a failable sender or over a failable link. A mux passes its first live input, so there
+    only the chain link's slot (ahead of the skips) can take a stand-in."""
+    failable = {*topology.failable, *topology.failable_links}
+    return [
+        link_name(k.src, k.dst)
+        for node in topology.nodes[1:]
+        if len(links := topology.incoming(node)) > 1
+        for k in (links[:1] if merge == "mux" else links)
+        if k.src in failable or link_name(k.src, k.dst) in failable
+    ]
+
+
+def stand_in_links(variant: Variant, topology: Topology) -> list[str]:
+    """The slots ``variant`` fills with a stand-in on its own ``topology``."""
+    if not variant.stand_in:
+        return []
+    slots = stand_in_slots(topology, variant.merge)
+    return slots if ALL_SLOTS in variant.stand_in else [s for s in slots if s in variant.stand_in]

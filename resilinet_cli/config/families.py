@@ -19,6 +19,7 @@ class FamilyInfo:
     module: str
     partitions: dict[int, tuple[int, ...]]
     keys: tuple[str, ...] = ()  # the ModelConfig options this family reads
+    standbys: bool = False  # builds narrower copies of a node's layers (``replicas:``)
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -30,12 +31,14 @@ FAMILIES: dict[str, FamilyInfo] = {
         "resilinet_cli.models.mlp",
         {1: (1, 2, 3, 4), 2: (2, 3, 2, 3)},
         keys=("hidden_units", "layers_per_node"),
+        standbys=True,
     ),
     # docs/method.md §2.3: depthwise blocks on edge, fog, cloud: "1->3->5->5" and "2->2->4->6".
     "mobilenet": FamilyInfo(
         "resilinet_cli.models.mobilenet",
         {1: (3, 5, 5), 2: (2, 4, 6)},
         keys=("alpha", "depth_multiplier", "dropout", "strides", "bn_momentum"),
+        standbys=True,
     ),
     # docs/method.md §2.4: residual stages on edge, fog, cloud: "1->4->4->9" and "1->8->4->5".
     "resnet18": FamilyInfo(

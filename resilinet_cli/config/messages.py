@@ -19,8 +19,8 @@ from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.config.overrides import Edit, plain_edit
 from resilinet_cli.config.yaml_file import read_yaml
 from resilinet_cli.errors import unknown_choice
-from resilinet_cli.topology import topology_problems
-from resilinet_cli.variants import VARIANTS, base_of
+from resilinet_cli.topology import Topology, replica_name, topology_problems
+from resilinet_cli.variants import VARIANTS, base_of, stand_in_slots, variant_topology
 
 # list keys that a command-line flag sets too, for the "write a list" hint
 LIST_FLAGS = {"variants": "--variants"}
@@ -210,7 +210,9 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
         if name in config.topology.reliability:
             message = "is a reliability setting of the topology already; choose another name"
             problems.append((f"failure_models.{name}", message))
-        problems += failure_model_problems(model, f"failure_models.{name}", config.topology)
+        problems += failure_model_problems(
+            model, f"failure_models.{name}", config.topology, config.replica_columns()
+        )
     if config.model.name == "keras":
         return problems + keras_problems(config.model, config.topology.nodes)
     receivers = config.topology.nodes[1:]
@@ -317,9 +319,12 @@ def _is_source(source: str) -> bool:
     return source.startswith("keras.applications.") and source.split(".")[-1].isidentifier()
 
 
-def failure_model_problems(model: Any, key: str, topology: Any) -> list[tuple[str, str]]:
-    """One failure model's problems against the topology (failure_model.py), by key path."""
-    failable = list(topology.failable)
+def failure_model_problems(
+    model: Any, key: str, topology: Any, replicas: Sequence[tuple[str, str]] = ()
+) -> list[tuple[str, str]]:
+    """One failure model's problems against the topology and the standby ``replicas`` of the
+    config's variants (failure_model.py), by key path."""
+    failable = [*topology.failable, *(column for column, _ in replicas)]
     links = [f"{src}->{dst}" for src, dst in [*topology.links, *topology.skips]]
     failable_links = list(topology.failable_links)
     key = f"{key}." if key else ""  # a failure model's own file has no key above it
@@ -432,4 +437,68 @@ def variant_problems(config: Any) -> list[tuple[str, str]]:
                 f"got {len(spec.exit_weights)}"
             )
             problems.append((f"{where}.exit_weights", message))
+        problems += replica_problems(config, where, spec)
+        problems += stand_in_problems(config, name, where, spec)
+        if spec.exits and (spec.replicas or spec.stand_in):
+            message = "exits do not combine with replicas or stand-ins in one variant yet"
+            problems.append((f"{where}.exits", message))
+    return problems
+
+
+def replica_problems(config: Any, where: str, spec: Any) -> list[tuple[str, str]]:
+    """Replicas serve failable nodes, at least two each; a standby belongs to one of them."""
+    problems = []
+    topology = config.topology
+    for node, count in spec.replicas.items():
+        key = f"{where}.replicas.{node}"
+        if node in (topology.nodes[0], topology.nodes[-1]):
+            message = f"'{node}' is the input or output node, which never fails: replicate a "
+            problems.append((key, message + f"failable node ({', '.join(topology.failable)})"))
+        elif node not in topology.failable:
+            problems.append((key, unknown_choice("failable node", node, topology.failable)))
+        if count < 2:
+            message = f"needs at least 2 replicas (the primary and a standby), got {count}"
+            problems.append((key, message))
+        taken = [replica_name(node, k) for k in range(2, count + 1) if replica_name(node, k)
+                 in topology.nodes]  # fmt: skip
+        if taken:
+            message = f"the replica's column '{taken[0]}' is already a node's name; rename the node"
+            problems.append((key, message))
+    if spec.replicas and not FAMILIES[config.model.name].standbys:
+        able = ", ".join(name for name, info in FAMILIES.items() if info.standbys)
+        message = (
+            f"model '{config.model.name}' cannot build standbys yet (families that can: {able})"
+        )
+        problems.append((f"{where}.replicas", message))
+    for node in spec.standby:
+        if node not in spec.replicas:
+            message = f"'{node}' has no standby: list it under replicas first"
+            problems.append((f"{where}.standby.{node}", message))
+    return problems
+
+
+def stand_in_problems(config: Any, name: str, where: str, spec: Any) -> list[tuple[str, str]]:
+    """A stand-in predicts a dead sender's output from its receiver's other inputs: it needs a
+    receiver with two or more inputs and a failable sender or link among them."""
+    if not spec.stand_in or base_of(name, spec) not in VARIANTS:
+        return []
+    if topology_problems(config.topology):
+        return []  # reported already
+    base = VARIANTS[base_of(name, spec)]
+    slots = stand_in_slots(
+        variant_topology(Topology.from_config(config.topology), base), base.merge
+    )
+    if not slots:
+        message = (
+            f"no node of {base_of(name, spec)}'s topology receives two inputs with a failable "
+            "sender, so a stand-in has nothing to predict from (Vanilla's nodes each receive "
+            "one, unless topology.links joins two into a node); use a base with skips"
+        )
+        return [(f"{where}.stand_in", message)]
+    problems = []
+    if isinstance(spec.stand_in, list):
+        for i, link in enumerate(spec.stand_in):
+            if link not in slots:
+                message = unknown_choice("link into a node with another input", link, slots)
+                problems.append((f"{where}.stand_in[{i}]", message))
     return problems

@@ -30,6 +30,7 @@ from resilinet_cli.config.generate import GENERATORS
 from resilinet_cli.config.messages import blame, format_errors, semantic_problems
 from resilinet_cli.config.overrides import Edit, apply_override
 from resilinet_cli.errors import ConfigError, unknown_choice
+from resilinet_cli.topology import replica_name
 from resilinet_cli.variants import DEFAULT_THRESHOLD, Variant, lookup
 
 VariantName = Literal["vanilla", "deepfogguard", "resilinet", "resilinet_plus"]
@@ -416,8 +417,21 @@ class StatsConfig(_Section):
     )
 
 
+class StandbyConfig(_Section):
+    """How a node's standby replicas differ from its primary (docs/variants.md §6)."""
+
+    width: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="each layer's width relative to the primary's, in (0, 1]: 0.5 halves the "
+        "units or filters (the standby's output is zero-padded to the primary's width)",
+    )
+
+
 class TechniqueConfig(_Section):
-    """A variant the config defines: a built-in one with exit heads (variants.py)."""
+    """A variant the config defines: a built-in one with exit heads, standby replicas or
+    learned stand-ins (variants.py)."""
 
     base: VariantName | Literal[""] = Field(
         default="", description="the built-in variant it extends ('': the name before '+')"
@@ -448,6 +462,29 @@ class TechniqueConfig(_Section):
         exclude_if=lambda drop: drop is None,
         description="calibrate T per unit after every run: the largest T within this many "
         "points of the final output's validation accuracy (--max-accuracy-drop)",
+    )
+    replicas: dict[str, int] = Field(
+        default={},
+        exclude_if=lambda replicas: not replicas,
+        description="failable nodes served by this many replicas, the primary first "
+        "(e.g. {edge: 2}); each replica has an alive column of its own, <node>_r<k>",
+    )
+    standby: dict[str, StandbyConfig] = Field(
+        default={},
+        exclude_if=lambda standby: not standby,
+        description="per replicated node, how its standbys differ (e.g. {edge: {width: 0.5}})",
+    )
+    stand_in: bool | list[str] = Field(
+        default=False,
+        exclude_if=lambda stand_in: not stand_in,
+        description="true: a learned stand-in fills every dead sender's slot at a node with "
+        "another input; or the links (src->dst) whose receivers get one",
+    )
+    reconstruction: NonNegativeFloat = Field(
+        default=0.0,
+        exclude_if=lambda weight: not weight,
+        description="weight of each stand-in's reconstruction loss (its squared error against "
+        "what the live sender sends) beside the task loss; 0: task loss only",
     )
 
 
@@ -497,6 +534,16 @@ class ExperimentConfig(_Section):
     def variant(self, name: str) -> Variant:
         """The registry entry of a variant this config names (built in or defined here)."""
         return lookup(name, self.techniques)
+
+    def replica_columns(self) -> list[tuple[str, str]]:
+        """(column, primary) of every standby replica a defined variant has, in column order:
+        what its failure models may name besides the failable nodes."""
+        counts: dict[str, int] = {}
+        for spec in self.techniques.values():
+            for node, count in spec.replicas.items():
+                counts[node] = max(counts.get(node, 1), count)
+        return [(replica_name(node, k), node) for node in self.topology.failable
+                for k in range(2, counts.get(node, 1) + 1)]  # fmt: skip
 
     def iterations_of(self, variant: str) -> int:
         """How many iterations ``variant`` runs: its own count, else ``iterations``."""

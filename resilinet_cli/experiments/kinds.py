@@ -342,6 +342,9 @@ def figures(
 
     kind = kind_of(kind_name)
     paths = [kind.figure(kind, weighted, out_dir, zoom)]
+    if combinations is not None:  # a variant with replicas has more columns: not in the map
+        width = len(topology.columns)
+        combinations = combinations[combinations["combination"].astype(str).str.len() == width]
     if (
         kind.heatmap
         and combinations is not None

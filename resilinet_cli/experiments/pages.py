@@ -71,12 +71,12 @@ def finished_units(
     --reuse-stale); without it, ``resilinet report`` rebuilds the pages of any folder, such as
     a committed reference made by older code.
     """
-    columns = config.topology.columns
     found = {}
     for unit, record in runs.finished_records(out, config):
         if record.get("swept", True) and (runs.is_current(record) or not current_only):
             path = unit.folder(out) / layout.COMBINATIONS
             frame = pd.read_csv(path)  # whole, by its checksum or the check of an older one
+            columns = topology_of(config, unit.variant).columns
             damage = integrity.combinations_problem(frame, columns, path)
             if damage is not None:  # the tables' own invariant, before anything is written
                 raise RunError(damage.message(runs.repair_hint(out)))

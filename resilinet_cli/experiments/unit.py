@@ -155,7 +155,7 @@ def run_unit(
         extra={"training_key": key, **invocation.record()},
     )
     set_seeds(unit.seed)
-    failable = len(config.topology.columns)
+    failable = len(topology_of(config, unit.variant).columns)
     inputs = build_inputs(splits, config, failable, unit.seed)
     if trained is not None:  # stopped during its sweep: only the sweep is left to do
         model, history = trained

@@ -4,5 +4,17 @@ from resilinet_cli.layers.failout import Failout
 from resilinet_cli.layers.input_mux import InputMux
 from resilinet_cli.layers.link_weight import LinkWeight
 from resilinet_cli.layers.node_gate import LinkGate, NodeGate
+from resilinet_cli.layers.replica_switch import PadChannels, ReplicaSwitch, RoleFlags
+from resilinet_cli.layers.stand_in import StandIn
 
-__all__ = ["Failout", "InputMux", "LinkGate", "LinkWeight", "NodeGate"]
+__all__ = [
+    "Failout",
+    "InputMux",
+    "LinkGate",
+    "LinkWeight",
+    "NodeGate",
+    "PadChannels",
+    "ReplicaSwitch",
+    "RoleFlags",
+    "StandIn",
+]

@@ -20,16 +20,28 @@ import keras
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.failure_model import FailureModel
-from resilinet_cli.layers import Failout, InputMux, LinkGate, LinkWeight, NodeGate
+from resilinet_cli.layers import (
+    Failout,
+    InputMux,
+    LinkGate,
+    LinkWeight,
+    NodeGate,
+    ReplicaSwitch,
+    RoleFlags,
+    StandIn,
+)
+from resilinet_cli.layers.stand_in import generator
 from resilinet_cli.models.hyperconnections import LEARNED, hyperconnection_weights
 from resilinet_cli.topology import Link, Topology, layer_prefix, link_name
-from resilinet_cli.variants import Variant, topology_of
+from resilinet_cli.variants import Variant, stand_in_links, topology_of
 
 
 class Family(Protocol):
     def input_node(self, features: Any) -> Any: ...
     def node(self, node: str, x: Any) -> Any: ...
     def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any: ...
+    # families with ``standbys`` (config/families.py) also build a node's narrower copy:
+    # def standby(self, node: str, replica: str, x: Any, width: float) -> Any: ...
     def failure_layers(self, node: str) -> list[str]: ...
 
 
@@ -57,9 +69,15 @@ def build_model(
     features = keras.Input(input_shape, name="features")
     alive = keras.Input((len(topology.columns),), name="alive")
     flags = alive
-    if variant.failout:
-        rates = [survival.get(name, 1.0) for name in topology.columns]
+    if variant.failout:  # a replica is kept at its primary's rate unless given its own
+        primary = dict(topology.replicas)
+        rates = [survival.get(name, survival.get(primary.get(name, ""), 1.0))
+                 for name in topology.columns]  # fmt: skip
         flags = Failout(rates, granularity, seed=seed, events=events, name="failout")(alive)
+    stand_ins = set(stand_in_links(variant, topology))
+    roles = [[column[r] for r in topology.replicas_of(n)] for n in topology.failable]
+    roles = [columns for columns in roles if len(columns) > 1]
+    served = RoleFlags(roles, name="role_flags")(flags) if roles else flags  # what receivers read
 
     input_output = family.input_node(features)
     outputs = {topology.input_node: marker(input_output, topology.input_node, STACK_OUT)}
@@ -83,19 +101,31 @@ def build_model(
                 gate = LinkGate(
                     column[name], name, name=f"{layer_prefix(link.src, link.dst)}_link_gate"
                 )
-                x = gate([x, flags])
+                x = gate([x, served])
             received.append(x)
+        received = with_stand_ins(links, received, stand_ins, column, served, variant)
         if len(received) == 1:
             merged = received[0]
         elif variant.merge == "mux":
             senders = [mux_columns(link, column) for link in links]
+            if link_name(links[0].src, node) in stand_ins:
+                senders[0] = None  # the stand-in fills a dead chain input's slot
             mux = InputMux(senders, detect=mux_detect, name=f"{node}_merge")
-            merged = mux([*received, flags])
+            merged = mux([*received, served])
         else:
             merged = keras.layers.Add(name=f"{node}_merge")(received)
         out = marker(family.node(node, marker(merged, node, STACK_IN)), node, STACK_OUT)
         computed[node] = out
-        if node in column:
+        replicas = topology.replicas_of(node)
+        if len(replicas) > 1:
+            width = variant.width_of(node)
+            standbys = [
+                marker(family.standby(node, r, marker(merged, r, STACK_IN), width), r, STACK_OUT)
+                for r in replicas[1:]
+            ]
+            switch = ReplicaSwitch([column[r] for r in replicas], seed=seed, name=f"{node}_gate")
+            out = switch([out, *standbys, flags])
+        elif node in column:
             out = NodeGate(column[node], name=f"{node}_gate")([out, flags])
         outputs[node] = out
     output = outputs[topology.output_node]
@@ -114,6 +144,8 @@ def model_name(variant: str) -> str:
 
 
 EXIT = "exit"  # an exit head's output layer is ``<node>_exit``
+# a stand-in's layers: ``<src>_<dst>_stand_in`` (its choice), ``..._hidden`` and ``..._out``
+STAND_IN = "stand_in"
 
 
 def exit_head(node: str, x: Any, classes: int) -> Any:
@@ -133,9 +165,37 @@ def exit_head(node: str, x: Any, classes: int) -> Any:
     return dense(x)
 
 
-def mux_columns(link: Link, column: dict[str, int]) -> int | list[int] | None:
-    """The alive columns that must be 1 for the mux to take ``link``: sender's and link's."""
+def with_stand_ins(
+    links: Sequence[Link],
+    received: list[Any],
+    stand_ins: set[str],
+    column: dict[str, int],
+    flags: Any,
+    variant: Variant,
+) -> list[Any]:
+    """A node's received inputs with each stand-in slot's ``StandIn`` in place (docs/variants.md
+    §7): its generator reads the node's other inputs as they arrive (zeros from a dead sender)."""
+    filled = list(received)
+    for i, link in enumerate(links):
+        name = link_name(link.src, link.dst)
+        if name not in stand_ins:
+            continue
+        prefix = f"{layer_prefix(link.src, link.dst)}_{STAND_IN}"
+        generated = generator(prefix, received[:i] + received[i + 1 :], received[i])
+        layer = StandIn(mux_columns(link, column, always_list=True), variant.reconstruction,
+                        name=prefix)  # fmt: skip
+        filled[i] = layer([received[i], generated, flags])
+    return filled
+
+
+def mux_columns(
+    link: Link, column: dict[str, int], *, always_list: bool = False
+) -> int | list[int] | None:
+    """The alive columns that must be 1 for the mux to take ``link``: sender's and link's
+    (a replicated sender's column as ``RoleFlags`` gives it: up while any replica is)."""
     columns = [column[name] for name in (link.src, link_name(link.src, link.dst)) if name in column]
+    if always_list:
+        return columns
     return None if not columns else columns[0] if len(columns) == 1 else columns
 
 

@@ -32,7 +32,7 @@ def hyperconnection_weights(
     Scheme 4 draws from ``rng``; the reference code drew unseeded, we take the caller's seed so
     that a run can be repeated (and record the drawn weights in the model).
     """
-    survival = dict(zip(topology.failable, reliability, strict=True))
+    survival = dict(zip(topology.alive_columns, reliability, strict=True))
 
     def r(node: str) -> float:
         return survival.get(node, 1.0)

@@ -14,6 +14,7 @@ import keras
 
 from resilinet_cli.config import ModelConfig
 from resilinet_cli.config.families import FAMILIES
+from resilinet_cli.layers import PadChannels
 from resilinet_cli.topology import Link, Topology
 
 
@@ -48,6 +49,17 @@ class MLPFamily:
             x = keras.layers.Dense(self.hidden_units, activation="relu", name=name)(x)
         if node == self.output_node:
             x = keras.layers.Dense(self.num_classes, activation="softmax", name="output")(x)
+        return x
+
+    def standby(self, node: str, replica: str, x: Any, width: float) -> Any:
+        """A standby of ``node``: its layers named after ``replica``, each ``width`` as wide,
+        the output zero-padded to the primary's width."""
+        units = max(1, round(self.hidden_units * width))
+        for name in self.layer_names(node):
+            name = replica + name.removeprefix(node)
+            x = keras.layers.Dense(units, activation="relu", name=name)(x)
+        if units < self.hidden_units:
+            x = PadChannels(self.hidden_units, name=f"{replica}_pad")(x)
         return x
 
     def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any:

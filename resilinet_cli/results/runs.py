@@ -23,6 +23,7 @@ from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.errors import RunError
 from resilinet_cli.results import integrity, layout
 from resilinet_cli.training_version import TRAINING_VERSION
+from resilinet_cli.variants import topology_of
 from resilinet_cli.version import __version__
 
 RECORD = layout.RECORD
@@ -165,19 +166,19 @@ def unit_state(
     )
     if not finished:
         return UnitState(False)
-    damage = unit_damage(folder, record, config)
+    damage = unit_damage(folder, record, config, unit.variant)
     return UnitState(damage is None, damage)
 
 
 def unit_damage(
-    folder: Path, record: dict[str, Any], config: ExperimentConfig
+    folder: Path, record: dict[str, Any], config: ExperimentConfig, variant: str
 ) -> integrity.Damage | None:
     """A finished unit's first damaged file: by its checksums, or, in a record that has none
     for its combinations table (an older resilinet's), by the table's own shape."""
     damage = integrity.check_files(folder, record)
     unchecked = layout.COMBINATIONS not in record.get(integrity.FILES, {})
     if damage is None and record.get("swept", True) and unchecked:
-        columns = config.topology.columns
+        columns = topology_of(config, variant).columns
         damage = integrity.check_combinations(folder / layout.COMBINATIONS, columns)
     return damage
 
@@ -229,7 +230,7 @@ def finished_records(
             continue
         if record.get("config_hash") != unit.config(config).digest():
             continue
-        damage = unit_damage(folder, record, config)
+        damage = unit_damage(folder, record, config, unit.variant)
         if damage is not None:
             if strict:
                 raise RunError(damage.message(repair_hint(out)))

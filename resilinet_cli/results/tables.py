@@ -30,12 +30,19 @@ def unit_weighted(
     combinations: pd.DataFrame, topology: Topology, models: Sequence[FailureModel] = ()
 ) -> dict[str, float]:
     """Weighted accuracy of one trained model under every named reliability setting, then
-    under each failure model whose flags its combinations table has (failure_model.py)."""
+    under each failure model whose flags its combinations table has (failure_model.py).
+
+    A table with standby replicas' columns is scored over them too (a replica takes its
+    primary's survival where nothing says otherwise).
+    """
+    topology = topology.for_table(combinations.columns)
     weighted = {}
     for setting, reliability in topology.reliability.items():
         check_probabilities(combinations, topology.columns, topology.survival(reliability), setting)
         weighted[setting] = weighted_accuracy(combinations, topology, reliability)
+    primary = dict(topology.replicas)
     for model in models:
+        model = model.for_nodes(topology.alive_columns, primary)
         if set(model.columns) <= set(combinations.columns):
             weighted[model.name] = model.weighted(combinations)
     return weighted
@@ -81,8 +88,8 @@ def summarise(
                 weighted.append({**keys, "setting": setting, "value": value})
         if unit.trained_for is not None:
             continue  # its combinations belong to a per-setting model; not comparable
-        flags = frame[list(topology.columns)].to_numpy(dtype=int).tolist()
-        for row, value in zip(flags, frame[ACCURACY], strict=True):
+        flags = frame[list(topology.for_table(frame.columns).columns)].to_numpy(dtype=int)
+        for row, value in zip(flags.tolist(), frame[ACCURACY], strict=True):
             bits = "".join(str(bit) for bit in row)
             combos.append({**keys, "combination": bits, "value": value})
     keys = ["variant", *factors]

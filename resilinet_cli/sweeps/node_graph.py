@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from resilinet_cli.layers import InputMux
-from resilinet_cli.models.builder import EXIT, STACK_IN, STACK_OUT
+from resilinet_cli.models.builder import EXIT, STACK_IN, STACK_OUT, STAND_IN
 from resilinet_cli.topology import Topology, layer_prefix
 
 
@@ -27,6 +27,17 @@ class NodeGraph:
     stack_in: dict[str, tuple[tuple[int, ...], str]]
     received: dict[tuple[str, str], tuple[tuple[int, ...], str]]  # what a link delivers
     exits: dict[str, Any]  # node -> keras.Model of its exit head: its output -> probabilities
+    # replicated node -> its replicas' columns, primary first; each has a stack in ``stacks``
+    replicas: dict[str, tuple[str, ...]]
+    # (src, dst) -> keras.Model of the stand-in's generator: the receiver's other inputs, in
+    # ``topology.incoming`` order, as they arrive (after their link) -> the stand-in input
+    stand_ins: dict[tuple[str, str], Any]
+
+    @property
+    def plannable(self) -> bool:
+        """Whether the shared-work plan (plan.py) covers this model: it knows no replicas or
+        stand-ins, so those models are swept by feeding one alive mask per combination."""
+        return not self.replicas and not self.stand_ins
 
 
 def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
@@ -51,7 +62,8 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
         return tensor(f"{node}_gate" if node in topology.failable else f"{node}_{STACK_OUT}")
 
     stacks, stack_in = {}, {}
-    for node in topology.nodes:
+    replicas = {n: topology.replicas_of(n) for n in topology.failable if topology.replicas_of(n)[1:]}
+    for node in (*topology.nodes, *(column for column, _ in topology.replicas)):
         if node == topology.input_node:
             start = model.inputs[0]
         else:
@@ -74,15 +86,40 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
         for node in topology.nodes[:-1]
         if f"{node}_{EXIT}" in names
     }
+    stand_ins = {}
+    for link in topology.links:
+        prefix = f"{layer_prefix(link.src, link.dst)}_{STAND_IN}"
+        if prefix in names:
+            others = [k for k in topology.incoming(link.dst) if k != link]
+            stand_ins[(link.src, link.dst)] = keras.Model(
+                [arrived(model, topology, k) for k in others],
+                tensor(f"{prefix}_out"),
+                name=f"{prefix}_generator",
+            )
     return NodeGraph(
         merge="mux" if muxes else "add",
         exits=exits,
+        replicas=replicas,
+        stand_ins=stand_ins,
         stacks=stacks,
         links=links,
         sent={node: described(sent(node)) for node in topology.nodes[:-1]},
         stack_in=stack_in,
         received=received,
     )
+
+
+def arrived(model: Any, topology: Topology, link: Any) -> Any:
+    """The tensor ``link`` delivers to its receiver: after its gate, else its weight, else the
+    sender's output (what a stand-in's generator reads)."""
+    prefix = layer_prefix(link.src, link.dst)
+    names = {layer.name for layer in model.layers}
+    for name in (f"{prefix}_link_gate", f"{prefix}_weight"):
+        if name in names:
+            return model.get_layer(name).output
+    sender = link.src
+    name = f"{sender}_gate" if sender in topology.failable else f"{sender}_{STACK_OUT}"
+    return model.get_layer(name).output
 
 
 def described(tensor: Any) -> tuple[tuple[int, ...], str]:

@@ -49,7 +49,7 @@ class CombinationAccuracy:
         return {c: self.cache[c] for c in combinations}
 
     def _correct(self, combinations: list[Combination]) -> dict[Combination, int]:
-        if self.graph is None:  # a model without node markers: one alive mask per combination
+        if self.graph is None or not self.graph.plannable:  # one alive mask per combination
             counts = correct_counts(self.model, self.data, combinations, batch_size=self.batch_size)
             return dict(zip(combinations, counts.tolist(), strict=True))
         plan = plan_sweep(self.topology, self.graph.merge, combinations)

@@ -117,6 +117,9 @@ def predict_combinations(
     graph = cut_nodes(model, topology)
     if graph is None:
         raise ValueError(f"model {model.name!r} has no node markers to cut it by")
+    if not graph.plannable:  # replicas or stand-ins: the whole model, one alive mask each
+        masks = {c: np.asarray([c] * len(x), dtype="float32") for c in combinations}
+        return {c: np.asarray(model([x, mask], training=False)) for c, mask in masks.items()}
     plan = plan_sweep(topology, graph.merge, combinations)
     values = run_plan(graph, plan, x)
     return {combo: np.asarray(values[s]) for combo, s in plan.outputs.items()}
@@ -175,7 +178,7 @@ class Sweeper:
         self.exits = None  # a model with exit heads answers without flow too
         if graph is not None and graph.exits:
             self.exits = ExitSweep(graph, topology, self.combos)
-        elif graph is not None:
+        elif graph is not None and graph.plannable:
             self.shared = SharedSweep(graph, plan_sweep(topology, graph.merge, self.runnable))
 
     def table(
