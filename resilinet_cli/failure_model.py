@@ -10,7 +10,7 @@ The paper gives each failable node a survival probability and lets nodes fail in
 
 A node is alive exactly when it survives on its own and no event that covers it happens; a link
 carries data exactly when it survives and its sender is alive. A standby replica (``edge_r2``,
-docs/variants.md §6) is named like a node; where a model does not name it, it survives on its
+docs/variants.md §7) is named like a node; where a model does not name it, it survives on its
 own with its primary's survival and no event covers it. A combination lists the failable
 nodes' flags (topology order), then the model's links' flags (the order the model lists them).
 The paper's reliability settings are the models with survival only; their probabilities are the

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "e48e0bd343780d0f865a450c3f683c5c9c4a5a8338c21eff6d4a1b5d5897decf"
+FINGERPRINT = "2ac6955c4d59903d43bcf99e6563500c6737b8c3539a6ba1943bee3bcf634038"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -14,7 +14,7 @@ stage implements its own part:
 5. its cost columns: every head's parameters and FLOPs count at its node (models/costs.py);
    every standby replica counts as a device of its own.
 
-Two more ways of surviving a dead node extend a base variant (docs/variants.md §6-§7):
+Two more ways of surviving a dead node extend a base variant (docs/variants.md §7-§8):
 ``replicas`` serve a node by a primary and standbys (each with an alive column of its own,
 ``variant_topology``), and ``stand_in`` fills a dead sender's slot at its receiver with the
 output of a small learned generator instead of zeros.

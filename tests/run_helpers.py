@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 from paths import CONFIGS
 
+from resilinet_cli.variants import topology_of
+
 # The one tiny trained run the tests share: the quickstart, one epoch on a few hundred digits.
 # A test that needs another value changes that key on top of it: tiny_sets("iterations=1").
 TINY_CONFIG = CONFIGS / "quickstart.yaml"
@@ -204,7 +206,8 @@ def trained_briefly(config: Any, variant: str, splits: Any, work_dir: Path) -> t
     from resilinet_cli.training.fit import set_seeds, train_model
     from resilinet_cli.training.inputs import build_inputs
 
-    inputs = build_inputs(splits, config, failable=len(config.topology.columns), seed=0)
+    failable = len(topology_of(config, variant).columns)
+    inputs = build_inputs(splits, config, failable=failable, seed=0)
     set_seeds(0)
     model, family = build_from_config(
         config, variant, input_shape=inputs.input_shape, num_classes=inputs.num_classes, seed=0

@@ -418,7 +418,7 @@ class StatsConfig(_Section):
 
 
 class StandbyConfig(_Section):
-    """How a node's standby replicas differ from its primary (docs/variants.md §6)."""
+    """How a node's standby replicas differ from its primary (docs/variants.md §7)."""
 
     width: float = Field(
         default=1.0,

@@ -1,4 +1,4 @@
-"""ReplicaSwitch: a replicated node serves by its first alive replica (docs/variants.md §6)."""
+"""ReplicaSwitch: a replicated node serves by its first alive replica (docs/variants.md §7)."""
 
 from __future__ import annotations
 

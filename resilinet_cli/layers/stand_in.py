@@ -1,4 +1,4 @@
-"""StandIn: a learned stand-in for a dead sender's input at its receiver (docs/variants.md §7)."""
+"""StandIn: a learned stand-in for a dead sender's input at its receiver (docs/variants.md §8)."""
 
 from __future__ import annotations
 
@@ -62,13 +62,14 @@ class StandIn(keras.layers.Layer):
 
 def generator(name: str, others: Sequence[Any], like: Any) -> Any:
     """The stand-in's generator: the other inputs (concatenated on their last axis) through a
-    bottleneck of an eighth of the slot's width (ReLU), back to the slot's width (linear).
+    bottleneck of a sixteenth of the slot's width (ReLU), back to the slot's width (linear):
+    well under the sender's own layers, which it stands in for.
 
     Vectors use Dense layers, feature maps 1x1 convolutions (per position, as a Dense).
     """
     x = others[0] if len(others) == 1 else keras.layers.Concatenate(name=f"{name}_inputs")(others)
     width = int(like.shape[-1])
-    hidden = max(4, width // 8)
+    hidden = max(4, width // 16)
     if len(like.shape) == 4:
         x = keras.layers.Conv2D(hidden, 1, activation="relu", name=f"{name}_hidden")(x)
         return keras.layers.Conv2D(width, 1, name=f"{name}_out")(x)

@@ -31,6 +31,7 @@ import keras
 
 from resilinet_cli.config import ModelConfig
 from resilinet_cli.config.families import FAMILIES
+from resilinet_cli.layers import PadChannels
 from resilinet_cli.topology import Link, Topology
 
 # (pointwise filters before alpha, stride) of depthwise blocks 1..13 (keras.applications).
@@ -127,28 +128,45 @@ class MobileNetFamily:
         self.node_size[node] = x.shape[1]
         return x
 
-    def _depthwise_block(self, x: Any, block: int) -> Any:
-        filters = int(BLOCKS[block - 1][0] * self.alpha)
+    def _depthwise_block(self, x: Any, block: int, prefix: str = "", width: float = 1.0) -> Any:
+        """Depthwise block ``block``; a standby's (``prefix`` ``edge_r2_``) has ``width`` of its
+        pointwise filters."""
+        filters = max(1, int(int(BLOCKS[block - 1][0] * self.alpha) * width))
         stride = self.block_stride(block)
+        name = f"{prefix}conv"
         if stride > 1:
-            x = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"conv_pad_{block}")(x)
+            x = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pad_{block}")(x)
         x = keras.layers.DepthwiseConv2D(
             3,
             strides=stride,
             padding="same" if stride == 1 else "valid",
             depth_multiplier=self.depth_multiplier,
             use_bias=False,
-            name=f"conv_dw_{block}",
+            name=f"{name}_dw_{block}",
         )(x)
-        x = keras.layers.BatchNormalization(momentum=self.bn_momentum, name=f"conv_dw_{block}_bn")(
-            x
-        )
-        x = keras.layers.ReLU(6.0, name=f"conv_dw_{block}_relu")(x)
-        x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"conv_pw_{block}")(x)
-        x = keras.layers.BatchNormalization(momentum=self.bn_momentum, name=f"conv_pw_{block}_bn")(
-            x
-        )
-        return keras.layers.ReLU(6.0, name=f"conv_pw_{block}_relu")(x)
+        x = keras.layers.BatchNormalization(
+            momentum=self.bn_momentum, name=f"{name}_dw_{block}_bn"
+        )(x)
+        x = keras.layers.ReLU(6.0, name=f"{name}_dw_{block}_relu")(x)
+        x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw_{block}")(x)
+        x = keras.layers.BatchNormalization(
+            momentum=self.bn_momentum, name=f"{name}_pw_{block}_bn"
+        )(x)
+        return keras.layers.ReLU(6.0, name=f"{name}_pw_{block}_relu")(x)
+
+    def standby(self, node: str, replica: str, x: Any, width: float) -> Any:
+        """A standby of ``node`` (built after it): its blocks named after ``replica``, ``width``
+        of each block's filters, zero-padded to the primary's channels and spatial size."""
+        for block in self.blocks_per_node[node]:
+            x = self._depthwise_block(x, block, prefix=f"{replica}_", width=width)
+        channels = int(BLOCKS[self.blocks_per_node[node][-1] - 1][0] * self.alpha)
+        if x.shape[-1] < channels:
+            x = PadChannels(channels, name=f"{replica}_pad")(x)
+        extra = self.node_size[node] - x.shape[1]
+        if extra > 0:
+            padding = ((0, extra), (0, extra))
+            x = keras.layers.ZeroPadding2D(padding, name=f"{replica}_output_pad")(x)
+        return x
 
     def _pad_for_skips(self, node: str, x: Any) -> Any:
         """Zero-pad ``node``'s output up to the largest projection a skip into the next node

@@ -62,7 +62,8 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
         return tensor(f"{node}_gate" if node in topology.failable else f"{node}_{STACK_OUT}")
 
     stacks, stack_in = {}, {}
-    replicas = {n: topology.replicas_of(n) for n in topology.failable if topology.replicas_of(n)[1:]}
+    replicas = {n: topology.replicas_of(n) for n in topology.failable}
+    replicas = {node: served for node, served in replicas.items() if len(served) > 1}
     for node in (*topology.nodes, *(column for column, _ in topology.replicas)):
         if node == topology.input_node:
             start = model.inputs[0]
