@@ -145,7 +145,14 @@ def evaluate(
     run_dir, models = locate_models(target)
     cfg = run_config(run_dir, data_dir)
     topology = topology_of(cfg)
-    dead = parse_failures(failures, topology)
+    replicas: dict[str, int] = {}
+    for _, node in cfg.replica_columns():  # --failures may name any variant's replica
+        replicas[node] = replicas.get(node, 1) + 1
+    named = topology.with_replicas(replicas)
+    dead = parse_failures(failures, named)
+    failed = (
+        None if dead is None else [c for c, a in zip(named.columns, dead, strict=True) if not a]
+    )
     settings = parse_reliability(reliability, topology)
     options = parse_options(method, tolerance, half_width, budget, seed=cfg.seed)
     check_method(options, topology)
@@ -160,15 +167,19 @@ def evaluate(
         if heading and each:
             click.echo(f"\n== {heading}")
         for model in members:  # each under its own config: an ablation level's overrides
+            own = model.config(cfg)
+            selected = None  # over the model's own columns: its replicas, if any
+            if failed is not None:
+                selected = topology_of(own, model.variant).combination_of_dead(failed)
             result = evaluate_model(
-                model.config(cfg), model.variant, model.path, inputs, dead, settings, options
+                own, model.variant, model.path, inputs, selected, settings, options
             )
             results.append((model, result))
             if each:
                 click.echo(f"\n{model.variant} ({model.path})")
                 click.echo(result.describe())
     if as_json:
-        echo_json(report(run_dir, cfg, results, dead, settings))
+        echo_json(report(run_dir, cfg, results, failed, settings))
     else:
         echo_summaries(cfg, results, settings)
 
@@ -227,7 +238,8 @@ MAX_EXHAUSTIVE = 24  # failable nodes: beyond, --method exhaustive is refused
 
 
 def parse_failures(text: str, topology: Topology) -> Combination | None:
-    """None for 'all'; otherwise the combination with exactly the named nodes (links) dead."""
+    """None for 'all'; otherwise the combination with exactly the named nodes (replicas,
+    links) dead."""
     if text.strip().lower() == "all":
         return None
     names = [n.strip() for n in text.split(",") if n.strip() and n.strip().lower() != "none"]

@@ -13,8 +13,6 @@ from resilinet_cli.experiments.evaluation import Evaluation
 from resilinet_cli.experiments.kinds import level_columns, plan_units
 from resilinet_cli.results.locate import Located
 from resilinet_cli.results.tables import WEIGHTED_COLUMNS, mean_std
-from resilinet_cli.topology import Combination
-from resilinet_cli.variants import topology_of
 
 
 def grouped(
@@ -101,7 +99,7 @@ def report(
     run_dir: Path,
     config: ExperimentConfig,
     results: list[tuple[Located, Evaluation]],
-    dead: Combination | None,
+    failures: list[str] | None,
     settings: dict[str, tuple[float, ...]],
 ) -> dict[str, Any]:
     """What ``evaluate --json`` prints: every model's tables and the mean over iterations.
@@ -109,8 +107,6 @@ def report(
     Accuracies are fractions in [0, 1], as in the CSV files; the fields are listed in
     ``resilinet evaluate --help``.
     """
-    nodes = topology_of(config).failable
-    failures = None if dead is None else [n for n, a in zip(nodes, dead, strict=True) if not a]
     return {
         "run": str(run_dir),
         "failures": "all" if failures is None else failures,
