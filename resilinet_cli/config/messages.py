@@ -454,6 +454,9 @@ def replica_problems(config: Any, where: str, spec: Any) -> list[tuple[str, str]
         if node in (topology.nodes[0], topology.nodes[-1]):
             message = f"'{node}' is the input or output node, which never fails: replicate a "
             problems.append((key, message + f"failable node ({', '.join(topology.failable)})"))
+        elif node in topology.nodes and node not in topology.failable:
+            message = f"'{node}' is not in topology.failable, so it never fails: replicate a "
+            problems.append((key, message + f"failable node ({', '.join(topology.failable)})"))
         elif node not in topology.failable:
             problems.append((key, unknown_choice("failable node", node, topology.failable)))
         if count < 2:
@@ -499,6 +502,9 @@ def stand_in_problems(config: Any, name: str, where: str, spec: Any) -> list[tup
     if isinstance(spec.stand_in, list):
         for i, link in enumerate(spec.stand_in):
             if link not in slots:
-                message = unknown_choice("link into a node with another input", link, slots)
+                message = unknown_choice("stand-in slot", link, slots) + (
+                    ": a slot is a link from a failable sender (or a failable link) into a node"
+                    " with another input; on a mux, only the node's chain link"
+                )
                 problems.append((f"{where}.stand_in[{i}]", message))
     return problems
