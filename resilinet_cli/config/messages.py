@@ -335,7 +335,7 @@ def failure_model_problems(
             message = f"a joint table replaces {', '.join(given)}; give one or the other"
             problems.append((f"{key}joint", message))
         widths = (len(failable), len(failable) + len(failable_links))
-        return problems + _joint_problems(model.joint, f"{key}joint", widths)
+        return problems + _joint_problems(model.joint, f"{key}joint", widths, failable)
     for node in model.survival:
         if node not in failable:
             problems.append((f"{key}survival.{node}", unknown_choice("node", node, failable)))
@@ -356,7 +356,7 @@ def failure_model_problems(
 
 
 def _joint_problems(
-    joint: dict[str, float], key: str, widths: tuple[int, int]
+    joint: dict[str, float], key: str, widths: tuple[int, int], nodes: Sequence[str] = ()
 ) -> list[tuple[str, str]]:
     """A joint table lists every combination once, by its bit string, and sums to 1.
 
@@ -368,6 +368,8 @@ def _joint_problems(
     bad = [text for text in joint if text not in every]
     if bad:
         expected = f"{widths[0]} failable-node flags"
+        if nodes:  # in their order: a standby replica's column is easy to forget
+            expected += f" ({', '.join(nodes)})"
         if widths[1] > widths[0]:
             expected += f" (or {widths[1]} with the failable links)"
         return [(f"{key}.{bad[0]}", f"expected a bit string of {expected}")]

@@ -139,6 +139,16 @@ RACK = "failure_models:\n  rack: {common_cause: [{nodes: [edge, edge_r3], probab
             id="survival-of-a-missing-replica",
         ),
         pytest.param(
+            defining(
+                "v+r",
+                "{base: vanilla, replicas: {edge: 2}}",
+                extra="failure_models:\n  j: {joint: {'111': 0.9, '011': 0.1}}\n",
+            ),
+            "failure_models.j.joint.111: expected a bit string of 4 failable-node flags (fog1, "
+            "fog2, edge, edge_r2)",
+            id="joint-table-without-the-replica",
+        ),
+        pytest.param(
             defining("v+r", "{base: vanilla, replicas: {edge: 2}, exits: [fog1]}"),
             "techniques.v+r.exits: exits do not combine with replicas or stand-ins in one "
             "variant yet",
