@@ -20,12 +20,13 @@ name: costs
 topology: health
 dataset: {{name: digits}}
 model: {{name: mlp, hidden_units: {HIDDEN}, partition: 1}}
-variants: [vanilla, half, full, three, resilinet, standin]
+variants: [vanilla, half, full, three, resilinet, standin, rhalf]
 techniques:
   half: {{base: vanilla, replicas: {{edge: 2}}, standby: {{edge: {{width: 0.5}}}}}}
   full: {{base: vanilla, replicas: {{edge: 2}}}}
   three: {{base: vanilla, replicas: {{edge: 3}}, standby: {{edge: {{width: 0.25}}}}}}
   standin: {{base: resilinet, stand_in: true}}
+  rhalf: {{base: resilinet, replicas: {{edge: 2}}, standby: {{edge: {{width: 0.5}}}}}}
 experiment: {{type: methods, reference: vanilla}}
 """
 
@@ -79,6 +80,16 @@ def test_a_full_width_standby_doubles_its_node(costs: dict[str, NodeCosts]) -> N
     assert full.params["fog2"] == vanilla.params["fog2"]
 
 
+def test_a_standby_on_resilinet_leaves_the_skips_and_the_mux_at_their_receivers(
+    costs: dict[str, NodeCosts],
+) -> None:
+    rhalf, resilinet = costs["rhalf"], costs["resilinet"]
+    assert rhalf.params["edge_r2"] == dense(FEATURES, HIDDEN // 2)
+    for node in resilinet.params:
+        assert rhalf.params[node] == resilinet.params[node]
+    assert rhalf.link_bytes == resilinet.link_bytes
+
+
 def test_three_replicas_are_two_devices(costs: dict[str, NodeCosts]) -> None:
     three = costs["three"]
     assert three.standbys == ("edge_r2", "edge_r3")
@@ -121,7 +132,7 @@ def test_the_methods_table_counts_every_replica(
     for variant, cost in costs.items():
         assert vc.total(frame.loc[variant].to_dict(), "params") == sum(cost.params.values())
         assert vc.total(frame.loc[variant].to_dict(), "flops") == sum(cost.flops.values())
-    assert list(frame["extra_nodes"]) == [0, 1, 1, 2, 0, 0]
+    assert list(frame["extra_nodes"]) == [0, 1, 1, 2, 0, 0, 1]
     assert frame.loc["half", "extra_params"] == dense(FEATURES, HIDDEN // 2)
     assert frame.loc["full", "params_edge_r2"] == dense(FEATURES, HIDDEN)
     assert frame.loc["half", "params_edge_r3"] == 0 and frame.loc["three", "params_edge_r3"] > 0
