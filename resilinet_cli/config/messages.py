@@ -335,7 +335,7 @@ def failure_model_problems(
             message = f"a joint table replaces {', '.join(given)}; give one or the other"
             problems.append((f"{key}joint", message))
         widths = (len(failable), len(failable) + len(failable_links))
-        return problems + _joint_problems(model.joint, f"{key}joint", widths)
+        return problems + _joint_problems(model.joint, f"{key}joint", widths, failable)
     for node in model.survival:
         if node not in failable:
             problems.append((f"{key}survival.{node}", unknown_choice("node", node, failable)))
@@ -356,7 +356,7 @@ def failure_model_problems(
 
 
 def _joint_problems(
-    joint: dict[str, float], key: str, widths: tuple[int, int]
+    joint: dict[str, float], key: str, widths: tuple[int, int], nodes: Sequence[str] = ()
 ) -> list[tuple[str, str]]:
     """A joint table lists every combination once, by its bit string, and sums to 1.
 
@@ -368,6 +368,8 @@ def _joint_problems(
     bad = [text for text in joint if text not in every]
     if bad:
         expected = f"{widths[0]} failable-node flags"
+        if nodes:  # in their order: a standby replica's column is easy to forget
+            expected += f" ({', '.join(nodes)})"
         if widths[1] > widths[0]:
             expected += f" (or {widths[1]} with the failable links)"
         return [(f"{key}.{bad[0]}", f"expected a bit string of {expected}")]
@@ -454,6 +456,9 @@ def replica_problems(config: Any, where: str, spec: Any) -> list[tuple[str, str]
         if node in (topology.nodes[0], topology.nodes[-1]):
             message = f"'{node}' is the input or output node, which never fails: replicate a "
             problems.append((key, message + f"failable node ({', '.join(topology.failable)})"))
+        elif node in topology.nodes and node not in topology.failable:
+            message = f"'{node}' is not in topology.failable, so it never fails: replicate a "
+            problems.append((key, message + f"failable node ({', '.join(topology.failable)})"))
         elif node not in topology.failable:
             problems.append((key, unknown_choice("failable node", node, topology.failable)))
         if count < 2:
@@ -499,6 +504,9 @@ def stand_in_problems(config: Any, name: str, where: str, spec: Any) -> list[tup
     if isinstance(spec.stand_in, list):
         for i, link in enumerate(spec.stand_in):
             if link not in slots:
-                message = unknown_choice("link into a node with another input", link, slots)
+                message = unknown_choice("stand-in slot", link, slots) + (
+                    ": a slot is a link from a failable sender (or a failable link) into a node"
+                    " with another input; on a mux, only the node's chain link"
+                )
                 problems.append((f"{where}.stand_in[{i}]", message))
     return problems

@@ -18,10 +18,20 @@ import keras
 import tensorflow as tf
 from tabulate import tabulate
 
-from resilinet_cli.layers import Failout, InputMux, LinkGate, NodeGate
+from resilinet_cli.layers import (
+    Failout,
+    InputMux,
+    LinkGate,
+    NodeGate,
+    ReplicaSwitch,
+    RoleFlags,
+    StandIn,
+)
 
 log = logging.getLogger(__name__)
-FAILURE_LAYERS = (Failout, InputMux, LinkGate, NodeGate)
+# layers that only read the alive mask and pick or zero their inputs (a stand-in's choice too;
+# its generator's Dense or Conv2D layers are ordinary layers and are counted as such)
+FAILURE_LAYERS = (Failout, InputMux, LinkGate, NodeGate, ReplicaSwitch, RoleFlags, StandIn)
 
 # Ops whose bodies live in other graphs (branches, loop bodies, called functions): the profiler
 # only counts the top-level graph, so the FLOPs inside them are missing from its count.
@@ -354,40 +364,59 @@ def format_table(
 
 @dataclass(frozen=True)
 class NodeCosts:
-    """What a partitioned model costs on each physical node and link, per example."""
+    """What a partitioned model costs on each physical device and link, per example.
 
-    params: dict[str, int]  # node -> trainable and non-trainable weights it holds
-    flops: dict[str, int]  # node -> FLOPs it computes (``layer_flops``' convention)
+    The devices are the topology's nodes, each followed by its standby replicas (``edge_r2``):
+    a standby runs on a device of its own, so it is a column of its own.
+    """
+
+    params: dict[str, int]  # device -> trainable and non-trainable weights it holds
+    flops: dict[str, int]  # device -> FLOPs it computes (``layer_flops``' convention)
     link_bytes: dict[tuple[str, str], int]  # (src, dst) -> bytes the link carries
+    standbys: tuple[str, ...] = ()  # the devices beyond the topology's nodes: standby replicas
+
+
+def devices(nodes: Sequence[str], replicas: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """The nodes in order, each followed by its standby replicas ((column, primary) pairs)."""
+    return [
+        device
+        for node in nodes
+        for device in (node, *(column for column, primary in replicas if primary == node))
+    ]
 
 
 def node_costs(model: keras.Model, topology: Any) -> NodeCosts:
-    """Parameters and FLOPs per node, bytes per link, of a model built with stack markers.
+    """Parameters and FLOPs per device, bytes per link, of a model built with stack markers.
 
-    A layer belongs to the node whose ``<node>_stack_out`` it feeds and whose upstream nodes'
-    markers it does not (so a mux or hyperconnection sits at its receiver). An exit head
-    (``<node>_exit``, ``<node>_exit_pool``, ``<node>_exit_flatten``) runs at its node; any
-    other layer past every marker (the final classifier) runs at the output node. A link
-    ``src -> dst`` of ``topology`` carries ``src``'s stack output.
+    A device is a node or a standby replica (``devices``), each with its own ``<device>_stack_in``
+    ... ``<device>_stack_out`` markers. A layer belongs to the device whose ``<device>_stack_out``
+    it feeds and whose upstream devices' markers it does not (so a mux, a hyperconnection, a
+    ``ReplicaSwitch`` and a stand-in's generator sit at their receiver, and a standby's layers,
+    its ``PadChannels`` included, at the standby). An exit head (``<node>_exit``,
+    ``<node>_exit_pool``, ``<node>_exit_flatten``) runs at its node; any other layer past every
+    marker (the final classifier) runs at the output node. A link ``src -> dst`` of ``topology``
+    carries ``src``'s stack output (a standby sends the same shape, zero-padded).
     """
-    ancestors = {n: _ancestors(_cut_node(model, f"{n}_stack_out")) for n in topology.nodes}
+    names = devices(topology.nodes, topology.replicas)
+    ancestors = {n: _ancestors(_cut_node(model, f"{n}_stack_out")) for n in names}
     owner: dict[str, str] = {}
-    for node in topology.nodes:
-        upstream = [m for m in topology.nodes if m != node and f"{m}_stack_out" in ancestors[node]]
+    for device in names:
+        upstream = [m for m in names if m != device and f"{m}_stack_out" in ancestors[device]]
         below = set().union(*(ancestors[m] for m in upstream))
-        owner.update({layer: node for layer in ancestors[node] - below})
+        owner.update({layer: device for layer in ancestors[device] - below})
     for node in topology.nodes:  # exit heads run where their node computes
         for suffix in ("exit", "exit_pool", "exit_flatten"):
             owner[f"{node}_{suffix}"] = node
     flops = layer_flops(model)
-    params = dict.fromkeys(topology.nodes, 0)
-    work = dict.fromkeys(topology.nodes, 0)
+    params = dict.fromkeys(names, 0)
+    work = dict.fromkeys(names, 0)
     for layer in model.layers:
-        node = owner.get(layer.name, topology.output_node)
-        params[node] += layer.count_params()
-        work[node] += flops.get(layer.name, 0)
+        device = owner.get(layer.name, topology.output_node)
+        params[device] += layer.count_params()
+        work[device] += flops.get(layer.name, 0)
     link_bytes = {
         (link.src, link.dst): output_bytes(model, f"{link.src}_stack_out")
         for link in topology.links
     }
-    return NodeCosts(params, work, link_bytes)
+    standbys = tuple(device for device in names if device not in topology.nodes)
+    return NodeCosts(params, work, link_bytes, standbys)

@@ -16,8 +16,8 @@ from resilinet_cli.results.figure_style import (
 
 MARKERS = {"threshold": "s"}  # a threshold rule's square beside its fallback's circle
 COST_LABELS = {
-    "params": "extra parameters (all nodes)",
-    "flops": "extra FLOPs per example (all nodes)",
+    "params": "extra parameters (all devices)",
+    "flops": "extra FLOPs per example (all devices)",
     "bytes": "extra bytes per example (all links)",
 }
 

@@ -21,7 +21,7 @@ import pandas as pd
 from resilinet_cli import atomic
 from resilinet_cli.config import ExperimentConfig
 from resilinet_cli.failure_model import configured
-from resilinet_cli.models.costs import NodeCosts, node_costs
+from resilinet_cli.models.costs import NodeCosts, devices, node_costs
 from resilinet_cli.results import claims, layout
 from resilinet_cli.results.model_files import load_model
 from resilinet_cli.results.runs import Unit
@@ -128,17 +128,21 @@ def variant_costs(config: ExperimentConfig, out: Path, units: list[Unit]) -> dic
 
 
 def cost_columns(config: ExperimentConfig, costs: NodeCosts | None) -> dict[str, float]:
-    """params_<node>, flops_<node>, bytes_<src→dst> (every link of the run's topology; 0 where
-    the variant has no such link) and extra_nodes (no variant here adds a node)."""
+    """params_<device>, flops_<device> (every node of the run's topology, each followed by the
+    standby replicas any variant gives it; 0 where this variant has no such replica),
+    bytes_<src→dst> (every link; 0 where the variant has no such link) and extra_nodes (the
+    devices the variant adds: its standby replicas)."""
     topology = topology_of(config)
     columns: dict[str, float] = {}
     for name in ("params", "flops"):
-        for node in topology.nodes:
-            columns[f"{name}_{node}"] = getattr(costs, name)[node] if costs else float("nan")
+        for device in devices(topology.nodes, config.replica_columns()):
+            columns[f"{name}_{device}"] = (
+                getattr(costs, name).get(device, 0) if costs else float("nan")
+            )
     for link in topology.links:
         carried = costs.link_bytes.get((link.src, link.dst), 0) if costs else float("nan")
         columns[f"bytes_{link_label(link.src, link.dst)}"] = carried
-    columns["extra_nodes"] = 0
+    columns["extra_nodes"] = len(costs.standbys) if costs else float("nan")
     return columns
 
 
@@ -207,7 +211,8 @@ def paired(config: ExperimentConfig, values: pd.DataFrame, correction: str) -> p
 
 
 def markdown(config: ExperimentConfig, frame: pd.DataFrame) -> str:
-    """The table in points: accuracy mean ± std per setting, exited share, total costs."""
+    """The table in points: accuracy mean ± std per setting, exited share, total costs (and
+    the devices a row adds, where one does)."""
     shown = pd.DataFrame({"row": frame["row"], "n": frame["iterations"].astype(str)})
     for setting in settings_of(config):
         if f"{setting}_mean" not in frame:
@@ -221,6 +226,8 @@ def markdown(config: ExperimentConfig, frame: pd.DataFrame) -> str:
         ]
     for cost in ("params", "flops", "bytes"):
         shown[cost] = [f"{int(total(r, cost)):,}" for r in frame.to_dict("records")]
+    if (frame["extra_nodes"] > 0).any():  # only a table with standby replicas needs the column
+        shown["extra devices"] = [str(int(n)) if n == n else "" for n in frame["extra_nodes"]]
     return shown.to_markdown(index=False, disable_numparse=True)
 
 
@@ -266,6 +273,7 @@ def write(
 NOTE = (
     "Weighted accuracy in points, mean ± std over iterations (paired by seed). exited: the "
     "threshold rule's weighted share of examples answered at an exit. params and flops: totals "
-    "over the physical nodes (per node in methods.csv; an exit head counts at its node); bytes: "
-    "per example over every link (float32 node outputs); no variant adds a node."
+    "over the physical devices (per device in methods.csv; an exit head counts at its node, "
+    "each standby replica is a device of its own); bytes: per example over every link (float32 "
+    "node outputs); extra devices: the standby replicas a variant adds."
 )
