@@ -447,6 +447,9 @@ def variant_problems(config: Any) -> list[tuple[str, str]]:
     return problems
 
 
+MAX_REPLICAS = 4
+
+
 def replica_problems(config: Any, where: str, spec: Any) -> list[tuple[str, str]]:
     """Replicas serve failable nodes, at least two each; a standby belongs to one of them."""
     problems = []
@@ -464,6 +467,9 @@ def replica_problems(config: Any, where: str, spec: Any) -> list[tuple[str, str]
         if count < 2:
             message = f"needs at least 2 replicas (the primary and a standby), got {count}"
             problems.append((key, message))
+        elif count > MAX_REPLICAS:  # each replica doubles the combinations to sweep
+            message = f"at most {MAX_REPLICAS} replicas per node (each doubles the combinations)"
+            problems.append((key, f"{message}, got {count}"))
         taken = [replica_name(node, k) for k in range(2, count + 1) if replica_name(node, k)
                  in topology.nodes]  # fmt: skip
         if taken:

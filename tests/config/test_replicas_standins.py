@@ -88,6 +88,12 @@ RACK = "failure_models:\n  rack: {common_cause: [{nodes: [edge, edge_r3], probab
             id="one-replica",
         ),
         pytest.param(
+            defining("v+r", "{base: vanilla, replicas: {edge: 40}}"),
+            "techniques.v+r.replicas.edge: at most 4 replicas per node (each doubles the "
+            "combinations), got 40",
+            id="forty-replicas",
+        ),
+        pytest.param(
             defining("v+r", "{base: vanilla, replicas: {edge: 2}, standby: {edge: {width: 0}}}"),
             "techniques.v+r.standby.edge.width: Input should be greater than 0",
             id="width-0",
