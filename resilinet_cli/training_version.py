@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "2ac6955c4d59903d43bcf99e6563500c6737b8c3539a6ba1943bee3bcf634038"
+FINGERPRINT = "704360eb22bef0ebca9c14329e6d746addb4c6b271a107e21f197f4c1e7f4376"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -67,7 +67,8 @@ SLOW_PATHS = (
     "tests/experiments/test_own_data_executors.py",  # own data: a pool, a Ray cluster
     "tests/experiments/test_serial_queue.py",
     "tests/experiments/test_calibrate_exits.py",  # a tiny run with exits, calibrated
-    "tests/models/test_stand_ins.py::test_a_trained_stand_in",  # trains two models
+    "tests/models/test_stand_ins.py",  # builds, trains and calls models under every mask
+    "tests/models/test_replica_costs.py",  # builds and profiles models with standbys
     "tests/models/test_replicas.py::test_a_full_standby",  # builds and sweeps eight models
     "tests/data/test_offline.py::test_run_offline_is_one_line_and_exit_2",
     "tests/data/test_own_images.py::test_run_",  # resilinet run on an image folder
