@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "704360eb22bef0ebca9c14329e6d746addb4c6b271a107e21f197f4c1e7f4376"
+FINGERPRINT = "df4af336732519f61c61d1c753d0e9ec7c8260c305280567af077759cf45b865"
 
 PACKAGE = Path(__file__).resolve().parent
 

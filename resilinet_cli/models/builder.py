@@ -6,7 +6,9 @@ Each node's layer stack is framed by two named Identity layers (``<node>_stack_i
 Every model takes ``features`` and ``alive`` ([batch, failable nodes + failable links], 1 = alive):
 the alive mask is the single source of truth for failures (docs/architecture.md §2). Failable
 nodes are gated after their last activation, failable links at their receiver (after the link's
-projection and weight); ResiliNet's failout randomises the mask while training.
+projection and weight); ResiliNet's failout randomises the mask while training. A node served by
+standby replicas has a stack per replica and a ``ReplicaSwitch`` for its gate; a stand-in slot's
+``StandIn`` passes its generator's output where the sender is dead (docs/variants.md §7-§8).
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def with_stand_ins(
     variant: Variant,
 ) -> list[Any]:
     """A node's received inputs with each stand-in slot's ``StandIn`` in place (docs/variants.md
-    §7): its generator reads the node's other inputs as they arrive (zeros from a dead sender)."""
+    §8): its generator reads the node's other inputs as they arrive (zeros from a dead sender)."""
     filled = list(received)
     for i, link in enumerate(links):
         name = link_name(link.src, link.dst)
