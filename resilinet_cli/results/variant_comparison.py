@@ -221,9 +221,11 @@ def markdown(config: ExperimentConfig, frame: pd.DataFrame) -> str:
             f"{100 * m:.2f} ± {100 * s:.2f}" if s == s else f"{100 * m:.2f}"
             for m, s in zip(frame[f"{setting}_mean"], frame[f"{setting}_std"], strict=True)
         ]
-        shown[f"exited, {setting}"] = [
+        exited = [
             "" if e is None or e != e else f"{100 * e:.1f} %" for e in frame[f"{setting}_{EXITED}"]
         ]
+        if any(exited):  # a table without exit rows has nothing to say here
+            shown[f"exited, {setting}"] = exited
     for cost in ("params", "flops", "bytes"):
         shown[cost] = [f"{int(total(r, cost)):,}" for r in frame.to_dict("records")]
     if (frame["extra_nodes"] > 0).any():  # only a table with standby replicas needs the column
