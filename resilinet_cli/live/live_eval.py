@@ -6,7 +6,8 @@ writes into ``out``:
 
 - ``live.csv``: one row per request: example, sent_at_ms, latency_ms, contributed, prediction,
   label, guess, answered_by, computed (``contributed`` is the bit string over
-  topology.failable, 1 = the node contributed to the prediction; ``answered_by`` the node whose
+  topology.alive_columns (failable nodes, then standby replicas), 1 = the node contributed
+  to the prediction; ``answered_by`` the node whose
   head answered, or guess; ``computed`` the nodes that ran their sub-model for the request);
 - ``live_summary.csv``: per combination (the contributing nodes alive, every failable link up:
   only processes fail live), live accuracy beside the sweep's on the same examples,
@@ -126,7 +127,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
                     if elapsed >= options.duration_s:
                         break
                 elif i >= len(test.y) and elapsed >= minimum_s:
-                    back = all_back(rows, chaos, unit.topology.failable)
+                    back = all_back(rows, chaos, unit.topology.alive_columns)
                     if back or elapsed >= minimum_s + RETURN_S:
                         break
                 if options.rate:
@@ -164,7 +165,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     rule = ExitRule(spec.exit_rule, spec.threshold) if spec.exits else None
     summary = summarise(live, model, unit.topology, test.x, test.prior, mixed, rule)
     exits = exit_table(live)
-    events = event_times(live, chaos.applied, list(unit.topology.failable))
+    events = event_times(live, chaos.applied, list(unit.topology.alive_columns))
     atomic.write_csv(out / layout.LIVE_CSV, live)
     atomic.write_csv(out / layout.LIVE_SUMMARY_CSV, summary)
     atomic.write_csv(out / layout.LIVE_EVENTS_CSV, events)
