@@ -203,8 +203,10 @@ def trained_briefly(config: Any, variant: str, splits: Any, work_dir: Path) -> t
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.training.fit import set_seeds, train_model
     from resilinet_cli.training.inputs import build_inputs
+    from resilinet_cli.variants import topology_of
 
-    inputs = build_inputs(splits, config, failable=len(config.topology.columns), seed=0)
+    columns = topology_of(config, variant).columns  # with the variant's standby replicas
+    inputs = build_inputs(splits, config, failable=len(columns), seed=0)
     set_seeds(0)
     model, family = build_from_config(
         config, variant, input_shape=inputs.input_shape, num_classes=inputs.num_classes, seed=0
