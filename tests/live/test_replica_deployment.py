@@ -18,6 +18,7 @@ from live_helpers import DEADLINE_MS, Live, wait_for
 from run_helpers import trained_briefly
 
 from resilinet_cli.live.client import LiveClient
+from resilinet_cli.live.compute import NodeCompute
 from resilinet_cli.live.deployment import Deployment
 from resilinet_cli.live.launch import LaunchOptions, unit_spec
 from resilinet_cli.live.semantics import contributing
@@ -147,3 +148,31 @@ def test_live_equals_simulated_with_replicas_and_stand_ins(units, variant, tmp_p
         expected = predict_combinations(model, unit.topology, test.x[:EXAMPLES], [(1, 1, 0, 1)])
         probabilities = np.concatenate([a.probabilities for a in answers])
         np.testing.assert_allclose(probabilities, expected[(1, 1, 0, 1)], atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", [FULL, HALF])
+def test_chained_computes_equal_the_sweep_in_every_combination(units, variant):
+    """Without processes: each process's computation (compute.py) chained as the runtime
+    chains them (a role served by its first alive replica) equals the sweep, all 16 masks."""
+    unit_dir, model = units[variant]
+    topology = load_unit(unit_dir).topology
+    processes = [*topology.nodes, *(column for column, _ in topology.replicas)]
+    computes = {p: NodeCompute(model, topology, p, max_rows=64) for p in processes}
+    x = load_test(load_unit(unit_dir)).x[:16]
+    runnable = [c for c in topology.combinations() if topology.has_information_flow(c)]
+    simulated = predict_combinations(model, topology, x, runnable)
+    for combo in runnable:
+        flags = dict(zip(topology.alive_columns, combo, strict=True))
+        outputs: dict[str, np.ndarray | None] = {}
+        for node in topology.nodes:
+            serving = topology.serving(flags, node)
+            if serving is None:
+                outputs[node] = None
+            elif node == topology.input_node:
+                outputs[node] = computes[node].run_input(x)
+            else:
+                received = [outputs[s] for s in computes[serving].senders]
+                outputs[node] = computes[serving].run(received, len(x))
+        np.testing.assert_allclose(outputs[topology.output_node], simulated[combo], atol=1e-5)
+        reported = contributing(topology, combo)  # what a live answer reports predicts the same
+        np.testing.assert_allclose(simulated[reported], simulated[combo], atol=1e-6)
