@@ -50,6 +50,7 @@ from resilinet_cli.live.summary import (
 )
 from resilinet_cli.live.unit import LiveUnit, load_test
 from resilinet_cli.results import layout
+from resilinet_cli.topology import Topology
 
 LIVE_EXITS_CSV = "live_exits.csv"  # per answering node (a model with exits: each exit's share)
 TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
@@ -81,13 +82,18 @@ class LiveEvalResult:
         return int(self.summary["differing"].sum())
 
 
-def all_back(rows: list[dict], chaos: ChaosRunner, failable: tuple[str, ...]) -> bool:
-    """Whether every node resumed or restarted has been seen contributing since."""
+def all_back(rows: list[dict], chaos: ChaosRunner, topology: Topology) -> bool:
+    """Whether every node resumed or restarted has been seen contributing since; a standby
+    replica counts as back once it or a replica before it serves (it is not called while an
+    earlier one is alive, so it cannot be seen)."""
+    columns = topology.alive_columns
     for applied in chaos.applied:
         if applied.event.action in ("resume", "restart"):
-            index = failable.index(applied.event.node)
+            node = applied.event.node
+            replicas = topology.replicas_of(dict(topology.replicas).get(node, node))
+            served = [columns.index(r) for r in replicas[: replicas.index(node) + 1]]
             if not any(
-                r["sent_at_ms"] > applied.at_ms and r["contributed"][index] == "1"
+                r["sent_at_ms"] > applied.at_ms and any(r["contributed"][i] == "1" for i in served)
                 for r in rows[-50:]
             ):
                 return False
@@ -127,7 +133,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
                     if elapsed >= options.duration_s:
                         break
                 elif i >= len(test.y) and elapsed >= minimum_s:
-                    back = all_back(rows, chaos, unit.topology.alive_columns)
+                    back = all_back(rows, chaos, unit.topology)
                     if back or elapsed >= minimum_s + RETURN_S:
                         break
                 if options.rate:
