@@ -127,7 +127,7 @@ def deploy(
     unit = load_unit(unit_dir, data_dir)
     spec = unit_spec(unit, class_prior(unit), make_launch(**launch))
     deployment = Deployment.start(spec, folder)
-    for node in spec.nodes:
+    for node in spec.processes:
         click.echo(f"{node:>8}  {spec.address(node)}  pid {deployment.processes[node].pid}")
     deployment.detach()
     click.echo(f"entry point: {spec.nodes[0]} at {spec.address(spec.nodes[0])}")

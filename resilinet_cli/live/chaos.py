@@ -5,7 +5,8 @@ restart edge@25s"``, or a YAML file listing the same events (strings, or mapping
 ``at``, ``action`` and ``node``). Times are seconds (``5s``, ``5``) or milliseconds
 (``500ms``) after the stream starts, and must not decrease. ``kill`` is SIGKILL, ``hang``
 SIGSTOP, ``resume`` SIGCONT, ``restart`` starts the node again (killing it first if it runs).
-Only failable nodes can be named: links (``topology.failable_links`` too) never fail live.
+Only failable nodes and standby replicas (``edge_r2``) can be named: links
+(``topology.failable_links`` too) never fail live.
 """
 
 from __future__ import annotations
@@ -80,13 +81,13 @@ def parse_event(item: Any, topology: Topology) -> ChaosEvent:
     action, node = match["action"].lower(), match["node"]
     if action not in ACTIONS:
         raise LiveError(f"--chaos {text!r}: {unknown_choice('action', action, ACTIONS)}")
-    if node not in topology.failable:
+    if node not in topology.alive_columns:
         if node in topology.nodes:
             reason = f"'{node}' is the input or output node, which never fails"
         elif node in {link_name(k.src, k.dst) for k in topology.links}:
             reason = f"'{node}' is a link: only node processes fail live, every link stays up"
         else:
-            reason = unknown_choice("node", node, topology.failable)
+            reason = unknown_choice("node", node, topology.alive_columns)
         raise LiveError(f"--chaos {text!r}: {reason}")
     try:
         at = float(match["at"]) / (1000 if match["unit"] == "ms" else 1)

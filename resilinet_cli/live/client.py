@@ -18,7 +18,7 @@ class Answer:
     probabilities: np.ndarray
     predictions: np.ndarray
     guess: bool  # no path was left: the predictions are draws from the class prior
-    contributed: str  # bit string over topology.failable, 1 = contributed to the prediction
+    contributed: str  # over topology.alive_columns (nodes, then replicas), 1 = contributed
     mixed: bool  # a node contributed on one path and was treated as dead on another
     compute_ms: dict[str, float]  # node -> its sub-model's compute time
     latency_ms: float  # measured here, around the whole call

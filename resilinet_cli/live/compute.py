@@ -6,6 +6,12 @@ still go through the link (one row, broadcast); a ResiliNet mux takes the first 
 ``topology.incoming`` order whose sender is alive, and zeros when none is; an Add merge sums
 the links in that order. So a live prediction equals the simulated one for the same dead set.
 A node with an exit also runs its head (``NodeGraph.exits``) on its stack's output.
+
+A standby replica (``edge_r2``) is a process of its own with its primary's inputs and links and
+its own stack (``NodeGraph.stacks``), padded to the primary's width as the model pads it. A slot
+with a learned stand-in (``NodeGraph.stand_ins``) whose sender is dead gets the generator's
+output on the other slots as they arrive (zeros through the link for a dead one), as the
+model's ``StandIn`` does; on a mux only the chain slot has one, and the mux then takes it.
 """
 
 from __future__ import annotations
@@ -31,15 +37,28 @@ def compiled(model: Any, shape: tuple[int, ...], dtype: str) -> Callable[[np.nda
     return lambda x: function(x).numpy()
 
 
+def compiled_many(model: Any) -> Callable[[list[np.ndarray]], np.ndarray]:
+    """``model`` of several inputs (a stand-in's generator) traced once for any number of rows."""
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in model.inputs]
+    function = tf.function(
+        lambda *xs: model(xs[0] if len(xs) == 1 else list(xs), training=False),
+        input_signature=signature,
+    )
+    return lambda xs: function(*(np.ascontiguousarray(x) for x in xs)).numpy()
+
+
 class NodeCompute:
     """The sub-models of ``node`` cut from ``model`` (built on the variant's ``topology``)."""
 
-    def __init__(self, model: Any, topology: Topology, node: str, *, max_rows: int) -> None:
+    def __init__(self, model: Any, topology: Topology, process: str, *, max_rows: int) -> None:
         from resilinet_cli.sweeps.node_graph import cut_nodes
 
         graph = cut_nodes(model, topology)
         if graph is None:
             raise LiveError(f"model {model.name!r} has no node markers to cut it by")
+        node = dict(topology.replicas).get(process, process)  # a standby serves its primary's
         self.node = node
         self.is_input = node == topology.input_node
         self.senders = [link.src for link in topology.incoming(node)]
@@ -48,14 +67,14 @@ class NodeCompute:
             features = model.inputs[0]
             shape, dtype = tuple(features.shape[1:]), str(features.dtype)
         else:
-            shape, dtype = graph.stack_in[node]
+            shape, dtype = graph.stack_in[process]
         self.stack_in = (shape, dtype)
         probabilities = model.outputs[0]  # an exit's answer: as many classes as the output
         self.answer_spec = TensorSpec(
             tuple(probabilities.shape[1:]), str(probabilities.dtype), max_rows
         )
         self.input_spec = TensorSpec(shape, dtype, max_rows)
-        self.stack = compiled(graph.stacks[node], shape, dtype)
+        self.stack = compiled(graph.stacks[process], shape, dtype)
         self.sender_specs = {s: TensorSpec(*graph.sent[s], max_rows) for s in self.senders}
         self.links: list[Callable[[np.ndarray], np.ndarray] | None] = []
         self.zero_links: list[np.ndarray] = []
@@ -66,6 +85,13 @@ class NodeCompute:
             zeros = np.zeros((1, *sent_shape), sent_dtype)
             self.links.append(run)
             self.zero_links.append(run(zeros) if run else zeros)
+        self.stand_ins: dict[int, Callable[[list[np.ndarray]], np.ndarray]] = {}
+        for i, sender in enumerate(self.senders):
+            generator = graph.stand_ins.get((sender, node))
+            if generator is not None and (self.merge != "mux" or i == 0):  # a mux reads no other
+                self.stand_ins[i] = compiled_many(generator)
+                others = [self.zero_links[j] for j in range(len(self.senders)) if j != i]
+                self.stand_ins[i](others)  # trace now
         self.stack(np.zeros((1, *shape), dtype))  # trace now, not on the first request
         self.head: Callable[[np.ndarray], np.ndarray] | None = None  # the node's exit head
         if node in graph.exits:
@@ -84,6 +110,11 @@ class NodeCompute:
             self._link(i, value, rows) if self.merge != "mux" or value is not None else None
             for i, value in enumerate(received)
         ]
+        if any(received[i] is None for i in self.stand_ins):
+            arrived = [self._link(i, value, rows) for i, value in enumerate(received)]
+            for i, generate in self.stand_ins.items():
+                if received[i] is None:  # dead: the generator on the others, as they arrived
+                    values[i] = generate([a for j, a in enumerate(arrived) if j != i])
         if self.merge == "mux":  # the first live sender in priority order, else zeros
             chosen = next((v for v in values if v is not None), None)
             shape, dtype = self.stack_in

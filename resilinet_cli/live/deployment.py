@@ -152,7 +152,7 @@ class Deployment:
         deployment = cls(spec, folder)
         spec.write(deployment.spec_path)
         try:
-            wanted = list(nodes) if nodes is not None else list(spec.nodes)
+            wanted = list(nodes) if nodes is not None else spec.processes
             for node in wanted:
                 deployment.spawn(node)
             deployment.write_state()

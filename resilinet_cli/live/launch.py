@@ -57,7 +57,7 @@ def model_spec(
         topology,
         model=str(Path(model_path).resolve()),
         host=options.host,
-        ports=choose_ports(options.host, topology.nodes, options.port),
+        ports=choose_ports(options.host, processes(topology), options.port),
         token=new_token(),
         deadline_s=options.deadline_ms / 1000,
         health_interval_s=options.health_interval_ms / 1000,
@@ -69,3 +69,8 @@ def model_spec(
         exit_rule=options.exit_rule,
         threshold=threshold,
     )
+
+
+def processes(topology: Topology) -> list[str]:
+    """The deployment's processes: one per node, then one per standby replica (spec.py)."""
+    return [*topology.nodes, *(column for column, _ in topology.replicas)]

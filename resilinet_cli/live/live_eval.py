@@ -6,7 +6,8 @@ writes into ``out``:
 
 - ``live.csv``: one row per request: example, sent_at_ms, latency_ms, contributed, prediction,
   label, guess, answered_by, computed (``contributed`` is the bit string over
-  topology.failable, 1 = the node contributed to the prediction; ``answered_by`` the node whose
+  topology.alive_columns (failable nodes, then standby replicas), 1 = the node contributed
+  to the prediction; ``answered_by`` the node whose
   head answered, or guess; ``computed`` the nodes that ran their sub-model for the request);
 - ``live_summary.csv``: per combination (the contributing nodes alive, every failable link up:
   only processes fail live), live accuracy beside the sweep's on the same examples,
@@ -49,6 +50,7 @@ from resilinet_cli.live.summary import (
 )
 from resilinet_cli.live.unit import LiveUnit, load_test
 from resilinet_cli.results import layout
+from resilinet_cli.topology import Topology
 
 LIVE_EXITS_CSV = "live_exits.csv"  # per answering node (a model with exits: each exit's share)
 TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
@@ -80,13 +82,18 @@ class LiveEvalResult:
         return int(self.summary["differing"].sum())
 
 
-def all_back(rows: list[dict], chaos: ChaosRunner, failable: tuple[str, ...]) -> bool:
-    """Whether every node resumed or restarted has been seen contributing since."""
+def all_back(rows: list[dict], chaos: ChaosRunner, topology: Topology) -> bool:
+    """Whether every node resumed or restarted has been seen contributing since; a standby
+    replica counts as back once it or a replica before it serves (it is not called while an
+    earlier one is alive, so it cannot be seen)."""
+    columns = topology.alive_columns
     for applied in chaos.applied:
         if applied.event.action in ("resume", "restart"):
-            index = failable.index(applied.event.node)
+            node = applied.event.node
+            replicas = topology.replicas_of(dict(topology.replicas).get(node, node))
+            served = [columns.index(r) for r in replicas[: replicas.index(node) + 1]]
             if not any(
-                r["sent_at_ms"] > applied.at_ms and r["contributed"][index] == "1"
+                r["sent_at_ms"] > applied.at_ms and any(r["contributed"][i] == "1" for i in served)
                 for r in rows[-50:]
             ):
                 return False
@@ -126,7 +133,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
                     if elapsed >= options.duration_s:
                         break
                 elif i >= len(test.y) and elapsed >= minimum_s:
-                    back = all_back(rows, chaos, unit.topology.failable)
+                    back = all_back(rows, chaos, unit.topology)
                     if back or elapsed >= minimum_s + RETURN_S:
                         break
                 if options.rate:
@@ -164,7 +171,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     rule = ExitRule(spec.exit_rule, spec.threshold) if spec.exits else None
     summary = summarise(live, model, unit.topology, test.x, test.prior, mixed, rule)
     exits = exit_table(live)
-    events = event_times(live, chaos.applied, list(unit.topology.failable))
+    events = event_times(live, chaos.applied, list(unit.topology.alive_columns))
     atomic.write_csv(out / layout.LIVE_CSV, live)
     atomic.write_csv(out / layout.LIVE_SUMMARY_CSV, summary)
     atomic.write_csv(out / layout.LIVE_EVENTS_CSV, events)

@@ -11,6 +11,10 @@ learnt about the failable nodes upstream: which contributed, which were found de
 A failed pull (UNAVAILABLE: the process is gone; DEADLINE_EXCEEDED: it hangs) or a failed health
 check marks the sender dead: its input is zeros, through its link's sub-model, exactly as the
 sweep does; dead senders are not called until their health checks pass again (health.py).
+
+A node served by standby replicas (``edge``, ``edge_r2``: one process each) is pulled in replica
+order: the primary, and when it is (or turns out) dead the next replica, so the first alive
+replica serves, as the model's ``ReplicaSwitch`` picks; each replica has its own health checks.
 """
 
 from __future__ import annotations
@@ -77,17 +81,19 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         self.name = name
         self.compute = compute
         self.topology = spec.topology
-        self.failable = set(spec.failable)
+        self.columns = self.topology.alive_columns  # failable nodes, then standby replicas
+        self.failable = set(self.columns)
         self.levels = spec.levels()
         self.metadata = metadata(spec)
         self.is_input = name == self.topology.input_node
         self.is_output = name == self.topology.output_node
-        peers = set(compute.senders) | ({self.topology.output_node} if self.is_input else set())
+        senders = [p for s in compute.senders for p in spec.replicas_of(s)]
+        peers = set(senders) | ({self.topology.output_node} if self.is_input else set())
         if self.is_output:  # without a path to it, the cloud asks the exits for their answers
             peers |= set(spec.exits)
         self.channels = {peer: aio_channel(spec, peer) for peer in peers}
         self.stubs = {peer: live_pb2_grpc.NodeStub(c) for peer, c in self.channels.items()}
-        self.health = {s: SenderHealth(s, spec.rise) for s in compute.senders if s in self.failable}
+        self.health = {s: SenderHealth(s, spec.rise) for s in senders if s in self.failable}
         self.features: OrderedDict[str, np.ndarray] = OrderedDict()
         self.outputs: OrderedDict[str, asyncio.Future[Pulled]] = OrderedDict()
         self.flows: dict[tuple[int, ...], bool] = {}
@@ -159,7 +165,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
                     probabilities = result.output if answer is None else answer
         assert probabilities is not None  # the output node always computes, or an exit answered
         alive = result.alive
-        bits = tuple(int(alive.get(node, False)) for node in self.spec.failable)
+        bits = tuple(int(alive.get(node, False)) for node in self.columns)
         guess = answered_by == GUESS
         if guess:  # what the sweep scores without a path: a draw from the training classes
             predictions = self.guesses(request.request_id, len(probabilities))
@@ -181,7 +187,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
 
     def flow(self, alive: dict[str, bool]) -> bool:
         """Whether information reaches this (the output) node with the contributing nodes."""
-        bits = tuple(int(alive.get(node, False)) for node in self.spec.failable)
+        bits = tuple(int(alive.get(node, False)) for node in self.columns)
         if bits not in self.flows:  # failable links are all up live: only processes fail
             links_up = (1,) * len(self.topology.failable_links)
             self.flows[bits] = self.topology.has_information_flow(bits + links_up)
@@ -232,18 +238,21 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             output = self.compute.run_input(features)
             compute_ms = {self.name: 1000 * (time.perf_counter() - started)}
             return self.with_head(Pulled(output, {}, set(), compute_ms))
-        pulled = await asyncio.gather(
-            *(self.pull(s, request_id, rows) for s in self.compute.senders)
+        served = await asyncio.gather(
+            *(self.pull_role(s, request_id, rows) for s in self.compute.senders)
         )
+        pulled = [result for _, result in served]
         alive: dict[str, bool] = {}
         missed: set[str] = set()
         compute_ms: dict[str, float] = {}
         received = []
-        for sender, result in zip(self.compute.senders, pulled, strict=True):
-            if sender in self.failable:
-                alive[sender] = alive.get(sender, False) or result is not None
-                if result is None:
-                    missed.add(sender)
+        for tried, result in served:
+            for process in tried:  # the failed replicas, then the one that answered
+                if process in self.failable:
+                    answered = result is not None and process == tried[-1]
+                    alive[process] = alive.get(process, False) or answered
+                    if not answered:
+                        missed.add(process)
             if result is None:
                 received.append(None)
                 continue
@@ -274,6 +283,19 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         if rule and result.reached and confident(result.answer, self.spec.threshold):
             result.answered_by = self.name
         return result
+
+    async def pull_role(
+        self, sender: str, request_id: str, rows: int
+    ) -> tuple[list[str], Pulled | None]:
+        """The output of ``sender``'s role: its replicas asked in turn until one answers.
+        Returns the processes asked (the answering one last) and its output (None: all dead)."""
+        tried: list[str] = []
+        for process in self.spec.replicas_of(sender):
+            tried.append(process)
+            result = await self.pull(process, request_id, rows)
+            if result is not None:
+                return tried, result
+        return tried, None
 
     async def pull(
         self, sender: str, request_id: str, rows: int, *, head_only: bool = False
@@ -308,7 +330,8 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         try:
             output = None
             if not (head_only or reply.answered_by):
-                output = from_message(reply.tensor, self.compute.sender_specs[sender], rows)
+                spec = self.compute.sender_specs[self.spec.role_of(sender)]
+                output = from_message(reply.tensor, spec, rows)
             answer = None
             if reply.HasField("answer"):
                 answer = from_message(reply.answer, self.compute.answer_spec, rows)

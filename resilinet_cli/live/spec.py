@@ -48,10 +48,12 @@ class DeploymentSpec:
     exits: list[str] = field(default_factory=list)  # nodes with an exit head, in chain order
     exit_rule: str = "fallback"  # or "threshold": an exit sure enough answers at once
     threshold: float = 0.5  # the threshold rule's normalised entropy bound T
+    # standby replicas, (column, primary): each its own process, called when those before fail
+    replicas: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def topology(self) -> Topology:
-        return Topology.from_mapping(
+        topology = Topology.from_mapping(
             {
                 "nodes": self.nodes,
                 "links": self.links,
@@ -60,12 +62,29 @@ class DeploymentSpec:
                 "reliability": {},
             }
         )
+        counts = {node: len(self.replicas_of(node)) for node in self.failable}
+        return topology.with_replicas(counts)
+
+    @property
+    def processes(self) -> list[str]:
+        """One per node and per standby replica (its alive column's name, e.g. ``edge_r2``)."""
+        return [*self.nodes, *(column for column, _ in self.replicas)]
+
+    def replicas_of(self, node: str) -> list[str]:
+        """The processes serving ``node``'s role, in the order receivers call them."""
+        return [node, *(column for column, primary in self.replicas if primary == node)]
+
+    def role_of(self, process: str) -> str:
+        """The node whose role ``process`` serves: itself, or a standby's primary."""
+        return dict(self.replicas).get(process, process)
 
     def address(self, node: str) -> str:
         return f"{self.host}:{self.ports[node]}"
 
     def levels(self) -> dict[str, int]:
-        """Hops from the input: the IoT node is 1, every node one more than its deepest sender.
+        """Per process, the deadlines a pull of it may wait: the IoT node 1, every node one
+        more than its slowest sender, where a sender with R replicas counts R times its own
+        (a receiver may wait for each replica in turn). A standby has its primary's level.
 
         A pull of a node of level L may wait L deadlines: its own upstream may use L - 1.
         """
@@ -73,7 +92,10 @@ class DeploymentSpec:
         levels: dict[str, int] = {}
         for node in topology.nodes:
             senders = [link.src for link in topology.incoming(node)]
-            levels[node] = 1 + max((levels[s] for s in senders), default=0)
+            costs = [levels[s] * len(self.replicas_of(s)) for s in senders]
+            levels[node] = 1 + max(costs, default=0)
+        for column, primary in self.replicas:
+            levels[column] = levels[primary]
         return levels
 
     def write(self, path: Path) -> None:
@@ -89,6 +111,7 @@ class DeploymentSpec:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         raw["links"] = [tuple(k) for k in raw["links"]]
         raw["skips"] = [tuple(k) for k in raw["skips"]]
+        raw["replicas"] = [tuple(k) for k in raw.get("replicas", [])]
         raw["tls"] = Tls(**raw["tls"]) if raw.get("tls") else None
         return cls(**raw)
 
@@ -99,5 +122,6 @@ class DeploymentSpec:
             links=[(k.src, k.dst) for k in topology.links if not k.skip],
             skips=[(k.src, k.dst) for k in topology.skips],
             failable=list(topology.failable),
+            replicas=[tuple(r) for r in topology.replicas],
             **kwargs,  # type: ignore[arg-type]
         )

@@ -1,6 +1,7 @@
 """live.csv against the sweep: per combination seen live, live accuracy beside the simulated one.
 
-live.csv's ``contributed`` bit string (over topology.failable, 1 = contributed) is read as the
+live.csv's ``contributed`` bit string (over topology.alive_columns: the failable nodes, then
+the standby replicas; 1 = contributed) is read as the
 sweep's combination with those nodes alive and every failable link up: live, only node
 processes fail, links never do. For each such combination the sweep's prediction is recomputed
 on exactly the examples that ran under it (``predict_combinations``), so the two accuracies are
@@ -21,7 +22,8 @@ from resilinet_cli.live.chaos import Applied
 from resilinet_cli.topology import Topology
 from resilinet_cli.variants import GUESS, normalised_entropy
 
-# ``contributed``: bit string over topology.failable, 1 = the node contributed to the prediction
+# ``contributed``: bit string over topology.alive_columns (failable nodes, then standby replicas),
+# 1 = the node (replica) contributed to the prediction
 # ``answered_by``: the node whose head answered (the output node: the model's output) or "guess";
 # ``computed``: the nodes that ran their sub-model for the request, space-separated
 LIVE_COLUMNS = [
@@ -112,8 +114,9 @@ def live_combination(topology: Topology, contributed: str) -> tuple[int, ...]:
     Live, only node processes fail (chaos names nodes; a link is a gRPC call that works while
     both ends do), so every failable link of the topology carries data.
     """
-    if len(contributed) != len(topology.failable) or set(contributed) - {"0", "1"}:
-        raise ValueError(f"{contributed!r} is no bit string over {list(topology.failable)}")
+    columns = list(topology.alive_columns)
+    if len(contributed) != len(columns) or set(contributed) - {"0", "1"}:
+        raise ValueError(f"{contributed!r} is no bit string over {columns}")
     return tuple(int(bit) for bit in contributed) + (1,) * len(topology.failable_links)
 
 
