@@ -46,6 +46,7 @@ SLOW_FIXTURES = frozenset(
         "tests/live/test_health_deployment.py::live",
         "tests/live/test_link_deployment.py::linked",
         "tests/live/test_exit_deployment.py::exit_unit",
+        "tests/live/test_replica_deployment.py::units",
     }
 )
 
@@ -170,6 +171,7 @@ SERIAL_PATHS = (
     "tests/live/test_health_deployment.py",  # a hung node must cost one 200 ms deadline
     "tests/live/test_live_eval_restart.py",
     "tests/live/test_exit_deployment.py",  # deployments of its own, timed answers
+    "tests/live/test_replica_deployment.py",  # deployments of its own, hung and killed nodes
 )
 
 

@@ -131,7 +131,9 @@ def stand_in_matters(unit, model, x) -> bool:
     return not np.allclose(trained, zeros, atol=1e-4)
 
 
-@pytest.mark.parametrize("variant", [FULL, HALF])
+# Processes for the Add-merge unit only (each deployment costs ~40 s on 2 cores); the mux unit's
+# per-process computations are chained without processes below, over every mask.
+@pytest.mark.parametrize("variant", [FULL])
 def test_live_equals_simulated_with_replicas_and_stand_ins(units, variant, tmp_path):
     deployment, unit, test, model = deployed(units, variant, tmp_path / "deployment")
     with deployment, LiveClient(deployment.spec) as client:
