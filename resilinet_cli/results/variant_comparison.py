@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -117,14 +118,34 @@ def hardest_setting(config: ExperimentConfig) -> str:
 
 
 def variant_costs(config: ExperimentConfig, out: Path, units: list[Unit]) -> dict[str, NodeCosts]:
-    """Each variant's costs, from its first finished unit's saved model (every iteration of a
-    variant has the same architecture)."""
+    """Each variant's costs, from the saved model of its first unit that keeps one (every
+    iteration of a variant has the same architecture); a variant none of whose units keeps its
+    model (units copied from a committed reference, which leaves models out) is built afresh
+    from the config: parameters and FLOPs do not depend on the weights."""
     costs: dict[str, NodeCosts] = {}
+    by_variant: dict[str, list[Unit]] = {}
     for unit in units:
-        if unit.variant not in costs:
-            model = load_model(unit.folder(out) / layout.MODEL)
-            costs[unit.variant] = node_costs(model, topology_of(config, unit.variant))
+        by_variant.setdefault(unit.variant, []).append(unit)
+    for variant, members in by_variant.items():
+        saved = [
+            u.folder(out) / layout.MODEL for u in members if (u.folder(out) / layout.MODEL).exists()
+        ]
+        model = load_model(saved[0]) if saved else built_afresh(members[0].config(config), variant)
+        costs[variant] = node_costs(model, topology_of(config, variant))
     return costs
+
+
+def built_afresh(config: ExperimentConfig, variant: str) -> Any:
+    """``variant``'s model as ``config`` builds it, untrained (its data gives the shapes)."""
+    from resilinet_cli.data import load_splits
+    from resilinet_cli.models.builder import build_from_config
+    from resilinet_cli.training.inputs import build_inputs
+
+    inputs = build_inputs(load_splits(config.dataset), config, 1, config.seed)
+    model, _ = build_from_config(
+        config, variant, input_shape=inputs.input_shape, num_classes=inputs.num_classes, seed=0
+    )
+    return model
 
 
 def cost_columns(config: ExperimentConfig, costs: NodeCosts | None) -> dict[str, float]:
