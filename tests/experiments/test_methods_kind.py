@@ -4,6 +4,7 @@ model, its cost columns, its paired tests against the reference, and its figure.
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from scipy import stats as scipy_stats
 
 from resilinet_cli.cli import main
 from resilinet_cli.config.loading import load_config
+from resilinet_cli.experiments.pages import finished_units
 from resilinet_cli.results import variant_comparison as vc
 
 CONFIG = """\
@@ -174,3 +176,20 @@ def test_rows_labels_and_the_hardest_setting(tmp_path: Path) -> None:
     assert vc.label(exits[0], []) == "vanilla+exits (fallback)"
     assert vc.hardest_setting(config) == "hazardous"
     assert vc.total({"params_a": 3, "params_b": 4, "flops_a": 100}, "params") == 7
+
+
+def test_units_without_their_model_are_costed_from_the_architecture(
+    methods_run: Path, tmp_path: Path
+) -> None:
+    """Units copied from a committed reference keep no model: their variant's costs are those
+    of the same architecture built afresh, equal to the saved model's."""
+    copy = tmp_path / "run"
+    shutil.copytree(methods_run, copy)
+    for model in (copy / "runs" / "vanilla+exits").glob("iter-*/model.keras"):
+        model.unlink()
+    config = load_config(copy / "config.yaml")
+    units = list(finished_units(methods_run, config))
+    saved = vc.variant_costs(config, methods_run, units)
+    afresh = vc.variant_costs(config, copy, units)
+    assert afresh["vanilla+exits"] == saved["vanilla+exits"]
+    assert afresh["vanilla"] == saved["vanilla"]
