@@ -29,7 +29,9 @@ LABELS = (
 )  # fmt: skip
 # keys of a ``techniques:`` definition that only choose how its units are scored
 SCORING_ONLY = ("threshold", "target_exit_rate", "max_accuracy_drop")
-COPIED = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS)
+# exits.json: a calibrated T belongs to the combinations it scored (and to a donor without its
+# model, such as a committed reference's unit, which cannot be calibrated again)
+COPIED = (layout.MODEL, layout.HISTORY, layout.COMBINATIONS, layout.EXITS)
 
 
 def training_key(

@@ -225,3 +225,28 @@ def test_a_definition_with_a_target_calibrates_every_run_itself(calibrated, tmp_
     assert code == 0, stderr
     assert exits_json(tmp_path / "other")["target"] == 0.25
     assert exits_json(tmp_path / "other")["validation"]["exit_rate"] >= 0.25
+
+
+def test_a_copy_from_a_reference_keeps_its_calibrated_t(calibrated, tmp_path) -> None:
+    """A committed reference's unit has no model to calibrate again: its copy takes the donor's
+    exits.json with the combinations that T scored, in the copy's checksums."""
+    from resilinet_cli.results import references
+
+    targeted = CONFIG.replace(
+        "{exits: [edge, fog1]}", "{exits: [edge, fog1], target_exit_rate: 0.5}"
+    )
+    (tmp_path / "targeted.yaml").write_text(targeted)
+    out = tmp_path / "run"
+    code, _, stderr = invoke("run", tmp_path / "targeted.yaml", "--out", out,
+                             "--reuse-from", calibrated["before"])  # fmt: skip
+    assert code == 0, stderr
+    reference = tmp_path / "donors" / "reference"
+    references.promote(out, reference, "make reproduce-paper")
+    assert not (reference / UNIT / layout.MODEL).exists()
+    copy = tmp_path / "copy"
+    code, _, stderr = invoke("run", tmp_path / "targeted.yaml", "--out", copy,
+                             "--reuse-from", tmp_path / "donors")  # fmt: skip
+    assert code == 0, stderr
+    assert exits_json(copy) == exits_json(out)
+    record = json.loads((copy / UNIT / layout.RECORD).read_text())
+    assert layout.EXITS in record[integrity.FILES]
