@@ -193,3 +193,14 @@ def test_units_without_their_model_are_costed_from_the_architecture(
     afresh = vc.variant_costs(config, copy, units)
     assert afresh["vanilla+exits"] == saved["vanilla+exits"]
     assert afresh["vanilla"] == saved["vanilla"]
+
+
+def test_defined_variants_take_their_bases_colour_and_a_marker_of_their_own() -> None:
+    from resilinet_cli.results.figure_style import VARIANT_COLOURS
+    from resilinet_cli.results.method_figure import row_styles
+
+    styles = row_styles(["vanilla", "vanilla+exits", "vanilla+standby", "resilinet+standin"])
+    assert styles["vanilla"] == (VARIANT_COLOURS["vanilla"], "o")
+    assert styles["vanilla+exits"] == (VARIANT_COLOURS["vanilla+exits"], "o")
+    assert styles["vanilla+standby"] == (VARIANT_COLOURS["vanilla"], "^")
+    assert styles["resilinet+standin"] == (VARIANT_COLOURS["resilinet"], "v")
