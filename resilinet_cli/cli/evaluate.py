@@ -145,10 +145,7 @@ def evaluate(
     run_dir, models = locate_models(target)
     cfg = run_config(run_dir, data_dir)
     topology = topology_of(cfg)
-    replicas: dict[str, int] = {}
-    for _, node in cfg.replica_columns():  # --failures may name any variant's replica
-        replicas[node] = replicas.get(node, 1) + 1
-    named = topology.with_replicas(replicas)
+    named = topology.with_replicas(cfg.replica_counts())  # --failures: any variant's replica
     dead = parse_failures(failures, named)
     failed = (
         None if dead is None else [c for c, a in zip(named.columns, dead, strict=True) if not a]

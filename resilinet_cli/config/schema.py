@@ -30,7 +30,7 @@ from resilinet_cli.config.generate import GENERATORS
 from resilinet_cli.config.messages import blame, format_errors, semantic_problems
 from resilinet_cli.config.overrides import Edit, apply_override
 from resilinet_cli.errors import ConfigError, unknown_choice
-from resilinet_cli.topology import replica_name
+from resilinet_cli.topology import Topology
 from resilinet_cli.variants import DEFAULT_THRESHOLD, Variant, lookup
 
 VariantName = Literal["vanilla", "deepfogguard", "resilinet", "resilinet_plus"]
@@ -535,15 +535,19 @@ class ExperimentConfig(_Section):
         """The registry entry of a variant this config names (built in or defined here)."""
         return lookup(name, self.techniques)
 
-    def replica_columns(self) -> list[tuple[str, str]]:
-        """(column, primary) of every standby replica a defined variant has, in column order:
-        what its failure models may name besides the failable nodes."""
+    def replica_counts(self) -> dict[str, int]:
+        """Per replicated node, the most replicas any defined variant gives it."""
         counts: dict[str, int] = {}
         for spec in self.techniques.values():
             for node, count in spec.replicas.items():
                 counts[node] = max(counts.get(node, 1), count)
-        return [(replica_name(node, k), node) for node in self.topology.failable
-                for k in range(2, counts.get(node, 1) + 1)]  # fmt: skip
+        return counts
+
+    def replica_columns(self) -> list[tuple[str, str]]:
+        """(column, primary) of every standby replica a defined variant has, in column order:
+        what its failure models may name besides the failable nodes."""
+        topology = Topology.from_config(self.topology)
+        return list(topology.with_replicas(self.replica_counts()).replicas)
 
     def iterations_of(self, variant: str) -> int:
         """How many iterations ``variant`` runs: its own count, else ``iterations``."""

@@ -193,10 +193,9 @@ def test_a_missing_folder_or_a_committed_reference_is_refused(calibrated, tmp_pa
     assert not (copy / UNIT / layout.EXITS).exists()
 
 
-def test_a_definition_with_a_target_calibrates_every_run_itself(calibrated, tmp_path) -> None:
-    """``target_exit_rate`` under techniques: the run copies the trained units (the key leaves
-    the target out) and calibrates them as calibrate-exits would; the next run changes nothing,
-    and another target calibrates again."""
+def targeted_run(calibrated, tmp_path) -> tuple[str, Path]:
+    """The config with ``target_exit_rate: 0.5`` (written to targeted.yaml) and its run, which
+    copies the trained units from the calibrated fixture's run before calibration."""
     targeted = CONFIG.replace(
         "{exits: [edge, fog1]}", "{exits: [edge, fog1], target_exit_rate: 0.5}"
     )
@@ -205,6 +204,14 @@ def test_a_definition_with_a_target_calibrates_every_run_itself(calibrated, tmp_
     code, _, stderr = invoke("run", tmp_path / "targeted.yaml", "--out", out,
                              "--reuse-from", calibrated["before"])  # fmt: skip
     assert code == 0, stderr
+    return targeted, out
+
+
+def test_a_definition_with_a_target_calibrates_every_run_itself(calibrated, tmp_path) -> None:
+    """``target_exit_rate`` under techniques: the run copies the trained units (the key leaves
+    the target out) and calibrates them as calibrate-exits would; the next run changes nothing,
+    and another target calibrates again."""
+    targeted, out = targeted_run(calibrated, tmp_path)
     assert exits_json(out) == exits_json(calibrated["out"])  # the same T, chosen the same way
     assert (out / UNIT / layout.COMBINATIONS).read_bytes() == (
         calibrated["out"] / UNIT / layout.COMBINATIONS
@@ -232,14 +239,7 @@ def test_a_copy_from_a_reference_keeps_its_calibrated_t(calibrated, tmp_path) ->
     exits.json with the combinations that T scored, in the copy's checksums."""
     from resilinet_cli.results import references
 
-    targeted = CONFIG.replace(
-        "{exits: [edge, fog1]}", "{exits: [edge, fog1], target_exit_rate: 0.5}"
-    )
-    (tmp_path / "targeted.yaml").write_text(targeted)
-    out = tmp_path / "run"
-    code, _, stderr = invoke("run", tmp_path / "targeted.yaml", "--out", out,
-                             "--reuse-from", calibrated["before"])  # fmt: skip
-    assert code == 0, stderr
+    _, out = targeted_run(calibrated, tmp_path)
     reference = tmp_path / "donors" / "reference"
     references.promote(out, reference, "make reproduce-paper")
     assert not (reference / UNIT / layout.MODEL).exists()
