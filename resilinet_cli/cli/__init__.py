@@ -11,6 +11,7 @@ from resilinet_cli.cli import (  # noqa: F401
     report,
     reproduce,
     run,
+    search,
 )
 from resilinet_cli.cli.app import main
 

@@ -51,6 +51,10 @@ class Invocation:
 
 
 _INVOCATION: ContextVar[Invocation | None] = ContextVar("resilinet_invocation", default=None)
+# Callbacks a caller adds to every unit trained in its block (a search trial reports each epoch
+# to Ray Tune): called with the unit's config, variant and inputs, each returns a callback list.
+EpochObserver = Callable[[ExperimentConfig, str, Any], list[Any]]
+_OBSERVERS: ContextVar[tuple[EpochObserver, ...]] = ContextVar("resilinet_epochs", default=())
 
 
 def current_invocation() -> Invocation:
@@ -66,6 +70,17 @@ def invoked(invocation: Invocation) -> Iterator[None]:
         yield
     finally:
         _INVOCATION.reset(token)
+
+
+@contextmanager
+def observing_epochs(observer: EpochObserver) -> Iterator[None]:
+    """Units trained in this process, in this block, also run ``observer``'s epoch callbacks
+    (after the epoch sweep, before the loggers: what they add to the logs is recorded)."""
+    token = _OBSERVERS.set((*_OBSERVERS.get(), observer))
+    try:
+        yield
+    finally:
+        _OBSERVERS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -187,6 +202,7 @@ def run_unit(
                 loss_weights=config.variant(unit.variant).loss_weights(),
                 epoch_callbacks=[
                     *epoch_sweeps(config, unit.variant, inputs),  # before the logger logs them
+                    *(c for watch in _OBSERVERS.get() for c in watch(config, unit.variant, inputs)),
                     *([tensorboard.epoch_logger(folder)] if logs else []),
                 ],
             )

@@ -1,0 +1,115 @@
+"""REPORT.md of a search: how it was run (the methods block), its front, and what it cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from resilinet_cli import atomic
+from resilinet_cli.search.outputs import FRONT_PNG, PARETO_CSV, TRIALS_CSV, Timing, epochs_saved
+from resilinet_cli.search.plan import SearchPlan
+
+
+def methods_block(plan: SearchPlan, command: str) -> list[str]:
+    """How the search ran, in enough detail to run it again."""
+    space = plan.space
+    sampler = {
+        "grid": "a full grid of every candidate that fits",
+        "tpe": f"Optuna's TPE sampler (seed {space.seed}), {space.trials} trials",
+        "nsga2": f"Optuna's NSGA-II (population {space.population or 50}, seed {space.seed}), "
+        f"{space.trials} trials",
+    }[space.sampler]
+    asha = (
+        f"ASHA on the validation objective per epoch (grace {space.asha.grace_epochs} epoch, "
+        f"reduction factor {space.asha.reduction_factor})"
+        if space.asha is not False
+        else "no early stopping (every trial trains its whole budget)"
+    )
+    pruned = sum(1 for c in plan.candidates if c.pruned)
+    lines = [
+        "## Methods",
+        "",
+        f"- Command: `{command}`",
+        f"- Space: {len(plan.choices)} designs, {len(plan.candidates)} distinct trainings "
+        f"(designs that train the same model share one), {pruned} pruned by the constraints "
+        "before training.",
+        f"- Search: {sampler}; {asha}; at most {space.max_concurrent_trials} trial(s) at once, "
+        f"{space.cpus_per_trial:g} CPUs each; a failed trial is retried.",
+        f"- Objective: expected accuracy under `{plan.objective}` on the validation split, "
+        f"computed exactly from each epoch's sweep of every failure combination; worst case "
+        f"over the combinations with probability >= {space.epsilon:g}. Designs are chosen on "
+        "validation numbers (`val_*`); the test split's (`test_*`) stand beside them.",
+        f"- Costs minimised: {', '.join(f'`{c}`' for c in space.minimise)}; FLOPs and bytes "
+        "per example from the built model (TensorFlow's profiler; a multiply-add is 2 FLOPs); "
+        "latency estimated for a healthy network (the longest path of node compute and link "
+        "transfer).",
+    ]
+    for figure, source in sorted(plan.sources.items()):
+        lines.append(f"  - `{figure}`: {source}")
+    return lines
+
+
+def write_report(
+    out: Path, plan: SearchPlan, table: pd.DataFrame, front: pd.DataFrame, timing: Timing,
+    command: str,
+) -> Path:  # fmt: skip
+    """REPORT.md beside trials.csv."""
+    saved = epochs_saved(table) if len(table) else None
+    states = table["state"].value_counts().to_dict() if len(table) else {}
+    trained = table[table["state"].isin(["finished", "stopped"])] if len(table) else table
+    busy = float(trained["seconds"].sum()) if len(trained) else 0.0
+    runs = int(trained["trials"].sum()) if len(trained) else 0
+    lines = [
+        f"# Search: {plan.config.name}",
+        "",
+        f"Front: [{PARETO_CSV}]({PARETO_CSV}); every trial: [{TRIALS_CSV}]({TRIALS_CSV}); "
+        f"figure: [{FRONT_PNG}]({FRONT_PNG}).",
+        "",
+        *methods_block(plan, command),
+        "",
+        "## Trials",
+        "",
+        "- States: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
+        f"- Training epochs ASHA saved against every tried candidate trained to its budget: "
+        + (f"{100 * saved:.1f} %" if saved is not None else "-"),
+        f"- This invocation: {timing.wall_seconds / 60:.1f} min of search; "
+        + (
+            f"{3600 * runs / timing.wall_seconds:.1f} trials per hour; "
+            if timing.wall_seconds and runs
+            else ""
+        )  # fmt: skip
+        + (
+            f"Tune's overhead {max(0.0, timing.wall_seconds * timing.concurrency - busy) / runs:.1f}"
+            " s per trial (wall time x concurrency, less the time inside trials, per trial)"
+            if runs
+            else ""
+        ),
+        "",
+        "## Front",
+        "",
+        front_markdown(front, plan) if len(front) else "No finished trial yet.",
+        "",
+    ]
+    path = out / "REPORT.md"
+    atomic.write_text(path, "\n".join(lines))
+    return path
+
+
+def front_markdown(front: pd.DataFrame, plan: SearchPlan) -> str:
+    """The front as a table: the design, its costs, validation and test accuracy (%)."""
+    objective = plan.objective
+    columns = ["variant", "cut", "partition", "skips", "failout", "epochs", *plan.space.minimise]
+    columns = [c for c in columns if c in front and front[c].astype(str).ne("").any()]
+    headers = [*columns, f"val {objective} %", f"test {objective} %",
+               f"test worst {objective} %"]  # fmt: skip
+    rows = []
+    for _, row in front.iterrows():
+        rows.append([
+            *(f"{row[c]:,.4g}" if c in plan.space.minimise else row[c] for c in columns),
+            f"{100 * row.get(f'val_expected_{objective}', float('nan')):.2f}",
+            f"{100 * row.get(f'test_expected_{objective}', float('nan')):.2f}",
+            f"{100 * row.get(f'test_worst_{objective}', float('nan')):.2f}",
+        ])  # fmt: skip
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)

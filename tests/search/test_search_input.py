@@ -1,0 +1,78 @@
+"""`resilinet search` refuses bad input in one line with exit code 2, before anything trains;
+its dry run lists the candidates after pruning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from search_helpers import GRID_SPACE, SMALL_CONFIG, with_changes, write
+
+from resilinet_cli.cli import main
+
+
+def search(tmp_path: Path, space: dict, config: dict = SMALL_CONFIG, *extra: str):
+    config_file = write(tmp_path, "config.yaml", config)
+    space_file = write(tmp_path, "space.yaml", space)
+    args = ["search", str(config_file), "--space", str(space_file), "--out",
+            str(tmp_path / "out"), *extra]  # fmt: skip
+    return CliRunner().invoke(main, args)
+
+
+def dims(**changes):
+    return {**GRID_SPACE["dimensions"], **changes}
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        (with_changes(GRID_SPACE, sampel="tpe"), "space.yaml: sampel: unknown key 'sampel' (did you mean 'sampler'?"),
+        (with_changes(GRID_SPACE, sampler="tpee"), "space.yaml: sampler: unknown"),
+        (with_changes(GRID_SPACE, dimensions=dims(failout=[1.5])), "space.yaml: dimensions.failout[0]: Input should be less than or equal to 1"),
+        (with_changes(GRID_SPACE, dimensions=dims(skips=[["iot->fog1"]])), "space.yaml: dimensions.skips[0]: unknown skip hyperconnection 'iot->fog1' (did you mean 'iot->fog2'?"),
+        (with_changes(GRID_SPACE, dimensions=dims(variant=["resilinett"])), "space.yaml: dimensions.variant[0]:"),
+        (with_changes(GRID_SPACE, dimensions=dims(partition=[3])), "space.yaml: dimensions.partition[0]: the mlp family has partitions 1, 2"),
+        (with_changes(GRID_SPACE, dimensions=dims(cut=[{"iot": "a", "edge": "b"}])), "space.yaml: dimensions.cut: the mlp family has no cut points"),
+        (with_changes(GRID_SPACE, dimensions=dims(epochs=[])), "space.yaml: dimensions.epochs: give at least one value"),
+        (with_changes(GRID_SPACE, objective="hazardus"), "space.yaml: objective: unknown objective 'hazardus' (did you mean 'hazardous'?"),
+        (with_changes(GRID_SPACE, minimise=["flops_fog3"]), "space.yaml: minimise[0]: unknown cost 'flops_fog3'"),
+        (with_changes(GRID_SPACE, minimise=["energy"]), "space.yaml: minimise: unknown cost 'energy'"),
+        (with_changes(GRID_SPACE, trials=4), "space.yaml: trials: a grid runs every candidate"),
+        (with_changes(GRID_SPACE, sampler="tpe"), "space.yaml: trials: say how many trials the tpe runs"),
+        (with_changes(GRID_SPACE, sampler="nsga2", trials=24, population=20), "space.yaml: sampler: nsga2 with population 20 needs at least 40 trials"),
+        (with_changes(GRID_SPACE, constraints={"max_flops": {"fogg": 1}}), "space.yaml: constraints.max_flops.fogg: unknown device 'fogg'"),
+        (with_changes(GRID_SPACE, constraints={"max_latency_ms": 1}), "space.yaml: 0 of 8 candidates fit: the smallest latency_ms is"),
+        (with_changes(GRID_SPACE, constraints={"max_flops": {"edge": 1, "cloud": 1e12}}), "space.yaml: 0 of 8 candidates fit: the smallest flops_edge is"),
+    ],
+)  # fmt: skip
+def test_a_bad_space_is_refused_in_one_line(tmp_path, space, message) -> None:
+    result = search(tmp_path, space)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert message in lines[0]
+    assert not (tmp_path / "out").exists()  # nothing written, nothing trained
+
+
+def test_a_cost_model_missing_a_link_is_refused(tmp_path) -> None:
+    config = {**SMALL_CONFIG, "costs": {"devices": {n: {"flops_per_second": 1e9} for n in
+              ("iot", "edge", "fog2", "fog1", "cloud")}}}  # fmt: skip
+    config["base"] = SMALL_CONFIG["base"].replace("search/digits_mlp.yaml", "quickstart.yaml")
+    result = search(tmp_path, GRID_SPACE, config)
+    assert result.exit_code == 2, result.output
+    assert "costs.links" in result.stderr and "resilinet measure" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_dry_run_lists_the_candidates_after_pruning(tmp_path) -> None:
+    space = with_changes(GRID_SPACE, constraints={"max_latency_ms": 60})
+    result = search(tmp_path, space, SMALL_CONFIG, "--dry-run")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if "resilinet partition=" in line]
+    assert len(rows) == 8
+    pruned = [row for row in rows if "latency_ms" in row.split()[-4:][0] or "> 60" in row]
+    assert len(pruned) == 4  # every design with the slow iot->fog2 skip
+    assert all("skips=iot->fog2" in row for row in pruned)
+    assert "8 designs, 8 distinct trainings, 4 fit the constraints" in result.stdout
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,183 @@
+"""`resilinet search` end to end on an 8-candidate, 2-epoch grid: killed and resumed without
+retraining a finished trial; the same pareto.csv and trials.csv from a 2-node Ray cluster; and
+an Optuna search with ASHA whose stopped trials stay off the front."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from paths import ROOT
+from search_helpers import GRID_SPACE, SMALL_CONFIG, with_changes, write
+
+TIMEOUT = 300  # seconds any one search may take here
+SCORES = ["val_expected_hazardous", "test_expected_hazardous", "test_worst_hazardous"]
+DESIGN = ["candidate", "variant", "partition", "skips", "failout", "epochs", "state"]
+
+
+def command(config: Path, space: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "resilinet_cli", "search", str(config), "--space", str(space),
+            "--out", str(out), *extra]  # fmt: skip
+
+
+def finished_units(out: Path) -> dict[str, str]:
+    """Trial id -> the 'finished' time its unit record holds, for every finished unit."""
+    found = {}
+    for record in (out / "trials").glob("*/runs/*/iter-1/run.json"):
+        data = json.loads(record.read_text(encoding="utf-8"))
+        if data.get("status") == "done":
+            found[record.parents[3].name] = data.get("finished") or data["started"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("search_inputs")
+    return write(folder, "config.yaml", SMALL_CONFIG), write(folder, "space.yaml", GRID_SPACE)
+
+
+@pytest.fixture(scope="module")
+def resumed(inputs, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A grid search killed (SIGKILL to its process group) once two trials finished, then run
+    again by the same command to the end; and what was finished before the kill."""
+    config, space = inputs
+    out = tmp_path_factory.mktemp("search") / "grid"
+    process = subprocess.Popen(command(config, space, out), cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while len(finished_units(out)) < 2 and process.poll() is None:
+            assert time.monotonic() < deadline, "no trial finished in time"
+            time.sleep(0.5)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the driver and the Ray processes it started
+        process.wait()
+    before = finished_units(out)
+    assert 2 <= len(before) < 8
+    rerun = subprocess.run(command(config, space, out), cwd=ROOT, capture_output=True,
+                           text=True, timeout=TIMEOUT)  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    return out, before
+
+
+def test_a_killed_search_resumes_without_retraining_finished_trials(resumed) -> None:
+    out, before = resumed
+    after = finished_units(out)
+    assert len(after) == 8
+    assert {trial: after[trial] for trial in before} == before  # not trained again
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 8 and set(trials["state"]) == {"finished"}
+    assert trials[SCORES].notna().all().all()
+    assert trials["val_expected_hazardous"].between(0, 1).all()
+
+
+def test_the_front_is_the_non_dominated_finished_trials(resumed) -> None:
+    out, _ = resumed
+    trials = pd.read_csv(out / "trials.csv")
+    pareto = pd.read_csv(out / "pareto.csv")
+    accuracy, latency = trials["val_expected_hazardous"], trials["latency_ms"]
+    expected = {
+        row.candidate
+        for row in trials.itertuples()
+        if not any(
+            (accuracy[j] >= row.val_expected_hazardous and latency[j] <= row.latency_ms)
+            and (accuracy[j] > row.val_expected_hazardous or latency[j] < row.latency_ms)
+            for j in trials.index
+        )
+    }
+    assert set(pareto["candidate"]) == expected
+    assert list(pareto["latency_ms"]) == sorted(pareto["latency_ms"])
+    report = (out / "REPORT.md").read_text(encoding="utf-8")
+    assert "## Methods" in report and "a full grid" in report and "## Front" in report
+    assert (out / "front.png").stat().st_size > 10_000
+
+
+def test_every_trial_folder_is_a_run_folder(resumed) -> None:
+    """`resilinet evaluate` works on a trial as on any run."""
+    from click.testing import CliRunner
+
+    from resilinet_cli.cli import main
+
+    out, _ = resumed
+    trial = next(iter(sorted((out / "trials").iterdir())))
+    result = CliRunner().invoke(main, ["evaluate", str(trial), "--failures", "fog1"])
+    assert result.exit_code == 0, result.output
+    assert "fog1" in result.output
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A 2-node loopback Ray cluster, one CPU each, so that trials spread over both."""
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_a_cluster_without_shared_storage_is_refused(inputs, cluster, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from resilinet_cli.cli import main
+
+    config, space = inputs
+    result = CliRunner().invoke(main, command(config, space, tmp_path / "out",
+                                              "--address", cluster.address)[3:])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "this cluster has 2 nodes; give --storage DIR" in lines[0]
+
+
+def test_a_two_node_cluster_finds_the_same_front(inputs, cluster, resumed, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from resilinet_cli.cli import main
+
+    config, space = inputs
+    out, shared = tmp_path / "out", tmp_path / "shared"
+    args = command(config, space, out, "--address", cluster.address, "--storage", str(shared))
+    result = CliRunner().invoke(main, args[3:])
+    assert result.exit_code == 0, result.output
+    assert len(list((shared / "trials").iterdir())) == 8
+    local, remote = resumed[0], out
+    for name in ("pareto.csv", "trials.csv"):
+        here = pd.read_csv(local / name)[DESIGN + SCORES]
+        there = pd.read_csv(remote / name)[DESIGN + SCORES]
+        pd.testing.assert_frame_equal(here, there)
+
+
+def test_an_optuna_search_with_asha_keeps_stopped_trials_off_the_front(inputs, tmp_path) -> None:
+    config, _ = inputs
+    space = with_changes(GRID_SPACE, sampler="tpe", trials=6, seed=0,
+                         asha={"grace_epochs": 1, "reduction_factor": 2})  # fmt: skip
+    space["dimensions"] = {**GRID_SPACE["dimensions"], "epochs": [3]}
+    space_file = write(tmp_path, "space.yaml", space)
+    run = subprocess.run(command(config, space_file, tmp_path / "out"), cwd=ROOT,
+                         capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert set(trials["state"]) <= {"finished", "stopped"}
+    stopped = trials[trials["state"] == "stopped"]
+    assert len(stopped) >= 1 and (stopped["epochs_trained"] < 3).all()
+    assert not stopped["on_front"].any()
+    pareto = pd.read_csv(tmp_path / "out" / "pareto.csv")
+    assert set(pareto["state"]) == {"finished"}
+    report = (tmp_path / "out" / "REPORT.md").read_text(encoding="utf-8")
+    assert "TPE sampler (seed 0), 6 trials" in report
+    saved = float(report.split("against every tried candidate trained to its budget: ")[1].split(" %")[0])
+    expected = 1 - trials["epochs_trained"].sum() / trials["epochs"].sum()
+    assert saved == pytest.approx(100 * expected, abs=0.05) and saved > 0
