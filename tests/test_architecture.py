@@ -28,6 +28,7 @@ STAGES = [
     {"results"},
     {"experiments"},
     {"live"},  # the live runtime: deploys a unit's model (experiments' reading of it)
+    {"search"},
     {"api"},
     {"cli", "__main__"},
 ]  # fmt: skip

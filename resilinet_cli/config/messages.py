@@ -19,7 +19,7 @@ from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.config.overrides import Edit, plain_edit
 from resilinet_cli.config.yaml_file import read_yaml
 from resilinet_cli.errors import unknown_choice
-from resilinet_cli.topology import Topology, replica_name, topology_problems
+from resilinet_cli.topology import Topology, link_name, replica_name, topology_problems
 from resilinet_cli.variants import VARIANTS, base_of, stand_in_slots, variant_topology
 
 # list keys that a command-line flag sets too, for the "write a list" hint
@@ -213,6 +213,7 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
         problems += failure_model_problems(
             model, f"failure_models.{name}", config.topology, config.replica_columns()
         )
+    problems += costs_problems(config)
     if config.model.name == "keras":
         return problems + keras_problems(config.model, config.topology.nodes)
     receivers = config.topology.nodes[1:]
@@ -241,6 +242,25 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
                 + "set model.layers_per_node instead"
             )
             problems.append(("model.partition", message))
+    return problems
+
+
+def costs_problems(config: Any) -> list[tuple[str, str]]:
+    """Each ``costs:`` device is a node or standby replica, each link one of the topology's:
+    a misspelt name would otherwise leave its figure unused and the real one missing. Missing
+    figures are refused later, only where a cost model needs them (search/cost_model.py)."""
+    if not config.costs.devices and not config.costs.links:
+        return []
+    topology = config.topology
+    devices = [*topology.nodes, *(column for column, _ in config.replica_columns())]
+    links = [link_name(a, b) for a, b in [*topology.links, *topology.skips]]
+    problems = []
+    for device in config.costs.devices:
+        if device not in devices:
+            problems.append((f"costs.devices.{device}", unknown_choice("device", device, devices)))
+    for link in config.costs.links:
+        if link not in links:
+            problems.append((f"costs.links.{link}", unknown_choice("link", link, links)))
     return problems
 
 

@@ -488,6 +488,38 @@ class TechniqueConfig(_Section):
     )
 
 
+GIVEN = "given in the config"  # a figure's source when the config does not say
+
+
+class DeviceCostConfig(_Section):
+    """One device's compute figure for the cost model (resilinet_cli/search/cost_model.py)."""
+
+    flops_per_second: PositiveFloat = Field(
+        description="FLOPs per second it computes (TensorFlow's count: a multiply-add is 2)"
+    )
+    source: str = Field(default=GIVEN, description="where the figure came from (reported)")
+
+
+class LinkCostConfig(_Section):
+    """One link's figures: time to send b bytes = latency_ms + 8 b / bandwidth seconds."""
+
+    bandwidth: PositiveFloat = Field(description="payload bits per second")
+    latency_ms: NonNegativeFloat = Field(description="one-way latency of a message, in ms")
+    source: str = Field(default=GIVEN, description="where the figures came from (reported)")
+
+
+class CostsConfig(_Section):
+    """``costs:``: what the cost model scores designs with. It only scores: never in the config
+    hash nor in a unit's training key, so adding or changing a figure retrains nothing."""
+
+    devices: dict[str, DeviceCostConfig] = Field(
+        default={}, description="per topology node (or standby replica such as edge_r2)"
+    )
+    links: dict[str, LinkCostConfig] = Field(
+        default={}, description="per link of the topology, 'src->dst' (chain links and skips)"
+    )
+
+
 class ExperimentConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -529,6 +561,11 @@ class ExperimentConfig(_Section):
     )
     stats: StatsConfig = Field(
         default=StatsConfig(), exclude_if=lambda section: section == StatsConfig()
+    )
+    costs: CostsConfig = Field(
+        default=CostsConfig(),
+        exclude_if=lambda section: section == CostsConfig(),
+        description="device and link figures of the cost model (resilinet search, measure)",
     )
 
     def variant(self, name: str) -> Variant:
@@ -598,11 +635,12 @@ class ExperimentConfig(_Section):
         resume on a machine that keeps its data elsewhere, or with other resources (a data set
         of the user's own is named by its ``digest``). Failure models
         only score finished units: adding one to a finished run rescores it; ``stats`` only
-        reports.
+        reports; ``costs`` only scores designs (resilinet search).
         """
         identity = training_identity(self, self.to_dict())
         identity.pop("resources", None)
         identity.pop("stats", None)
+        identity.pop("costs", None)
         identity["dataset"] = data_identity(identity["dataset"])
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
