@@ -21,6 +21,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from resilinet_cli.config import ExperimentConfig
@@ -103,6 +104,22 @@ class CostModel:
             for name, figure in config.costs.links.items()
         }
         return cls(devices, links, source_file)
+
+    @classmethod
+    def from_file(cls, path: Path, config: ExperimentConfig) -> CostModel:
+        """The figures of a ``costs:`` file (``resilinet measure`` writes one; ``resilinet
+        search --costs FILE``) for ``config``'s topology, checked as the config's own section
+        is: an unknown key, device or link is one line naming the file and the key."""
+        from resilinet_cli.config.schema import validate_config
+        from resilinet_cli.config.yaml_file import read_yaml
+
+        data = read_yaml(path)
+        if not isinstance(data, dict) or set(data) != {"costs"}:
+            keys = ", ".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
+            raise ConfigError(f"{path.name}: expected one top-level key costs: (got {keys})")
+        raw = config.to_dict()
+        raw["costs"] = data["costs"]
+        return cls.from_config(validate_config(raw, path.name), path.name)
 
     def sources(self) -> dict[str, str]:
         """Where every figure came from, keyed as in the config: ``costs.devices.iot``,
