@@ -29,7 +29,7 @@ from resilinet_cli.config.schema import GIVEN
 from resilinet_cli.errors import ConfigError
 from resilinet_cli.topology import LINK_ARROW, Link, Topology, link_name
 
-MEASURE_HINT = "resilinet measure CONFIG writes measured figures"
+MEASURE_HINT = "resilinet measure CONFIG"
 
 
 @dataclass(frozen=True)
@@ -145,10 +145,11 @@ class CostModel:
         return figure.transfer_ms(size)
 
     def _missing(self, key: str, figures: str) -> ConfigError:
-        name = key.rsplit(".", 1)[1]
+        section, name = key.rsplit(".", 1)
         return ConfigError(
-            f"{self.source_file}: {key}: no figure, and the latency needs it; give it "
-            f"('{name}: {{{figures}}}') or pass the file {MEASURE_HINT}"
+            f"{self.source_file}: {key}: no figure, and the latency needs it; give it under "
+            f"{section} ({name}: {{{figures}}}) or run `{MEASURE_HINT}` and pass the file it "
+            "writes"
         )
 
     def latency(
