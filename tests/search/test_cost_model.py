@@ -213,11 +213,12 @@ def test_analytic_costs_equal_the_built_models(
         assert fast.latency_ms == pytest.approx(built.latency_ms, rel=1e-2)
 
 
-def test_bad_cuts_are_refused(byom: ExperimentConfig) -> None:
-    profile = NetworkProfile.from_config(byom)
-    topology = topology_of(byom, "vanilla")
+def test_bad_cuts_are_refused(small_config: ExperimentConfig) -> None:
+    profile = NetworkProfile.from_config(small_config)
+    topology = topology_of(small_config, "vanilla")
     with pytest.raises(ValueError, match="running order"):
-        profile.costs({"iot": "block_5_add", "edge": "block_2_add", "fog": "block_12_add"},
-                      topology)  # fmt: skip
+        profile.costs({"iot": "c2", "edge": "c1", "fog": "d1"}, topology)
+    with pytest.raises(ValueError, match="running order"):  # no such cut point
+        profile.costs({"iot": "c1", "edge": "c2", "fog": "gap_nope"}, topology)
     with pytest.raises(ValueError, match="exactly"):
-        profile.costs({"iot": "block_5_add"}, topology)
+        profile.costs({"iot": "c1"}, topology)
