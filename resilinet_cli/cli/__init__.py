@@ -7,6 +7,7 @@ from resilinet_cli.cli import (  # noqa: F401
     data,
     evaluate,
     live,
+    measure,
     partition,
     report,
     reproduce,
