@@ -15,7 +15,7 @@ install: $(STAMP)
 # (Re)install when the package metadata changes.
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,ray,mlflow]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,ray,mlflow,search]'
 	touch $(STAMP)
 
 # The CUDA build of TensorFlow in place of tensorflow-cpu (same version, same code path).

@@ -40,6 +40,9 @@ SLOW_FIXTURES = frozenset(
         "tests/results/test_damaged_folders.py::smoke_reproduced",
         # a Ray cluster
         "tests/experiments/test_cluster.py::cluster",
+        "tests/search/test_search_runs.py::cluster",
+        "tests/search/test_search_runs.py::resumed",  # searches killed and resumed
+        "tests/search/test_classics.py::network",  # keras.applications networks, profiled
         # live deployments: node processes
         "live_run",
         "tests/live/test_cnn_deployment.py::cnn",
@@ -63,6 +66,10 @@ SLOW_PATHS = (
     "tests/data/test_own_data_runs.py",
     "tests/experiments/test_pool.py",
     "tests/experiments/test_cluster.py",
+    "tests/search/test_search_runs.py",  # searches on Ray Tune: trainings in worker processes
+    "tests/search/test_search_input.py",  # builds and profiles each candidate's model
+    "tests/search/test_cost_model.py::test_analytic_costs_equal_the_built_models",
+    "tests/search/test_measure.py::test_measure_writes_a_costs_section_with_every_source",
     "tests/experiments/test_image_runs.py",
     "tests/experiments/test_cluster_token.py",  # a Ray head, or Ray's and TensorFlow's start
     "tests/experiments/test_own_data_executors.py",  # own data: a pool, a Ray cluster

@@ -25,11 +25,11 @@ EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path, file_okay=False,
               exists=True), metavar="DIR", help="Continue the search in DIR.")  # fmt: skip
 @click.option("--costs", "costs_file", type=EXISTING_FILE, metavar="FILE",
-              help="A costs: section (resilinet measure writes one) in place of CONFIG's.")  # fmt: skip
+              help="A costs: section (resilinet measure writes one) for CONFIG's.")  # fmt: skip
 @click.option("--dry-run", is_flag=True,
-              help="List the candidates after pruning, count them and estimate the time.")  # fmt: skip
+              help="List the candidates after pruning, count them, estimate the time.")  # fmt: skip
 @click.option("--address", metavar="auto|HOST:PORT",
-              help="Run the trials on this Ray cluster [default: a Ray instance here].")  # fmt: skip
+              help="The Ray cluster of the trials [default: a Ray instance here].")  # fmt: skip
 @click.option("--storage", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="A folder every node of the cluster reaches at this path: Tune's storage and "
               "the trials' folders [default: the search's folder; a cluster of several nodes "
@@ -137,7 +137,8 @@ def run_and_report(
     from resilinet_cli.search.tuning import run_search
 
     search_folder.prepare(out, plan, config_file, space_file)
-    with connected(RayOptions(address=address)):
+    # "local": a Ray instance of this search's own, even where `ray start` left one running
+    with connected(RayOptions(address=address or "local")):
         search_folder.check_storage(address, storage)
         where = storage or out
 

@@ -213,7 +213,7 @@ def connect(options: RayOptions) -> tuple[Any, bool]:
             address=address,
             log_to_driver=False,
             logging_level=logging.WARNING,
-            include_dashboard=False if address is None else None,
+            include_dashboard=False if address in (None, "local") else None,
         )
     except ray.exceptions.AuthenticationError:
         raise RunError(f"--address {address}: {TOKEN_HELP}") from None

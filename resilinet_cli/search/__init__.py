@@ -1,1 +1,4 @@
-"""Search for a design: a space, a cost model, a Ray Tune driver and the Pareto front (docs/search.md)."""
+"""Search for a design: a space, a cost model, a Ray Tune driver and the Pareto front.
+
+The user guide is docs/search.md.
+"""

@@ -180,6 +180,8 @@ def cut_options(space: SearchSpace, config: ExperimentConfig, where: str) -> lis
     or every valid tuple of cut points for ``cut: all``; [] when the space has no cut."""
     if space.dimensions.cut is None:
         return []
+    import keras
+
     from resilinet_cli.models.cuts import LayerGraph
     from resilinet_cli.models.keras_source import load_network
 
@@ -195,7 +197,12 @@ def cut_options(space: SearchSpace, config: ExperimentConfig, where: str) -> lis
             graph.check_cuts(cut, key=f"{where}: dimensions.cut[{i}]")
         return [dict(cut) for cut in space.dimensions.cut]
     found = []
-    for layers in itertools.combinations(graph.cut_points(), len(nodes)):
+    network_inputs = {layer.name for layer in graph.network.layers
+                      if isinstance(layer, keras.layers.InputLayer)}  # fmt: skip
+    # a node needs layers of its own: the input layer is no cut (Keras also renames it, as
+    # input_layer_1, ..., each time one process loads the network again)
+    points = [name for name in graph.cut_points() if name not in network_inputs]
+    for layers in itertools.combinations(points, len(nodes)):
         cut = dict(zip(nodes, layers, strict=True))
         try:
             graph.check_cuts(cut)

@@ -30,7 +30,9 @@ def load_inputs(
 ) -> tuple[ExperimentConfig, SearchSpace]:
     """CONFIG (with a measured ``costs:`` section from ``costs_file`` in place of its own) and
     the space, both validated."""
-    from resilinet_cli.cli.options import check_network
+    from resilinet_cli.models.keras_family import check_network
+    from resilinet_cli.models.keras_source import NetworkError
+    from resilinet_cli.variants import topology_of
 
     config = load_config(config_file)
     if costs_file is not None:
@@ -42,8 +44,11 @@ def load_inputs(
         resolved = config.to_dict()
         resolved["costs"] = raw["costs"]
         config = validate_config(resolved, costs_file.name)
-    if config.model.name == "keras":
-        check_network(config, config_file.name)
+    if config.model.name == "keras":  # its cuts are checked before anything is costed
+        try:
+            check_network(config.model, topology_of(config))
+        except NetworkError as error:
+            raise ConfigError(f"{config_file.name}: {error.key}: {error.message}") from None
     return config, load_space(space_file)
 
 
@@ -86,7 +91,8 @@ def check_storage(address: str | None, storage: Path | None) -> None:
 
     alive = [node for node in ray.nodes() if node.get("Alive")]
     if len(alive) > 1 and storage is None:
+        where = f"--address {address}" if address else "the Ray cluster of RAY_ADDRESS"
         raise ConfigError(
-            f"--address {address}: this cluster has {len(alive)} nodes; give --storage DIR, a "
+            f"{where}: this cluster has {len(alive)} nodes; give --storage DIR, a "
             "folder every node reaches at the same path (Ray Tune keeps trials there)"
         )

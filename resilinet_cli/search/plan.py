@@ -51,7 +51,7 @@ def plan_search(
     on_costing: Callable[[int, int], None] | None = None,
 ) -> SearchPlan:
     """The plan, or ConfigError naming the file and key of the first problem."""
-    from resilinet_cli.search.cost_model import CostModel, design_costs
+    from resilinet_cli.search.cost_model import CostModel
 
     where = space_file.name
     cand.check_dimensions(space, config, where)
@@ -65,11 +65,12 @@ def plan_search(
     lookup = {cand.choice_key(c): i for c, i in zip(choices, ids, strict=True)}
     needs_latency = "latency_ms" in space.minimise or space.constraints.max_latency_ms
     model = CostModel.from_config(config, config_file) if needs_latency else None
+    price = pricer(config, model)
     cache: dict[Any, dict[str, Any]] = {}
     for done, c in enumerate(candidates):
         shape = (c.design.variant, c.design.cut, c.design.partition, c.design.skips)
         if shape not in cache:
-            cache[shape] = design_costs(c.config, c.design.variant, model).row()
+            cache[shape] = price(c).row()
         c.costs = cache[shape]
         if on_costing:
             on_costing(done + 1, len(candidates))
@@ -77,6 +78,27 @@ def plan_search(
     cand.prune(candidates, space, where)
     sources = model.sources() if model is not None else {}
     return SearchPlan(config, space, objective, candidates, choices, lookup, cuts, sources)
+
+
+def pricer(config: ExperimentConfig, model: Any) -> Callable[[cand.Candidate], Any]:
+    """How a candidate's costs are found. A keras-family network is profiled once and every
+    plain design priced by arithmetic (thousands of cut tuples in seconds; the builder's own
+    glue layers, gates and merges of a few FLOPs per element, are left out: docs/search.md);
+    a design with exits, standbys or stand-ins, or a built-in family, is built and counted."""
+    from resilinet_cli.search.cost_model import NetworkProfile, design_costs
+    from resilinet_cli.variants import topology_of
+
+    profile = NetworkProfile.from_config(config) if config.model.name == "keras" else None
+
+    def price(c: cand.Candidate) -> Any:
+        spec = c.config.variant(c.design.variant)
+        plain = not (spec.exits or spec.replicas or spec.stand_in)
+        if profile is not None and plain and c.design.cut is not None:
+            topology = topology_of(c.config, c.design.variant)
+            return profile.costs(dict(c.design.cut), topology, model)
+        return design_costs(c.config, c.design.variant, model)
+
+    return price
 
 
 def check_costs(space: SearchSpace, candidates: list[cand.Candidate], where: str) -> None:

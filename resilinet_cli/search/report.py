@@ -72,20 +72,9 @@ def write_report(
         "## Trials",
         "",
         "- States: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-        f"- Training epochs ASHA saved against every tried candidate trained to its budget: "
+        "- Training epochs ASHA saved against every tried candidate trained to its budget: "
         + (f"{100 * saved:.1f} %" if saved is not None else "-"),
-        f"- This invocation: {timing.wall_seconds / 60:.1f} min of search; "
-        + (
-            f"{3600 * runs / timing.wall_seconds:.1f} trials per hour; "
-            if timing.wall_seconds and runs
-            else ""
-        )  # fmt: skip
-        + (
-            f"Tune's overhead {max(0.0, timing.wall_seconds * timing.concurrency - busy) / runs:.1f}"
-            " s per trial (wall time x concurrency, less the time inside trials, per trial)"
-            if runs
-            else ""
-        ),
+        *timing_lines(timing, runs, busy),
         "",
         "## Front",
         "",
@@ -95,6 +84,20 @@ def write_report(
     path = out / "REPORT.md"
     atomic.write_text(path, "\n".join(lines))
     return path
+
+
+def timing_lines(timing: Timing, runs: int, busy: float) -> list[str]:
+    """Trials per hour and Tune's overhead per trial: the wall time of this invocation times
+    its concurrency, less the time spent inside trials, per trial."""
+    wall = timing.wall_seconds
+    if not runs or not wall:
+        return [f"- This invocation: {wall / 60:.1f} min of search."]
+    overhead = max(0.0, wall * timing.concurrency - busy) / runs
+    return [
+        f"- This invocation: {wall / 60:.1f} min of search, {3600 * runs / wall:.1f} trials per "
+        f"hour; Tune's overhead {overhead:.1f} s per trial (wall time x concurrency, less the "
+        "time inside trials, per trial)."
+    ]
 
 
 def front_markdown(front: pd.DataFrame, plan: SearchPlan) -> str:

@@ -215,5 +215,5 @@ def progress_class() -> type:
     return _Progress
 
 
-def Progress(plan: SearchPlan, report: Callable[[dict[str, int], float], None]) -> Any:  # noqa: N802
+def Progress(plan: SearchPlan, report: Callable[[dict[str, int], float], None]) -> Any:
     return progress_class()(plan, report)

@@ -27,6 +27,11 @@ def command(config: Path, space: Path, out: Path, *extra: str) -> list[str]:
             "--out", str(out), *extra]  # fmt: skip
 
 
+def environment() -> dict[str, str]:
+    """This process's environment without a cluster address: a search of its own."""
+    return {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+
+
 def finished_units(out: Path) -> dict[str, str]:
     """Trial id -> the 'finished' time its unit record holds, for every finished unit."""
     found = {}
@@ -49,8 +54,9 @@ def resumed(inputs, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     again by the same command to the end; and what was finished before the kill."""
     config, space = inputs
     out = tmp_path_factory.mktemp("search") / "grid"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     process = subprocess.Popen(command(config, space, out), cwd=ROOT, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                               env=environment(), **quiet)  # fmt: skip
     deadline = time.monotonic() + TIMEOUT
     try:
         while len(finished_units(out)) < 2 and process.poll() is None:
@@ -62,7 +68,7 @@ def resumed(inputs, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     before = finished_units(out)
     assert 2 <= len(before) < 8
     rerun = subprocess.run(command(config, space, out), cwd=ROOT, capture_output=True,
-                           text=True, timeout=TIMEOUT)  # fmt: skip
+                           text=True, timeout=TIMEOUT, env=environment())  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     return out, before
 
@@ -162,12 +168,12 @@ def test_a_two_node_cluster_finds_the_same_front(inputs, cluster, resumed, tmp_p
 
 def test_an_optuna_search_with_asha_keeps_stopped_trials_off_the_front(inputs, tmp_path) -> None:
     config, _ = inputs
-    space = with_changes(GRID_SPACE, sampler="tpe", trials=6, seed=0,
+    space = with_changes(GRID_SPACE, sampler="tpe", trials=5, seed=0,
                          asha={"grace_epochs": 1, "reduction_factor": 2})  # fmt: skip
     space["dimensions"] = {**GRID_SPACE["dimensions"], "epochs": [3]}
     space_file = write(tmp_path, "space.yaml", space)
-    run = subprocess.run(command(config, space_file, tmp_path / "out"), cwd=ROOT,
-                         capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    run = subprocess.run(command(config, space_file, tmp_path / "out"), cwd=ROOT, text=True,
+                         capture_output=True, timeout=TIMEOUT, env=environment())  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     trials = pd.read_csv(tmp_path / "out" / "trials.csv")
     assert set(trials["state"]) <= {"finished", "stopped"}
@@ -177,7 +183,9 @@ def test_an_optuna_search_with_asha_keeps_stopped_trials_off_the_front(inputs, t
     pareto = pd.read_csv(tmp_path / "out" / "pareto.csv")
     assert set(pareto["state"]) == {"finished"}
     report = (tmp_path / "out" / "REPORT.md").read_text(encoding="utf-8")
-    assert "TPE sampler (seed 0), 6 trials" in report
-    saved = float(report.split("against every tried candidate trained to its budget: ")[1].split(" %")[0])
+    assert "TPE sampler (seed 0), 5 trials" in report
+    saved = float(
+        report.split("against every tried candidate trained to its budget: ")[1].split(" %")[0]
+    )
     expected = 1 - trials["epochs_trained"].sum() / trials["epochs"].sum()
     assert saved == pytest.approx(100 * expected, abs=0.05) and saved > 0
