@@ -68,6 +68,7 @@ SLOW_PATHS = (
     "tests/experiments/test_cluster.py",
     "tests/search/test_search_runs.py",  # searches on Ray Tune: trainings in worker processes
     "tests/search/test_search_input.py",  # builds and profiles each candidate's model
+    "tests/search/test_search_classics.py",  # thousands of cut tuples of two networks
     "tests/search/test_cost_model.py::test_analytic_costs_equal_the_built_models",
     "tests/search/test_measure.py::test_measure_writes_a_costs_section_with_every_source",
     "tests/experiments/test_image_runs.py",

@@ -175,9 +175,12 @@ def design_config(config: ExperimentConfig, design: Design, source: str) -> Expe
     return validate_config(raw, source)
 
 
-def cut_options(space: SearchSpace, config: ExperimentConfig, where: str) -> list[dict[str, str]]:
+def cut_options(
+    space: SearchSpace, config: ExperimentConfig, where: str, network: Any = None
+) -> list[dict[str, str]]:
     """The cuts the space names, each checked (the message ``resilinet partition`` users know),
-    or every valid tuple of cut points for ``cut: all``; [] when the space has no cut."""
+    or every valid tuple of cut points for ``cut: all``; [] when the space has no cut.
+    ``network`` is CONFIG's, if already loaded."""
     if space.dimensions.cut is None:
         return []
     import keras
@@ -185,7 +188,8 @@ def cut_options(space: SearchSpace, config: ExperimentConfig, where: str) -> lis
     from resilinet_cli.models.cuts import LayerGraph
     from resilinet_cli.models.keras_source import load_network
 
-    graph = LayerGraph(load_network(config.model))
+    # one load per process: Keras numbers the auto-named layers of every later load
+    graph = LayerGraph(network if network is not None else load_network(config.model))
     nodes = list(config.topology.nodes[:-1])
     if space.dimensions.cut != "all":
         for i, cut in enumerate(space.dimensions.cut):

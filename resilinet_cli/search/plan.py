@@ -58,14 +58,19 @@ def plan_search(
     objective = chosen_objective(config, space.objective, where)
     if space.sampler == "nsga2":
         check_generations(space, where)
-    cuts = cand.cut_options(space, config, where)
+    network = None
+    if config.model.name == "keras":
+        from resilinet_cli.models.keras_source import load_network
+
+        network = load_network(config.model)
+    cuts = cand.cut_options(space, config, where, network)
     choices = cand.choices(space, config, cuts)
     designs = [cand.design_of(choice, config, cuts) for choice in choices]
     candidates, ids = cand.deduplicated(designs, config, config_file)
     lookup = {cand.choice_key(c): i for c, i in zip(choices, ids, strict=True)}
     needs_latency = "latency_ms" in space.minimise or space.constraints.max_latency_ms
     model = CostModel.from_config(config, config_file) if needs_latency else None
-    price = pricer(config, model)
+    price = pricer(config, model, network)
     cache: dict[Any, dict[str, Any]] = {}
     for done, c in enumerate(candidates):
         shape = (c.design.variant, c.design.cut, c.design.partition, c.design.skips)
@@ -80,7 +85,7 @@ def plan_search(
     return SearchPlan(config, space, objective, candidates, choices, lookup, cuts, sources)
 
 
-def pricer(config: ExperimentConfig, model: Any) -> Callable[[cand.Candidate], Any]:
+def pricer(config: ExperimentConfig, model: Any, network: Any) -> Callable[[cand.Candidate], Any]:
     """How a candidate's costs are found. A keras-family network is profiled once and every
     plain design priced by arithmetic (thousands of cut tuples in seconds; the builder's own
     glue layers, gates and merges of a few FLOPs per element, are left out: docs/search.md);
@@ -88,7 +93,7 @@ def pricer(config: ExperimentConfig, model: Any) -> Callable[[cand.Candidate], A
     from resilinet_cli.search.cost_model import NetworkProfile, design_costs
     from resilinet_cli.variants import topology_of
 
-    profile = NetworkProfile.from_config(config) if config.model.name == "keras" else None
+    profile = NetworkProfile(network) if network is not None else None
 
     def price(c: cand.Candidate) -> Any:
         spec = c.config.variant(c.design.variant)

@@ -8,6 +8,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from resilinet_cli import atomic
+from resilinet_cli.search.comparison import COMPARISON_CSV, Comparison
 from resilinet_cli.search.outputs import FRONT_PNG, PARETO_CSV, TRIALS_CSV, Timing, epochs_saved
 from resilinet_cli.search.plan import SearchPlan
 
@@ -53,7 +54,7 @@ def methods_block(plan: SearchPlan, command: str) -> list[str]:
 
 def write_report(
     out: Path, plan: SearchPlan, table: pd.DataFrame, front: pd.DataFrame, timing: Timing,
-    command: str,
+    command: str, gain: Comparison | None = None,
 ) -> Path:  # fmt: skip
     """REPORT.md beside trials.csv."""
     saved = epochs_saved(table) if len(table) else None
@@ -80,10 +81,31 @@ def write_report(
         "",
         front_markdown(front, plan) if len(front) else "No finished trial yet.",
         "",
+        *gain_lines(gain, plan),
     ]
     path = out / "REPORT.md"
     atomic.write_text(path, "\n".join(lines))
     return path
+
+
+def gain_lines(gain: Comparison | None, plan: SearchPlan) -> list[str]:
+    """The front against the latency-optimal cut (search/comparison.py)."""
+    if gain is None:
+        return []
+    return [
+        "## Against the latency-optimal cut",
+        "",
+        f"Vanilla at the cut of lowest estimated latency (candidate {gain.baseline}, "
+        f"{gain.baseline_latency_ms:.4g} ms) against the front's design of equal latency "
+        f"(candidate {gain.design}, {gain.design_latency_ms:.4g} ms), on the test split "
+        f"({gain.examples} examples): expected accuracy under {plan.objective} "
+        f"{100 * gain.baseline_accuracy:.2f} % against {100 * gain.design_accuracy:.2f} %, a "
+        f"difference of {100 * gain.difference:+.2f} points, 95 % interval "
+        f"[{100 * gain.low:+.2f}, {100 * gain.high:+.2f}] (paired over test examples; each "
+        "design trained once, so training noise is not in it). Both in "
+        f"[{COMPARISON_CSV}]({COMPARISON_CSV}).",
+        "",
+    ]
 
 
 def timing_lines(timing: Timing, runs: int, busy: float) -> list[str]:

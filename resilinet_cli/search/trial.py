@@ -64,6 +64,7 @@ def run_trial(params: dict[str, Any], context: TrialContext) -> None:
         return
     config = validate_config(candidate["config"], f"candidate {cand_id}")
     folder = Path(context.trials_dir) / cand_id
+    keras.backend.clear_session()  # a reused worker: the network's layers get their own names
 
     def report(epoch: int, scores: dict[str, float], final: int) -> None:
         value = scores.get(f"val_expected_{context.objective}", math.nan)
