@@ -3,7 +3,8 @@
     python scripts/promote_reference.py NEW results/NAME [--command "make reproduce-paper ..."]
     python scripts/promote_reference.py results/NAME results/NAME   # refresh pages, add checksums
 
-NEW is a fresh run or profile folder that regenerated the reference. Its tables are first
+NEW is a fresh run or profile folder that regenerated the reference, or a `resilinet search`
+folder (promoted as it is, without Tune's state, models and logs). Its tables are first
 recomputed from its units (`resilinet report`, on a copy) and compared with the reference's
 (`resilinet compare`); the comparison is printed. Refreshing a reference from itself requires
 every cell to recompute equal. Then the reference is replaced: NEW's files without models,
@@ -35,6 +36,10 @@ def main() -> int:
     command = args.command or references.regenerate_command(args.reference)
     if not command:
         parser.error("--command: the reference has no marker that says how to regenerate it")
+    if (args.new / "search.json").is_file():  # a search: its outputs and trials as they are
+        references.promote(args.new, args.reference, command)
+        print(f"{args.reference}: promoted; review `git status` and commit it")
+        return 0
     resilinet = str(Path(sys.executable).parent / "resilinet")
     with tempfile.TemporaryDirectory(prefix="promote-") as tmp:
         rebuilt = Path(tmp) / args.reference.name

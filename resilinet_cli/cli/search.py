@@ -133,7 +133,7 @@ def run_and_report(
     from resilinet_cli.experiments.cluster import RayOptions, connected
     from resilinet_cli.search import folder as search_folder
     from resilinet_cli.search.comparison import compare, write_comparison
-    from resilinet_cli.search.outputs import Timing, draw_front, trial_rows, write_tables
+    from resilinet_cli.search.outputs import draw_front, trial_rows, write_tables
     from resilinet_cli.search.report import write_report
     from resilinet_cli.search.tuning import run_search
 
@@ -152,15 +152,14 @@ def run_and_report(
                 err=True,
             )
 
-        started = time.monotonic()
-        outcomes = run_search(plan, where, reuse_from=reuse_from, progress=progress)
-        timing = Timing(time.monotonic() - started, plan.space.max_concurrent_trials)
+        outcomes, done = run_search(plan, where, reuse_from=reuse_from, progress=progress)
+    invocations = search_folder.add_invocation(out, done)
     table = trial_rows(plan, outcomes, where / "trials")
     front = write_tables(out, table, plan)
     draw_front(out, table, plan)
     gain = write_comparison(out, compare(table, plan, where / "trials"))
     command = shlex.join(["resilinet", *sys.argv[1:]])
-    write_report(out, plan, table, front, timing, command, gain)
+    write_report(out, plan, table, front, invocations, command, gain)
     unfinished = [o for o in outcomes if o.state in ("pending", "error")]
     click.echo(f"{len(front)} designs on the front: {out / 'pareto.csv'}; {out / 'REPORT.md'}")
     if unfinished:

@@ -114,10 +114,12 @@ def promote(source: Path, reference: Path, command: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-# What a reference leaves out: models, logs, checkpoints, and what commands write beside units.
+# What a reference leaves out: models, logs, checkpoints, and what commands write beside units;
+# of a search, Ray Tune's own state (tune/) and the trials' locks.
 LEFT_OUT = (
     layout.MODEL, layout.TENSORBOARD, layout.RESUME, layout.EVALUATION,
     layout.EVALUATION_WEIGHTED, layout.COMPARISON, layout.REFERENCE, ".*.tmp*",
+    "tune", ".search.lock",
 )  # fmt: skip
 
 

@@ -38,14 +38,14 @@ class Design:
     granularity: str | None = None
 
     def columns(self) -> dict[str, Any]:
-        """The design as trials.csv columns."""
+        """The design as trials.csv columns (empty where the design has no such choice)."""
         return {
             "variant": self.variant,
-            "cut": " ".join(layer for _, layer in self.cut) if self.cut else "",
-            "partition": self.partition if self.partition is not None else "",
+            "cut": " ".join(layer for _, layer in self.cut) if self.cut else None,
+            "partition": self.partition,
             "skips": " ".join(self.skips) if self.skips else "none",
-            "failout": self.failout if self.failout is not None else "",
-            "granularity": self.granularity or "",
+            "failout": self.failout,
+            "granularity": self.granularity,
             "epochs": self.epochs,
         }
 

@@ -25,7 +25,7 @@ from resilinet_cli import atomic
 from resilinet_cli.search.plan import SearchPlan
 
 LATENCY_TOLERANCE = 0.01  # "equal latency": within 1 % of the baseline's
-COMPARISON_CSV = "comparison.csv"
+COMPARISON_CSV = "baseline.csv"  # the front against the latency-optimal cut
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class Comparison:
     low: float  # 95 % interval of the difference
     high: float
     examples: int
+    equal_latency: bool  # False: no front design within the tolerance; the fastest one
 
     def row(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -63,6 +64,10 @@ def pick(table: pd.DataFrame, plan: SearchPlan) -> tuple[pd.Series, pd.Series] |
     pool = near if len(near) else front[front["latency_ms"] == front["latency_ms"].min()]
     design = pool.loc[pool[f"val_expected_{plan.objective}"].idxmax()]
     return baseline, design
+
+
+def within(baseline: pd.Series, design: pd.Series) -> bool:
+    return bool(design["latency_ms"] <= baseline["latency_ms"] * (1 + LATENCY_TOLERANCE))
 
 
 def compare(table: pd.DataFrame, plan: SearchPlan, trials_dir: Path) -> Comparison | None:
@@ -87,11 +92,12 @@ def compare(table: pd.DataFrame, plan: SearchPlan, trials_dir: Path) -> Comparis
         low=float(d.mean() - half),
         high=float(d.mean() + half),
         examples=n,
+        equal_latency=within(baseline, design),
     )
 
 
 def write_comparison(out: Path, comparison: Comparison | None) -> Comparison | None:
-    """comparison.csv (one row), or none when the search has no such pair."""
+    """baseline.csv (one row), or none when the search has no such pair."""
     if comparison is not None:
         atomic.write_csv(out / COMPARISON_CSV, pd.DataFrame([comparison.row()]))
     return comparison

@@ -84,6 +84,14 @@ def prepare(out: Path, plan: Any, config_file: Path, space_file: Path) -> None:
     }, indent=2))  # fmt: skip
 
 
+def add_invocation(out: Path, done: Any) -> list[dict[str, Any]]:
+    """Record what this invocation ran in search.json; every invocation's record."""
+    record = json.loads((out / RECORD).read_text(encoding="utf-8"))
+    record.setdefault("invocations", []).append({"finished": runs.now(), **vars(done)})
+    atomic.write_text(out / RECORD, json.dumps(record, indent=2))
+    return record["invocations"]
+
+
 def check_storage(address: str | None, storage: Path | None) -> None:
     """A cluster of several nodes needs a folder they all reach (Tune has required one since
     Ray 2.7): refused in one line before any trial starts."""

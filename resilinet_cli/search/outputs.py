@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,6 @@ PARETO_CSV = "pareto.csv"
 FRONT_PNG = "front.png"
 STATE_ORDER = ("finished", "stopped", "error", "pruned", "pending")
 BASELINE_STYLES = (("s", "tab:blue"), ("D", "tab:green"))  # CONFIG's cut, latency-optimal cut
-
-
-@dataclass(frozen=True)
-class Timing:
-    """How long the search took, for trials per hour and Tune's overhead per trial."""
-
-    wall_seconds: float  # tuner.fit(), this invocation
-    concurrency: int
 
 
 def trial_rows(

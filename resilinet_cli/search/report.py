@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tabulate import tabulate
 
 from resilinet_cli import atomic
 from resilinet_cli.search.comparison import COMPARISON_CSV, Comparison
-from resilinet_cli.search.outputs import FRONT_PNG, PARETO_CSV, TRIALS_CSV, Timing, epochs_saved
+from resilinet_cli.search.outputs import FRONT_PNG, PARETO_CSV, TRIALS_CSV, epochs_saved
 from resilinet_cli.search.plan import SearchPlan
 
 
@@ -53,15 +55,13 @@ def methods_block(plan: SearchPlan, command: str) -> list[str]:
 
 
 def write_report(
-    out: Path, plan: SearchPlan, table: pd.DataFrame, front: pd.DataFrame, timing: Timing,
+    out: Path, plan: SearchPlan, table: pd.DataFrame, front: pd.DataFrame,
+    invocations: list[dict[str, Any]],
     command: str, gain: Comparison | None = None,
 ) -> Path:  # fmt: skip
     """REPORT.md beside trials.csv."""
     saved = epochs_saved(table) if len(table) else None
     states = table["state"].value_counts().to_dict() if len(table) else {}
-    trained = table[table["state"].isin(["finished", "stopped"])] if len(table) else table
-    busy = float(trained["seconds"].sum()) if len(trained) else 0.0
-    runs = int(trained["trials"].sum()) if len(trained) else 0
     lines = [
         f"# Search: {plan.config.name}",
         "",
@@ -73,9 +73,13 @@ def write_report(
         "## Trials",
         "",
         "- States: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-        "- Training epochs ASHA saved against every tried candidate trained to its budget: "
-        + (f"{100 * saved:.1f} %" if saved is not None else "-"),
-        *timing_lines(timing, runs, busy),
+        (
+            "- Training epochs ASHA saved against every tried candidate trained to its budget: "
+            + (f"{100 * saved:.1f} %" if saved is not None else "-")
+            if plan.space.early_stopping
+            else "- No early stopping: every trial trained its whole budget."
+        ),
+        *timing_lines(invocations),
         "",
         "## Front",
         "",
@@ -88,6 +92,13 @@ def write_report(
     return path
 
 
+def cell(value: Any, cost: bool) -> str:
+    """A table cell: a cost to 4 significant digits, a missing choice as '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.4g}" if cost else str(value)
+
+
 def gain_lines(gain: Comparison | None, plan: SearchPlan) -> list[str]:
     """The front against the latency-optimal cut (search/comparison.py)."""
     if gain is None:
@@ -96,8 +107,13 @@ def gain_lines(gain: Comparison | None, plan: SearchPlan) -> list[str]:
         "## Against the latency-optimal cut",
         "",
         f"Vanilla at the cut of lowest estimated latency (candidate {gain.baseline}, "
-        f"{gain.baseline_latency_ms:.4g} ms) against the front's design of equal latency "
-        f"(candidate {gain.design}, {gain.design_latency_ms:.4g} ms), on the test split "
+        f"{gain.baseline_latency_ms:.4g} ms) against "
+        + (
+            "the front's most accurate design (on validation) of equal latency, within 1 % "
+            if gain.equal_latency
+            else "the front's fastest design (none is within 1 % of the baseline's latency) "
+        )
+        + f"(candidate {gain.design}, {gain.design_latency_ms:.4g} ms), on the test split "
         f"({gain.examples} examples): expected accuracy under {plan.objective} "
         f"{100 * gain.baseline_accuracy:.2f} % against {100 * gain.design_accuracy:.2f} %, a "
         f"difference of {100 * gain.difference:+.2f} points, 95 % interval "
@@ -108,17 +124,20 @@ def gain_lines(gain: Comparison | None, plan: SearchPlan) -> list[str]:
     ]
 
 
-def timing_lines(timing: Timing, runs: int, busy: float) -> list[str]:
-    """Trials per hour and Tune's overhead per trial: the wall time of this invocation times
-    its concurrency, less the time spent inside trials, per trial."""
-    wall = timing.wall_seconds
-    if not runs or not wall:
-        return [f"- This invocation: {wall / 60:.1f} min of search."]
-    overhead = max(0.0, wall * timing.concurrency - busy) / runs
+def timing_lines(invocations: list[dict[str, Any]]) -> list[str]:
+    """Trials per hour and Tune's overhead per trial, over every invocation of the search:
+    wall time times concurrency, less the time spent inside trials, per trial run."""
+    wall = sum(i["wall_seconds"] for i in invocations)
+    ran = sum(i["trials_run"] for i in invocations)
+    busy = sum(i["busy_seconds"] for i in invocations)
+    slots = sum(i["wall_seconds"] * i["concurrency"] for i in invocations)
+    if not ran or not wall:
+        return [f"- Time: {wall / 60:.1f} min of search in {len(invocations)} invocation(s)."]
     return [
-        f"- This invocation: {wall / 60:.1f} min of search, {3600 * runs / wall:.1f} trials per "
-        f"hour; Tune's overhead {overhead:.1f} s per trial (wall time x concurrency, less the "
-        "time inside trials, per trial)."
+        f"- Time: {wall / 60:.1f} min of search in {len(invocations)} invocation(s), {ran} "
+        f"trials run, {3600 * ran / wall:.1f} trials per hour; Tune's overhead "
+        f"{max(0.0, slots - busy) / ran:.2f} s per trial (wall time x concurrency, less the "
+        "time inside trials, per trial run)."
     ]
 
 
@@ -126,13 +145,13 @@ def front_markdown(front: pd.DataFrame, plan: SearchPlan) -> str:
     """The front as a table: the design, its costs, validation and test accuracy (%)."""
     objective = plan.objective
     columns = ["variant", "cut", "partition", "skips", "failout", "epochs", *plan.space.minimise]
-    columns = [c for c in columns if c in front and front[c].astype(str).ne("").any()]
+    columns = [c for c in columns if c in front and front[c].notna().any()]
     headers = [*columns, f"val {objective} %", f"test {objective} %",
                f"test worst {objective} %"]  # fmt: skip
     rows = []
     for _, row in front.iterrows():
         rows.append([
-            *(f"{row[c]:,.4g}" if c in plan.space.minimise else row[c] for c in columns),
+            *(cell(row[c], c in plan.space.minimise) for c in columns),
             f"{100 * row.get(f'val_expected_{objective}', float('nan')):.2f}",
             f"{100 * row.get(f'test_expected_{objective}', float('nan')):.2f}",
             f"{100 * row.get(f'test_worst_{objective}', float('nan')):.2f}",

@@ -98,14 +98,25 @@ def scheduler(plan: SearchPlan) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """What one call of ``run_search`` did: for trials per hour and Tune's overhead."""
+
+    wall_seconds: float
+    trials_run: int  # trials that started and ended in this call
+    busy_seconds: float  # time inside those trials
+    concurrency: int
+
+
 def run_search(
     plan: SearchPlan,
     storage: Path,
     *,
     reuse_from: Path | None = None,
     progress: Callable[[dict[str, int], float], None] | None = None,
-) -> list[TrialOutcome]:
-    """Run (or continue) the search's trials; their outcomes in Tune's order."""
+) -> tuple[list[TrialOutcome], Invocation]:
+    """Run (or continue) the search's trials: their outcomes in Tune's order, and what this
+    call did."""
     from ray import tune
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then prints nothing of Tune's
@@ -126,10 +137,14 @@ def run_search(
         tune.with_parameters(run_trial, context=context), {"cpu": plan.space.cpus_per_trial}
     )
     path = storage.resolve() / EXPERIMENT
-    callbacks = [Progress(plan, progress)] if progress else []
+    counter = Progress(plan, progress or (lambda counts, left: None))
+    callbacks = [counter]
     if tune.Tuner.can_restore(str(path)):
         tuner = tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True,
                                    resume_errored=True)  # fmt: skip
+        # Tune restores the callbacks it pickled; this invocation counts with its own
+        tuner._local_tuner.get_run_config().callbacks = callbacks
+        counter.restored([outcome(result) for result in tuner.get_results()])
     else:
         space = plan.space
         tuner = tune.Tuner(
@@ -140,7 +155,9 @@ def run_search(
                 scheduler=scheduler(plan),
                 num_samples=space.trials or 1,
                 max_concurrent_trials=space.max_concurrent_trials,
-                reuse_actors=True,  # TensorFlow loads once per worker, not once per trial
+                # TensorFlow loads once per worker, not once per trial; but a trial ASHA stops
+                # is still training when told, and its worker cannot be reset for the next
+                reuse_actors=not space.early_stopping,
             ),
             run_config=tune.RunConfig(
                 name=EXPERIMENT,
@@ -150,8 +167,15 @@ def run_search(
                 callbacks=callbacks,
             ),
         )
+    started = time.monotonic()
     results = tuner.fit()
-    return [outcome(result) for result in results]
+    done = Invocation(
+        wall_seconds=time.monotonic() - started,
+        trials_run=len(counter.seconds),
+        busy_seconds=sum(counter.seconds),
+        concurrency=plan.space.max_concurrent_trials,
+    )
+    return [outcome(result) for result in results], done
 
 
 def outcome(result: Any) -> TrialOutcome:
@@ -188,6 +212,13 @@ def progress_class() -> type:
             self.total = len(plan.fitting) if plan.space.sampler == "grid" else plan.space.trials
             self.counts = {"done": 0, "running": 0, "pruned": 0, "stopped": 0, "failed": 0}
             self.seconds: list[float] = []
+
+        def restored(self, outcomes: list[TrialOutcome]) -> None:
+            """Trials a restored search had ended: counted, not run again."""
+            names = {"finished": "done", "pruned": "pruned", "stopped": "stopped"}
+            for ended in outcomes:
+                if ended.state in names:
+                    self.counts[names[ended.state]] += 1
 
         def _tell(self) -> None:
             finished = sum(self.counts[k] for k in ("done", "pruned", "stopped", "failed"))

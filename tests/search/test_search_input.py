@@ -83,3 +83,28 @@ def test_a_dry_run_lists_the_candidates_after_pruning(tmp_path) -> None:
     assert all("skips=iot->fog2" in row for row in pruned)
     assert "8 designs, 8 distinct trainings, 4 fit the constraints" in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_resume_needs_a_search_folder(tmp_path) -> None:
+    (tmp_path / "other").mkdir()
+    result = CliRunner().invoke(main, ["search", "--resume", str(tmp_path / "other")])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .endswith("not a search folder (no search.json, config.yaml or space.yaml)")
+    )
+
+
+def test_a_search_folder_holding_another_search_is_refused(tmp_path) -> None:
+    """The digest of CONFIG and the space names a folder's search: another one is refused
+    before anything runs."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "search.json").write_text('{"digest": "0000"}', encoding="utf-8")
+    config_file = write(tmp_path, "config.yaml", SMALL_CONFIG)
+    space_file = write(tmp_path, "space.yaml", GRID_SPACE)
+    args = ["search", str(config_file), "--space", str(space_file), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "holds another search" in result.stderr
