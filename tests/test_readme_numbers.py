@@ -154,3 +154,24 @@ def test_every_number_of_the_committed_methods_section_is_in_its_tables() -> Non
     known = table_numbers(sorted(METHODS.glob("*/tables/*.csv"))) | {"0.5", "0.001"}  # <0.001
     unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
     assert not unknown, f"numbers in docs/comparing-methods.md not in results/methods: {unknown}"
+
+
+SEARCHES = sorted((ROOT / "results").glob("search_*/search.json"))
+
+
+@pytest.mark.skipif(not SEARCHES, reason="no committed search")
+def test_every_number_of_the_committed_search_results_is_in_their_files() -> None:
+    """docs/search.md's committed results: the searches' CSV files, their REPORT.md pages and
+    the fronts' comparison the bench wrote beside them, copied."""
+    text = section("## 10. Committed results", (ROOT / "docs" / "search.md").read_text())
+    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+    assert len(numbers) > 10
+    folders = [path.parent for path in SEARCHES]
+    known = table_numbers([csv for folder in folders for csv in sorted(folder.glob("*.csv"))])
+    for page in [*(f / "REPORT.md" for f in folders), *(f / "fronts.txt" for f in folders)]:
+        if page.is_file():
+            known |= set(re.findall(r"[-+]?\d+\.\d+", page.read_text(encoding="utf-8")))
+    unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
+    assert not unknown, f"numbers in docs/search.md not in results/search_*: {unknown}"

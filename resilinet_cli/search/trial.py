@@ -78,7 +78,10 @@ def run_trial(params: dict[str, Any], context: TrialContext) -> None:
         history = pd.read_csv(unit_dir / layout.HISTORY)
         combinations = pd.read_csv(unit_dir / layout.COMBINATIONS)
         test = prefixed(score(combinations, config, candidate["variant"], context.epsilon), "test")
-        report(len(history), {**last_epoch(history), **test}, 1)
+        val = last_epoch(history)
+        if f"val_expected_{context.objective}" not in val:  # a unit reused from a run
+            val = swept_validation(config, candidate["variant"], unit_dir, context.epsilon)
+        report(len(history), {**val, **test}, 1)
 
 
 def train_candidate(
@@ -109,6 +112,23 @@ def train_candidate(
     if result.failed:
         raise RuntimeError(f"candidate {folder.name} failed: see {unit_dir / layout.RECORD}")
     return unit_dir
+
+
+def swept_validation(
+    config: ExperimentConfig, variant: str, unit_dir: Path, epsilon: float
+) -> dict[str, float]:
+    """The validation scores of a saved model (a unit ``--reuse-from`` copied from a run,
+    whose history has none): its validation split swept once."""
+    from resilinet_cli.data import load_splits
+    from resilinet_cli.training.inputs import build_inputs
+
+    topology = topology_of(config, variant)
+    inputs = build_inputs(load_splits(config.dataset), config, len(topology.columns), 0)
+    model = keras.models.load_model(unit_dir / layout.MODEL, compile=False)
+    sweeper = Sweeper(model, topology, guess=inputs.guess,
+                      batch_size=config.evaluation.batch_size)  # fmt: skip
+    table = sweeper.table(inputs.val_examples, inputs.val_size)
+    return prefixed(score(table, config, variant, epsilon), "val")
 
 
 def val_columns(row: dict[str, Any]) -> dict[str, float]:

@@ -91,8 +91,8 @@ def scheduler(plan: SearchPlan) -> Any:
     return ASHAScheduler(
         metric="objective",
         mode="max",
-        time_attr="training_iteration",
-        max_t=longest + 1,  # each epoch's report, then the final one with the test sweep
+        time_attr="epoch",  # not Tune's report count: a trial resumed from a checkpoint
+        max_t=longest,  # reports its remaining epochs only; the last comes with the test sweep
         grace_period=asha.grace_epochs,
         reduction_factor=asha.reduction_factor,
     )

@@ -211,3 +211,23 @@ def test_per_example_scores_average_to_the_sweeps_expected_accuracy(resumed) -> 
         scores = example_scores(candidate, plan, out / "trials")
         expected = trials.loc[candidate.id, "test_expected_hazardous"]
         assert scores.mean() == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_finished_unit_of_another_search_is_copied_not_trained(inputs, resumed, tmp_path):
+    """--reuse-from finds finished units of equal training key anywhere under a folder, as
+    `resilinet run --reuse-from` does: a new search over two of the candidates trains none."""
+    config, _ = inputs
+    two = with_changes(GRID_SPACE, dimensions={**GRID_SPACE["dimensions"], "partition": [1],
+                                               "skips": [[]]})  # fmt: skip
+    space = write(tmp_path, "space.yaml", two)
+    out = tmp_path / "out"
+    run = subprocess.run(command(config, space, out, "--reuse-from", str(resumed[0] / "trials")),
+                         cwd=ROOT, text=True, capture_output=True, timeout=TIMEOUT,
+                         env=environment())  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in out.glob("trials/*/runs/*/iter-1/run.json")]
+    assert len(records) == 2 and all("reused_from" in r for r in records)
+    there = pd.read_csv(out / "trials.csv")[DESIGN + SCORES]
+    here = pd.read_csv(resumed[0] / "trials.csv")[DESIGN + SCORES]
+    here = here[here["candidate"].isin(there["candidate"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(here, there)
