@@ -37,7 +37,10 @@ def main() -> int:
     if not command:
         parser.error("--command: the reference has no marker that says how to regenerate it")
     if (args.new / "search.json").is_file():  # a search: its outputs and trials as they are
-        references.promote(args.new, args.reference, command)
+        with tempfile.TemporaryDirectory(prefix="promote-") as tmp:
+            copy = Path(tmp) / args.reference.name
+            shutil.copytree(args.new, copy, ignore=trial_pages)
+            references.promote(copy, args.reference, command)
         print(f"{args.reference}: promoted; review `git status` and commit it")
         return 0
     resilinet = str(Path(sys.executable).parent / "resilinet")
@@ -59,6 +62,14 @@ def main() -> int:
         shutil.rmtree(rebuilt, ignore_errors=True)
     print(f"{args.reference}: promoted; review `git status` and commit it")
     return 0
+
+
+def trial_pages(folder: str, names: list[str]) -> set[str]:
+    """A search's trial folders keep their units' CSV and JSON files, not the pages, tables and
+    figures `resilinet report` rebuilds from them; Tune's own state stays behind too."""
+    if Path(folder).parent.name == "trials":
+        return {name for name in names if name in ("REPORT.md", "figures", "tables")}
+    return {"tune"} & set(names)
 
 
 if __name__ == "__main__":

@@ -65,8 +65,11 @@ def write_report(
     lines = [
         f"# Search: {plan.config.name}",
         "",
-        f"Front: [{PARETO_CSV}]({PARETO_CSV}); every trial: [{TRIALS_CSV}]({TRIALS_CSV}); "
-        f"figure: [{FRONT_PNG}]({FRONT_PNG}).",
+        f"The front: `{PARETO_CSV}`; every candidate: `{TRIALS_CSV}`; each trial's run folder: "
+        "`trials/<candidate>/`.",
+        "",
+        f"![validation accuracy under {plan.objective} against each minimised cost, the front "
+        f"highlighted]({FRONT_PNG})",
         "",
         *methods_block(plan, command),
         "",
@@ -118,21 +121,22 @@ def gain_lines(gain: Comparison | None, plan: SearchPlan) -> list[str]:
         f"{100 * gain.baseline_accuracy:.2f} % against {100 * gain.design_accuracy:.2f} %, a "
         f"difference of {100 * gain.difference:+.2f} points, 95 % interval "
         f"[{100 * gain.low:+.2f}, {100 * gain.high:+.2f}] (paired over test examples; each "
-        "design trained once, so training noise is not in it). Both in "
-        f"[{COMPARISON_CSV}]({COMPARISON_CSV}).",
+        f"design trained once, so training noise is not in it). Both in `{COMPARISON_CSV}`.",
         "",
     ]
 
 
 def timing_lines(invocations: list[dict[str, Any]]) -> list[str]:
     """Trials per hour and Tune's overhead per trial, over every invocation of the search:
-    wall time times concurrency, less the time spent inside trials, per trial run."""
+    wall time times concurrency, less the time spent inside trials, per trial run. An
+    invocation that ran no trial (outputs rebuilt, nothing left to do) is not counted."""
+    invocations = [i for i in invocations if i["trials_run"]]
     wall = sum(i["wall_seconds"] for i in invocations)
     ran = sum(i["trials_run"] for i in invocations)
     busy = sum(i["busy_seconds"] for i in invocations)
     slots = sum(i["wall_seconds"] * i["concurrency"] for i in invocations)
     if not ran or not wall:
-        return [f"- Time: {wall / 60:.1f} min of search in {len(invocations)} invocation(s)."]
+        return ["- Time: no trial ran in any invocation yet."]
     return [
         f"- Time: {wall / 60:.1f} min of search in {len(invocations)} invocation(s), {ran} "
         f"trials run, {3600 * ran / wall:.1f} trials per hour; Tune's overhead "
