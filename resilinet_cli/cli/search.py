@@ -14,6 +14,7 @@ import click
 from resilinet_cli.cli.app import main
 
 EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+DRY_RUN_ROWS = 200  # a space of every cut tuple has tens of thousands
 
 
 @main.command()
@@ -110,10 +111,12 @@ def echo_dry_run(plan: Any) -> None:
     costs = plan.space.minimise
     rows = [
         [c.id, c.design.label(), *(f"{c.costs[name]:,.6g}" for name in costs), c.pruned or "fits"]
-        for c in plan.candidates
+        for c in plan.candidates[:DRY_RUN_ROWS]
     ]
     click.echo(tabulate(rows, ["candidate", "design", *costs, "constraints"],
                         disable_numparse=True))  # fmt: skip
+    if len(plan.candidates) > DRY_RUN_ROWS:
+        click.echo(f"... the first {DRY_RUN_ROWS} of {len(plan.candidates)} candidates")
     fitting = plan.fitting
     seconds = estimate_seconds(plan)
     click.echo(

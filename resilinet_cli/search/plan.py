@@ -60,8 +60,13 @@ def plan_search(
         check_generations(space, where)
     network = None
     if config.model.name == "keras":
+        import keras
+
         from resilinet_cli.models.keras_source import load_network
 
+        # the names a trial's fresh process gives the network's auto-named layers (Keras
+        # numbers them on every load in a process: global_average_pooling2d_1, ...)
+        keras.backend.clear_session()
         network = load_network(config.model)
     cuts = cand.cut_options(space, config, where, network)
     choices = cand.choices(space, config, cuts)

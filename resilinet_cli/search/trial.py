@@ -38,8 +38,8 @@ FINAL = "final"  # a report's flag: 1 on the trial's last report, after the test
 class TrialContext:
     """What every trial needs from the driver (sent once to the cluster by Tune)."""
 
-    candidates: dict[str, dict[str, Any]]  # id -> {"config": resolved dict, "variant", "costs",
-    # "pruned"}
+    config: dict[str, Any]  # CONFIG, resolved: each design's config is derived from it
+    candidates: dict[str, dict[str, Any]]  # id -> {"design": Design.to_dict(), "costs", "pruned"}
     lookup: dict[str, str]  # a sampler's choice (candidates.choice_key) -> candidate id
     trials_dir: str  # where the trial folders live: every node of a cluster reaches it
     objective: str  # primary: val_expected_<objective> is what ASHA and the sampler see
@@ -52,7 +52,7 @@ def run_trial(params: dict[str, Any], context: TrialContext) -> None:
     """Tune's function trainable."""
     from ray import tune
 
-    from resilinet_cli.search.candidates import choice_key
+    from resilinet_cli.search.candidates import Design, choice_key, design_config
 
     started = time.monotonic()
     cand_id = params.get("candidate") or context.lookup[choice_key(params)]
@@ -62,7 +62,9 @@ def run_trial(params: dict[str, Any], context: TrialContext) -> None:
     if candidate["pruned"]:  # the sampler chose a design the constraints rule out
         tune.report({**base, "objective": 0.0, "epoch": 0, "pruned": 1, FINAL: 1})
         return
-    config = validate_config(candidate["config"], f"candidate {cand_id}")
+    design = Design.from_dict(candidate["design"])
+    config = design_config(validate_config(context.config, "CONFIG"), design, "CONFIG")
+    variant = design.variant
     folder = Path(context.trials_dir) / cand_id
     keras.backend.clear_session()  # a reused worker: the network's layers get their own names
 
@@ -74,13 +76,13 @@ def run_trial(params: dict[str, Any], context: TrialContext) -> None:
         })  # fmt: skip
 
     with locked(folder):
-        unit_dir = train_candidate(config, candidate["variant"], folder, context, report)
+        unit_dir = train_candidate(config, variant, folder, context, report)
         history = pd.read_csv(unit_dir / layout.HISTORY)
         combinations = pd.read_csv(unit_dir / layout.COMBINATIONS)
-        test = prefixed(score(combinations, config, candidate["variant"], context.epsilon), "test")
+        test = prefixed(score(combinations, config, variant, context.epsilon), "test")
         val = last_epoch(history)
         if f"val_expected_{context.objective}" not in val:  # a unit reused from a run
-            val = swept_validation(config, candidate["variant"], unit_dir, context.epsilon)
+            val = swept_validation(config, variant, unit_dir, context.epsilon)
         report(len(history), {**val, **test}, 1)
 
 

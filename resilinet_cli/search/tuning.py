@@ -121,9 +121,9 @@ def run_search(
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then prints nothing of Tune's
     context = TrialContext(
+        config=plan.config.to_dict(),
         candidates={
-            c.id: {"config": c.config.to_dict(), "variant": c.design.variant,
-                   "costs": c.costs, "pruned": c.pruned}
+            c.id: {"design": c.design.to_dict(), "costs": c.costs, "pruned": c.pruned}
             for c in plan.candidates
         },
         lookup=plan.lookup,
