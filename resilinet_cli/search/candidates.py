@@ -8,11 +8,12 @@ Vanilla ignores skips and failout) are one candidate, so no model trains twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from resilinet_cli.config import ExperimentConfig
@@ -21,7 +22,8 @@ from resilinet_cli.errors import ConfigError, unknown_choice
 from resilinet_cli.experiments import reuse
 from resilinet_cli.results import runs
 from resilinet_cli.search.space import SearchSpace
-from resilinet_cli.topology import LINK_ARROW
+from resilinet_cli.topology import LINK_ARROW, Topology, link_name
+from resilinet_cli.variants import topology_of
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,22 @@ class Design:
 
 @dataclass
 class Candidate:
-    """A design to train: its config, training key, the designs it stands for, and its costs."""
+    """A design to train: its training key, the designs it stands for, and its costs; its
+    config is derived from CONFIG when asked (a space of every cut tuple holds tens of
+    thousands of candidates, and a config each would take gigabytes)."""
 
     design: Design
-    config: ExperimentConfig
+    base: ExperimentConfig  # CONFIG
+    source: str  # its file, for messages
     key: str
     same_as: list[str] = field(default_factory=list)  # other designs with this training
     costs: dict[str, Any] = field(default_factory=dict)  # DesignCosts.row()
     pruned: str = ""  # why the constraints rule it out ("" fits)
+
+    @functools.cached_property
+    def config(self) -> ExperimentConfig:
+        """CONFIG with the design's values (``design_config``)."""
+        return design_config(self.base, self.design, self.source)
 
     @property
     def id(self) -> str:
@@ -149,6 +159,15 @@ def design_of(
         failout=choice["failout"] if spec.failout else None,
         granularity=choice["granularity"] if spec.failout else None,
     )
+
+
+def design_topology(config: ExperimentConfig, design: Design) -> Topology:
+    """The topology a design's variant trains on (``topology_of`` its config), from CONFIG
+    without building the config: the variant's topology less the skips the design leaves out."""
+    topology = topology_of(config, design.variant)
+    kept = [link for link in topology.links
+            if not link.skip or link_name(link.src, link.dst) in design.skips]  # fmt: skip
+    return replace(topology, links=tuple(kept))
 
 
 def design_config(config: ExperimentConfig, design: Design, source: str) -> ExperimentConfig:
@@ -265,7 +284,7 @@ def deduplicated(
         cand_config = design_config(config, design, source)
         key = reuse.training_key(cand_config, trial_unit(cand_config, design.variant))
         if key not in found:
-            found[key] = Candidate(design, cand_config, key)
+            found[key] = Candidate(design, config, source, key)
         elif found[key].design != design and design.label() not in found[key].same_as:
             found[key].same_as.append(design.label())
         ids.append(found[key].id)

@@ -96,15 +96,14 @@ def pricer(config: ExperimentConfig, model: Any, network: Any) -> Callable[[cand
     glue layers, gates and merges of a few FLOPs per element, are left out: docs/search.md);
     a design with exits, standbys or stand-ins, or a built-in family, is built and counted."""
     from resilinet_cli.search.cost_model import NetworkProfile, design_costs
-    from resilinet_cli.variants import topology_of
 
     profile = NetworkProfile(network) if network is not None else None
 
     def price(c: cand.Candidate) -> Any:
-        spec = c.config.variant(c.design.variant)
+        spec = config.variant(c.design.variant)
         plain = not (spec.exits or spec.replicas or spec.stand_in)
         if profile is not None and plain and c.design.cut is not None:
-            topology = topology_of(c.config, c.design.variant)
+            topology = cand.design_topology(config, c.design)
             return profile.costs(dict(c.design.cut), topology, model)
         return design_costs(c.config, c.design.variant, model)
 

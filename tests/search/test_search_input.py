@@ -108,3 +108,24 @@ def test_a_search_folder_holding_another_search_is_refused(tmp_path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "holds another search" in result.stderr
+
+
+def test_a_designs_topology_is_its_configs(tmp_path) -> None:
+    """The plan prices thousands of designs from CONFIG's topology less the skips a design
+    leaves out, without building their configs: the same topology as each config's."""
+    from resilinet_cli.config import load_config
+    from resilinet_cli.search import candidates as cand
+    from resilinet_cli.search.space import SearchSpace
+    from resilinet_cli.variants import topology_of
+
+    config = load_config(write(tmp_path, "config.yaml", SMALL_CONFIG))
+    variants = ["vanilla", "deepfogguard", "resilinet"]
+    skips = [[], ["iot->fog2"], ["edge->fog1", "fog2->cloud"]]
+    dimensions = {**GRID_SPACE["dimensions"], "variant": variants, "skips": skips}
+    space = SearchSpace.model_validate(with_changes(GRID_SPACE, dimensions=dimensions))
+    designs = [cand.design_of(c, config, []) for c in cand.choices(space, config, [])]
+    found, _ = cand.deduplicated(designs, config, "config.yaml")
+    assert len(found) == 2 + 2 * 3 + 2 * 3 * 2  # vanilla has neither skips nor failout
+    for candidate in found:
+        expected = topology_of(candidate.config, candidate.design.variant)
+        assert cand.design_topology(config, candidate.design) == expected
