@@ -192,7 +192,7 @@ def outcome(result: Any) -> TrialOutcome:
     else:
         state = "pending"
     return TrialOutcome(
-        candidate=str(metrics.get("candidate") or result.config.get("candidate", "")),
+        candidate=str(metrics.get("candidate") or (result.config or {}).get("candidate", "")),
         state=state,
         epochs=int(metrics.get("epoch", 0) or 0),
         metrics=metrics,
