@@ -3,8 +3,9 @@
     python -m bench.search_cluster configs/search/digits_mlp.yaml \\
         configs/search/digits_mlp_space.yaml results/search_digits_mlp
 
-Starts a `ray.cluster_utils.Cluster` of two nodes on this machine (one CPU each, so trials
-spread over both), runs `resilinet search CONFIG --space SPACE --address ... --storage DIR`
+Starts a `ray.cluster_utils.Cluster` of two nodes on this machine (``--cpus`` each, 2 by
+default: a trial of the space's ``cpus_per_trial`` must fit on one), runs
+`resilinet search CONFIG --space SPACE --address ... --storage DIR`
 with a shared local folder as the storage every node reaches, then compares its pareto.csv and
 trials.csv with LOCAL's (the designs, states and every validation and test score; the seconds
 and the trial counts differ by nature). The space must not stop trials early (no ASHA), or
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("space", type=Path)
     parser.add_argument("local", type=Path, help="the same search, run locally")
     parser.add_argument("--out", type=Path, help="where the cluster's search goes")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of each node")
     args = parser.parse_args()
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     from click.testing import CliRunner
@@ -58,8 +60,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="search_cluster_"))
     out = args.out or work / "search"
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    cluster.add_node(num_cpus=1)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": args.cpus})
+    cluster.add_node(num_cpus=args.cpus)
     cluster.wait_for_nodes()
     try:
         result = CliRunner().invoke(resilinet, [

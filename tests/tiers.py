@@ -176,6 +176,7 @@ SERIAL_PATHS = (
     "tests/experiments/test_cluster.py",  # one Ray cluster at a time on the machine
     "tests/experiments/test_cluster_token.py",  # Ray heads of its own, on Ray's ports
     "tests/experiments/test_own_data_executors.py",  # a Ray cluster of its own
+    "tests/search/test_search_runs.py",  # SIGTERM and kill -9 of searches, a Ray cluster
     "tests/live/test_health_deployment.py",  # a hung node must cost one 200 ms deadline
     "tests/live/test_live_eval_restart.py",
     "tests/live/test_exit_deployment.py",  # deployments of its own, timed answers

@@ -3,9 +3,14 @@ a failure model within a device, link and latency budget (docs/search.md)."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +104,27 @@ def plan_with_progress(config: Any, space: Any, space_file: Path, config_file: P
     return plan_search(config, space, space_file, config_file.name, on_costing=costing)
 
 
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[list[int]]:
+    """SIGTERM (Slurm, Kubernetes, preemption) stops the search as Ctrl-C does: Ray Tune saves
+    its state and stops the trials, and the same command resumes. The list tells which signal
+    came."""
+    received: list[int] = []
+
+    def forward(signum: int, frame: Any) -> None:
+        received[:] = [signum]
+        os.kill(os.getpid(), signal.SIGINT)  # Tune's own handler stops it cleanly
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
@@ -143,7 +169,7 @@ def run_and_report(
     search_folder.prepare(out, plan, config_file, space_file)
     # "local": a Ray instance of this search's own, even where `ray start` left one running
     with connected(RayOptions(address=address or "local")):
-        search_folder.check_storage(address, storage)
+        search_folder.check_cluster(address, storage, plan.space.cpus_per_trial)
         where = storage or out
 
         def progress(counts: dict[str, int], left: float) -> None:
@@ -155,7 +181,8 @@ def run_and_report(
                 err=True,
             )
 
-        outcomes, done = run_search(plan, where, reuse_from=reuse_from, progress=progress)
+        with sigterm_as_ctrl_c() as terminated:
+            outcomes, done = run_search(plan, where, reuse_from=reuse_from, progress=progress)
     invocations = search_folder.add_invocation(out, done)
     table = trial_rows(plan, outcomes, where / "trials")
     front = write_tables(out, table, plan)
@@ -163,10 +190,18 @@ def run_and_report(
     gain = write_comparison(out, compare(table, plan, where / "trials"))
     command = shlex.join(["resilinet", *sys.argv[1:]])
     write_report(out, plan, table, front, invocations, command, gain)
-    unfinished = [o for o in outcomes if o.state in ("pending", "error")]
-    click.echo(f"{len(front)} designs on the front: {out / 'pareto.csv'}; {out / 'REPORT.md'}")
-    if unfinished:
-        raise click.ClickException(
-            f"{len(unfinished)} trials did not finish; rerun the command (or resilinet search "
-            f"--resume {out}) to continue"
-        )
+    expected = len(plan.fitting) if plan.space.sampler == "grid" else plan.space.trials
+    ended = sum(o.state in ("finished", "stopped", "pruned") for o in outcomes)
+    failed = sum(o.state == "error" for o in outcomes)
+    if ended >= expected:
+        click.echo(f"{len(front)} designs on the front: {out / 'pareto.csv'}; {out / 'REPORT.md'}")
+        return
+    click.echo(
+        f"error: {ended} of {expected} trials ended ({failed} failed every retry); rerun the "
+        f"command (or resilinet search --resume {out}) to go on; the outputs hold what ended",
+        err=True,
+    )
+    # stopped by a signal: 128 + its number, as `resilinet run` exits (Ctrl-C's handler is
+    # Tune's: trials left to run mean it came); trials that failed every retry: 1
+    stopped = terminated[0] if terminated else signal.SIGINT
+    raise SystemExit(128 + stopped if terminated or ended + failed < expected else 1)

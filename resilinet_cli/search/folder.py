@@ -92,12 +92,19 @@ def add_invocation(out: Path, done: Any) -> list[dict[str, Any]]:
     return record["invocations"]
 
 
-def check_storage(address: str | None, storage: Path | None) -> None:
-    """A cluster of several nodes needs a folder they all reach (Tune has required one since
-    Ray 2.7): refused in one line before any trial starts."""
+def check_cluster(address: str | None, storage: Path | None, cpus_per_trial: float) -> None:
+    """Refused in one line before any trial starts: a cluster of several nodes without a folder
+    they all reach (Tune has required one since Ray 2.7), and trials that fit on no node
+    (Tune would wait for them forever)."""
     import ray
 
     alive = [node for node in ray.nodes() if node.get("Alive")]
+    largest = max((node.get("Resources", {}).get("CPU", 0.0) for node in alive), default=0.0)
+    if cpus_per_trial > largest:
+        raise ConfigError(
+            f"cpus_per_trial: {cpus_per_trial:g}, but the largest node of the Ray cluster has "
+            f"{largest:g} CPUs; lower cpus_per_trial in the space file"
+        )
     if len(alive) > 1 and storage is None:
         where = f"--address {address}" if address else "the Ray cluster of RAY_ADDRESS"
         raise ConfigError(

@@ -214,8 +214,9 @@ def progress_class() -> type:
             self.seconds: list[float] = []
 
         def restored(self, outcomes: list[TrialOutcome]) -> None:
-            """Trials a restored search had ended: counted, not run again."""
-            names = {"finished": "done", "pruned": "pruned", "stopped": "stopped"}
+            """Trials a restored search had ended: counted, not run again (a trial the restore
+            resumes looks stopped, so stopped ones are counted when they stop again)."""
+            names = {"finished": "done", "pruned": "pruned"}
             for ended in outcomes:
                 if ended.state in names:
                     self.counts[names[ended.state]] += 1

@@ -1,9 +1,10 @@
-"""`resilinet search` end to end on an 8-candidate, 2-epoch grid: killed and resumed without
-retraining a finished trial; the same trials from a 2-node Ray cluster; and an Optuna search
-with ASHA whose stopped trials stay off the front."""
+"""`resilinet search` end to end on an 8-candidate, 2-epoch grid: stopped by SIGTERM, killed,
+and resumed without retraining a finished trial; the same trials from a 2-node Ray cluster;
+and an Optuna search with ASHA whose stopped trials stay off the front."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -48,25 +49,38 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
     return write(folder, "config.yaml", SMALL_CONFIG), write(folder, "space.yaml", GRID_SPACE)
 
 
-@pytest.fixture(scope="module")
-def resumed(inputs, tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """A grid search killed (SIGKILL to its process group) once a trial finished, then run
-    again by the same command to the end; and what was finished before the kill."""
-    config, space = inputs
-    out = tmp_path_factory.mktemp("search") / "grid"
+def stop_after(config: Path, space: Path, out: Path, finished: int, sig: int) -> int:
+    """Start the search, send ``sig`` once ``finished`` units are done (SIGTERM to the driver;
+    SIGKILL to its whole process group, the Ray processes it started too); its exit status."""
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     process = subprocess.Popen(command(config, space, out), cwd=ROOT, start_new_session=True,
                                env=environment(), **quiet)  # fmt: skip
     deadline = time.monotonic() + TIMEOUT
     try:
-        while not finished_units(out) and process.poll() is None:
+        while len(finished_units(out)) < finished and process.poll() is None:
             assert time.monotonic() < deadline, "no trial finished in time"
             time.sleep(0.5)
+        if sig == signal.SIGKILL:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.send_signal(sig)
+        return process.wait(timeout=TIMEOUT)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)  # the driver and the Ray processes it started
-        process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def resumed(inputs, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A grid search stopped by SIGTERM once a trial finished, killed (SIGKILL) once another
+    did, then run again by the same command to the end; and what was finished before."""
+    config, space = inputs
+    out = tmp_path_factory.mktemp("search") / "grid"
+    assert stop_after(config, space, out, 1, signal.SIGTERM) == 128 + signal.SIGTERM
+    first = finished_units(out)
+    stop_after(config, space, out, len(first) + 1, signal.SIGKILL)
     before = finished_units(out)
-    assert 1 <= len(before) < 8
+    assert first.items() <= before.items() and len(first) < len(before) < 8
     rerun = subprocess.run(command(config, space, out), cwd=ROOT, capture_output=True,
                            text=True, timeout=TIMEOUT, env=environment())  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-3000:]
@@ -146,6 +160,23 @@ def test_a_cluster_without_shared_storage_is_refused(inputs, cluster, tmp_path) 
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "this cluster has 2 nodes; give --storage DIR" in lines[0]
+
+
+def test_trials_that_fit_on_no_node_are_refused(inputs, cluster, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from resilinet_cli.cli import main
+
+    config, _ = inputs
+    space = write(tmp_path, "space.yaml", with_changes(GRID_SPACE, cpus_per_trial=2))
+    args = command(config, space, tmp_path / "out", "--address", cluster.address,
+                   "--storage", str(tmp_path / "shared"))  # fmt: skip
+    result = CliRunner().invoke(main, args[3:])
+    assert result.exit_code == 2, result.output
+    assert (
+        "cpus_per_trial: 2, but the largest node of the Ray cluster has 1 CPUs"
+        in (result.stderr.strip().splitlines()[-1])
+    )
 
 
 def test_a_two_node_cluster_trains_the_same_trials(inputs, cluster, resumed, tmp_path) -> None:
