@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -125,6 +124,20 @@ def sigterm_as_ctrl_c() -> Iterator[list[int]]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def without_out(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The command line less ``--out DIR``: the report lives in that folder, and a committed
+    one must not name a folder of the machine that made it."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif not arg.startswith("--out="):
+            kept.append(arg)
+    return tuple(kept)
+
+
 def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
@@ -159,6 +172,7 @@ def run_and_report(
     plan: Any, out: Path, config_file: Path, space_file: Path, address: str | None,
     storage: Path | None, reuse_from: Path | None,
 ) -> None:  # fmt: skip
+    from resilinet_cli.cli.context import command_line
     from resilinet_cli.experiments.cluster import RayOptions, connected
     from resilinet_cli.search import folder as search_folder
     from resilinet_cli.search.comparison import compare, write_comparison
@@ -167,6 +181,7 @@ def run_and_report(
     from resilinet_cli.search.tuning import run_search
 
     search_folder.prepare(out, plan, config_file, space_file)
+    command = without_out(command_line())  # as given: each unit's record and REPORT.md name it
     # "local": a Ray instance of this search's own, even where `ray start` left one running
     with connected(RayOptions(address=address or "local")):
         search_folder.check_cluster(address, storage, plan.space.cpus_per_trial)
@@ -182,14 +197,15 @@ def run_and_report(
             )
 
         with sigterm_as_ctrl_c() as terminated:
-            outcomes, done = run_search(plan, where, reuse_from=reuse_from, progress=progress)
+            outcomes, done = run_search(
+                plan, where, reuse_from=reuse_from, progress=progress, command=command
+            )
     invocations = search_folder.add_invocation(out, done)
     table = trial_rows(plan, outcomes, where / "trials")
     front = write_tables(out, table, plan)
     draw_front(out, table, plan)
     gain = write_comparison(out, compare(table, plan, where / "trials"))
-    command = shlex.join(["resilinet", *sys.argv[1:]])
-    write_report(out, plan, table, front, invocations, command, gain)
+    write_report(out, plan, table, front, invocations, shlex.join(command), gain)
     expected = len(plan.fitting) if plan.space.sampler == "grid" else plan.space.trials
     ended = sum(o.state in ("finished", "stopped", "pruned") for o in outcomes)
     failed = sum(o.state == "error" for o in outcomes)

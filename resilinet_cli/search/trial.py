@@ -46,6 +46,7 @@ class TrialContext:
     cost: str  # the sampler's second objective
     epsilon: float
     reuse_from: str | None = None
+    command: tuple[str, ...] = ()  # the search's command line, for each unit's record
 
 
 def run_trial(params: dict[str, Any], context: TrialContext) -> None:
@@ -91,7 +92,7 @@ def train_candidate(
 ) -> Path:
     """The candidate's unit folder, trained here unless it is finished (then replayed)."""
     from resilinet_cli.experiments.runner import run_experiment
-    from resilinet_cli.experiments.unit import observing_epochs
+    from resilinet_cli.experiments.unit import Invocation, invoked, observing_epochs
     from resilinet_cli.search.candidates import trial_unit
 
     unit = trial_unit(config, variant)
@@ -108,7 +109,8 @@ def train_candidate(
         return [EpochReport(unit_config, unit_variant, inputs, context.epsilon, report)]
 
     reuse = Path(context.reuse_from) if context.reuse_from else None
-    with observing_epochs(observer):
+    # the unit's record names the search's command, not the Ray worker's
+    with observing_epochs(observer), invoked(Invocation(argv=context.command)):
         result = run_experiment(config, folder, [unit], fail_fast=True, verbose=0,
                                 reuse_from=reuse)  # fmt: skip
     if result.failed:

@@ -114,6 +114,7 @@ def run_search(
     *,
     reuse_from: Path | None = None,
     progress: Callable[[dict[str, int], float], None] | None = None,
+    command: tuple[str, ...] = (),
 ) -> tuple[list[TrialOutcome], Invocation]:
     """Run (or continue) the search's trials: their outcomes in Tune's order, and what this
     call did."""
@@ -132,6 +133,7 @@ def run_search(
         cost=plan.cost,
         epsilon=plan.space.epsilon,
         reuse_from=str(reuse_from.resolve()) if reuse_from else None,
+        command=command,
     )  # fmt: skip
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, context=context), {"cpu": plan.space.cpus_per_trial}
