@@ -66,10 +66,12 @@ def main() -> int:
 
 def trial_pages(folder: str, names: list[str]) -> set[str]:
     """A search's trial folders keep their units' CSV and JSON files, not the pages, tables and
-    figures `resilinet report` rebuilds from them; Tune's own state stays behind too."""
+    figures `resilinet report` rebuilds from them, nor the weights a stopped trial left; Tune's
+    own state stays behind too."""
+    weights = {name for name in names if name.endswith(".h5")}
     if Path(folder).parent.name == "trials":
-        return {name for name in names if name in ("REPORT.md", "figures", "tables")}
-    return {"tune"} & set(names)
+        return weights | {name for name in names if name in ("REPORT.md", "figures", "tables")}
+    return weights | ({"tune"} & set(names))
 
 
 if __name__ == "__main__":
