@@ -60,7 +60,7 @@ def search(
     \b
     Example:
       resilinet search configs/search/digits_mlp.yaml --space configs/search/digits_mlp_space.yaml
-      resilinet search --resume searches/digits_mlp
+      resilinet search --resume searches/search_digits_mlp
     \b
     Writes into its folder: trials.csv (every candidate: design, costs, state, validation and
     test scores), pareto.csv, front.png, REPORT.md, and each trial's run folder under trials/
