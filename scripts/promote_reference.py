@@ -16,6 +16,7 @@ regenerates it (from --command, or the existing marker).
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,10 @@ def trial_pages(folder: str, names: list[str]) -> set[str]:
     figures `resilinet report` rebuilds from them, nor the weights a stopped trial left; Tune's
     own state stays behind too."""
     weights = {name for name in names if name.endswith(".h5")}
+    record = Path(folder) / "run.json"
+    unit = Path(folder).name.startswith("iter-") and record.is_file()
+    if unit and json.loads(record.read_text(encoding="utf-8")).get("status") != "done":
+        return set(names)  # a trial ASHA stopped: trials.csv keeps its state and scores
     if Path(folder).parent.name == "trials":
         return weights | {name for name in names if name in ("REPORT.md", "figures", "tables")}
     return weights | ({"tune"} & set(names))
