@@ -99,7 +99,7 @@ def scheduler(plan: SearchPlan) -> Any:
 
 
 @dataclass(frozen=True)
-class Invocation:
+class SearchCall:
     """What one call of ``run_search`` did: for trials per hour and Tune's overhead."""
 
     wall_seconds: float
@@ -115,7 +115,7 @@ def run_search(
     reuse_from: Path | None = None,
     progress: Callable[[dict[str, int], float], None] | None = None,
     command: tuple[str, ...] = (),
-) -> tuple[list[TrialOutcome], Invocation]:
+) -> tuple[list[TrialOutcome], SearchCall]:
     """Run (or continue) the search's trials: their outcomes in Tune's order, and what this
     call did."""
     from ray import tune
@@ -171,7 +171,7 @@ def run_search(
         )
     started = time.monotonic()
     results = tuner.fit()
-    done = Invocation(
+    done = SearchCall(
         wall_seconds=time.monotonic() - started,
         trials_run=len(counter.seconds),
         busy_seconds=sum(counter.seconds),
