@@ -9,7 +9,6 @@ sweep's combinations.csv), so a damaged trial folder is an error, never a number
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -184,9 +183,3 @@ def baseline_marks(table: pd.DataFrame, plan: SearchPlan) -> dict[str, pd.DataFr
         fastest = table.loc[table["latency_ms"].idxmin(), column]
         marks["latency-optimal cut"] = done[done[column] == fastest]
     return marks
-
-
-def number(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
