@@ -1,12 +1,14 @@
-"""`resilinet search` end to end on an 8-candidate, 2-epoch grid: stopped by SIGTERM, killed,
-and resumed without retraining a finished trial; the same trials from a 2-node Ray cluster;
-and an Optuna search with ASHA whose stopped trials stay off the front."""
+"""`resilinet search` end to end on an 8-candidate, 2-epoch grid, two trials at once: stopped by
+SIGTERM, killed, and resumed without retraining a finished trial; the same trials from a 2-node
+Ray cluster, two of them copied from the first search; and an Optuna search with ASHA whose
+stopped trials stay off the front."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from search_helpers import GRID_SPACE, SMALL_CONFIG, with_changes, write
 TIMEOUT = 300  # seconds any one search may take here
 SCORES = ["val_expected_hazardous", "test_expected_hazardous", "test_worst_hazardous"]
 DESIGN = ["candidate", "variant", "partition", "skips", "failout", "epochs", "state"]
+SPACE = with_changes(GRID_SPACE, max_concurrent_trials=2)  # one per CPU here, one per node there
 
 
 def command(config: Path, space: Path, out: Path, *extra: str) -> list[str]:
@@ -46,7 +49,7 @@ def finished_units(out: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("search_inputs")
-    return write(folder, "config.yaml", SMALL_CONFIG), write(folder, "space.yaml", GRID_SPACE)
+    return write(folder, "config.yaml", SMALL_CONFIG), write(folder, "space.yaml", SPACE)
 
 
 def stop_after(config: Path, space: Path, out: Path, finished: int, sig: int) -> int:
@@ -179,20 +182,34 @@ def test_trials_that_fit_on_no_node_are_refused(inputs, cluster, tmp_path) -> No
     )
 
 
-def test_a_two_node_cluster_trains_the_same_trials(inputs, cluster, resumed, tmp_path) -> None:
-    """Half of the grid (partition 1) on two nodes: each trial's design, state and scores
-    equal the local run's, to the last bit."""
+@pytest.fixture(scope="module")
+def on_cluster(inputs, cluster, resumed, tmp_path_factory) -> tuple[Path, Path]:
+    """Half of the grid (partition 1: four candidates) on the two nodes, with ``--reuse-from``
+    a folder holding the local search's two trials of that half without skips; the search's
+    folder and its trial folders (the storage every node reaches)."""
     from click.testing import CliRunner
 
     from resilinet_cli.cli import main
 
     config, _ = inputs
-    half = with_changes(GRID_SPACE, dimensions={**GRID_SPACE["dimensions"], "partition": [1]})
-    space = write(tmp_path, "space.yaml", half)
-    out, shared = tmp_path / "out", tmp_path / "shared"
-    args = command(config, space, out, "--address", cluster.address, "--storage", str(shared))
+    folder = tmp_path_factory.mktemp("on_cluster")
+    half = with_changes(SPACE, dimensions={**SPACE["dimensions"], "partition": [1]})
+    space = write(folder, "space.yaml", half)
+    donors = folder / "donors"
+    local = pd.read_csv(resumed[0] / "trials.csv")
+    for trial in local[(local["partition"] == 1) & (local["skips"] == "none")]["candidate"]:
+        shutil.copytree(resumed[0] / "trials" / trial, donors / trial)
+    out, shared = folder / "out", folder / "shared"
+    args = command(config, space, out, "--address", cluster.address, "--storage", str(shared),
+                   "--reuse-from", str(donors))  # fmt: skip
     result = CliRunner().invoke(main, args[3:])
     assert result.exit_code == 0, result.output
+    return out, shared
+
+
+def test_a_two_node_cluster_trains_the_same_trials(on_cluster, resumed) -> None:
+    """Each trial's design, state and scores equal the local search's, to the last bit."""
+    out, shared = on_cluster
     assert len(list((shared / "trials").iterdir())) == 4
     there = pd.read_csv(out / "trials.csv")[DESIGN + SCORES]
     here = pd.read_csv(resumed[0] / "trials.csv")[DESIGN + SCORES]
@@ -201,9 +218,23 @@ def test_a_two_node_cluster_trains_the_same_trials(inputs, cluster, resumed, tmp
     pd.testing.assert_frame_equal(here, there)
 
 
+def test_a_finished_unit_of_another_search_is_copied_not_trained(on_cluster) -> None:
+    """--reuse-from finds finished units of equal training key anywhere under a folder, as
+    `resilinet run --reuse-from` does: the two donors are copied, the two others trained."""
+    out, shared = on_cluster
+    records = {
+        path.parents[3].name: json.loads(path.read_text(encoding="utf-8"))
+        for path in shared.glob("trials/*/runs/*/iter-1/run.json")
+    }
+    donors = {path.name for path in (out.parent / "donors").iterdir()}
+    assert len(records) == 4 and len(donors) == 2
+    assert {trial for trial, record in records.items() if "reused_from" in record} == donors
+    assert all(record["status"] == "done" for record in records.values())
+
+
 def test_an_optuna_search_with_asha_keeps_stopped_trials_off_the_front(inputs, tmp_path) -> None:
     config, _ = inputs
-    space = with_changes(GRID_SPACE, sampler="tpe", trials=4, seed=0,
+    space = with_changes(GRID_SPACE, sampler="tpe", trials=3, seed=0,
                          asha={"grace_epochs": 1, "reduction_factor": 2})  # fmt: skip
     space["dimensions"] = {**GRID_SPACE["dimensions"], "epochs": [3]}  # rungs at epochs 1, 2
     space_file = write(tmp_path, "space.yaml", space)
@@ -218,7 +249,7 @@ def test_an_optuna_search_with_asha_keeps_stopped_trials_off_the_front(inputs, t
     pareto = pd.read_csv(tmp_path / "out" / "pareto.csv")
     assert set(pareto["state"]) == {"finished"}
     report = (tmp_path / "out" / "REPORT.md").read_text(encoding="utf-8")
-    assert "TPE sampler (seed 0), 4 trials" in report
+    assert "TPE sampler (seed 0), 3 trials" in report
     saved = float(
         report.split("against every tried candidate trained to its budget: ")[1].split(" %")[0]
     )
@@ -242,23 +273,3 @@ def test_per_example_scores_average_to_the_sweeps_expected_accuracy(resumed) -> 
         scores = example_scores(candidate, plan, out / "trials")
         expected = trials.loc[candidate.id, "test_expected_hazardous"]
         assert scores.mean() == pytest.approx(expected, abs=1e-9)
-
-
-def test_a_finished_unit_of_another_search_is_copied_not_trained(inputs, resumed, tmp_path):
-    """--reuse-from finds finished units of equal training key anywhere under a folder, as
-    `resilinet run --reuse-from` does: a new search over two of the candidates trains none."""
-    config, _ = inputs
-    two = with_changes(GRID_SPACE, dimensions={**GRID_SPACE["dimensions"], "partition": [1],
-                                               "skips": [[]]})  # fmt: skip
-    space = write(tmp_path, "space.yaml", two)
-    out = tmp_path / "out"
-    run = subprocess.run(command(config, space, out, "--reuse-from", str(resumed[0] / "trials")),
-                         cwd=ROOT, text=True, capture_output=True, timeout=TIMEOUT,
-                         env=environment())  # fmt: skip
-    assert run.returncode == 0, run.stderr[-3000:]
-    records = [json.loads(p.read_text()) for p in out.glob("trials/*/runs/*/iter-1/run.json")]
-    assert len(records) == 2 and all("reused_from" in r for r in records)
-    there = pd.read_csv(out / "trials.csv")[DESIGN + SCORES]
-    here = pd.read_csv(resumed[0] / "trials.csv")[DESIGN + SCORES]
-    here = here[here["candidate"].isin(there["candidate"])].reset_index(drop=True)
-    pd.testing.assert_frame_equal(here, there)
