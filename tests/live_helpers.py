@@ -23,8 +23,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def node_processes() -> set[int]:
-    """Pids of every live node process on this machine (any deployment)."""
+def node_processes(spec: Path | None = None) -> set[int]:
+    """Pids of every live node process on this machine (any deployment; with ``spec``, those
+    serving the deployment of that spec file only)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -32,7 +33,7 @@ def node_processes() -> set[int]:
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if NODE_MODULE.encode() in command:
+            if NODE_MODULE.encode() in command and (spec is None or bytes(spec) in command):
                 found.add(int(entry.name))
     return found
 

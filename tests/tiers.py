@@ -50,6 +50,7 @@ SLOW_FIXTURES = frozenset(
         "tests/live/test_link_deployment.py::linked",
         "tests/live/test_exit_deployment.py::exit_unit",
         "tests/live/test_replica_deployment.py::units",
+        "tests/live/test_shaped_deployment.py::shaped",
     }
 )
 
@@ -82,6 +83,7 @@ SLOW_PATHS = (
     "tests/data/test_offline.py::test_run_offline_is_one_line_and_exit_2",
     "tests/data/test_own_images.py::test_run_",  # resilinet run on an image folder
     "tests/test_notebook.py",  # a fresh interpreter trains, as a notebook cell would
+    "tests/live/test_shaping.py::test_one_megabyte_over_two_megabits",  # 4 s of real time
     "tests/test_docs.py::test_the_guide_builds_strict_offline",  # mkdocs in a process
     "tests/training/test_tensorboard_resume.py::test_a_resumed_unit_logs_every_step_once",
     "tests/results/test_mlflow_store.py",  # the trained smoke run, mlflow in processes
@@ -181,6 +183,7 @@ SERIAL_PATHS = (
     "tests/live/test_live_eval_restart.py",
     "tests/live/test_exit_deployment.py",  # deployments of its own, timed answers
     "tests/live/test_replica_deployment.py",  # deployments of its own, hung and killed nodes
+    "tests/live/test_shaped_deployment.py",  # latency bounds of shaped links
 )
 
 

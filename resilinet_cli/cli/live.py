@@ -41,6 +41,12 @@ def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--mtls", is_flag=True, help="Also require client certificates."),
         click.option(
+            "--links",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="A YAML file shaping links: {seed, links: {src->dst: {bandwidth, latency, "
+            "jitter, loss, trace}}} [default: the unit config's live: section].",
+        ),
+        click.option(
             "--exit-rule",
             type=click.Choice(["fallback", "threshold"]),
             default="fallback",
@@ -66,6 +72,7 @@ def make_launch(
     tls_ca: Path | None,
     mtls: bool,
     exit_rule: str = "fallback",
+    links: Path | None = None,
 ) -> Any:
     from resilinet_cli.live.launch import LaunchOptions
     from resilinet_cli.live.spec import Tls
@@ -80,7 +87,7 @@ def make_launch(
         paths = [str(Path(p).resolve()) for p in (tls_cert, tls_key, tls_ca)]
         tls = Tls(*paths, mutual=mtls)
     return LaunchOptions(
-        host=host, port=port, deadline_ms=deadline_ms, tls=tls, exit_rule=exit_rule
+        host=host, port=port, deadline_ms=deadline_ms, tls=tls, exit_rule=exit_rule, links=links
     )
 
 
@@ -126,13 +133,36 @@ def deploy(
 
     unit = load_unit(unit_dir, data_dir)
     spec = unit_spec(unit, class_prior(unit), make_launch(**launch))
-    deployment = Deployment.start(spec, folder)
+    deployment = Deployment.start(spec, folder, on_ready=starting(spec.processes))
     for node in spec.processes:
         click.echo(f"{node:>8}  {spec.address(node)}  pid {deployment.processes[node].pid}")
+    if spec.link_shapes:
+        from resilinet_cli import atomic
+        from resilinet_cli.live.live_eval import LINKS_CSV
+        from resilinet_cli.live.shaping import link_table
+
+        atomic.write_csv(folder / LINKS_CSV, link_table(spec))
+        click.echo(f"shaped links: {', '.join(spec.link_shapes)} ({folder / LINKS_CSV})")
     deployment.detach()
     click.echo(f"entry point: {spec.nodes[0]} at {spec.address(spec.nodes[0])}")
     click.echo(f"spec and token: {folder / 'spec.json'}; logs: {folder}")
     click.echo(f"stop with: resilinet deploy --stop {unit_dir}")
+
+
+def starting(processes: list[str]) -> Callable[[str, float], None]:
+    """Say that the node processes start, then each one's time to ready as it comes, and the
+    whole deployment's once the last is ready."""
+    click.echo(f"starting {len(processes)} node processes in parallel ({', '.join(processes)}); "
+               "each loads TensorFlow and its model")  # fmt: skip
+    ready: list[str] = []
+
+    def tell(node: str, seconds: float) -> None:
+        ready.append(node)
+        click.echo(f"{node:>8}  ready after {seconds:.1f} s")
+        if len(ready) == len(processes):
+            click.echo(f"all {len(processes)} nodes ready after {seconds:.1f} s")
+
+    return tell
 
 
 def near_note(summary: Any) -> str:
@@ -194,10 +224,13 @@ def live_eval(
     from resilinet_cli.live.live_eval import LiveEvalOptions, live_eval
     from resilinet_cli.live.unit import load_unit
 
+    if state is not None and launch.get("links") is not None:
+        message = "--links shapes a deployment live-eval starts; with --state the running one"
+        raise click.UsageError(message + " keeps the links it was deployed with")
     unit = load_unit(unit_dir, data_dir)
     events = parse_chaos(chaos, unit.topology) if chaos.strip() else []
     options = LiveEvalOptions(events, rate, duration, make_launch(**launch), attach=state)
-    result = live_eval(unit, options, out or unit_dir / EVAL_FOLDER)
+    result = live_eval(unit, options, out or unit_dir / EVAL_FOLDER, on_ready=starting)
     table = result.summary.copy()
     click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if len(result.events):

@@ -10,6 +10,7 @@ import re
 import types
 import typing
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,7 +19,7 @@ from resilinet_cli.config import presets
 from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.config.overrides import Edit, plain_edit
 from resilinet_cli.config.yaml_file import read_yaml
-from resilinet_cli.errors import unknown_choice
+from resilinet_cli.errors import ConfigError, unknown_choice
 from resilinet_cli.topology import Topology, link_name, replica_name, topology_problems
 from resilinet_cli.variants import VARIANTS, base_of, stand_in_slots, variant_topology
 
@@ -39,6 +40,22 @@ def blame(source: str, overrides: Sequence[Edit | str], loc: str, message: str) 
         if loc.startswith((f"{key}.", f"{key}[")) or key.startswith(f"{loc}."):
             return f"{override.label}: {loc}: {message}"
     return f"{source}: {loc or '(top level)'}: {message}"
+
+
+Model = typing.TypeVar("Model", bound=BaseModel)
+
+
+def validated_file(path: Path, root: type[Model], shape: str) -> Model:
+    """A YAML file of its own (a search space, a links file) read as ``root``: every problem
+    one line naming the file and the key; ``shape`` says what the file must be otherwise."""
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: {shape}")
+    try:
+        return root.model_validate(raw)
+    except ValidationError as error:
+        lines = [f"{path.name}: {key}: {text}" for key, text in format_errors(error, root)]
+        raise ConfigError("\n".join(lines)) from None
 
 
 def format_errors(error: ValidationError, root: type[BaseModel]) -> list[tuple[str, str]]:
@@ -214,6 +231,7 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             model, f"failure_models.{name}", config.topology, config.replica_columns()
         )
     problems += costs_problems(config)
+    problems += live_problems(config)
     if config.model.name == "keras":
         return problems + keras_problems(config.model, config.topology.nodes)
     receivers = config.topology.nodes[1:]
@@ -262,6 +280,16 @@ def costs_problems(config: Any) -> list[tuple[str, str]]:
         if link not in links:
             problems.append((f"costs.links.{link}", unknown_choice("link", link, links)))
     return problems
+
+
+def live_problems(config: Any) -> list[tuple[str, str]]:
+    """Each ``live.links`` name is a link of the topology (a chain link or a skip)."""
+    links = [link_name(a, b) for a, b in [*config.topology.links, *config.topology.skips]]
+    return [
+        (f"live.links.{link}", unknown_choice("link", link, links))
+        for link in config.live.links
+        if link not in links
+    ]
 
 
 def methods_problems(config: Any) -> list[tuple[str, str]]:

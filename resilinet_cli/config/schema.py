@@ -520,6 +520,36 @@ class CostsConfig(_Section):
     )
 
 
+class LinkShapeConfig(_Section):
+    """How one link of a live deployment carries its messages (resilinet_cli/live/shaping.py)."""
+
+    bandwidth: PositiveFloat | None = Field(
+        default=None, description="payload goodput in bits per second; unset: unlimited"
+    )
+    latency: NonNegativeFloat = Field(default=0.0, description="one-way delay of a message, ms")
+    jitter: NonNegativeFloat = Field(
+        default=0.0, description="each message's delay varies uniformly by up to this, ms"
+    )
+    loss: float = Field(default=0.0, ge=0, lt=1, description="probability a message is lost")
+    trace: str | None = Field(
+        default=None,
+        description="a CSV of time_s, bandwidth, latency_ms replayed from the deployment's "
+        "start, in place of bandwidth and latency (a relative path: from the current folder, "
+        "or from the --links file's)",
+    )
+
+
+class LiveConfig(_Section):
+    """``live:``: the links of a deployment of this config's units (``resilinet deploy``,
+    ``live-eval``; ``--links FILE`` replaces it). Never in the config hash nor a unit's
+    training key: it changes how messages travel, not what a model learnt."""
+
+    seed: int = Field(default=0, description="which messages are lost and each one's jitter")
+    links: dict[str, LinkShapeConfig] = Field(
+        default={}, description="per link of the topology, 'src->dst' (chain links and skips)"
+    )
+
+
 class ExperimentConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -566,6 +596,11 @@ class ExperimentConfig(_Section):
         default=CostsConfig(),
         exclude_if=lambda section: section == CostsConfig(),
         description="device and link figures of the cost model (resilinet search, measure)",
+    )
+    live: LiveConfig = Field(
+        default=LiveConfig(),
+        exclude_if=lambda section: section == LiveConfig(),
+        description="shaped links of a live deployment (resilinet deploy, live-eval)",
     )
 
     def variant(self, name: str) -> Variant:
@@ -635,12 +670,14 @@ class ExperimentConfig(_Section):
         resume on a machine that keeps its data elsewhere, or with other resources (a data set
         of the user's own is named by its ``digest``). Failure models
         only score finished units: adding one to a finished run rescores it; ``stats`` only
-        reports; ``costs`` only scores designs (resilinet search).
+        reports; ``costs`` only scores designs (resilinet search); ``live`` only shapes a
+        deployment's links.
         """
         identity = training_identity(self, self.to_dict())
         identity.pop("resources", None)
         identity.pop("stats", None)
         identity.pop("costs", None)
+        identity.pop("live", None)
         identity["dataset"] = data_identity(identity["dataset"])
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()

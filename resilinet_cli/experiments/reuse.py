@@ -25,7 +25,7 @@ from resilinet_cli.training_version import TRAINING_VERSION
 # Config keys that name, group or count units but change no unit's results.
 LABELS = (
     "name", "description", "seed", "iterations", "variant_iterations", "variants", "experiment",
-    "smoke", "resources", "stats", "costs",
+    "smoke", "resources", "stats", "costs", "live",
 )  # fmt: skip
 # keys of a ``techniques:`` definition that only choose how its units are scored
 SCORING_ONLY = ("threshold", "target_exit_rate", "max_accuracy_drop")

@@ -23,6 +23,7 @@ class Answer:
     compute_ms: dict[str, float]  # node -> its sub-model's compute time
     latency_ms: float  # measured here, around the whole call
     answered_by: str  # the node whose head answered (the output node's: the model's), or guess
+    lost: tuple[str, ...] = ()  # shaped links that lost (or were late with) a message of it
 
 
 class LiveClient:
@@ -56,6 +57,7 @@ class LiveClient:
             compute_ms=dict(reply.compute_ms),
             latency_ms=latency_ms,
             answered_by=reply.answered_by,
+            lost=tuple(reply.lost),
         )
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import grpc
@@ -122,6 +122,8 @@ class Deployment:
         self.folder = Path(folder)
         self.processes: dict[str, subprocess.Popen[bytes] | PidProcess] = {}
         self.spec_path = self.folder / SPEC
+        self.spawned_at: dict[str, float] = {}  # time.monotonic() when each node was started
+        self.ready_s: dict[str, float] = {}  # seconds from its start until it served
 
     @classmethod
     def attach(cls, folder: Path) -> Deployment:
@@ -144,10 +146,13 @@ class Deployment:
         *,
         nodes: Iterable[str] | None = None,
         timeout: float = START_TIMEOUT,
+        on_ready: Callable[[str, float], None] | None = None,
     ) -> Deployment:
         """Start ``nodes`` (all by default) in parallel; return once each serves.
 
-        Any failure stops every process already started, so nothing is left behind.
+        ``on_ready(node, seconds)`` is told as each one starts serving, seconds after it was
+        started (loading TensorFlow and its model takes most of them). Any failure stops every
+        process already started, so nothing is left behind.
         """
         deployment = cls(spec, folder)
         spec.write(deployment.spec_path)
@@ -156,7 +161,7 @@ class Deployment:
             for node in wanted:
                 deployment.spawn(node)
             deployment.write_state()
-            deployment.wait_ready(wanted, timeout)
+            deployment.wait_ready(wanted, timeout, on_ready)
         except BaseException:
             deployment.stop()
             raise
@@ -174,10 +179,17 @@ class Deployment:
             start_new_session=True,  # Ctrl-C in the terminal does not reach the nodes
         )
         _STARTED.append(self.processes[node])
+        self.spawned_at[node] = time.monotonic()
         log.close()
 
-    def wait_ready(self, nodes: Iterable[str], timeout: float = START_TIMEOUT) -> None:
-        """Wait until each node's health check says SERVING; LiveError if one exits."""
+    def wait_ready(
+        self,
+        nodes: Iterable[str],
+        timeout: float = START_TIMEOUT,
+        on_ready: Callable[[str, float], None] | None = None,
+    ) -> None:
+        """Wait until each node's health check says SERVING (``on_ready`` is told, and
+        ``ready_s`` keeps the seconds since its start); LiveError if one exits."""
         waiting = set(nodes)
         end = time.monotonic() + timeout
         channels = {node: channel(self.spec, node) for node in waiting}
@@ -187,6 +199,10 @@ class Deployment:
                     self.check_running(node)
                     if serving(channels[node], self.spec, timeout=0.2):
                         waiting.discard(node)
+                        started = self.spawned_at.get(node, end - timeout)
+                        self.ready_s[node] = time.monotonic() - started
+                        if on_ready is not None:
+                            on_ready(node, self.ready_s[node])
                 if waiting and time.monotonic() > end:
                     raise LiveError(
                         f"nodes {', '.join(sorted(waiting))} not serving after {timeout:.0f} s"

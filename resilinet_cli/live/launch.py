@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from resilinet_cli.live.deployment import choose_ports, new_token
+from resilinet_cli.live.shaping import LinkShape, load_links, shapes_of
 from resilinet_cli.live.spec import DeploymentSpec, Tls
 from resilinet_cli.live.unit import LiveUnit
 from resilinet_cli.topology import Topology
@@ -26,10 +28,12 @@ class LaunchOptions:
     rise: int = 2
     tls: Tls | None = None
     exit_rule: str = "fallback"  # a model with exits: "fallback" or "threshold" (node.py)
+    links: Path | None = None  # a links file (shaping.py); None: the unit config's live: section
 
 
 def unit_spec(unit: LiveUnit, prior: np.ndarray, options: LaunchOptions) -> DeploymentSpec:
-    """The spec of ``unit``'s deployment: ports checked free, a fresh token."""
+    """The spec of ``unit``'s deployment: ports checked free, a fresh token, its links shaped
+    as ``options.links`` or its config's ``live:`` section says."""
     return model_spec(
         unit.model_path,
         unit.topology,
@@ -38,7 +42,18 @@ def unit_spec(unit: LiveUnit, prior: np.ndarray, options: LaunchOptions) -> Depl
         seed=unit.config.seed,
         exits=unit.exits,
         threshold=unit.threshold,
+        shaping=unit_shaping(unit, options.links),
     )
+
+
+def unit_shaping(unit: LiveUnit, links: Path | None) -> tuple[int, dict[str, LinkShape]]:
+    """The seed and link shapes of a deployment of ``unit``. Names are checked against the
+    config's topology, every skip included, so one file serves every variant of a run."""
+    topology = Topology.from_config(unit.config.topology)
+    if links is not None:
+        return load_links(links, topology)
+    live = unit.config.live
+    return live.seed, shapes_of(live, topology, "config: live", Path.cwd())
 
 
 def model_spec(
@@ -50,6 +65,7 @@ def model_spec(
     seed: int = 0,
     exits: Sequence[str] = (),
     threshold: float = DEFAULT_THRESHOLD,
+    shaping: tuple[int, dict[str, LinkShape]] = (0, {}),
 ) -> DeploymentSpec:
     """The spec of a deployment of a saved model on ``topology`` (its variant's own), without a
     unit folder (benchmarks, tests): ports checked free, a fresh token."""
@@ -68,6 +84,9 @@ def model_spec(
         exits=list(exits),
         exit_rule=options.exit_rule,
         threshold=threshold,
+        link_shapes={name: shape.to_dict() for name, shape in shaping[1].items()},
+        shaping_seed=shaping[0],
+        epoch=time.time(),
     )
 
 

@@ -8,7 +8,8 @@ writes into ``out``:
   label, guess, answered_by, computed (``contributed`` is the bit string over
   topology.alive_columns (failable nodes, then standby replicas), 1 = the node contributed
   to the prediction; ``answered_by`` the node whose
-  head answered, or guess; ``computed`` the nodes that ran their sub-model for the request);
+  head answered, or guess; ``computed`` the nodes that ran their sub-model for the request;
+  ``lost`` the shaped links that lost a message of it, which is then not compared);
 - ``live_summary.csv``: per combination (the contributing nodes alive, every failable link up:
   only processes fail live), live accuracy beside the sweep's on the same examples,
   the number of differing predictions (expected 0), the requests with a mixed view (a node in
@@ -19,6 +20,9 @@ writes into ``out``:
 - ``live_exits.csv``: per answering node (an exit, the output node, or guess), the requests it
   answered, their fraction and latency p50/p99;
 - ``live_events.csv``: per chaos event, the time until the answers showed it;
+- ``links.csv``: per shaped link, its settings and the path each took (shaping.py);
+- ``live_startup.csv``: per node of a deployment it started, seconds from its start until it
+  served (its time to ready: loading TensorFlow and its slice of the model);
 - ``live_latency.png``: latency over time with the events marked (plot.py).
 """
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,7 @@ from resilinet_cli.live.deployment import Deployment
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.live.launch import LaunchOptions, unit_spec
 from resilinet_cli.live.plot import plot_latency
+from resilinet_cli.live.shaping import link_table
 from resilinet_cli.live.summary import (
     LIVE_COLUMNS,
     ExitRule,
@@ -53,6 +59,8 @@ from resilinet_cli.results import layout
 from resilinet_cli.topology import Topology
 
 LIVE_EXITS_CSV = "live_exits.csv"  # per answering node (a model with exits: each exit's share)
+LINKS_CSV = "links.csv"  # per shaped link: its settings and the path each took
+LIVE_STARTUP_CSV = "live_startup.csv"  # per node of a deployment live-eval started: time to ready
 TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
 RETURN_S = 60.0  # and, by default, up to this much longer until restarted nodes are back
 WARM_UP_S = 5.0  # at most this long before the stream for every node to answer in time
@@ -100,14 +108,22 @@ def all_back(rows: list[dict], chaos: ChaosRunner, topology: Topology) -> bool:
     return True
 
 
-def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalResult:
+def live_eval(
+    unit: LiveUnit,
+    options: LiveEvalOptions,
+    out: Path,
+    on_ready: Callable[[list[str]], Callable[[str, float], None]] | None = None,
+) -> LiveEvalResult:
+    """The run described in this module's docstring; ``on_ready(processes)`` is called before
+    a deployment of its own starts, and what it returns is told each node's time to ready."""
     from resilinet_cli.results.model_files import load_model
 
     test = load_test(unit)
     out.mkdir(parents=True, exist_ok=True)
     if options.attach is None:
         spec = unit_spec(unit, test.prior, options.launch)
-        running: Any = Deployment.start(spec, out / "deployment")
+        tell = on_ready(spec.processes) if on_ready is not None else None
+        running: Any = Deployment.start(spec, out / "deployment", on_ready=tell)
     else:  # a deployment of ``resilinet deploy``: driven, not stopped
         attached = Deployment.attach(options.attach)
         spec = attached.spec
@@ -159,6 +175,7 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
                         "guess": int(answer.guess),
                         "answered_by": answer.answered_by,
                         "computed": " ".join(n for n in nodes if n in answer.compute_ms),
+                        "lost": " ".join(answer.lost),
                     }
                 )
                 mixed.append(answer.mixed)
@@ -176,6 +193,10 @@ def live_eval(unit: LiveUnit, options: LiveEvalOptions, out: Path) -> LiveEvalRe
     atomic.write_csv(out / layout.LIVE_SUMMARY_CSV, summary)
     atomic.write_csv(out / layout.LIVE_EVENTS_CSV, events)
     atomic.write_csv(out / LIVE_EXITS_CSV, exits)
+    atomic.write_csv(out / LINKS_CSV, link_table(spec))
+    if options.attach is None:  # a deployment of its own: how long each node took to start
+        ready = pd.DataFrame(deployment.ready_s.items(), columns=["node", "ready_s"])
+        atomic.write_csv(out / LIVE_STARTUP_CSV, ready)
     plot_latency(live, events, out / layout.LIVE_LATENCY_PNG, deadline_ms=1000 * spec.deadline_s)
     return LiveEvalResult(live, summary, events, exits, failed, chaos.errors, out)
 

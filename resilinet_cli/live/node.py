@@ -15,6 +15,10 @@ sweep does; dead senders are not called until their health checks pass again (he
 A node served by standby replicas (``edge``, ``edge_r2``: one process each) is pulled in replica
 order: the primary, and when it is (or turns out) dead the next replica, so the first alive
 replica serves, as the model's ``ReplicaSwitch`` picks; each replica has its own health checks.
+
+A shaped link (shaping.py) is played by its receiver when a reply arrives: held for its
+bandwidth, latency and jitter, or lost. A lost (or late) message costs its request only: the
+input is missing for that request, the sender is not marked dead, no other replica is asked.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import time
 import uuid
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +54,10 @@ from resilinet_cli.live.security import (
     metadata,
     server_credentials,
 )
+from resilinet_cli.live.shaping import LinkShape, ShapedLink
 from resilinet_cli.live.spec import DeploymentSpec
 from resilinet_cli.live.wire import WireError, from_message, to_message
+from resilinet_cli.topology import link_name
 from resilinet_cli.variants import GUESS
 
 MEMORY = 512  # requests whose outputs a node keeps, for late asks of the same request
@@ -69,6 +75,15 @@ class Pulled:
     reached: bool = True  # information from the input reaches this node
     answer: np.ndarray | None = None  # an exit head's probabilities: its own, or passed on
     answered_by: str = ""  # the exit that answered (threshold rule), passed on upward
+    lost: set[str] = field(default_factory=set)  # shaped links that lost (or were late with)
+    # their message of this request, here or upstream
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A sender's reply that its shaped link lost, or delivered after the deadline."""
+
+    link: str
 
 
 class UnknownRequest(LookupError):
@@ -94,6 +109,14 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         self.channels = {peer: aio_channel(spec, peer) for peer in peers}
         self.stubs = {peer: live_pb2_grpc.NodeStub(c) for peer, c in self.channels.items()}
         self.health = {s: SenderHealth(s, spec.rise) for s in senders if s in self.failable}
+        role = spec.role_of(name)
+        self.links = {}  # sender (a role) -> its link into this node, where it is shaped
+        for sender in compute.senders:
+            shape = spec.link_shapes.get(link_name(sender, role))
+            if shape is not None:
+                self.links[sender] = ShapedLink(link_name(sender, role),
+                                                LinkShape.from_dict(shape), spec.shaping_seed,
+                                                spec.epoch)  # fmt: skip
         self.features: OrderedDict[str, np.ndarray] = OrderedDict()
         self.outputs: OrderedDict[str, asyncio.Future[Pulled]] = OrderedDict()
         self.flows: dict[tuple[int, ...], bool] = {}
@@ -148,6 +171,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             reached=result.reached,
             answer=None if result.answer is None else to_message(result.answer),
             answered_by=result.answered_by,
+            lost=sorted(result.lost),
         )
 
     async def Predict(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -183,6 +207,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             mixed=any(alive.get(node, False) for node in result.missed)
             or (answered_by == self.name and not result.reached),
             answered_by=answered_by,
+            lost=sorted(result.lost),
         )
 
     def flow(self, alive: dict[str, bool]) -> bool:
@@ -203,15 +228,19 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             *(self.pull(n, request_id, rows, head_only=True) for n in asked)
         )
         for node, reply in zip(asked, replies, strict=True):
-            if reply is None:
+            if not isinstance(reply, Pulled):
                 continue
             if node in self.failable:
                 result.alive[node] = True
             for upstream, contributed in reply.alive.items():
                 result.alive[upstream] = result.alive.get(upstream, False) or contributed
             result.missed |= reply.missed
+            result.lost |= reply.lost
             result.compute_ms.update(reply.compute_ms)
-        return dict(zip(asked, replies, strict=True))
+        return {
+            node: reply if isinstance(reply, Pulled) else None
+            for node, reply in zip(asked, replies, strict=True)
+        }
 
     # ---- computing a request once ------------------------------------------------------
 
@@ -244,9 +273,14 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         pulled = [result for _, result in served]
         alive: dict[str, bool] = {}
         missed: set[str] = set()
+        lost: set[str] = set()
         compute_ms: dict[str, float] = {}
         received = []
         for tried, result in served:
+            if isinstance(result, Lost):  # the sender answered; its link lost the message
+                lost.add(result.link)
+                received.append(None)
+                continue
             for process in tried:  # the failed replicas, then the one that answered
                 if process in self.failable:
                     answered = result is not None and process == tried[-1]
@@ -260,16 +294,19 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             for node, contributed in result.alive.items():
                 alive[node] = alive.get(node, False) or contributed
             missed |= result.missed
+            lost |= result.lost
             compute_ms.update(result.compute_ms)
-        reached = any(r is not None and r.reached for r in pulled)
-        exited = [r for r in pulled if r is not None and r.answered_by]
+        arrived = [r for r in pulled if isinstance(r, Pulled)]
+        reached = any(r.reached for r in arrived)
+        exited = [r for r in arrived if r.answered_by]
         if exited:  # an exit answered below: pass the first (in chain order) on, compute nothing
             first = min(exited, key=lambda r: self.spec.exits.index(r.answered_by))
-            return Pulled(None, alive, missed, compute_ms, reached, first.answer, first.answered_by)
+            return Pulled(None, alive, missed, compute_ms, reached, first.answer,
+                          first.answered_by, lost)  # fmt: skip
         started = time.perf_counter()
         output = self.compute.run(received, rows)
         compute_ms[self.name] = 1000 * (time.perf_counter() - started)
-        return self.with_head(Pulled(output, alive, missed, compute_ms, reached))
+        return self.with_head(Pulled(output, alive, missed, compute_ms, reached, lost=lost))
 
     def with_head(self, result: Pulled) -> Pulled:
         """``result`` with this node's exit head run on its output, if it has one; under the
@@ -286,9 +323,10 @@ class NodeServer(live_pb2_grpc.NodeServicer):
 
     async def pull_role(
         self, sender: str, request_id: str, rows: int
-    ) -> tuple[list[str], Pulled | None]:
+    ) -> tuple[list[str], Pulled | Lost | None]:
         """The output of ``sender``'s role: its replicas asked in turn until one answers.
-        Returns the processes asked (the answering one last) and its output (None: all dead)."""
+        Returns the processes asked (the answering one last) and its output (None: all dead;
+        Lost: the link lost the answer, and the next replica is not asked)."""
         tried: list[str] = []
         for process in self.spec.replicas_of(sender):
             tried.append(process)
@@ -299,15 +337,18 @@ class NodeServer(live_pb2_grpc.NodeServicer):
 
     async def pull(
         self, sender: str, request_id: str, rows: int, *, head_only: bool = False
-    ) -> Pulled | None:
-        """The sender's output, or None when it is (or just turned out to be) dead;
-        ``head_only``: an exit's answer, asked by the output node (its tensor is not read)."""
+    ) -> Pulled | Lost | None:
+        """The sender's output, or None when it is (or just turned out to be) dead, or Lost
+        when its shaped link lost the reply; ``head_only``: an exit's answer, asked by the
+        output node (its tensor is not read, its link not played)."""
         state = self.health.get(sender)
         if state is not None and not state.alive:
             return None  # known dead: no call, no deadline
+        timeout = self.spec.deadline_s * self.levels[sender]
+        deadline_at = time.monotonic() + timeout
         call = self.stubs[sender].Output(
             live_pb2.PullRequest(request_id=request_id, rows=rows),
-            timeout=self.spec.deadline_s * self.levels[sender],
+            timeout=timeout,
             metadata=self.metadata,
         )
         try:
@@ -324,6 +365,11 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             else:
                 log(f"{sender} answered {error.code().name}: {error.details()}")
             return None
+        link = None if head_only else self.links.get(self.spec.role_of(sender))
+        if link is not None:
+            payload = len(reply.tensor.data) + len(reply.answer.data)
+            if not await carried(link, request_id, payload, deadline_at):
+                return Lost(link.name)
         if reply.answered_by and reply.answered_by not in self.spec.exits:
             log(f"{sender} passed on an answer of {reply.answered_by!r}, which has no exit")
             return None
@@ -349,12 +395,26 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             reply.reached,
             answer,
             reply.answered_by,
+            set(reply.lost),
         )
 
     def guesses(self, request_id: str, rows: int) -> np.ndarray:
         rng = np.random.default_rng([self.spec.seed, zlib.crc32(request_id.encode())])
         prior = np.asarray(self.spec.prior, dtype=float)
         return rng.choice(len(prior), size=rows, p=prior / prior.sum())
+
+
+async def carried(link: ShapedLink, request_id: str, payload: int, deadline_at: float) -> bool:
+    """Play ``link`` for a reply that just arrived: wait until its message would arrive and
+    say True, or, when the link loses it or it would come after the deadline, wait the
+    deadline out and say False."""
+    now = time.monotonic()
+    delay = link.delay_s(request_id, payload, now)
+    if link.lost(request_id) or now + delay > deadline_at:
+        await asyncio.sleep(max(0.0, deadline_at - now))
+        return False
+    await asyncio.sleep(delay)
+    return True
 
 
 async def first_unless_dead(call: Any, state: SenderHealth) -> Any:

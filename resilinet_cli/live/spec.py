@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from resilinet_cli.topology import Topology
 
@@ -50,6 +51,11 @@ class DeploymentSpec:
     threshold: float = 0.5  # the threshold rule's normalised entropy bound T
     # standby replicas, (column, primary): each its own process, called when those before fail
     replicas: list[tuple[str, str]] = field(default_factory=list)
+    # shaped links (shaping.py): link name -> LinkShape.to_dict(), the seed of their drops and
+    # jitter, and time.time() at the deployment's start (a trace's time 0)
+    link_shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shaping_seed: int = 0
+    epoch: float = 0.0
 
     @property
     def topology(self) -> Topology:

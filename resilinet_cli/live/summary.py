@@ -25,10 +25,12 @@ from resilinet_cli.variants import GUESS, normalised_entropy
 # ``contributed``: bit string over topology.alive_columns (failable nodes, then standby replicas),
 # 1 = the node (replica) contributed to the prediction
 # ``answered_by``: the node whose head answered (the output node: the model's output) or "guess";
-# ``computed``: the nodes that ran their sub-model for the request, space-separated
+# ``computed``: the nodes that ran their sub-model for the request, space-separated;
+# ``lost``: the shaped links that lost (or were late with) a message of the request: their
+# receivers went on without it, so no combination describes it (space-separated, shaping.py)
 LIVE_COLUMNS = [
     "example", "sent_at_ms", "latency_ms", "contributed", "prediction", "label", "guess",
-    "answered_by", "computed",
+    "answered_by", "computed", "lost",
 ]  # fmt: skip
 # ``combination``: the sweep's combination compared with, as combinations.csv's columns read in
 # a row (failable nodes, 1 = alive, then failable links, always 1 live)
@@ -40,6 +42,7 @@ SUMMARY_COLUMNS = [
     "sweep_accuracy",
     "differing",
     "mixed_view",
+    "lost_message",
     "near_threshold",
     "latency_p50_ms",
     "latency_p99_ms",
@@ -70,7 +73,8 @@ def summarise(
 
     ``mixed`` flags each request whose receivers disagreed on a node (it contributed on one
     path and was given up on another, as happens while it fails or recovers): no combination
-    of dead nodes describes it, so it is counted in ``mixed_view`` and not compared. With an
+    of dead nodes describes it, so it is counted in ``mixed_view`` and not compared; nor is a
+    request a shaped link lost a message of (``lost``), counted in ``lost_message``. With an
     ``exit_rule`` (a model with exits) each example is compared with the sweep's rule applied
     to it: the answering head and its prediction (``compared_exits``).
     """
@@ -81,7 +85,9 @@ def summarise(
 
         graph = cut_nodes(model, topology)
     rows = []
-    for contributed, whole in live.assign(mixed=flags).groupby("contributed", sort=False):
+    lost = live["lost"].fillna("").astype(str).str.len().to_numpy() > 0
+    frame = live.assign(mixed=flags, lost_any=lost & ~flags)
+    for contributed, whole in frame.groupby("contributed", sort=False):
         combo = live_combination(topology, str(contributed))
         flow = topology.has_information_flow(combo)
         latency = whole["latency_ms"].to_numpy()
@@ -93,11 +99,12 @@ def summarise(
             "sweep_accuracy": float("nan"),
             "differing": 0,
             "mixed_view": int(whole["mixed"].sum()),
+            "lost_message": int(whole["lost_any"].sum()),
             "near_threshold": 0,
             "latency_p50_ms": float(np.percentile(latency, 50)),
             "latency_p99_ms": float(np.percentile(latency, 99)),
         }
-        group = whole[~whole["mixed"]]
+        group = whole[~whole["mixed"] & ~whole["lost_any"]]
         if group.empty:
             pass
         elif exit_rule is not None:

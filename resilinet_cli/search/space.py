@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from resilinet_cli.config.messages import format_errors
-from resilinet_cli.config.yaml_file import read_yaml
+from resilinet_cli.config.messages import validated_file
 from resilinet_cli.errors import ConfigError
 
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
@@ -105,16 +104,8 @@ class SearchSpace(_Section):
 
 def load_space(path: Path) -> SearchSpace:
     """SPACE.yaml validated; every problem one line naming the file and the key."""
-    raw = read_yaml(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path.name}: a search space is a mapping with a dimensions: key")
-    try:
-        space = SearchSpace.model_validate(raw)
-    except ValidationError as error:
-        problems = format_errors(error, SearchSpace)
-        raise ConfigError(
-            "\n".join(f"{path.name}: {key}: {message}" for key, message in problems)
-        ) from None
+    shape = "a search space is a mapping with a dimensions: key"
+    space = validated_file(path, SearchSpace, shape)
     if space.sampler == "grid" and space.trials is not None:
         raise ConfigError(f"{path.name}: trials: a grid runs every candidate; leave it out")
     if space.sampler != "grid" and space.trials is None:

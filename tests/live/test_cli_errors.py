@@ -85,3 +85,27 @@ def test_partial_tls_options(unit, tmp_path):
 
 def test_stop_without_a_deployment(tmp_path):
     assert "no deployment state" in refused("deploy", "--stop", "--state", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("links: {iot->edge: {latency: -5}}",
+         "links.yaml: links.iot->edge.latency: Input should be greater than or equal to 0"),
+        ("links: {iot->edge: {jitter: soon}}", "links.yaml: links.iot->edge.jitter: Input should"),
+        ("links: {edge->cloud: {latency: 40}}", "links.yaml: links.edge->cloud: unknown link"),
+    ],
+)  # fmt: skip
+def test_a_bad_links_file(unit, tmp_path, text, expected):
+    path = tmp_path / "links.yaml"
+    path.write_text(text + "\n")
+    assert expected in refused("deploy", str(unit), "--state", str(tmp_path), "--links", str(path))
+    assert expected in refused("live-eval", str(unit), "--out", str(tmp_path / "e"),
+                               "--links", str(path))  # fmt: skip
+
+
+def test_links_with_a_running_deployment(unit, tmp_path):
+    path = tmp_path / "links.yaml"
+    path.write_text("links: {iot->edge: {latency: 40}}\n")
+    message = refused("live-eval", str(unit), "--state", str(tmp_path), "--links", str(path))
+    assert "--links shapes a deployment live-eval starts" in message

@@ -44,7 +44,8 @@ def live(live_run, tmp_path_factory):
     try:
         assert code == 0, stderr
         unit = load_unit(unit_dir)
-        for node in unit.topology.nodes:  # each node's address is printed
+        for node in unit.topology.nodes:  # each node's time to ready and address are printed
+            assert f"{node:>8}  ready after " in stdout
             assert deployment.spec.address(node) in stdout
         with LiveClient(deployment.spec) as client:
             yield Live(deployment, client, unit, load_test(unit))
@@ -177,7 +178,9 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     assert code == 0, stderr
     assert "predictions differing from the simulated ones: 0" in stdout
     rows = pd.read_csv(out / "live.csv", dtype={"contributed": str})
-    header = "example,sent_at_ms,latency_ms,contributed,prediction,label,guess,answered_by,computed"
+    header = (
+        "example,sent_at_ms,latency_ms,contributed,prediction,label,guess,answered_by,computed,lost"
+    )
     assert (out / "live.csv").read_text().splitlines()[0] == header
     assert list(rows.columns) == LIVE_COLUMNS
     assert len(rows) >= len(live.test.y)  # the whole split, at least once
@@ -186,7 +189,7 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     summary = pd.read_csv(out / "live_summary.csv", dtype={"combination": str})
     assert (out / "live_summary.csv").read_text().splitlines()[0] == (
         "combination,examples,information_flow,live_accuracy,sweep_accuracy,differing,"
-        "mixed_view,near_threshold,latency_p50_ms,latency_p99_ms"
+        "mixed_view,lost_message,near_threshold,latency_p50_ms,latency_p99_ms"
     )
     # the Health topology has no failable links: a combination is the contributed bits
     assert set(summary["combination"]) == set(rows["contributed"])
