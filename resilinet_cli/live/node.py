@@ -112,11 +112,10 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         role = spec.role_of(name)
         self.links = {}  # sender (a role) -> its link into this node, where it is shaped
         for sender in compute.senders:
-            shape = spec.link_shapes.get(link_name(sender, role))
-            if shape is not None:
-                self.links[sender] = ShapedLink(link_name(sender, role),
-                                                LinkShape.from_dict(shape), spec.shaping_seed,
-                                                spec.epoch)  # fmt: skip
+            link = link_name(sender, role)
+            if link in spec.link_shapes:
+                shape = LinkShape.from_dict(spec.link_shapes[link])
+                self.links[sender] = ShapedLink(link, shape, spec.shaping_seed, spec.epoch)
         self.features: OrderedDict[str, np.ndarray] = OrderedDict()
         self.outputs: OrderedDict[str, asyncio.Future[Pulled]] = OrderedDict()
         self.flows: dict[tuple[int, ...], bool] = {}

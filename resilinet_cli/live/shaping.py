@@ -61,8 +61,8 @@ class LinkShape:
         """Bandwidth and latency ``elapsed_s`` after the deployment started."""
         if not self.trace:
             return self.bandwidth, self.latency_ms
-        times = [row[0] for row in self.trace]
-        row = self.trace[max(bisect.bisect_right(times, elapsed_s) - 1, 0)]
+        after = bisect.bisect_right(self.trace, elapsed_s, key=lambda row: row[0])
+        row = self.trace[max(after - 1, 0)]
         return row[1], row[2]
 
     def to_dict(self) -> dict[str, Any]:
