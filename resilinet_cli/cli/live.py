@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from resilinet_cli.cli.app import main
-from resilinet_cli.cli.options import DATA_DIR_OPTION
+from resilinet_cli.cli.options import DATA_DIR_OPTION, Seconds
 
 DEPLOY_FOLDER = "live"  # inside the unit folder: spec, state and node logs
 EVAL_FOLDER = "live-eval"
@@ -56,6 +56,21 @@ def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "answers at once and the nodes above compute nothing (threshold; T from the "
             "unit's exits.json, else the variant's threshold).",
         ),
+        click.option(
+            "--batch-window-ms",
+            type=click.FloatRange(min=0),
+            default=0.0,
+            show_default=True,
+            help="Each node runs the requests that arrive within this window as one batch "
+            "(0: each on its own); must be under --deadline-ms.",
+        ),
+        click.option(
+            "--max-batch",
+            type=click.IntRange(min=1),
+            default=16,
+            show_default=True,
+            help="With --batch-window-ms: the most rows in one batch.",
+        ),
         DATA_DIR_OPTION,
     ]
     for option in reversed(options):
@@ -73,6 +88,8 @@ def make_launch(
     mtls: bool,
     exit_rule: str = "fallback",
     links: Path | None = None,
+    batch_window_ms: float = 0.0,
+    max_batch: int = 16,
 ) -> Any:
     from resilinet_cli.live.launch import LaunchOptions
     from resilinet_cli.live.spec import Tls
@@ -87,7 +104,14 @@ def make_launch(
         paths = [str(Path(p).resolve()) for p in (tls_cert, tls_key, tls_ca)]
         tls = Tls(*paths, mutual=mtls)
     return LaunchOptions(
-        host=host, port=port, deadline_ms=deadline_ms, tls=tls, exit_rule=exit_rule, links=links
+        host=host,
+        port=port,
+        deadline_ms=deadline_ms,
+        tls=tls,
+        exit_rule=exit_rule,
+        links=links,
+        batch_window_ms=batch_window_ms,
+        max_batch=max_batch,
     )
 
 
@@ -187,9 +211,38 @@ def near_note(summary: Any) -> str:
 )
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds to stream, cycling the test split [default: the split once, and 2 s past "
-    "the last event].",
+    type=Seconds(),
+    help="How long to stream, cycling the test split: 90, 90s, 10m, 1h [default: the split "
+    "once, and 2 s past the last event].",
+)
+@click.option(
+    "--chaos-seed",
+    type=int,
+    help="Instead of --chaos: faults repeating over --duration at random times drawn from this "
+    "seed (kill then restart, or hang then resume; one at a time).",
+)
+@click.option(
+    "--chaos-every",
+    type=Seconds(),
+    default=60.0,
+    show_default=True,
+    help="With --chaos-seed: the mean time between faults.",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Concurrent clients; with --rate they send open-loop at that total rate (latency "
+    "counts from each request's due time), without it each sends when its answer is back.",
+)
+@click.option(
+    "--window",
+    type=Seconds(),
+    default=300.0,
+    show_default=True,
+    help="live_windows.csv's window: requests, accuracy, latency, memory and descriptors per "
+    "window (a soak's 5 minutes).",
 )
 @click.option(
     "--out",
@@ -208,6 +261,10 @@ def live_eval(
     chaos: str,
     rate: float | None,
     duration: float | None,
+    chaos_seed: int | None,
+    chaos_every: float,
+    clients: int,
+    window: float,
     out: Path | None,
     state: Path | None,
     data_dir: Path | None,
@@ -220,16 +277,33 @@ def live_eval(
     contributing nodes alive, every failable link up, since only node processes fail live),
     live_events.csv (time to detect and recover) and live_latency.png.
     """
-    from resilinet_cli.live.chaos import parse_chaos
+    from resilinet_cli.live.chaos import parse_chaos, random_schedule
     from resilinet_cli.live.live_eval import LiveEvalOptions, live_eval
     from resilinet_cli.live.unit import load_unit
 
     if state is not None and launch.get("links") is not None:
         message = "--links shapes a deployment live-eval starts; with --state the running one"
         raise click.UsageError(message + " keeps the links it was deployed with")
+    if chaos_seed is not None and chaos.strip():
+        raise click.UsageError("give --chaos or --chaos-seed, not both")
+    if chaos_seed is not None and duration is None:
+        raise click.UsageError("--chaos-seed draws faults over --duration; give --duration")
     unit = load_unit(unit_dir, data_dir)
     events = parse_chaos(chaos, unit.topology) if chaos.strip() else []
-    options = LiveEvalOptions(events, rate, duration, make_launch(**launch), attach=state)
+    if chaos_seed is not None:
+        assert duration is not None
+        events = random_schedule(unit.topology, chaos_seed, duration, chaos_every)
+        click.echo(f"chaos from seed {chaos_seed}: {len(events)} events over {duration:g} s")
+    options = LiveEvalOptions(
+        events,
+        rate,
+        duration,
+        make_launch(**launch),
+        attach=state,
+        clients=clients,
+        window_s=window,
+        sample_s=min(10.0, window / 5),
+    )
     result = live_eval(unit, options, out or unit_dir / EVAL_FOLDER, on_ready=starting)
     table = result.summary.copy()
     click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -241,6 +315,15 @@ def live_eval(
         click.echo(result.exits.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for error in result.chaos_errors:
         click.echo(f"chaos event failed: {error}", err=True)
+    if len(result.windows) > 1:
+        click.echo(f"per window of {window:g} s (live_windows.csv):")
+        shown = ["window", "requests", "unanswered", "live_accuracy", "sweep_accuracy",
+                 "differing", "latency_p50_ms", "latency_p99_ms"]  # fmt: skip
+        click.echo(result.windows[shown].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    click.echo(
+        f"{result.throughput:.1f} answers/s from {clients} client(s); the clients used "
+        f"{100 * result.client_cpu_share:.0f} % of the CPU that they and the nodes used"
+    )
     click.echo(
         f"{len(result.live)} requests, {result.failed} unanswered; predictions differing from "
         f"the simulated ones: {result.differing}; mixed views (a node failing or recovering "

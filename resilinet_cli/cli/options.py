@@ -252,3 +252,29 @@ def parse_variants(text: str | None, config: Any, option: str = "--variants") ->
         if name not in known:
             raise ConfigError(f"{option}: {unknown_choice('variant', name, known)}")
     return names
+
+
+TIME_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+class Seconds(click.ParamType):
+    """A positive time: ``90``, ``90s``, ``500ms``, ``10m`` or ``1h``; read as seconds."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            text = str(value).strip().lower()
+            number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+            unit = text[len(number) :] or "s"
+            try:
+                seconds = float(number) * TIME_UNITS[unit]
+            except (ValueError, KeyError):
+                self.fail(f"{value!r} is no time; write e.g. 90, 90s, 500ms, 10m or 1h", param, ctx)
+        if not seconds > 0:
+            self.fail(f"{value!r} is not a positive time", param, ctx)
+        return seconds

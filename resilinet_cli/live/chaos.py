@@ -7,11 +7,15 @@ restart edge@25s"``, or a YAML file listing the same events (strings, or mapping
 SIGSTOP, ``resume`` SIGCONT, ``restart`` starts the node again (killing it first if it runs).
 Only failable nodes and standby replicas (``edge_r2``) can be named: links
 (``topology.failable_links`` too) never fail live.
+
+A soak draws its events instead (``random_schedule``): faults repeating at random times from a
+seed, each a kill later restarted or a hang later resumed, one at a time.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import threading
 import time
@@ -152,3 +156,28 @@ def applier(deployment: Any) -> Callable[[ChaosEvent], None]:
             deployment.restart(event.node, wait=False)
 
     return apply
+
+
+def random_schedule(
+    topology: Topology, seed: int, duration_s: float, every_s: float
+) -> list[ChaosEvent]:
+    """Faults about every ``every_s`` seconds until ``duration_s``, drawn from ``seed``.
+
+    Each fault picks a failable node (or standby replica) and a kind: ``kill`` then ``restart``,
+    or ``hang`` then ``resume``, after an outage of 20 to 50 % of ``every_s``. The next fault
+    comes 50 to 150 % of ``every_s`` after the recovery, so a restarted node (seconds to load
+    TensorFlow) is back before the next one; no fault starts in the last ``every_s``, so the
+    stream sees the last recovery. The same seed gives the same schedule.
+    """
+    draw = random.Random(seed)
+    nodes = list(topology.alive_columns)
+    events: list[ChaosEvent] = []
+    at = draw.uniform(0.5, 1.5) * every_s
+    while nodes and at + every_s <= duration_s:
+        node = draw.choice(nodes)
+        fault, recovery = draw.choice([("kill", "restart"), ("hang", "resume")])
+        back = at + draw.uniform(0.2, 0.5) * every_s
+        events.append(ChaosEvent(fault, node, round(at, 3)))
+        events.append(ChaosEvent(recovery, node, round(back, 3)))
+        at = back + draw.uniform(0.5, 1.5) * every_s
+    return events

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import grpc
 import numpy as np
 
 from resilinet_cli.live import live_pb2, live_pb2_grpc
@@ -24,6 +26,8 @@ class Answer:
     latency_ms: float  # measured here, around the whole call
     answered_by: str  # the node whose head answered (the output node's: the model's), or guess
     lost: tuple[str, ...] = ()  # shaped links that lost (or were late with) a message of it
+    queue_ms: dict[str, float] = field(default_factory=dict)  # node -> inputs in to compute
+    transfer_ms: dict[str, float] = field(default_factory=dict)  # link -> network and gRPC
 
 
 class LiveClient:
@@ -40,12 +44,21 @@ class LiveClient:
 
     def infer(self, features: np.ndarray, request_id: str = "") -> Answer:
         started = time.perf_counter()
-        reply = self.stub.Infer(
-            live_pb2.InferRequest(request_id=request_id, features=to_message(features)),
-            timeout=self.timeout,
-            metadata=self.metadata,
-        )
-        latency_ms = 1000 * (time.perf_counter() - started)
+        reply = self.stub.Infer(self.request(features, request_id), **self.call_options())
+        return self.answer(reply, 1000 * (time.perf_counter() - started))
+
+    def infer_future(self, features: np.ndarray, request_id: str = "") -> grpc.Future:
+        """The call, sent at once; its reply is read with ``answer`` (load.py's open loop)."""
+        return self.stub.Infer.future(self.request(features, request_id), **self.call_options())
+
+    def request(self, features: np.ndarray, request_id: str) -> Any:
+        return live_pb2.InferRequest(request_id=request_id, features=to_message(features))
+
+    def call_options(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "metadata": self.metadata}
+
+    def answer(self, reply: Any, latency_ms: float) -> Answer:
+        """The cloud's reply, read; ``latency_ms`` as the caller measured it."""
         shape = tuple(reply.probabilities.shape[1:])
         spec = TensorSpec(shape, reply.probabilities.dtype or "float32", self.spec.max_rows)
         return Answer(
@@ -58,6 +71,8 @@ class LiveClient:
             latency_ms=latency_ms,
             answered_by=reply.answered_by,
             lost=tuple(reply.lost),
+            queue_ms=dict(reply.queue_ms),
+            transfer_ms=dict(reply.transfer_ms),
         )
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from resilinet_cli.live.deployment import choose_ports, new_token
+from resilinet_cli.live.errors import LiveError
 from resilinet_cli.live.shaping import LinkShape, load_links, shapes_of
 from resilinet_cli.live.spec import DeploymentSpec, Tls
 from resilinet_cli.live.unit import LiveUnit
@@ -29,6 +30,15 @@ class LaunchOptions:
     tls: Tls | None = None
     exit_rule: str = "fallback"  # a model with exits: "fallback" or "threshold" (node.py)
     links: Path | None = None  # a links file (shaping.py); None: the unit config's live: section
+    batch_window_ms: float = 0.0  # batching.py: 0 runs each request on its own
+    max_batch: int = 16
+
+    def __post_init__(self) -> None:
+        if self.batch_window_ms >= self.deadline_ms:
+            raise LiveError(
+                f"--batch-window-ms {self.batch_window_ms:g} is not under the per-hop deadline "
+                f"(--deadline-ms {self.deadline_ms:g}): a batch would wait past it"
+            )
 
 
 def unit_spec(unit: LiveUnit, prior: np.ndarray, options: LaunchOptions) -> DeploymentSpec:
@@ -87,6 +97,8 @@ def model_spec(
         link_shapes={name: shape.to_dict() for name, shape in shaping[1].items()},
         shaping_seed=shaping[0],
         epoch=time.time(),
+        batch_window_s=options.batch_window_ms / 1000,
+        max_batch=options.max_batch,
     )
 
 

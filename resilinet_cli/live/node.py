@@ -43,6 +43,7 @@ import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from resilinet_cli.live import live_pb2, live_pb2_grpc
+from resilinet_cli.live.batching import Batcher
 from resilinet_cli.live.compute import NodeCompute
 from resilinet_cli.live.exits import chosen_exit, confident
 from resilinet_cli.live.health import SenderHealth
@@ -77,6 +78,18 @@ class Pulled:
     answered_by: str = ""  # the exit that answered (threshold rule), passed on upward
     lost: set[str] = field(default_factory=set)  # shaped links that lost (or were late with)
     # their message of this request, here or upstream
+    queue_ms: dict[str, float] = field(default_factory=dict)  # node -> inputs in to compute
+    transfer_ms: dict[str, float] = field(default_factory=dict)  # link -> network and gRPC
+
+    def merge(self, other: Pulled) -> None:
+        """Take in what a sender's reply learnt upstream: who contributed, and the timings."""
+        for node, contributed in other.alive.items():
+            self.alive[node] = self.alive.get(node, False) or contributed
+        self.missed |= other.missed
+        self.lost |= other.lost
+        self.compute_ms.update(other.compute_ms)
+        self.queue_ms.update(other.queue_ms)
+        self.transfer_ms.update(other.transfer_ms)
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,11 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             if link in spec.link_shapes:
                 shape = LinkShape.from_dict(spec.link_shapes[link])
                 self.links[sender] = ShapedLink(link, shape, spec.shaping_seed, spec.epoch)
+        self.batcher = Batcher(
+            self.run_input if self.is_input else compute.run,
+            spec.batch_window_s,
+            spec.max_batch,
+        )
         self.features: OrderedDict[str, np.ndarray] = OrderedDict()
         self.outputs: OrderedDict[str, asyncio.Future[Pulled]] = OrderedDict()
         self.flows: dict[tuple[int, ...], bool] = {}
@@ -161,6 +179,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
     async def Output(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if self.is_output:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} sends nothing")
+        asked = time.perf_counter()
         result = await self.produced(request, context)
         return live_pb2.NodeOutput(
             tensor=None if result.output is None else to_message(result.output),
@@ -171,6 +190,9 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             answer=None if result.answer is None else to_message(result.answer),
             answered_by=result.answered_by,
             lost=sorted(result.lost),
+            queue_ms=result.queue_ms,
+            transfer_ms=result.transfer_ms,
+            service_ms=1000 * (time.perf_counter() - asked),
         )
 
     async def Predict(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -207,6 +229,8 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             or (answered_by == self.name and not result.reached),
             answered_by=answered_by,
             lost=sorted(result.lost),
+            queue_ms=result.queue_ms,
+            transfer_ms=result.transfer_ms,
         )
 
     def flow(self, alive: dict[str, bool]) -> bool:
@@ -231,11 +255,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
                 continue
             if node in self.failable:
                 result.alive[node] = True
-            for upstream, contributed in reply.alive.items():
-                result.alive[upstream] = result.alive.get(upstream, False) or contributed
-            result.missed |= reply.missed
-            result.lost |= reply.lost
-            result.compute_ms.update(reply.compute_ms)
+            result.merge(reply)
         return {
             node: reply if isinstance(reply, Pulled) else None
             for node, reply in zip(asked, replies, strict=True)
@@ -262,50 +282,55 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             features = self.features.get(request_id)
             if features is None:
                 raise UnknownRequest(request_id)
-            started = time.perf_counter()
-            output = self.compute.run_input(features)
-            compute_ms = {self.name: 1000 * (time.perf_counter() - started)}
-            return self.with_head(Pulled(output, {}, set(), compute_ms))
+            result = Pulled(None, {}, set(), {})
+            result.output = await self.computed([features], len(features), result)
+            return self.with_head(result)
         served = await asyncio.gather(
             *(self.pull_role(s, request_id, rows) for s in self.compute.senders)
         )
         pulled = [result for _, result in served]
-        alive: dict[str, bool] = {}
-        missed: set[str] = set()
-        lost: set[str] = set()
-        compute_ms: dict[str, float] = {}
-        received = []
+        merged = Pulled(None, {}, set(), {})
+        received: list[np.ndarray | None] = []
         for tried, result in served:
             if isinstance(result, Lost):  # the sender answered; its link lost the message
-                lost.add(result.link)
+                merged.lost.add(result.link)
                 received.append(None)
                 continue
             for process in tried:  # the failed replicas, then the one that answered
                 if process in self.failable:
                     answered = result is not None and process == tried[-1]
-                    alive[process] = alive.get(process, False) or answered
+                    merged.alive[process] = merged.alive.get(process, False) or answered
                     if not answered:
-                        missed.add(process)
-            if result is None:
-                received.append(None)
-                continue
-            received.append(result.output)
-            for node, contributed in result.alive.items():
-                alive[node] = alive.get(node, False) or contributed
-            missed |= result.missed
-            lost |= result.lost
-            compute_ms.update(result.compute_ms)
+                        merged.missed.add(process)
+            received.append(None if result is None else result.output)
+            if result is not None:
+                merged.merge(result)
         arrived = [r for r in pulled if isinstance(r, Pulled)]
-        reached = any(r.reached for r in arrived)
+        merged.reached = any(r.reached for r in arrived)
         exited = [r for r in arrived if r.answered_by]
         if exited:  # an exit answered below: pass the first (in chain order) on, compute nothing
             first = min(exited, key=lambda r: self.spec.exits.index(r.answered_by))
-            return Pulled(None, alive, missed, compute_ms, reached, first.answer,
-                          first.answered_by, lost)  # fmt: skip
-        started = time.perf_counter()
-        output = self.compute.run(received, rows)
-        compute_ms[self.name] = 1000 * (time.perf_counter() - started)
-        return self.with_head(Pulled(output, alive, missed, compute_ms, reached, lost=lost))
+            merged.answer, merged.answered_by = first.answer, first.answered_by
+            return merged
+        merged.output = await self.computed(received, rows, merged)
+        return self.with_head(merged)
+
+    async def computed(
+        self, inputs: list[np.ndarray | None], rows: int, result: Pulled
+    ) -> np.ndarray:
+        """This node's sub-model on ``inputs`` (batched with others' when a window is set);
+        its compute and queueing times go into ``result``."""
+        ready = time.perf_counter()
+        output, compute_ms = await self.batcher.submit(inputs, rows)
+        waited_ms = 1000 * (time.perf_counter() - ready)
+        result.compute_ms[self.name] = compute_ms
+        result.queue_ms[self.name] = max(0.0, waited_ms - compute_ms)
+        return output
+
+    def run_input(self, inputs: list[np.ndarray | None], rows: int) -> np.ndarray:
+        """The input node's batch: its features, through its stack."""
+        assert inputs[0] is not None
+        return self.compute.run_input(inputs[0])
 
     def with_head(self, result: Pulled) -> Pulled:
         """``result`` with this node's exit head run on its output, if it has one; under the
@@ -345,6 +370,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             return None  # known dead: no call, no deadline
         timeout = self.spec.deadline_s * self.levels[sender]
         deadline_at = time.monotonic() + timeout
+        asked = time.perf_counter()
         call = self.stubs[sender].Output(
             live_pb2.PullRequest(request_id=request_id, rows=rows),
             timeout=timeout,
@@ -369,6 +395,11 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             payload = len(reply.tensor.data) + len(reply.answer.data)
             if not await carried(link, request_id, payload, deadline_at):
                 return Lost(link.name)
+        transfer_ms = dict(reply.transfer_ms)
+        if not head_only:  # the wait less the sender's own time: the hop's network and gRPC
+            hop = link_name(self.spec.role_of(sender), self.spec.role_of(self.name))
+            waited_ms = 1000 * (time.perf_counter() - asked)
+            transfer_ms[hop] = max(0.0, waited_ms - reply.service_ms)
         if reply.answered_by and reply.answered_by not in self.spec.exits:
             log(f"{sender} passed on an answer of {reply.answered_by!r}, which has no exit")
             return None
@@ -395,6 +426,8 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             answer,
             reply.answered_by,
             set(reply.lost),
+            dict(reply.queue_ms),
+            transfer_ms,
         )
 
     def guesses(self, request_id: str, rows: int) -> np.ndarray:

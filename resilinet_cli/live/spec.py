@@ -56,6 +56,10 @@ class DeploymentSpec:
     link_shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
     shaping_seed: int = 0
     epoch: float = 0.0
+    # batching (batching.py): requests arriving within this window run as one batch of at most
+    # max_batch rows; 0: each request on its own
+    batch_window_s: float = 0.0
+    max_batch: int = 16
 
     @property
     def topology(self) -> Topology:

@@ -27,10 +27,13 @@ from resilinet_cli.variants import GUESS, normalised_entropy
 # ``answered_by``: the node whose head answered (the output node: the model's output) or "guess";
 # ``computed``: the nodes that ran their sub-model for the request, space-separated;
 # ``lost``: the shaped links that lost (or were late with) a message of the request: their
-# receivers went on without it, so no combination describes it (space-separated, shaping.py)
+# receivers went on without it, so no combination describes it (space-separated, shaping.py);
+# ``mixed``: 1 when its receivers disagreed on a node (it contributed on one path and was given
+# up on another, as while it fails or recovers): no combination describes it either;
+# ``client``: which of live-eval's clients sent it (load.py), from 0
 LIVE_COLUMNS = [
     "example", "sent_at_ms", "latency_ms", "contributed", "prediction", "label", "guess",
-    "answered_by", "computed", "lost",
+    "answered_by", "computed", "lost", "mixed", "client",
 ]  # fmt: skip
 # ``combination``: the sweep's combination compared with, as combinations.csv's columns read in
 # a row (failable nodes, 1 = alive, then failable links, always 1 live)
@@ -60,58 +63,85 @@ class ExitRule:
     threshold: float
 
 
-def summarise(
+def judged(
     live: pd.DataFrame,
     model: Any,
     topology: Topology,
     x: np.ndarray,
     prior: np.ndarray,
-    mixed: list[bool] | None = None,
     exit_rule: ExitRule | None = None,
 ) -> pd.DataFrame:
-    """One row per combination seen in ``live`` (live.csv's columns), in order of first appearance.
+    """``live`` (live.csv's columns) with each request judged against the sweep.
 
-    ``mixed`` flags each request whose receivers disagreed on a node (it contributed on one
-    path and was given up on another, as happens while it fails or recovers): no combination
-    of dead nodes describes it, so it is counted in ``mixed_view`` and not compared; nor is a
-    request a shaped link lost a message of (``lost``), counted in ``lost_message``. With an
-    ``exit_rule`` (a model with exits) each example is compared with the sweep's rule applied
-    to it: the answering head and its prediction (``compared_exits``).
+    A request with a ``mixed`` view is not compared, since no combination of dead nodes
+    describes it; nor is a request a shaped link lost a message of (``lost``). The others are
+    compared with the sweep's prediction for their combination (``sweep_hit``: 1 when it is
+    right; without a path, the guess's expected accuracy), and ``differs`` says the live answer
+    is not the sweep's. With an ``exit_rule``
+    (a model with exits) each is compared with the sweep's rule applied to it: the answering
+    head and its prediction (``compared_exits``); ``near`` marks an entropy within rounding of T.
     """
-    flags = np.zeros(len(live), dtype=bool) if mixed is None else np.asarray(mixed, dtype=bool)
+    flags = live["mixed"].fillna(0).astype(bool).to_numpy()
+    lost = live["lost"].fillna("").astype(str).str.len().to_numpy() > 0
+    frame = live.assign(
+        mixed=flags,
+        lost_any=lost & ~flags,
+        combination="",
+        information_flow=False,
+        compared=~flags & ~lost,
+        sweep_hit=np.nan,
+        differs=False,
+        near=False,
+    )
     graph = None
     if exit_rule is not None:
         from resilinet_cli.sweeps.node_graph import cut_nodes
 
         graph = cut_nodes(model, topology)
-    rows = []
-    lost = live["lost"].fillna("").astype(str).str.len().to_numpy() > 0
-    frame = live.assign(mixed=flags, lost_any=lost & ~flags)
     for contributed, whole in frame.groupby("contributed", sort=False):
         combo = live_combination(topology, str(contributed))
         flow = topology.has_information_flow(combo)
-        latency = whole["latency_ms"].to_numpy()
-        row = {
-            "combination": topology.label(combo),
-            "examples": len(whole),
-            "information_flow": flow,
-            "live_accuracy": float("nan"),
-            "sweep_accuracy": float("nan"),
-            "differing": 0,
-            "mixed_view": int(whole["mixed"].sum()),
-            "lost_message": int(whole["lost_any"].sum()),
-            "near_threshold": 0,
-            "latency_p50_ms": float(np.percentile(latency, 50)),
-            "latency_p99_ms": float(np.percentile(latency, 99)),
-        }
-        group = whole[~whole["mixed"] & ~whole["lost_any"]]
+        frame.loc[whole.index, "combination"] = topology.label(combo)
+        frame.loc[whole.index, "information_flow"] = flow
+        group = whole[whole["compared"]]
         if group.empty:
-            pass
-        elif exit_rule is not None:
-            row.update(compared_exits(group, combo, graph, topology, x, prior, exit_rule))
+            continue
+        if exit_rule is not None:
+            hit, differs, near = compared_exits(group, combo, graph, topology, x, prior, exit_rule)
         else:
-            row.update(compared(group, combo, flow, model, topology, x, prior))
-        rows.append(row)
+            hit, differs = compared(group, combo, flow, model, topology, x, prior)
+            near = np.zeros(len(group), dtype=bool)
+        frame.loc[group.index, "sweep_hit"] = hit
+        frame.loc[group.index, "differs"] = differs
+        frame.loc[group.index, "near"] = near
+    return frame
+
+
+def summarise(judgements: pd.DataFrame) -> pd.DataFrame:
+    """One row per combination seen in the judged requests (``judged``), in order of first
+    appearance: live accuracy beside the sweep's on the compared requests, differing
+    predictions, and the requests counted apart (mixed view, lost message, near the threshold).
+    """
+    rows = []
+    for _, whole in judgements.groupby("combination", sort=False):
+        latency = whole["latency_ms"].to_numpy()
+        group = whole[whole["compared"]]
+        hits = group["prediction"].to_numpy() == group["label"].to_numpy()
+        rows.append(
+            {
+                "combination": whole["combination"].iloc[0],
+                "examples": len(whole),
+                "information_flow": bool(whole["information_flow"].iloc[0]),
+                "live_accuracy": float(np.mean(hits)) if len(group) else float("nan"),
+                "sweep_accuracy": float(group["sweep_hit"].mean()),
+                "differing": int(group["differs"].sum()),
+                "mixed_view": int(whole["mixed"].sum()),
+                "lost_message": int(whole["lost_any"].sum()),
+                "near_threshold": int(group["near"].sum()),
+                "latency_p50_ms": float(np.percentile(latency, 50)),
+                "latency_p99_ms": float(np.percentile(latency, 99)),
+            }
+        )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -135,8 +165,9 @@ def compared(
     topology: Topology,
     x: np.ndarray,
     prior: np.ndarray,
-) -> dict[str, Any]:
-    """Live against simulated on the requests of one combination: accuracies and differences."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per request of one combination: the sweep's hit (its expected correctness) and whether
+    the live answer differs from the sweep's."""
     from resilinet_cli.sweeps.sweep import predict_combinations
 
     examples = group["example"].to_numpy()
@@ -146,16 +177,9 @@ def compared(
     if flow:
         simulated = predict_combinations(model, topology, x[examples], [combo])[combo]
         expected = simulated.argmax(axis=-1)
-        sweep_accuracy = float(np.mean(expected == labels))
-        differing = int(np.sum(predictions != expected)) + int(np.sum(guesses != 0))
-    else:  # no path: the guess's expected accuracy, and every answer must say it guessed
-        sweep_accuracy = float(np.mean(prior[labels]))
-        differing = int(np.sum(guesses != 1))
-    return {
-        "live_accuracy": float(np.mean(predictions == labels)),
-        "sweep_accuracy": sweep_accuracy,
-        "differing": differing,
-    }
+        return (expected == labels).astype(float), (predictions != expected) | (guesses != 0)
+    # no path: the guess's expected accuracy, and every answer must say it guessed
+    return prior[labels].astype(float), guesses != 1
 
 
 def compared_exits(
@@ -166,10 +190,11 @@ def compared_exits(
     x: np.ndarray,
     prior: np.ndarray,
     exit_rule: ExitRule,
-) -> dict[str, Any]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Live against the exit sweep's rule on the requests of one combination, example by
-    example: the answering node (``answered_by``) and the prediction must both agree. An
-    example whose entropy at an exit it reached is within ``NEAR`` of T is counted apart."""
+    example: the answering node (``answered_by``) and the prediction must both agree. Returns
+    per request the sweep's hit, whether live differs, and whether its entropy at an exit it
+    reached is within ``NEAR`` of T (then it is not counted as differing)."""
     from resilinet_cli.sweeps.exits import ExitSweep
 
     examples = group["example"].to_numpy()
@@ -197,12 +222,7 @@ def compared_exits(
         group["guess"].to_numpy() != guessed
     )
     wrong |= ~guessed & (group["prediction"].to_numpy() != simulated["prediction"].to_numpy())
-    return {
-        "live_accuracy": float(np.mean(group["prediction"].to_numpy() == labels)),
-        "sweep_accuracy": float(np.mean(hits)),
-        "differing": int(np.sum(wrong & ~near)),
-        "near_threshold": int(near.sum()),
-    }
+    return hits.astype(float), wrong & ~near, near
 
 
 def exit_table(live: pd.DataFrame) -> pd.DataFrame:

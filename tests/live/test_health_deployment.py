@@ -10,6 +10,7 @@ final ``deploy --stop`` use the same deployment.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import grpc
@@ -30,6 +31,7 @@ from resilinet_cli.sweeps.sweep import predict_combinations
 
 EXAMPLES = 24  # per combination
 DEADLINE = DEADLINE_MS / 1000
+NODES = ["iot", "edge", "fog2", "fog1", "cloud"]  # the Health chain, in order
 SLACK = 0.15  # seconds of scheduling noise allowed on a shared 2-core machine
 
 
@@ -179,10 +181,16 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     assert "predictions differing from the simulated ones: 0" in stdout
     rows = pd.read_csv(out / "live.csv", dtype={"contributed": str})
     header = (
-        "example,sent_at_ms,latency_ms,contributed,prediction,label,guess,answered_by,computed,lost"
+        "example,sent_at_ms,latency_ms,contributed,prediction,label,guess,answered_by,computed,"
+        "lost,mixed,client,queue_ms:iot,compute_ms:iot,queue_ms:edge,compute_ms:edge,queue_ms:fog2,"
+        "compute_ms:fog2,queue_ms:fog1,compute_ms:fog1,queue_ms:cloud,compute_ms:cloud,"
+        "transfer_ms:iot->edge,transfer_ms:edge->fog2,transfer_ms:fog2->fog1,"
+        "transfer_ms:fog1->cloud,transfer_ms:iot->fog2,transfer_ms:edge->fog1,"
+        "transfer_ms:fog2->cloud"
     )
     assert (out / "live.csv").read_text().splitlines()[0] == header
-    assert list(rows.columns) == LIVE_COLUMNS
+    assert list(rows.columns[: len(LIVE_COLUMNS)]) == LIVE_COLUMNS
+    assert_timings_add_up(rows, out)
     assert len(rows) >= len(live.test.y)  # the whole split, at least once
     # fog1, fog2, edge: all up, then fog2 hung (not contributing), then fog1 killed
     assert set(rows["contributed"]) >= {"111", "101", "011"}
@@ -204,6 +212,29 @@ def test_live_eval_under_chaos_through_the_running_deployment(live, tmp_path):
     assert events["seen_after_ms"].iloc[0] <= DEADLINE_MS + 50 + 1000 * SLACK
     assert (out / "live_latency.png").stat().st_size > 10_000
     assert not deployment.alive("fog1") and deployment.alive("fog2")
+
+
+def assert_timings_add_up(rows: pd.DataFrame, out) -> None:
+    """Each node that computed timed its queue and compute, each hop into it its transfer;
+    on the Health chain every node computes in turn, so a request's queue and compute times
+    together are at most its latency, measured around them by the client."""
+    for node in NODES:
+        ran = rows["computed"].fillna("").str.split().apply(lambda nodes, n=node: n in nodes)
+        timed = rows.loc[ran, [f"queue_ms:{node}", f"compute_ms:{node}"]]
+        assert timed.notna().all().all() and (timed >= 0).all().all()
+        assert rows.loc[~ran, f"queue_ms:{node}"].isna().all()
+    spent = sum(rows[f"{kind}_ms:{n}"].fillna(0) for n in NODES for kind in ("queue", "compute"))
+    assert (spent <= rows["latency_ms"] + 0.5).all()
+    chain = [f"transfer_ms:{a}->{b}" for a, b in itertools.pairwise(NODES)]
+    healthy = rows[(rows["contributed"] == "111") & (rows["mixed"] == 0)]
+    assert healthy[chain].notna().all().all() and (healthy[chain] >= 0).all().all()
+    hops = pd.read_csv(out / "live_hops.csv")
+    assert list(hops.columns) == ["hop", "kind", "requests", "p50_ms", "p99_ms", "mean_ms"]
+    assert set(hops["kind"]) == {"queue", "compute", "transfer"}
+    assert (hops["p50_ms"] <= hops["p99_ms"]).all()
+    cloud = hops[(hops["hop"] == "cloud") & (hops["kind"] == "compute")]
+    assert int(cloud["requests"].iloc[0]) == len(rows)  # the cloud computes every answer
+    assert (out / "live_hops.png").stat().st_size > 10_000
 
 
 def test_deploy_stop_leaves_no_process_behind(live):

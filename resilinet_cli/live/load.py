@@ -1,0 +1,135 @@
+"""Requests into a deployment from one or more clients: closed loop, or open loop at a rate.
+
+Closed loop (no rate): each client sends its next request as soon as its last answer is back,
+which measures what the deployment serves at that concurrency. Open loop (``rate``): request i
+is due ``i / rate`` seconds after the start and is sent by client ``i mod N`` without waiting for
+the answers before it; its latency counts from when it was due, so a slow answer cannot hold
+back (and so hide) the requests behind it: no coordinated omission.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+
+from resilinet_cli.live.client import Answer, LiveClient
+from resilinet_cli.live.spec import DeploymentSpec
+
+POLL_S = 0.02  # how often the stop condition is asked
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One request: when it was due after the start, and its answer (None: it got none)."""
+
+    index: int
+    example: int
+    due_ms: float
+    answer: Answer | None
+    client: int
+
+
+class Load:
+    """``clients`` clients of one deployment, each with a channel of its own, sending the
+    examples of ``x`` in turn (cycling)."""
+
+    def __init__(
+        self, spec: DeploymentSpec, x: np.ndarray, clients: int = 1, rate: float | None = None
+    ) -> None:
+        self.x = x
+        self.rate = rate
+        self.clients = [LiveClient(spec) for _ in range(clients)]
+        self.outcomes: list[Outcome] = []
+        self.started = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._next = itertools.count()
+
+    @property
+    def finished(self) -> int:
+        """The requests answered or failed so far."""
+        with self._lock:
+            return len(self.outcomes)
+
+    def recent(self, count: int) -> list[Outcome]:
+        """The last ``count`` requests to finish."""
+        with self._lock:
+            return self.outcomes[-count:]
+
+    def run(self, done: Callable[[float, Load], bool], started: float) -> list[Outcome]:
+        """Send until ``done(elapsed_s, self)`` says so; then wait for the answers still due
+        and return every outcome in request order."""
+        self.started = started
+        send = self._open_loop if self.rate else self._closed_loop
+        threads = [
+            threading.Thread(target=send, args=(c,), name=f"client-{c}", daemon=True)
+            for c in range(len(self.clients))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while not done(time.perf_counter() - started, self):
+                time.sleep(POLL_S)
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join()
+        return sorted(self.outcomes, key=lambda o: o.index)
+
+    def _record(self, index: int, due: float, answer: Answer | None, client: int) -> None:
+        outcome = Outcome(index, index % len(self.x), 1000 * (due - self.started), answer, client)
+        with self._lock:
+            self.outcomes.append(outcome)
+
+    def _closed_loop(self, c: int) -> None:
+        client = self.clients[c]
+        while not self._stop.is_set():
+            index = next(self._next)
+            example = index % len(self.x)
+            due = time.perf_counter()
+            try:
+                answer = client.infer(self.x[example : example + 1], f"example-{index}")
+            except grpc.RpcError:
+                answer = None
+            self._record(index, due, answer, c)
+
+    def _open_loop(self, c: int) -> None:
+        assert self.rate
+        client, pending = self.clients[c], []
+        for index in itertools.count(c, len(self.clients)):
+            due = self.started + index / self.rate
+            if self._stop.wait(max(0.0, due - time.perf_counter())):
+                break
+            example = index % len(self.x)
+            call = client.infer_future(self.x[example : example + 1], f"example-{index}")
+            call.add_done_callback(self._answered(index, due, c))
+            pending.append(call)
+            pending = [p for p in pending if not p.done()]
+        for call in pending:  # each ends by its timeout at the latest
+            call.exception()
+
+    def _answered(self, index: int, due: float, c: int) -> Callable[[grpc.Future], None]:
+        def record(call: grpc.Future) -> None:
+            latency_ms = 1000 * (time.perf_counter() - due)
+            answer = None
+            if call.exception() is None:
+                answer = self.clients[c].answer(call.result(), latency_ms)
+            self._record(index, due, answer, c)
+
+        return record
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+    def __enter__(self) -> Load:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
