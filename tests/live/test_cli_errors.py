@@ -109,3 +109,20 @@ def test_links_with_a_running_deployment(unit, tmp_path):
     path.write_text("links: {iot->edge: {latency: 40}}\n")
     message = refused("live-eval", str(unit), "--state", str(tmp_path), "--links", str(path))
     assert "--links shapes a deployment live-eval starts" in message
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--clients", "0"], "Invalid value for '--clients': 0 is not in the range x>=1"),
+        (["--batch-window-ms", "250", "--deadline-ms", "200"],
+         "--batch-window-ms 250 is not under the per-hop deadline (--deadline-ms 200)"),
+        (["--duration", "1x"], "'1x' is no time; write e.g. 90, 90s, 500ms, 10m or 1h"),
+        (["--duration", "-5m"], "'-5m' is not a positive time"),
+        (["--chaos-seed", "3"], "--chaos-seed draws faults over --duration; give --duration"),
+        (["--chaos-seed", "3", "--duration", "1h", "--chaos", "kill edge@1s"],
+         "give --chaos or --chaos-seed, not both"),
+    ],
+)  # fmt: skip
+def test_bad_load_and_soak_options(unit, tmp_path, args, expected):
+    assert expected in refused("live-eval", str(unit), "--out", str(tmp_path / "e"), *args)
