@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,11 @@ def wait_for(
     raise AssertionError(f"answers never settled on {contributed}: last {seen[-10:]}")
 
 
-def make_certificates(folder: Path) -> tuple[Path, Path, Path] | None:
-    """A throwaway CA and one node certificate (localhost, 127.0.0.1; server and client use)
-    made with the openssl command: (cert, key, ca); None without the command."""
+def make_certificates(
+    folder: Path, addresses: Sequence[str] = ()
+) -> tuple[Path, Path, Path] | None:
+    """A throwaway CA and one node certificate (localhost, 127.0.0.1 and ``addresses``; server
+    and client use) made with the openssl command: (cert, key, ca); None without the command."""
     import shutil
     import subprocess
 
@@ -87,8 +90,9 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path] | None:
         "-subj", "/CN=resilinet test CA", "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,keyCertSign")  # fmt: skip
     run("req", *ec, "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=localhost")
+    names = ",".join(["DNS:localhost", "IP:127.0.0.1", *(f"IP:{a}" for a in addresses)])
     (folder / "ext.cnf").write_text(
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n"
+        f"subjectAltName={names}\nextendedKeyUsage=serverAuth,clientAuth\n"
     )
     run("x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "node.pem", "-days", "1", "-extfile", "ext.cnf")  # fmt: skip

@@ -52,6 +52,7 @@ SLOW_FIXTURES = frozenset(
         "tests/live/test_replica_deployment.py::units",
         "tests/live/test_shaped_deployment.py::shaped",
         "tests/live/test_load_deployment.py::loaded",
+        "tests/live/test_netns_deployment.py::netns",
     }
 )
 
@@ -86,6 +87,7 @@ SLOW_PATHS = (
     "tests/test_notebook.py",  # a fresh interpreter trains, as a notebook cell would
     "tests/live/test_shaping.py::test_one_megabyte_over_two_megabits",  # 4 s of real time
     "tests/live/test_soak_deployment.py",  # 3 minutes of seeded chaos (not serial: no timing)
+    "tests/live/test_hosts.py::test_a_megabyte_over_two_megabits",  # 4 s through the kernel
     "tests/test_docs.py::test_the_guide_builds_strict_offline",  # mkdocs in a process
     "tests/training/test_tensorboard_resume.py::test_a_resumed_unit_logs_every_step_once",
     "tests/results/test_mlflow_store.py",  # the trained smoke run, mlflow in processes

@@ -20,6 +20,20 @@ def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind."),
         click.option(
+            "--hosts",
+            type=click.Choice(["local", "netns"]),
+            default="local",
+            show_default=True,
+            help="local: every node on --host; netns: each node in a network namespace of its "
+            "own with its own address on a private bridge, made and removed with the "
+            "deployment (needs root and iproute2).",
+        ),
+        click.option(
+            "--subnet",
+            help="With --hosts netns: the private subnet, e.g. 10.213.7.0/24 (the bridge takes "
+            "its first address, the nodes the next) [default: a free /24 of 10.213.0.0/16].",
+        ),
+        click.option(
             "--port",
             type=int,
             help="The first node's port; the others follow in topology order [default: free "
@@ -90,6 +104,8 @@ def make_launch(
     links: Path | None = None,
     batch_window_ms: float = 0.0,
     max_batch: int = 16,
+    hosts: str = "local",
+    subnet: str | None = None,
 ) -> Any:
     from resilinet_cli.live.launch import LaunchOptions
     from resilinet_cli.live.spec import Tls
@@ -99,6 +115,15 @@ def make_launch(
         raise click.UsageError("TLS needs all of --tls-cert, --tls-key and --tls-ca")
     if mtls and not given:
         raise click.UsageError("--mtls needs --tls-cert, --tls-key and --tls-ca")
+    if subnet is not None and hosts != "netns":
+        raise click.UsageError("--subnet places nodes in namespaces; give --hosts netns")
+    if hosts == "netns":
+        from resilinet_cli.live.errors import LiveError
+        from resilinet_cli.live.hosts import can_use_netns
+
+        reason = can_use_netns()
+        if reason:
+            raise LiveError(reason)
     tls = None
     if given:
         paths = [str(Path(p).resolve()) for p in (tls_cert, tls_key, tls_ca)]
@@ -112,6 +137,8 @@ def make_launch(
         links=links,
         batch_window_ms=batch_window_ms,
         max_batch=max_batch,
+        hosts=hosts,
+        subnet=subnet,
     )
 
 
@@ -155,8 +182,9 @@ def deploy(
     from resilinet_cli.live.launch import unit_spec
     from resilinet_cli.live.unit import class_prior, load_unit
 
+    options = make_launch(**launch)  # bad options are refused before the unit is read
     unit = load_unit(unit_dir, data_dir)
-    spec = unit_spec(unit, class_prior(unit), make_launch(**launch))
+    spec = unit_spec(unit, class_prior(unit), options)
     deployment = Deployment.start(spec, folder, on_ready=starting(spec.processes))
     for node in spec.processes:
         click.echo(f"{node:>8}  {spec.address(node)}  pid {deployment.processes[node].pid}")
@@ -288,6 +316,7 @@ def live_eval(
         raise click.UsageError("give --chaos or --chaos-seed, not both")
     if chaos_seed is not None and duration is None:
         raise click.UsageError("--chaos-seed draws faults over --duration; give --duration")
+    launched = make_launch(**launch)  # bad options are refused before the unit is read
     unit = load_unit(unit_dir, data_dir)
     events = parse_chaos(chaos, unit.topology) if chaos.strip() else []
     if chaos_seed is not None:
@@ -298,7 +327,7 @@ def live_eval(
         events,
         rate,
         duration,
-        make_launch(**launch),
+        launched,
         attach=state,
         clients=clients,
         window_s=window,

@@ -24,10 +24,12 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from resilinet_cli import atomic
+from resilinet_cli.live import hosts
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.live.node import EXIT_PORT
 from resilinet_cli.live.security import channel, metadata
 from resilinet_cli.live.spec import DeploymentSpec
+from resilinet_cli.topology import LINK_ARROW
 
 SPEC = "spec.json"
 STATE = "deployment.json"
@@ -157,6 +159,8 @@ class Deployment:
         deployment = cls(spec, folder)
         spec.write(deployment.spec_path)
         try:
+            if spec.hosts is not None and nodes is None:
+                make_hosts(spec)
             wanted = list(nodes) if nodes is not None else spec.processes
             for node in wanted:
                 deployment.spawn(node)
@@ -170,6 +174,8 @@ class Deployment:
     def spawn(self, node: str) -> None:
         log = open(self.folder / f"{node}.log", "ab")  # noqa: SIM115 (the child owns it)
         command = [sys.executable, "-m", NODE_MODULE, "--spec", str(self.spec_path)]
+        if self.spec.hosts is not None:  # its own namespace: its own address (hosts.py)
+            command = ["ip", "netns", "exec", self.spec.hosts.namespaces[node], *command]
         self.processes[node] = subprocess.Popen(
             [*command, "--node", node],
             stdout=log,
@@ -286,6 +292,8 @@ class Deployment:
                 process.kill()
                 process.wait()
         reap({process.pid for process in self.processes.values()})
+        if self.spec.hosts is not None:
+            hosts.remove(self.spec.hosts.bridge, self.spec.hosts.namespaces.values())
         with contextlib.suppress(FileNotFoundError):
             (self.folder / STATE).unlink()
 
@@ -342,8 +350,24 @@ def stop_state(state_path: Path) -> list[str]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     reap(set(ours.values()))
+    spec = DeploymentSpec.read(Path(state["spec"]))
+    if spec.hosts is not None:
+        hosts.remove(spec.hosts.bridge, spec.hosts.namespaces.values())
     state_path.unlink()
     return sorted(ours)
+
+
+def make_hosts(spec: DeploymentSpec) -> None:
+    """The namespaces of ``spec`` and the kernel's share of its links' shaping (hosts.py)."""
+    assert spec.hosts is not None
+    hosts.create(spec.hosts)
+    rates = {}
+    for link in spec.kernel_bandwidth:
+        src, dst = link.split(LINK_ARROW)
+        for sender in spec.replicas_of(src):
+            for receiver in spec.replicas_of(dst):
+                rates[(sender, receiver)] = float(spec.link_shapes[link]["bandwidth"])
+    hosts.shape_bandwidth(spec.hosts, rates)
 
 
 def reap(pids: set[int]) -> None:

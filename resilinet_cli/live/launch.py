@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from resilinet_cli.live.deployment import choose_ports, new_token
 from resilinet_cli.live.errors import LiveError
+from resilinet_cli.live.hosts import DEFAULT_PORT, plan_hosts
 from resilinet_cli.live.shaping import LinkShape, load_links, shapes_of
 from resilinet_cli.live.spec import DeploymentSpec, Tls
 from resilinet_cli.live.unit import LiveUnit
@@ -32,6 +33,8 @@ class LaunchOptions:
     links: Path | None = None  # a links file (shaping.py); None: the unit config's live: section
     batch_window_ms: float = 0.0  # batching.py: 0 runs each request on its own
     max_batch: int = 16
+    hosts: str = "local"  # or "netns": each process in a namespace of its own (hosts.py)
+    subnet: str | None = None  # --hosts netns: the private subnet; None: a free /24
 
     def __post_init__(self) -> None:
         if self.batch_window_ms >= self.deadline_ms:
@@ -78,27 +81,41 @@ def model_spec(
     shaping: tuple[int, dict[str, LinkShape]] = (0, {}),
 ) -> DeploymentSpec:
     """The spec of a deployment of a saved model on ``topology`` (its variant's own), without a
-    unit folder (benchmarks, tests): ports checked free, a fresh token."""
+    unit folder (benchmarks, tests): ports checked free (or, in namespaces, one port on every
+    node's own address), a fresh token."""
+    names = processes(topology)
+    shapes = shaping[1]
+    hosts, kernel, tls = None, [], options.tls
+    if options.hosts == "netns":
+        hosts = plan_hosts(names, options.subnet)
+        ports = dict.fromkeys(names, options.port or DEFAULT_PORT)
+        kernel = [n for n, shape in shapes.items() if shape.bandwidth and not shape.trace]
+        if tls is not None:  # verified by each node's address, which its certificate names
+            tls = replace(tls, server_name="")
+    else:
+        ports = choose_ports(options.host, names, options.port)
     return DeploymentSpec.for_topology(
         topology,
         model=str(Path(model_path).resolve()),
-        host=options.host,
-        ports=choose_ports(options.host, processes(topology), options.port),
+        host=options.host if hosts is None else hosts.gateway,
+        ports=ports,
         token=new_token(),
         deadline_s=options.deadline_ms / 1000,
         health_interval_s=options.health_interval_ms / 1000,
         rise=options.rise,
         prior=[float(p) for p in prior],
         seed=seed,
-        tls=options.tls,
+        tls=tls,
         exits=list(exits),
         exit_rule=options.exit_rule,
         threshold=threshold,
-        link_shapes={name: shape.to_dict() for name, shape in shaping[1].items()},
+        link_shapes={name: shape.to_dict() for name, shape in shapes.items()},
         shaping_seed=shaping[0],
         epoch=time.time(),
         batch_window_s=options.batch_window_ms / 1000,
         max_batch=options.max_batch,
+        hosts=hosts,
+        kernel_bandwidth=kernel,
     )
 
 

@@ -128,7 +128,10 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             link = link_name(sender, role)
             if link in spec.link_shapes:
                 shape = LinkShape.from_dict(spec.link_shapes[link])
-                self.links[sender] = ShapedLink(link, shape, spec.shaping_seed, spec.epoch)
+                kernel = link in spec.kernel_bandwidth
+                self.links[sender] = ShapedLink(
+                    link, shape, spec.shaping_seed, spec.epoch, kernel=kernel
+                )
         self.batcher = Batcher(
             self.run_input if self.is_input else compute.run,
             spec.batch_window_s,

@@ -1,6 +1,7 @@
 """Who may talk to a node: the shared token on every call, and optional TLS or mutual TLS.
 
-Nodes bind 127.0.0.1 unless told otherwise. Every call carries the deployment's token as
+Nodes bind 127.0.0.1 unless told otherwise (``--host``; ``--hosts netns``: each its own
+address, which its certificate names). Every call carries the deployment's token as
 metadata; a call without it (a process outside the deployment) is refused with
 UNAUTHENTICATED before any handler runs. With TLS the server presents its certificate; with
 mutual TLS it also demands a client certificate signed by the same authority.
@@ -47,7 +48,7 @@ def server_credentials(spec: DeploymentSpec) -> grpc.ServerCredentials | None:
 
 def channel_options(spec: DeploymentSpec) -> list[tuple[str, Any]]:
     options = [*CHANNEL_OPTIONS, ("grpc.max_receive_message_length", MAX_MESSAGE)]
-    if spec.tls is not None:
+    if spec.tls is not None and spec.tls.server_name:
         options.append(("grpc.ssl_target_name_override", spec.tls.server_name))
     return options
 

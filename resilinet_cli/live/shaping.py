@@ -15,9 +15,11 @@ transport plays the link for each reply that arrives:
   deployment's start (``time_s``, ``bandwidth``, ``latency_ms``; the last row holds after).
 
 Drops and jitter are functions of (seed, link, request id), so the same seed drops the same
-messages whatever order requests arrive in. Every setting takes the transport's path here:
-the nodes share one host, whose kernel has no netem, and tc's bandwidth shaping applies to
-interfaces, not to one loopback link (``link_table`` says so for each setting).
+messages whatever order requests arrive in. Every setting takes the transport's path when
+the nodes share one host: this kernel has no netem, and tc's bandwidth shaping applies to
+interfaces, not to one loopback link. With ``--hosts netns`` each node has an interface of its
+own, and a constant bandwidth is the kernel's (htb, hosts.py); ``link_table`` says which path
+each setting took.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
 TRACE_COLUMNS = ("time_s", "bandwidth", "latency_ms")
 TRANSPORT = "transport"  # the receiving node's transport plays the setting
+KERNEL = "kernel (htb)"  # tc's htb on the sender's interface (--hosts netns, hosts.py)
 LINK_COLUMNS = [
     "link", "bandwidth", "latency_ms", "jitter_ms", "loss", "trace",
     "bandwidth_path", "latency_path", "jitter_path", "loss_path",
@@ -91,9 +94,12 @@ def draw(seed: int, link: str, request_id: str, purpose: str) -> float:
 class ShapedLink:
     """One link as its receiver's transport plays it (the module's docstring)."""
 
-    def __init__(self, name: str, shape: LinkShape, seed: int, epoch: float) -> None:
+    def __init__(
+        self, name: str, shape: LinkShape, seed: int, epoch: float, *, kernel: bool = False
+    ) -> None:
         self.name = name
         self.shape = shape
+        self.kernel = kernel  # the kernel shapes its bandwidth (hosts.py): not held for it here
         self.seed = seed
         self.epoch = epoch  # time.time() at the deployment's start: a trace's time 0
         self.free_at = 0.0  # time.monotonic() when the link has sent every message so far
@@ -107,7 +113,7 @@ class ShapedLink:
         now = time.monotonic() if now is None else now
         bandwidth, latency_ms = self.shape.at(time.time() - self.epoch)
         start = max(now, self.free_at)
-        sent = start + (8 * payload_bytes / bandwidth if bandwidth else 0.0)
+        sent = start + (8 * payload_bytes / bandwidth if bandwidth and not self.kernel else 0.0)
         self.free_at = sent
         spread = 2 * draw(self.seed, self.name, request_id, "jitter") - 1
         jitter_ms = spread * self.shape.jitter_ms
@@ -123,6 +129,8 @@ def link_table(spec: DeploymentSpec) -> pd.DataFrame:
         row["trace"] = f"{len(shape.trace)} rows" if shape.trace else ""
         for setting in ("bandwidth", "latency", "jitter", "loss"):
             row[f"{setting}_path"] = TRANSPORT
+        if name in spec.kernel_bandwidth:
+            row["bandwidth_path"] = KERNEL
         rows.append(row)
     return pd.DataFrame(rows, columns=LINK_COLUMNS)
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from resilinet_cli.live.hosts import Hosts
 from resilinet_cli.topology import Topology
 
 TOKEN_KEY = "x-resilinet-token"  # the gRPC metadata key of the shared token
@@ -26,7 +27,8 @@ class Tls:
     key: str
     ca: str
     mutual: bool = False
-    server_name: str = "localhost"  # the name the certificate is issued to
+    server_name: str = "localhost"  # the name the certificate is issued to; "": each node's
+    # address (--hosts netns: the certificate names every node's address)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class DeploymentSpec:
     # max_batch rows; 0: each request on its own
     batch_window_s: float = 0.0
     max_batch: int = 16
+    # --hosts netns (hosts.py): each process's namespace and address; None: all on ``host``
+    hosts: Hosts | None = None
+    kernel_bandwidth: list[str] = field(default_factory=list)  # links whose bandwidth htb shapes
 
     @property
     def topology(self) -> Topology:
@@ -89,7 +94,8 @@ class DeploymentSpec:
         return dict(self.replicas).get(process, process)
 
     def address(self, node: str) -> str:
-        return f"{self.host}:{self.ports[node]}"
+        host = self.hosts.addresses[node] if self.hosts is not None else self.host
+        return f"{host}:{self.ports[node]}"
 
     def levels(self) -> dict[str, int]:
         """Per process, the deadlines a pull of it may wait: the IoT node 1, every node one
@@ -123,6 +129,7 @@ class DeploymentSpec:
         raw["skips"] = [tuple(k) for k in raw["skips"]]
         raw["replicas"] = [tuple(k) for k in raw.get("replicas", [])]
         raw["tls"] = Tls(**raw["tls"]) if raw.get("tls") else None
+        raw["hosts"] = Hosts(**raw["hosts"]) if raw.get("hosts") else None
         return cls(**raw)
 
     @classmethod
