@@ -18,6 +18,15 @@ at a time, batch 1. For each deadline it prints, side by side from one run:
 
 Targets: detect <= deadline + 50 ms; after detection no request pays the deadline; healthy
 per-hop overhead < 2 ms at batch 1.
+
+    python -m bench.live --part saturation     # 1, 4 and 8 clients, batching off and on
+
+Saturation: each client sends its next request as soon as its answer is back (closed loop,
+live/load.py), for ``--seconds`` per step, at 1, 4 and 8 clients, against a deployment whose
+nodes run each request alone and one whose nodes batch what arrives within 5 ms (at most 8
+rows); healthy, then with edge killed. It prints the answers per second, latency p50/p99 and
+the clients' share of the CPU (they share the 2 cores with the five node processes), and the
+throughput with batching over without, per row.
 """
 
 from __future__ import annotations
@@ -68,26 +77,63 @@ def figures(answers: list[Any], seconds: float) -> dict[str, float]:
     }
 
 
-def measure(deadline_ms: float, requests: int, folder: Path) -> list[dict[str, Any]]:
+def health_spec(folder: Path, options: Any) -> tuple[Any, np.ndarray]:
+    """The Health MLP (ResiliNet, random weights) saved in ``folder``, its deployment spec
+    under launch ``options``, and 256 random examples."""
     from resilinet_cli.config import load_config
-    from resilinet_cli.live.client import LiveClient
-    from resilinet_cli.live.deployment import Deployment
-    from resilinet_cli.live.launch import LaunchOptions, model_spec
+    from resilinet_cli.live.launch import model_spec
     from resilinet_cli.models.builder import build_from_config
     from resilinet_cli.variants import topology_of
 
     case = MODELS["health"]
     config = load_config(CONFIGS / case.config)
-    model, _ = build_from_config(
-        config, "resilinet", input_shape=case.shape, num_classes=case.classes, seed=0
-    )
-    model.save(folder / "model.keras")
+    if not (folder / "model.keras").exists():
+        model, _ = build_from_config(
+            config, "resilinet", input_shape=case.shape, num_classes=case.classes, seed=0
+        )
+        model.save(folder / "model.keras")
     topology = topology_of(config, "resilinet")
     prior = [1 / case.classes] * case.classes
-    spec = model_spec(
-        folder / "model.keras", topology, prior, LaunchOptions(deadline_ms=deadline_ms)
-    )
+    spec = model_spec(folder / "model.keras", topology, prior, options)
     x = np.random.default_rng(0).normal(size=(256, *case.shape)).astype("float32")
+    return spec, x
+
+
+def saturation(folder: Path, seconds: float) -> list[dict[str, Any]]:
+    """Closed-loop throughput at 1, 4 and 8 clients, batching off and on, healthy and with
+    edge killed (the module's docstring)."""
+    from resilinet_cli.live.deployment import Deployment
+    from resilinet_cli.live.launch import LaunchOptions
+    from resilinet_cli.live.load_curve import load_curve
+
+    rows = []
+    for window in (0.0, 5.0):
+        options = LaunchOptions(batch_window_ms=window, max_batch=8)
+        spec, x = health_spec(folder, options)
+        steps = [(clients, None) for clients in (1, 4, 8)]
+        with Deployment.start(spec, folder / f"window-{window:g}") as deployment:
+            table = load_curve(deployment, x, steps, seconds, dead="edge")
+        rows += table.to_dict("records")
+    plain = {(r["condition"], r["clients"]): r["answered_rps"] for r in rows
+             if r["batch_window_ms"] == 0}  # fmt: skip
+    for row in rows:
+        row["vs_unbatched"] = row["answered_rps"] / plain[(row["condition"], row["clients"])]
+    return rows
+
+
+SATURATION_HEADER = [
+    "condition", "clients", "batch_window_ms", "answered_rps", "latency_p50_ms",
+    "latency_p99_ms", "client_cpu_share", "vs_unbatched",
+]  # fmt: skip
+
+
+def measure(deadline_ms: float, requests: int, folder: Path) -> list[dict[str, Any]]:
+    from resilinet_cli.live.client import LiveClient
+    from resilinet_cli.live.deployment import Deployment
+    from resilinet_cli.live.launch import LaunchOptions
+
+    spec, x = health_spec(folder, LaunchOptions(deadline_ms=deadline_ms))
+    topology = spec.topology
     fog2, edge = topology.failable.index("fog2"), topology.failable.index("edge")
     rows = []
     with Deployment.start(spec, folder) as deployment, LiveClient(spec) as client:
@@ -152,14 +198,14 @@ HEADER = [
 ]
 
 
-def print_table(rows: list[dict[str, Any]]) -> None:
+def print_table(rows: list[dict[str, Any]], header: list[str] = HEADER) -> None:
     """The figures side by side, as a Markdown table (the README quotes it)."""
-    print("| " + " | ".join(HEADER) + " |")
-    print("|" + "---|" * len(HEADER))
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
     for row in rows:
         cells = [
             f"{row[k]:.4g}" if isinstance(row.get(k), float) else str(row.get(k, ""))
-            for k in HEADER
+            for k in header
         ]
         print("| " + " | ".join(cells) + " |")
 
@@ -168,16 +214,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deadlines", default="100,200", help="per-hop deadlines in ms")
     parser.add_argument("--requests", type=int, default=1000, help="requests per case")
+    parser.add_argument("--part", choices=["latency", "saturation", "all"], default="latency")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per saturation step")
     args = parser.parse_args()
     from resilinet_cli.quiet_import import quiet_tensorflow_import
 
     quiet_tensorflow_import()
-    rows = []
-    for deadline in (float(d) for d in args.deadlines.split(",")):
+    if args.part in ("latency", "all"):
+        rows = []
+        for deadline in (float(d) for d in args.deadlines.split(",")):
+            with tempfile.TemporaryDirectory() as folder:
+                rows += measure(deadline, args.requests, Path(folder))
+        print_table(rows)
+        print_results(rows)
+    if args.part in ("saturation", "all"):
         with tempfile.TemporaryDirectory() as folder:
-            rows += measure(deadline, args.requests, Path(folder))
-    print_table(rows)
-    print_results(rows)
+            rows = saturation(Path(folder), args.seconds)
+        print_table(rows, SATURATION_HEADER)
+        print_results(rows)
 
 
 if __name__ == "__main__":

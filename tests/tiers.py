@@ -88,6 +88,7 @@ SLOW_PATHS = (
     "tests/live/test_shaping.py::test_one_megabyte_over_two_megabits",  # 4 s of real time
     "tests/live/test_soak_deployment.py",  # 3 minutes of seeded chaos (not serial: no timing)
     "tests/live/test_hosts.py::test_a_megabyte_over_two_megabits",  # 4 s through the kernel
+    "tests/live/test_load_curve.py",  # a deployment under four steps of load
     "tests/test_docs.py::test_the_guide_builds_strict_offline",  # mkdocs in a process
     "tests/training/test_tensorboard_resume.py::test_a_resumed_unit_logs_every_step_once",
     "tests/results/test_mlflow_store.py",  # the trained smoke run, mlflow in processes
@@ -188,7 +189,7 @@ SERIAL_PATHS = (
     "tests/live/test_exit_deployment.py",  # deployments of its own, timed answers
     "tests/live/test_replica_deployment.py",  # deployments of its own, hung and killed nodes
     "tests/live/test_shaped_deployment.py",  # latency bounds of shaped links
-    "tests/live/test_load_deployment.py",  # 8 clients at 125 requests a second: few mixed views
+    "tests/live/test_load_deployment.py",  # 8 clients at 80 requests a second: few mixed views
 )
 
 

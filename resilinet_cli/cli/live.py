@@ -13,6 +13,9 @@ from resilinet_cli.cli.options import DATA_DIR_OPTION, Seconds
 
 DEPLOY_FOLDER = "live"  # inside the unit folder: spec, state and node logs
 EVAL_FOLDER = "live-eval"
+LOAD_FOLDER = "live-load"
+LOAD_CSV = "live_load.csv"  # per step: offered and answered rate, latency, the clients' CPU
+LOAD_PNG = "live_load.png"
 
 
 def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -360,3 +363,89 @@ def live_eval(
         + near_note(result.summary)
     )
     click.echo(f"wrote {result.out}")
+
+
+def rate_list(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
+    """``--rates 10,20,40``: positive numbers, rising."""
+    try:
+        rates = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: write rates as 10,20,40") from None
+    if not rates or min(rates) <= 0 or rates != sorted(set(rates)):
+        raise click.BadParameter(f"{value!r}: give positive rates, rising, e.g. 10,20,40")
+    return rates
+
+
+@main.command("live-load")
+@click.argument("unit_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--rates",
+    default="10,20,40,80,160",
+    show_default=True,
+    callback=rate_list,
+    help="Offered loads, requests per second, one step each (open loop).",
+)
+@click.option("--clients", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option(
+    "--seconds",
+    type=Seconds(),
+    default=8.0,
+    show_default=True,
+    help="How long each step sends.",
+)
+@click.option("--dead", help="Also run every step with this failable node killed.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help=f"Folder of live_load.csv and live_load.png [default: UNIT_DIR/{LOAD_FOLDER}].",
+)
+@launch_options
+def live_load(
+    unit_dir: Path,
+    rates: list[float],
+    clients: int,
+    seconds: float,
+    dead: str | None,
+    out: Path | None,
+    data_dir: Path | None,
+    **launch: Any,
+) -> None:
+    """Throughput and latency of UNIT_DIR's deployment against offered load.
+
+    Starts the deployment, sends each rate of --rates for --seconds from --clients clients
+    (open loop: latency counts from each request's due time), healthy and, with --dead, with
+    that node killed; writes live_load.csv and live_load.png.
+    """
+    from resilinet_cli import atomic
+    from resilinet_cli.errors import unknown_choice
+    from resilinet_cli.live.deployment import Deployment
+    from resilinet_cli.live.errors import LiveError
+    from resilinet_cli.live.launch import unit_spec
+    from resilinet_cli.live.load_curve import load_curve, plot_load
+    from resilinet_cli.live.unit import load_test, load_unit
+
+    options = make_launch(**launch)
+    unit = load_unit(unit_dir, data_dir)
+    if dead is not None and dead not in unit.topology.alive_columns:
+        columns = unit.topology.alive_columns
+        raise LiveError(f"--dead: {unknown_choice('node', dead, columns)} (a failable node)")
+    test = load_test(unit)
+    out = out or unit_dir / LOAD_FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    spec = unit_spec(unit, test.prior, options)
+    header = "condition   clients  offered/s  answered/s  p50 ms  p99 ms  clients' CPU"
+
+    def tell(row: dict[str, Any]) -> None:
+        click.echo(
+            f"{row['condition']:<11} {row['clients']:>7}  {row['offered_rps']:>9.1f}  "
+            f"{row['answered_rps']:>10.1f}  {row['latency_p50_ms']:>6.1f}  "
+            f"{row['latency_p99_ms']:>6.1f}  {100 * row['client_cpu_share']:>11.0f} %"
+        )
+
+    with Deployment.start(spec, out / "deployment", on_ready=starting(spec.processes)) as running:
+        click.echo(header)
+        steps = [(clients, rate) for rate in rates]
+        table = load_curve(running, test.x, steps, seconds, dead, tell)
+    atomic.write_csv(out / LOAD_CSV, table)
+    plot_load(table, out / LOAD_PNG)
+    click.echo(f"wrote {out / LOAD_CSV} and {out / LOAD_PNG}")

@@ -42,12 +42,11 @@ import pandas as pd
 
 from resilinet_cli import atomic
 from resilinet_cli.live.chaos import ChaosEvent, ChaosRunner, applier
-from resilinet_cli.live.client import LiveClient
 from resilinet_cli.live.deployment import Deployment
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.live.hops import hop_columns, hop_table, hop_values, plot_hops
 from resilinet_cli.live.launch import LaunchOptions, unit_spec
-from resilinet_cli.live.load import Load, Outcome
+from resilinet_cli.live.load import Load, Outcome, warm_up
 from resilinet_cli.live.plot import plot_latency
 from resilinet_cli.live.resources import ResourceSampler, cpu_share
 from resilinet_cli.live.shaping import link_table
@@ -73,7 +72,6 @@ LINKS_CSV = "links.csv"  # per shaped link: its settings and the path each took
 LIVE_STARTUP_CSV = "live_startup.csv"  # per node of a deployment live-eval started: time to ready
 TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
 RETURN_S = 60.0  # and, by default, up to this much longer until restarted nodes are back
-WARM_UP_S = 5.0  # at most this long before the stream for every node to answer in time
 
 
 @dataclass(frozen=True)
@@ -230,12 +228,3 @@ def live_row(
         "client": outcome.client,
         **hop_values(answer, hops),
     }
-
-
-def warm_up(client: LiveClient, x: np.ndarray) -> None:
-    """Ask until every node contributes, for at most ``WARM_UP_S``: a node's first inference
-    builds its model's graph and, on a loaded machine, can miss its deadline, which would show
-    as a failure at the start of the stream (a node that is really down stays down)."""
-    give_up = time.perf_counter() + WARM_UP_S
-    while "0" in client.infer(x, "warm-up").contributed and time.perf_counter() < give_up:
-        time.sleep(0.05)

@@ -22,6 +22,7 @@ from resilinet_cli.live.client import Answer, LiveClient
 from resilinet_cli.live.spec import DeploymentSpec
 
 POLL_S = 0.02  # how often the stop condition is asked
+WARM_UP_S = 5.0  # at most this long before the stream for every node to answer in time
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,12 @@ class Load:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def warm_up(client: LiveClient, x: np.ndarray) -> None:
+    """Ask until every node contributes, for at most ``WARM_UP_S``: a node's first inference
+    builds its model's graph and, on a loaded machine, can miss its deadline, which would show
+    as a failure at the start of the stream (a node that is really down stays down)."""
+    give_up = time.perf_counter() + WARM_UP_S
+    while "0" in client.infer(x, "warm-up").contributed and time.perf_counter() < give_up:
+        time.sleep(0.05)

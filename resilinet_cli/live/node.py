@@ -71,7 +71,7 @@ class Pulled:
 
     output: np.ndarray | None  # None once an exit answered: nothing above computes
     alive: dict[str, bool]  # failable node upstream -> contributed (True) or found dead
-    missed: set[str]  # failable nodes some receiver treated as dead
+    missed: set[str]  # nodes some receiver went on without (dead, or late)
     compute_ms: dict[str, float]  # node -> compute time (its stack, link projections, head)
     reached: bool = True  # information from the input reaches this node
     answer: np.ndarray | None = None  # an exit head's probabilities: its own, or passed on
@@ -228,7 +228,7 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             # during a failure or a recovery one receiver may still use a node another has
             # given up on: no single combination of dead nodes describes such a request; nor
             # does one where a node that cannot fail missed its deadline (a starved machine)
-            mixed=any(alive.get(node, False) for node in result.missed)
+            mixed=any(alive.get(n, False) or n not in self.failable for n in result.missed)
             or (answered_by == self.name and not result.reached),
             answered_by=answered_by,
             lost=sorted(result.lost),
@@ -300,11 +300,11 @@ class NodeServer(live_pb2_grpc.NodeServicer):
                 received.append(None)
                 continue
             for process in tried:  # the failed replicas, then the one that answered
+                answered = result is not None and process == tried[-1]
                 if process in self.failable:
-                    answered = result is not None and process == tried[-1]
                     merged.alive[process] = merged.alive.get(process, False) or answered
-                    if not answered:
-                        merged.missed.add(process)
+                if not answered:  # a node that cannot fail counts too: a starved machine
+                    merged.missed.add(process)
             received.append(None if result is None else result.output)
             if result is not None:
                 merged.merge(result)

@@ -126,3 +126,16 @@ def test_links_with_a_running_deployment(unit, tmp_path):
 )  # fmt: skip
 def test_bad_load_and_soak_options(unit, tmp_path, args, expected):
     assert expected in refused("live-eval", str(unit), "--out", str(tmp_path / "e"), *args)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--rates", "20,10"], "give positive rates, rising, e.g. 10,20,40"),
+        (["--rates", "fast"], "'fast': write rates as 10,20,40"),
+        (["--dead", "edeg"], "--dead: unknown node 'edeg' (did you mean 'edge'?"),
+        (["--dead", "cloud"], "--dead: unknown node 'cloud'"),
+    ],
+)
+def test_bad_live_load_options(unit, tmp_path, args, expected):
+    assert expected in refused("live-load", str(unit), "--out", str(tmp_path / "l"), *args)

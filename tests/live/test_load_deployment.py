@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from live_helpers import DEADLINE_MS, invoke, node_processes
 
-CLIENTS, RATE, SECONDS = 8, 125, 9
+CLIENTS, RATE, SECONDS = 8, 80, 14
 WINDOW_MS = 5.0
 
 
