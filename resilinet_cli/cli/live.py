@@ -308,6 +308,7 @@ def live_eval(
     contributing nodes alive, every failable link up, since only node processes fail live),
     live_events.csv (time to detect and recover) and live_latency.png.
     """
+    from resilinet_cli.interrupt import catching_ctrl_c, stop_status
     from resilinet_cli.live.chaos import parse_chaos, random_schedule
     from resilinet_cli.live.live_eval import LiveEvalOptions, live_eval
     from resilinet_cli.live.unit import load_unit
@@ -336,7 +337,8 @@ def live_eval(
         window_s=window,
         sample_s=min(10.0, window / 5),
     )
-    result = live_eval(unit, options, out or unit_dir / EVAL_FOLDER, on_ready=starting)
+    with catching_ctrl_c():  # the stream stops early, its results are written
+        result = live_eval(unit, options, out or unit_dir / EVAL_FOLDER, on_ready=starting)
     table = result.summary.copy()
     click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if len(result.events):
@@ -363,6 +365,11 @@ def live_eval(
         + near_note(result.summary)
     )
     click.echo(f"wrote {result.out}")
+    if result.interrupted:
+        name, status = stop_status()
+        click.echo(f"{name}: the stream stopped after {result.elapsed_s:.0f} s; the results "
+                   "cover the requests sent until then", err=True)  # fmt: skip
+        raise SystemExit(status)
 
 
 def rate_list(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:

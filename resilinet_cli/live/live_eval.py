@@ -98,6 +98,7 @@ class LiveEvalResult:
     windows: pd.DataFrame  # per window of time (windows.py)
     client_cpu_share: float  # the clients' share of the CPU the nodes and clients used
     elapsed_s: float  # from the first request due to the last
+    interrupted: bool = False  # Ctrl-C or SIGTERM ended the stream early (its results kept)
 
     @property
     def throughput(self) -> float:
@@ -202,7 +203,7 @@ def live_eval(
     plot_latency(live, events, out / layout.LIVE_LATENCY_PNG, deadline_ms=1000 * spec.deadline_s)
     return LiveEvalResult(
         live, summary, events, exits, len(unanswered), chaos.errors, out, windows,
-        cpu_share(samples), elapsed_s,
+        cpu_share(samples), elapsed_s, load.interrupted,
     )  # fmt: skip
 
 

@@ -51,6 +51,7 @@ class Load:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._next = itertools.count()
+        self.interrupted = False  # the stream was stopped early by Ctrl-C or SIGTERM
 
     @property
     def finished(self) -> int:
@@ -64,8 +65,8 @@ class Load:
             return self.outcomes[-count:]
 
     def run(self, done: Callable[[float, Load], bool], started: float) -> list[Outcome]:
-        """Send until ``done(elapsed_s, self)`` says so; then wait for the answers still due
-        and return every outcome in request order."""
+        """Send until ``done(elapsed_s, self)`` says so, or Ctrl-C (``interrupted``); then wait
+        for the answers still due and return every outcome in request order."""
         self.started = started
         send = self._open_loop if self.rate else self._closed_loop
         threads = [
@@ -77,6 +78,8 @@ class Load:
         try:
             while not done(time.perf_counter() - started, self):
                 time.sleep(POLL_S)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (interrupt.py): keep what was answered
+            self.interrupted = True
         finally:
             self._stop.set()
             for thread in threads:
