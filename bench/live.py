@@ -20,6 +20,7 @@ Targets: detect <= deadline + 50 ms; after detection no request pays the deadlin
 per-hop overhead < 2 ms at batch 1.
 
     python -m bench.live --part saturation     # 1, 4 and 8 clients, batching off and on
+    python -m bench.live --part saturation --csv results/live_load/saturation.csv
 
 Saturation: each client sends its next request as soon as its answer is back (closed loop,
 live/load.py), for ``--seconds`` per step, at 1, 4 and 8 clients, against a deployment whose
@@ -216,6 +217,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests per case")
     parser.add_argument("--part", choices=["latency", "saturation", "all"], default="latency")
     parser.add_argument("--seconds", type=float, default=8.0, help="per saturation step")
+    parser.add_argument("--csv", type=Path, help="also write the saturation rows to this CSV")
     args = parser.parse_args()
     from resilinet_cli.quiet_import import quiet_tensorflow_import
 
@@ -231,6 +233,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             rows = saturation(Path(folder), args.seconds)
         print_table(rows, SATURATION_HEADER)
+        if args.csv:
+            import pandas as pd
+
+            pd.DataFrame(rows)[SATURATION_HEADER].to_csv(args.csv, index=False)
         print_results(rows)
 
 

@@ -175,3 +175,19 @@ def test_every_number_of_the_committed_search_results_is_in_their_files() -> Non
             known |= set(re.findall(r"[-+]?\d+\.\d+", page.read_text(encoding="utf-8")))
     unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
     assert not unknown, f"numbers in docs/search.md not in results/search_*: {unknown}"
+
+
+def test_every_number_of_the_live_load_and_soak_sections_is_in_their_tables() -> None:
+    """docs/live.md §14-16 (load curve, saturation, per-hop timing, soak): each number with a
+    decimal point is a value of a committed table under results/live/."""
+    page = (ROOT / "docs" / "live.md").read_text()
+    headings = re.findall(r"^## 1[456]\. .*$", page, flags=re.MULTILINE)
+    assert len(headings) == 3
+    text = "".join(section(heading, page) for heading in headings)
+    text = re.sub(r"```.*?```|`[^`]*`|§[\d.]+", "", text, flags=re.DOTALL)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+    assert len(numbers) > 10
+    known = table_numbers(sorted((ROOT / "results" / "live").glob("*/*.csv")))
+    unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
+    assert not unknown, f"numbers in docs/live.md §14-16 not in results/live/: {unknown}"

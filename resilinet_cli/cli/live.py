@@ -312,6 +312,7 @@ def live_eval(
     from resilinet_cli.live.chaos import parse_chaos, random_schedule
     from resilinet_cli.live.live_eval import LiveEvalOptions, live_eval
     from resilinet_cli.live.unit import load_unit
+    from resilinet_cli.live.windows import growth
 
     if state is not None and launch.get("links") is not None:
         message = "--links shapes a deployment live-eval starts; with --state the running one"
@@ -354,6 +355,9 @@ def live_eval(
         shown = ["window", "requests", "unanswered", "live_accuracy", "sweep_accuracy",
                  "differing", "latency_p50_ms", "latency_p99_ms"]  # fmt: skip
         click.echo(result.windows[shown].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        grown = growth(result.windows)
+        click.echo("memory, last window against the first after warm-up (live_growth.csv):")
+        click.echo(grown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     click.echo(
         f"{result.throughput:.1f} answers/s from {clients} client(s); the clients used "
         f"{100 * result.client_cpu_share:.0f} % of the CPU that they and the nodes used"

@@ -18,7 +18,8 @@ the chaos events to the node processes, and writes into ``out``:
 - ``live_hops.csv`` and ``live_hops.png``: per hop, its time's p50 and p99 (hops.py);
 - ``live_windows.csv``: per window of time (``window_s``; a soak's 5 minutes): requests,
   accuracy live and swept, differing predictions, latency, each process's memory and
-  descriptors (windows.py); ``live_resources.csv``: the samples those come from (resources.py);
+  descriptors (windows.py); ``live_growth.csv``: per process, its memory in the last window
+  against the first after warm-up; ``live_resources.csv``: the samples (resources.py);
 - ``live_exits.csv``: per answering node (an exit, the output node, or guess), the requests it
   answered, their fraction and latency p50/p99;
 - ``live_events.csv``: per chaos event, the time until the answers showed it;
@@ -59,7 +60,7 @@ from resilinet_cli.live.summary import (
     summarise,
 )
 from resilinet_cli.live.unit import LiveUnit, load_test
-from resilinet_cli.live.windows import window_table
+from resilinet_cli.live.windows import growth, window_table
 from resilinet_cli.results import layout
 from resilinet_cli.topology import Topology
 
@@ -68,6 +69,7 @@ LIVE_RESOURCES_CSV = "live_resources.csv"  # per sample: each process's memory, 
 LIVE_WINDOWS_CSV = "live_windows.csv"  # per window of time: requests, accuracy, memory (a soak)
 LIVE_HOPS_CSV = "live_hops.csv"  # per hop: its queue, compute or transfer time's p50 and p99
 LIVE_HOPS_PNG = "live_hops.png"
+LIVE_GROWTH_CSV = "live_growth.csv"  # per process: memory in the last window against the first
 LINKS_CSV = "links.csv"  # per shaped link: its settings and the path each took
 LIVE_STARTUP_CSV = "live_startup.csv"  # per node of a deployment live-eval started: time to ready
 TAIL_S = 2.0  # the stream goes on this long after the last event, to see its effect
@@ -194,6 +196,7 @@ def live_eval(
     atomic.write_csv(out / LINKS_CSV, link_table(spec))
     atomic.write_csv(out / LIVE_RESOURCES_CSV, samples)
     atomic.write_csv(out / LIVE_WINDOWS_CSV, windows)
+    atomic.write_csv(out / LIVE_GROWTH_CSV, growth(windows))
     timings = hop_table(live, hops)
     atomic.write_csv(out / LIVE_HOPS_CSV, timings)
     plot_hops(timings, out / LIVE_HOPS_PNG)

@@ -19,8 +19,8 @@ WINDOW_COLUMNS = [
     "sweep_accuracy", "differing", "mixed_view", "lost_message", "latency_p50_ms",
     "latency_p99_ms",
 ]  # fmt: skip
-GROWTH_COLUMNS = ["process", "pid_first", "pid_last", "rss_mb_first", "rss_mb_last",
-                  "growth", "fds_first", "fds_last"]  # fmt: skip
+GROWTH_COLUMNS = ["process", "restarted", "rss_mb_first", "rss_mb_last", "growth", "fds_first",
+                  "fds_last"]  # fmt: skip
 
 
 def window_table(
@@ -73,22 +73,21 @@ def window_table(
 
 def growth(windows: pd.DataFrame, warm_up: int = 1) -> pd.DataFrame:
     """Per process: resident memory in the last window against the first window after
-    ``warm_up`` windows (``growth``: last / first - 1), and its descriptors; a process whose
-    pid changed in between was restarted, so its growth says nothing of a leak (NaN)."""
+    ``warm_up`` windows (``growth``: last / first - 1), and its descriptors. ``restarted``
+    says its pid changed in between: the last figure is then a newer process's, so the growth
+    is not one process's leak."""
     rows = []
     first = windows.iloc[min(warm_up, len(windows) - 1)]
     last = windows.iloc[-1]
     for column in [c for c in windows.columns if c.startswith("rss_mb_")]:
         process = column.removeprefix("rss_mb_")
-        same = first[f"pid_{process}"] == last[f"pid_{process}"] and first[f"pid_{process}"] > 0
         rows.append(
             {
                 "process": process,
-                "pid_first": int(first[f"pid_{process}"]),
-                "pid_last": int(last[f"pid_{process}"]),
+                "restarted": bool(first[f"pid_{process}"] != last[f"pid_{process}"]),
                 "rss_mb_first": first[column],
                 "rss_mb_last": last[column],
-                "growth": last[column] / first[column] - 1 if same else float("nan"),
+                "growth": last[column] / first[column] - 1,
                 "fds_first": int(first[f"fds_{process}"]),
                 "fds_last": int(last[f"fds_{process}"]),
             }
