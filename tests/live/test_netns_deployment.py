@@ -1,7 +1,8 @@
 """Nodes on hosts of their own: ``resilinet deploy --hosts netns`` puts each node process in a
 network namespace with its own address on a private bridge, serves mutual TLS with a
 certificate that names those addresses, and shapes a link's bandwidth in the kernel (htb).
-``live-eval`` through it, with a node hung, killed and restarted, equals the sweep; and after
+``live-eval`` through it from eight clients, the nodes batching, with a node hung, killed and
+restarted, equals the sweep; and after
 ``deploy --stop`` no namespace, veth, bridge or process is left. Needs root and iproute2."""
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def netns(live_run, tmp_path_factory):
     code, stdout, stderr = invoke(
         "deploy", str(unit_dir), "--state", str(state), "--hosts", "netns", "--subnet",
         str(subnet), "--links", str(links), "--deadline-ms", str(DEADLINE_MS),
+        "--batch-window-ms", "5", "--max-batch", "8",
         "--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", str(ca), "--mtls",
     )  # fmt: skip
     deployment = Deployment.attach(state) if (state / STATE).exists() else None
@@ -90,6 +92,7 @@ def test_live_eval_across_namespaces_equals_the_sweep(netns, tmp_path):
     out = tmp_path / "eval"
     code, stdout, stderr = invoke(
         "live-eval", str(unit_dir), "--state", str(deployment.folder), "--out", str(out),
+        "--clients", "8", "--rate", "80",
         "--chaos", "hang fog2@1s, resume fog2@2s, kill edge@3s, restart edge@3.5s",
     )  # fmt: skip
     assert code == 0, stderr
@@ -97,6 +100,8 @@ def test_live_eval_across_namespaces_equals_the_sweep(netns, tmp_path):
     summary = pd.read_csv(out / "live_summary.csv", dtype={"combination": str})
     assert summary["differing"].sum() == 0
     assert {"111", "101", "110"} <= set(summary["combination"])
+    live = pd.read_csv(out / "live.csv")
+    assert live["client"].nunique() == 8 and live["mixed"].sum() <= 0.05 * len(live)
     events = pd.read_csv(out / "live_events.csv")
     assert events["seen_after_ms"].notna().all()  # the restarted edge came back, in its namespace
     restarted = Deployment.attach(deployment.folder)
