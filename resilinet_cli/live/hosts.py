@@ -11,7 +11,8 @@ the deployment starts and removed when it stops: namespaces, veths, the bridge.
 A link's constant bandwidth is then the kernel's to enforce: an htb class on the sender's
 ``eth0`` with a u32 filter on the receiver's address, at the payload rate times
 ``FRAME_OVERHEAD`` (Ethernet, IP and TCP headers on full segments), so that the payload's
-goodput is the rate asked. Latency, jitter and loss stay the transport's (shaping.py): this
+goodput is the rate asked; each ``eth0`` sends one segment per packet (``gso_max_segs 1``), or
+htb would count 64 KB segments with one header each and the goodput would overshoot by 5 %. Latency, jitter and loss stay the transport's (shaping.py): this
 kernel has no netem.
 
 Needs root and iproute2's ``ip`` and ``tc``; without them one line says so.
@@ -123,6 +124,8 @@ def create(hosts: Hosts) -> None:
             run(["ip", "link", "set", inside, "netns", namespace])
             run(["ip", "link", "set", outside, "master", hosts.bridge, "up"])
             run(["ip", "-n", namespace, "link", "set", inside, "name", "eth0"])
+            # one segment per packet, as on a real link: htb then counts real frames
+            run(["ip", "-n", namespace, "link", "set", "eth0", "gso_max_segs", "1"])
             address = f"{hosts.addresses[process]}/{prefix}"
             run(["ip", "-n", namespace, "addr", "add", address, "dev", "eth0"])
             run(["ip", "-n", namespace, "link", "set", "eth0", "up"])
