@@ -2,7 +2,8 @@
 
 One deployment serves a series of steps; each step sends for ``seconds`` from ``clients``
 clients, open loop at one offered rate (load.py: latency counts from each request's due time,
-so a saturated deployment shows as latency that grows, not as a rate that quietly drops), or
+so a saturated deployment shows as latency that grows, not as a rate that quietly drops;
+``answered_rps`` counts the answers over the time until the last one came), or
 closed loop (no rate: what the deployment serves at that concurrency, its saturation
 throughput). Each step also records the clients' share of the CPU: on a small machine the
 clients compete with the nodes they measure. The healthy steps come first; then the node
@@ -58,8 +59,9 @@ def step(
         outcomes = load.run(lambda elapsed, _: elapsed >= seconds, started)
         samples = sampler.stop()
     answered = [o.answer.latency_ms for o in outcomes if o.answer is not None]
-    last_due = max((o.due_ms for o in outcomes), default=0.0) / 1000
-    span = max(seconds, last_due)
+    # from the start to the last answer: past saturation answers come later than they are due
+    ends = [o.due_ms + o.answer.latency_ms for o in outcomes if o.answer is not None]
+    span = max(seconds, max(ends, default=0.0) / 1000)
     return {
         "condition": condition,
         "clients": clients,
