@@ -12,8 +12,8 @@ A link's constant bandwidth is then the kernel's to enforce: an htb class on the
 ``eth0`` with a u32 filter on the receiver's address, at the payload rate times
 ``FRAME_OVERHEAD`` (Ethernet, IP and TCP headers on full segments), so that the payload's
 goodput is the rate asked; each ``eth0`` sends one segment per packet (``gso_max_segs 1``), or
-htb would count 64 KB segments with one header each and the goodput would overshoot by 5 %. Latency, jitter and loss stay the transport's (shaping.py): this
-kernel has no netem.
+htb would count 64 KB segments with one header each and the goodput would overshoot by 5 %.
+Latency, jitter and loss stay the transport's (shaping.py): this kernel has no netem.
 
 Needs root and iproute2's ``ip`` and ``tc``; without them one line says so.
 """
