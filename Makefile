@@ -42,9 +42,11 @@ reproduce-paper: install
 # Ctrl-C, node loss: marked `serial`) run one after another on one worker, never two at once.
 # Which tests are slow or serial is decided in one place, tests/tiers.py. TEST_WORKERS=0: one
 # process; `pytest -m serial` runs the timing-sensitive ones alone.
+# Three workers on two cores: the live tests mostly wait (deadlines, node start-up, a 3-minute
+# soak at 10 requests a second), and a third worker fills that idle CPU.
 # The package's bytecode is compiled first: an editable install has none, and with
 # PYTHONDONTWRITEBYTECODE set every node, pool and Ray process would compile it again.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: install
 	$(BIN)/python -m compileall -q resilinet_cli
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
