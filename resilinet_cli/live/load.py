@@ -22,6 +22,7 @@ from resilinet_cli.live.client import Answer, LiveClient
 from resilinet_cli.live.spec import DeploymentSpec
 
 POLL_S = 0.02  # how often the stop condition is asked
+RECORD_WAIT_S = 5.0  # at most this long, after the last call ended, for its answer's record
 WARM_UP_S = 5.0  # at most this long before the stream for every node to answer in time
 
 
@@ -52,6 +53,7 @@ class Load:
         self._lock = threading.Lock()
         self._next = itertools.count()
         self.interrupted = False  # the stream was stopped early by Ctrl-C or SIGTERM
+        self._sent = 0  # requests sent, each recorded once its call ends
 
     @property
     def finished(self) -> int:
@@ -84,7 +86,11 @@ class Load:
             self._stop.set()
             for thread in threads:
                 thread.join()
-        return sorted(self.outcomes, key=lambda o: o.index)
+        give_up = time.perf_counter() + RECORD_WAIT_S  # an answer's callback may still run
+        while self.finished < self._sent and time.perf_counter() < give_up:
+            time.sleep(POLL_S)
+        with self._lock:
+            return sorted(self.outcomes, key=lambda o: o.index)
 
     def _record(self, index: int, due: float, answer: Answer | None, client: int) -> None:
         outcome = Outcome(index, index % len(self.x), 1000 * (due - self.started), answer, client)
@@ -97,6 +103,7 @@ class Load:
             index = next(self._next)
             example = index % len(self.x)
             due = time.perf_counter()
+            self._count_sent()
             try:
                 answer = client.infer(self.x[example : example + 1], f"example-{index}")
             except grpc.RpcError:
@@ -111,12 +118,17 @@ class Load:
             if self._stop.wait(max(0.0, due - time.perf_counter())):
                 break
             example = index % len(self.x)
+            self._count_sent()
             call = client.infer_future(self.x[example : example + 1], f"example-{index}")
             call.add_done_callback(self._answered(index, due, c))
             pending.append(call)
             pending = [p for p in pending if not p.done()]
         for call in pending:  # each ends by its timeout at the latest
             call.exception()
+
+    def _count_sent(self) -> None:
+        with self._lock:
+            self._sent += 1
 
     def _answered(self, index: int, due: float, c: int) -> Callable[[grpc.Future], None]:
         def record(call: grpc.Future) -> None:
