@@ -121,8 +121,8 @@ def load_figure(table: pd.DataFrame) -> Figure:
     """Left: answered against offered requests per second (the diagonal: all answered);
     right: latency p50 (solid) and p99 (dashed) against offered load; one colour per
     condition."""
-    fig, _ = new_figure(TWO_COLUMNS, 2.8)
-    fig.clear()
+    fig, left = new_figure(TWO_COLUMNS, 2.8)
+    left.remove()  # two panels with their own y axes (figure_style.panels shares one)
     left, right = fig.subplots(1, 2)
     offered = table["offered_rps"].dropna()
     if len(offered):
