@@ -9,6 +9,10 @@ takes its primary's, and every failable link always carries data.
 
 A node served by replicas (docs/variants.md, "Standby replicas") is up while any of its replicas
 is: the primary (the node's own column) or a standby.
+
+A fan-in topology (docs/sensors.md) lists several input devices first, each seeing part of the
+input; they feed its hub (the first node after them), which aggregates what arrives and holds no
+layers. Information flows when a path of alive nodes joins any alive device to the output.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ Combination = tuple[int, ...]
 # A link is spelled three ways, all here: its name in configs and combinations tables, its label
 # in tables, figures and reports, and the prefix of its Keras layers and recorded weights.
 LINK_ARROW = "->"
+# how a fan-in topology's hub combines its devices' outputs (layers/aggregate.py)
+AGGREGATES = ("concat", "max", "mean")
 LABEL_ARROW = "→"
 
 
@@ -65,11 +71,14 @@ class TopologySpec(Protocol):
     """
 
     nodes: list[str]
+    devices: list[str]
+    aggregate: str
     links: list[tuple[str, str]]
     skips: list[tuple[str, str]]
     failable: list[str]
     failable_links: list[str]
     reliability: dict[str, list[float]]
+    inputs: Any
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,9 @@ class Topology:
     failable_links: tuple[str, ...] = ()
     # standby replicas, (column, primary node), in column order after the failable nodes
     replicas: tuple[tuple[str, str], ...] = ()
+    # input devices of a fan-in topology: the first nodes, each feeding the hub
+    devices: tuple[str, ...] = ()
+    aggregate: str = "concat"  # how the hub combines the devices: concat, max or mean
 
     @classmethod
     def from_config(cls, config: TopologySpec) -> Topology:
@@ -102,6 +114,8 @@ class Topology:
             tuple(config.failable),
             reliability,
             tuple(config.failable_links),
+            devices=tuple(config.devices),
+            aggregate=config.aggregate,
         )
 
     @classmethod
@@ -116,7 +130,23 @@ class Topology:
 
     @property
     def input_node(self) -> str:
-        return self.nodes[0]
+        """Where the input enters the chain: the first node, or a fan-in topology's hub."""
+        return self.nodes[len(self.devices)]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The nodes that read the features: the devices, or the input node."""
+        return self.devices or (self.nodes[0],)
+
+    @property
+    def receivers(self) -> tuple[str, ...]:
+        """The chain's nodes after its input node (or hub): those the model families fill."""
+        return self.nodes[len(self.devices) + 1 :]
+
+    @property
+    def fan_in(self) -> bool:
+        """Whether the hub aggregates two or more devices (one device is the plain chain)."""
+        return len(self.devices) > 1
 
     @property
     def output_node(self) -> str:
@@ -214,7 +244,10 @@ class Topology:
             (k.src, k.dst) for k in self.links if not flags.get(link_name(k.src, k.dst), 1)
         )
         graph.remove_nodes_from(self.dead_nodes(flags))
-        return nx.has_path(graph, self.input_node, self.output_node)
+        return any(
+            source in graph and nx.has_path(graph, source, self.output_node)
+            for source in self.sources
+        )
 
     def probability(self, combination: Combination, reliability: Sequence[float]) -> float:
         """P(combination) for independent failures with per-node survival ``reliability``.
@@ -261,6 +294,8 @@ def topology_problems(config: TopologySpec) -> list[tuple[str, str]]:
     """Every structural problem of a topology, as (key path, message) pairs."""
     problems: list[tuple[str, str]] = []
     nodes = config.nodes
+    devices = list(config.devices)
+    entry = nodes[len(devices)] if len(nodes) > len(devices) else nodes[0]
     order = {name: i for i, name in enumerate(nodes)}
     for name in {n for n in nodes if nodes.count(n) > 1}:
         problems.append(("topology.nodes", f"duplicate node name '{name}'"))
@@ -286,8 +321,9 @@ def topology_problems(config: TopologySpec) -> list[tuple[str, str]]:
                 problems.append((where, f"{src} -> {dst} skips no node; list it under links"))
     for i, name in enumerate(config.failable):
         where = f"topology.failable[{i}]"
-        if check_node(where, name) and name in (nodes[0], nodes[-1]):
-            problems.append((where, f"'{name}' is the input or output node, which never fails"))
+        if check_node(where, name) and name in (entry, nodes[-1]):
+            what = "hub, which aggregates the devices and" if devices else "input or output node,"
+            problems.append((where, f"'{name}' is the {what} which never fails"))
     if len(set(config.failable)) != len(config.failable):
         problems.append(("topology.failable", "a node is listed twice"))
     names = [link_name(src, dst) for src, dst in [*config.links, *config.skips]]
@@ -304,9 +340,24 @@ def topology_problems(config: TopologySpec) -> list[tuple[str, str]]:
             problems.append((f"topology.reliability.{name}", message))
     if problems:
         return problems
-    graph = Topology.from_config(config).graph()
-    reachable = nx.descendants(graph, nodes[0]) | {nodes[0]}
+    if len(devices) >= len(nodes) - 1:
+        return [("topology.nodes", "needs a hub and an output node after the devices")]
+    topology = Topology.from_config(config)
+    graph = topology.graph()
+    sources = topology.sources
+    reachable = set(sources).union(*(nx.descendants(graph, s) for s in sources))
     for name in nodes:
         if name not in reachable:
             problems.append(("topology.nodes", f"node '{name}' is unreachable from '{nodes[0]}'"))
+    for name in devices:
+        if name in order and not nx.has_path(graph, name, nodes[-1]):
+            message = f"device '{name}' has no path to the output node '{nodes[-1]}'"
+            problems.append(("topology.inputs" if config.inputs else "topology.views", message))
+    for kind in ("links", "skips"):
+        for i, (src, dst) in enumerate(getattr(config, kind)):
+            where = f"topology.{kind}[{i}]"
+            if dst in devices:
+                problems.append((where, f"{src} -> {dst} points into a device"))
+            elif src in devices and dst != entry:
+                problems.append((where, f"{src} -> {dst}: a device sends to the hub only"))
     return problems

@@ -172,9 +172,8 @@ def reached_nodes(topology: Topology, combination: Combination) -> set[str]:
         (k.src, k.dst) for k in topology.links if not flags.get(link_name(k.src, k.dst), 1)
     )
     graph.remove_nodes_from(topology.dead_nodes(flags))
-    if topology.input_node not in graph:
-        return set()
-    return {topology.input_node, *nx.descendants(graph, topology.input_node)}
+    sources = [source for source in topology.sources if source in graph]
+    return set(sources).union(*(nx.descendants(graph, source) for source in sources))
 
 
 def normalised_entropy(probabilities: Sequence[float]) -> float:
@@ -214,7 +213,7 @@ def stand_in_slots(topology: Topology, merge: str) -> list[str]:
     failable = {*topology.failable, *topology.failable_links}
     return [
         link_name(k.src, k.dst)
-        for node in topology.nodes[1:]
+        for node in topology.receivers
         if len(links := topology.incoming(node)) > 1
         for k in (links[:1] if merge == "mux" else links)
         if k.src in failable or link_name(k.src, k.dst) in failable

@@ -200,7 +200,20 @@ def load(config: Path, overrides: Sequence[str], smoke: bool, data_dir: Path | N
     loaded = load_config(config, [*overrides, *extra], smoke=smoke)
     if loaded.model.name == "keras":  # its cuts are checked before anything trains
         check_network(loaded, config.name, [*overrides, *extra])
+    check_views(loaded, config.name, [*overrides, *extra])
     return loaded
+
+
+def check_views(config: Any, source: str, overrides: Sequence[Any] = ()) -> None:
+    """Check what each input device sees (docs/sensors.md) on the data set's known shape; a
+    problem names the override that set its key, else the config file."""
+    from resilinet_cli.config.devices import DeviceError, check_devices
+    from resilinet_cli.config.messages import blame
+
+    try:
+        check_devices(config)
+    except DeviceError as error:
+        raise ConfigError(blame(source, overrides, error.key, error.message)) from None
 
 
 def check_network(config: Any, source: str, overrides: Sequence[Any] = ()) -> None:

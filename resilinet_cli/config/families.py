@@ -20,6 +20,7 @@ class FamilyInfo:
     partitions: dict[int, tuple[int, ...]]
     keys: tuple[str, ...] = ()  # the ModelConfig options this family reads
     standbys: bool = False  # builds narrower copies of a node's layers (``replicas:``)
+    devices: bool = False  # builds a fan-in topology's input devices (docs/sensors.md)
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -32,6 +33,7 @@ FAMILIES: dict[str, FamilyInfo] = {
         {1: (1, 2, 3, 4), 2: (2, 3, 2, 3)},
         keys=("hidden_units", "layers_per_node"),
         standbys=True,
+        devices=True,
     ),
     # docs/method.md §2.3: depthwise blocks on edge, fog, cloud: "1->3->5->5" and "2->2->4->6".
     "mobilenet": FamilyInfo(
@@ -39,6 +41,7 @@ FAMILIES: dict[str, FamilyInfo] = {
         {1: (3, 5, 5), 2: (2, 4, 6)},
         keys=("alpha", "depth_multiplier", "dropout", "strides", "bn_momentum"),
         standbys=True,
+        devices=True,
     ),
     # docs/method.md §2.4: residual stages on edge, fog, cloud: "1->4->4->9" and "1->8->4->5".
     "resnet18": FamilyInfo(

@@ -233,12 +233,29 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
     problems += costs_problems(config)
     problems += live_problems(config)
     if config.model.name == "keras":
+        if config.topology.devices:
+            key = "topology.inputs" if config.topology.inputs else "topology.views"
+            message = (
+                "model 'keras' (a network of your own) takes one input: fan-in topologies "
+                "need model mlp or mobilenet"
+            )
+            return [*problems, (key, message)]
         return problems + keras_problems(config.model, config.topology.nodes)
-    receivers = config.topology.nodes[1:]
+    devices = config.topology.devices
+    receivers = config.topology.nodes[len(devices) + 1 :]
+    if devices and not family.devices:
+        able = ", ".join(name for name, info in FAMILIES.items() if info.devices)
+        message = (
+            f"model '{config.model.name}' cannot build input devices (families that can: "
+            f"{able}); a network of your own takes one input"
+        )
+        problems.append(
+            ("topology.inputs" if config.topology.inputs else "topology.views", message)
+        )
     layers = config.model.layers_per_node
     if isinstance(layers, dict):
         for node in layers:
-            if node not in receivers:
+            if node not in receivers and node not in devices:
                 problems.append(
                     (f"model.layers_per_node.{node}", unknown_choice("node", node, receivers))
                 )
@@ -316,7 +333,8 @@ def topology_presets(nodes: int) -> list[str]:
     names = []
     for path in sorted(folder.glob("*.yaml")):
         section = read_yaml(path)
-        if isinstance(section, dict) and len(section.get("nodes") or ()) == nodes:
+        chain = isinstance(section, dict) and not ({"inputs", "views"} & set(section))
+        if chain and len(section.get("nodes") or ()) == nodes:  # fan-in ones have devices too
             names.append(path.stem)
     return names
 

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from resilinet_cli.config.devices import AGGREGATES, MAX_GRID, device_names, expand_devices
 from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.config.generate import GENERATORS
 from resilinet_cli.config.messages import blame, format_errors, semantic_problems
@@ -41,11 +42,33 @@ Link = tuple[str, str]
 # Each iteration is a trained model: more than this is a typo, not a plan (and would be planned
 # unit by unit before any trains).
 Iterations = Annotated[int, Field(gt=0, le=10_000)]
+GridSize = Annotated[int, Field(ge=1, le=MAX_GRID)]
 DEFAULT_SURVIVAL = 0.9  # docs/method.md §3: the final code's failout survival rate
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _unset(value: Any) -> bool:
+    return value is None
+
+
+class ViewsConfig(_Section):
+    """``views:``: a ``grid: [rows, columns]`` of equal tiles, or named ``boxes`` (top, left,
+    height, width), one device each."""
+
+    grid: tuple[GridSize, GridSize] | None = None
+    boxes: dict[str, tuple[NonNegativeInt, NonNegativeInt, PositiveInt, PositiveInt]] | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_boxes(self) -> ViewsConfig:
+        if (self.grid is None) == (self.boxes is None):
+            raise ValueError("give one of grid ([rows, columns]) and boxes")
+        return self
+
+    def raw(self) -> dict[str, Any]:
+        return {"grid": list(self.grid) if self.grid else None, "boxes": self.boxes}
 
 
 class TopologyConfig(_Section):
@@ -61,6 +84,59 @@ class TopologyConfig(_Section):
         exclude_if=lambda links: not links,
     )
     reliability: dict[str, list[Probability]] = Field(min_length=1)
+    # Input devices (docs/sensors.md): each key is left out of the resolved config (and so of
+    # the config hash) at its default, so every chain's hash stays as it was.
+    inputs: dict[str, list[NonNegativeInt | str]] | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="feature columns per device: indices, names or patterns (chest: [chest_*])",
+    )
+    inputs_fallback: Literal["blocks"] | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="where the data names no such columns: contiguous near-equal blocks",
+    )
+    views: ViewsConfig | None = Field(
+        default=None, exclude_if=_unset, description="image slices per device"
+    )
+    aggregate: str = Field(
+        default="concat",
+        exclude_if=lambda kind: kind == "concat",
+        description="how the hub combines the devices: concat, max or mean",
+    )
+    shared: bool = Field(
+        default=False, exclude_if=lambda shared: not shared, description="devices share weights"
+    )
+    overlap: bool = Field(
+        default=False,
+        exclude_if=lambda overlap: not overlap,
+        description="devices may see the same columns or pixels",
+    )
+
+    _expand = model_validator(mode="before")(expand_devices)
+
+    @field_validator("aggregate")
+    @classmethod
+    def _known_aggregate(cls, kind: str) -> str:
+        if kind in ("mux", "add"):
+            raise ValueError(
+                f"'{kind}' is a merge of the variants, where skips arrive; the hub aggregates "
+                f"its devices by {', '.join(AGGREGATES)}"
+            )
+        if kind not in AGGREGATES:
+            raise ValueError(unknown_choice("aggregate", kind, AGGREGATES))
+        return kind
+
+    @model_validator(mode="after")
+    def _one_kind_of_device(self) -> TopologyConfig:
+        if self.inputs is not None and self.views is not None:
+            raise ValueError("give devices by inputs (columns) or by views (images), not both")
+        return self
+
+    @property
+    def devices(self) -> list[str]:
+        """The input devices, in order (none for a chain)."""
+        return device_names({"inputs": self.inputs, "views": self.views and self.views.raw()})
 
     @property
     def columns(self) -> list[str]:
@@ -91,10 +167,6 @@ class SubsetConfig(_Section):
 
 
 DataFormat = Literal["npz", "csv", "parquet", "images"]
-
-
-def _unset(value: Any) -> bool:
-    return value is None
 
 
 class DatasetConfig(_Section):

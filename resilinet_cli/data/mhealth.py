@@ -50,6 +50,18 @@ SUBJECTS = tuple(range(1, 11))
 NUM_COLUMNS = 24
 NUM_FEATURES = 23
 NUM_CLASSES = 13
+# The 23 feature columns by sensor, in file order (the dataset's README): the chest sensor's
+# acceleration and two ECG leads, then the left ankle's and the right lower arm's (worn at the
+# wrist) acceleration, gyroscope and magnetometer. Fan-in topologies give each sensor to a
+# device by these names (docs/sensors.md).
+FEATURE_NAMES: tuple[str, ...] = (
+    *(f"chest_acc_{axis}" for axis in "xyz"),
+    "chest_ecg_1",
+    "chest_ecg_2",
+    *(f"{part}_{kind}_{axis}" for part in ("ankle", "wrist")
+      for kind in ("acc", "gyro", "mag") for axis in "xyz"),
+)  # fmt: skip
+assert len(FEATURE_NAMES) == NUM_FEATURES
 
 log = logging.getLogger(__name__)
 

@@ -68,13 +68,14 @@ def flow_mask(topology: Topology, alive: np.ndarray) -> np.ndarray:
     """Information flow of each row of ``alive`` ([rows, N+L] 0/1): a vectorised reachability.
 
     Links run from earlier to later nodes (config validation enforces it), so one pass in node
-    order decides, for every row at once, which nodes the input still reaches; a dead failable
-    link carries nothing.
+    order decides, for every row at once, which nodes the input (an alive device's part of it)
+    still reaches; a dead failable link carries nothing.
     """
     alive = np.asarray(alive).astype(bool, copy=False)
     column = {name: i for i, name in enumerate(topology.columns)}
-    reached = {topology.input_node: np.ones(alive.shape[0], dtype=bool)}
-    for node in topology.nodes[1:]:
+    everyone = np.ones(alive.shape[0], dtype=bool)
+    reached = {s: alive[:, column[s]] if s in column else everyone for s in topology.sources}
+    for node in topology.nodes[len(topology.sources) :]:
         fed = np.zeros(alive.shape[0], dtype=bool)
         for link in topology.incoming(node):
             carried = reached[link.src]

@@ -221,6 +221,12 @@ class Queue:
                               splits.num_classes)  # fmt: skip
         elif own:
             check_model_fits(units, example_shape(splits, config.dataset), splits.num_classes)
+        if config.topology.devices:  # every device's view, on the data's own shape
+            from resilinet_cli.config.devices import check_devices
+
+            shape = example_shape(splits, config.dataset)
+            for unit in {c.topology.model_dump_json(): c for c, _ in units}.values():
+                check_devices(unit, shape)
 
     def record_failure(self, job: Job, message: str) -> None:
         """A failed unit: its record says why, and its experiment's result lists it."""

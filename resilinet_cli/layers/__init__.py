@@ -1,5 +1,7 @@
 """Registered, serialisable Keras layers for the alive-mask design (docs/architecture.md §2)."""
 
+from resilinet_cli.layers.aggregate import Aggregate
+from resilinet_cli.layers.device_view import DeviceView
 from resilinet_cli.layers.failout import Failout
 from resilinet_cli.layers.input_mux import InputMux
 from resilinet_cli.layers.link_weight import LinkWeight
@@ -8,6 +10,8 @@ from resilinet_cli.layers.replica_switch import PadChannels, ReplicaSwitch, Role
 from resilinet_cli.layers.stand_in import StandIn
 
 __all__ = [
+    "Aggregate",
+    "DeviceView",
     "Failout",
     "InputMux",
     "LinkGate",

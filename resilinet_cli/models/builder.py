@@ -14,15 +14,19 @@ standby replicas has a stack per replica and a ``ReplicaSwitch`` for its gate; a
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import keras
 
 from resilinet_cli.config import ExperimentConfig
+from resilinet_cli.config.devices import DeviceView as DeviceView_
+from resilinet_cli.config.devices import dataset_feature_names, device_views
 from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.layers import (
+    Aggregate,
+    DeviceView,
     Failout,
     InputMux,
     LinkGate,
@@ -60,13 +64,18 @@ def build_model(
     mux_detect: str = "alive",
     learned_weights: bool = False,
     events: Sequence[tuple[Sequence[int], float]] = (),
+    views: Mapping[str, DeviceView_] | None = None,
+    shared_devices: bool = False,
 ) -> keras.Model:
     """The model of ``variant`` on ``topology`` (the variant's own: Vanilla has no skips).
 
     ``survival`` is failout's keep rate per failable node (and link: 1 if not given);
     ``learned_weights`` (scheme 5) makes each link's weight trainable, starting at ``weights``;
-    ``events`` are a failure model's common-cause events for failout to draw.
+    ``events`` are a failure model's common-cause events for failout to draw; ``views`` are
+    what each device of a fan-in topology sees, and ``shared_devices`` gives them one set of
+    weights (docs/sensors.md).
     """
+    views = views or {}
     column = {name: i for i, name in enumerate(topology.columns)}
     features = keras.Input(input_shape, name="features")
     alive = keras.Input((len(topology.columns),), name="alive")
@@ -81,11 +90,23 @@ def build_model(
     roles = [columns for columns in roles if len(columns) > 1]
     served = RoleFlags(roles, name="role_flags")(flags) if roles else flags  # what receivers read
 
-    input_output = family.input_node(features)
-    outputs = {topology.input_node: marker(input_output, topology.input_node, STACK_OUT)}
-    computed = dict(outputs)  # each node's output before its gate: what an exit head reads
-    for node in topology.nodes[1:]:
+    outputs, computed = {}, {}  # computed: each node's output before its gate (exit heads)
+    for source in topology.sources:
+        x = features
+        if source in views:
+            view = views[source]
+            x = DeviceView(view.columns, view.box, view.pad_to, name=f"{source}_view")(x)
+        x = family.device(source, x, shared_devices) if topology.fan_in else family.input_node(x)
+        computed[source] = outputs[source] = out = marker(x, source, STACK_OUT)
+        if source in column:
+            outputs[source] = NodeGate(column[source], name=f"{source}_gate")([out, flags])
+    for node in topology.nodes[len(topology.sources) :]:
         links = topology.incoming(node)
+        if node == topology.input_node:  # a fan-in topology's hub: it aggregates the devices
+            merged = hub_input(topology, links, outputs, column, served)
+            out = marker(marker(merged, node, STACK_IN), node, STACK_OUT)
+            computed[node] = outputs[node] = out
+            continue
         chain_input = outputs[links[0].src]
         received = []
         for link in links:
@@ -138,6 +159,32 @@ def build_model(
     classes = int(output.shape[-1])
     heads = [exit_head(node, computed[node], classes) for node in variant.exits]
     return keras.Model([features, alive], [output, *heads], name=model_name(variant.name))
+
+
+def hub_input(
+    topology: Topology,
+    links: Sequence[Link],
+    outputs: dict[str, Any],
+    column: dict[str, int],
+    flags: Any,
+) -> Any:
+    """What a hub's stack receives: its devices' outputs (each through its link's gate, if that
+    can fail) combined by the topology's aggregate; one device's output as it is."""
+    received = []
+    for link in links:
+        x = outputs[link.src]
+        name = link_name(link.src, link.dst)
+        if name in column:
+            gate = LinkGate(
+                column[name], name, name=f"{layer_prefix(link.src, link.dst)}_link_gate"
+            )
+            x = gate([x, flags])
+        received.append(x)
+    if len(received) == 1:
+        return received[0]
+    senders = [mux_columns(link, column, always_list=True) for link in links]
+    kind = topology.aggregate
+    return Aggregate(kind, senders, name=f"{topology.input_node}_merge")([*received, flags])
 
 
 def model_name(variant: str) -> str:
@@ -253,5 +300,7 @@ def build_from_config(
         mux_detect=mux_detect,
         learned_weights=scheme.scheme == LEARNED,
         events=events,
+        views=device_views(config.topology, input_shape, dataset_feature_names(config.dataset)),
+        shared_devices=config.topology.shared,
     )
     return model, family

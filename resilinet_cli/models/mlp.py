@@ -28,6 +28,7 @@ class MLPFamily:
         self.layers_per_node = layers_per_node
         self.output_node = output_node
         self.num_classes = num_classes
+        self.shared_device: Any = None  # the devices' one set of layers, with topology.shared
 
     def layer_names(self, node: str) -> list[str]:
         count = self.layers_per_node[node]
@@ -43,6 +44,33 @@ class MLPFamily:
         if len(features.shape) > 2:
             return keras.layers.Flatten(name="iot_flatten")(features)
         return features
+
+    def device(self, device: str, x: Any, shared: bool) -> Any:
+        """A fan-in topology's device: Dense ReLU layers of its own on its columns (one unless
+        ``layers_per_node`` gives the device another count), or, with ``shared``, one set
+        that every device runs."""
+        if len(x.shape) > 2:
+            x = keras.layers.Flatten(name=f"{device}_flatten")(x)
+        count = self.layers_per_node.get(device, 1)
+        if not count:
+            return x
+        if not shared:
+            for k in range(1, count + 1):
+                dense = keras.layers.Dense(
+                    self.hidden_units, activation="relu", name=f"{device}_layer_{k}"
+                )
+                x = dense(x)
+            return x
+        if self.shared_device is None:
+            view = keras.Input(tuple(x.shape[1:]), name="device_view")
+            y = view
+            for k in range(1, count + 1):
+                dense = keras.layers.Dense(
+                    self.hidden_units, activation="relu", name=f"device_layer_{k}"
+                )
+                y = dense(y)
+            self.shared_device = keras.Model(view, y, name="device")
+        return self.shared_device(x)
 
     def node(self, node: str, x: Any) -> Any:
         for name in self.layer_names(node):
@@ -86,7 +114,7 @@ def build_family(
     ``hyperconnected`` (whether the variant has skips) changes nothing here: the MLP's shapes
     never depend on it.
     """
-    receivers = topology.nodes[1:]
+    receivers = topology.receivers
     if isinstance(config.layers_per_node, int):
         layers = dict.fromkeys(receivers, config.layers_per_node)
     elif config.layers_per_node is not None:

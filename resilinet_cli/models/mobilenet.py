@@ -69,6 +69,7 @@ class MobileNetFamily:
         self.hyperconnected = hyperconnected  # the variant has skips (Vanilla: False)
         self.node_stride: dict[str, int] = {}
         self.node_size: dict[str, int] = {}
+        self.shared_device: Any = None  # the devices' one stem, with topology.shared
 
     def block_stride(self, block: int | str) -> int:
         if self.cifar_strides and block in CIFAR_STRIDE_ONE:
@@ -77,21 +78,39 @@ class MobileNetFamily:
 
     def input_node(self, features: Any) -> Any:
         """conv1 (and any blocks the partition places on the IoT node)."""
+        return self._stem(features)
+
+    def _stem(self, x: Any, prefix: str = "") -> Any:
+        """conv1 and the input node's blocks, their names after ``prefix`` (a device's)."""
         node = self.topology.input_node
         stride = self.block_stride("conv1")
-        x = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name="conv1_pad")(features)
+        x = keras.layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{prefix}conv1_pad")(x)
         x = keras.layers.Conv2D(
             int(32 * self.alpha),
             3,
             strides=stride,
             padding="valid",
             use_bias=False,
-            name="conv1",
+            name=f"{prefix}conv1",
         )(x)
-        x = keras.layers.BatchNormalization(momentum=self.bn_momentum, name="conv1_bn")(x)
-        x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
-        x = self._blocks(node, x, initial_stride=stride)
+        x = keras.layers.BatchNormalization(momentum=self.bn_momentum, name=f"{prefix}conv1_bn")(x)
+        x = keras.layers.ReLU(6.0, name=f"{prefix}conv1_relu")(x)
+        for block in self.blocks_per_node[node]:
+            x = self._depthwise_block(x, block, prefix=prefix)
+            stride *= self.block_stride(block)
+        self.node_stride[node] = stride
+        self.node_size[node] = x.shape[1]
         return x
+
+    def device(self, device: str, x: Any, shared: bool) -> Any:
+        """A fan-in topology's device: the input node's layers on its view, its own or (with
+        ``shared``) one set for every device."""
+        if not shared:
+            return self._stem(x, prefix=f"{device}_")
+        if self.shared_device is None:
+            view = keras.Input(tuple(x.shape[1:]), name="device_view")
+            self.shared_device = keras.Model(view, self._stem(view, "device_"), name="device")
+        return self.shared_device(x)
 
     def node(self, node: str, x: Any) -> Any:
         x = self._blocks(node, x)
@@ -103,7 +122,7 @@ class MobileNetFamily:
 
     def skip_projection(self, link: Link, x: Any, chain_input: Any) -> Any:
         """1x1 conv: filters of the chain input, stride = downsampling of the skipped nodes."""
-        order = self.topology.nodes
+        order = self.topology.nodes[len(self.topology.devices) :]
         skipped = order[order.index(link.src) + 1 : order.index(link.dst)]
         stride = math.prod(self.node_stride[n] for n in skipped)
         return keras.layers.Conv2D(
@@ -177,7 +196,7 @@ class MobileNetFamily:
         """
         if not self.hyperconnected:
             return x
-        order = self.topology.nodes
+        order = self.topology.nodes[len(self.topology.devices) :]  # from the input (hub) on
         here = order.index(node)
         target = x.shape[1]
         for i, src in enumerate(order[:here]):
@@ -215,7 +234,7 @@ def build_family(
     counts = FAMILIES["mobilenet"].partitions[config.partition]
     first = len(BLOCKS) - sum(counts) + 1  # blocks before `first` stay on the IoT node
     blocks = {topology.input_node: list(range(1, first))}
-    for node, count in zip(topology.nodes[1:], counts, strict=True):
+    for node, count in zip(topology.receivers, counts, strict=True):
         blocks[node] = list(range(first, first + count))
         first += count
     return MobileNetFamily(

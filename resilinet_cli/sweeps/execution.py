@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from resilinet_cli.sweeps.plan import CUT, Signature, SweepPlan, input_links
+from resilinet_cli.sweeps.plan import AGGREGATE, CUT, Signature, SweepPlan, input_links
 
 if TYPE_CHECKING:  # node_graph imports Keras; the sweep loads it only when it runs
     from resilinet_cli.sweeps.node_graph import NodeGraph
@@ -68,6 +68,8 @@ def run_plan(graph: NodeGraph, plan: SweepPlan, x: Any) -> dict[Signature, Any]:
             merged = x
         elif inputs[0] == "zeros":
             merged = zeros(*graph.stack_in[node], rows)
+        elif inputs[0] == AGGREGATE:
+            merged = aggregated(graph, inputs[1], link_value, rows)
         else:
             links = [link_value(link) for link in input_links(signature)]
             merged = links[0]
@@ -75,3 +77,18 @@ def run_plan(graph: NodeGraph, plan: SweepPlan, x: Any) -> dict[Signature, Any]:
                 merged = merged + value
         values[signature] = graph.stacks[node](merged, training=False)
     return values
+
+
+def aggregated(graph: NodeGraph, links: Any, link_value: Callable[[Any], Any], rows: Any) -> Any:
+    """What a hub's ``Aggregate`` layer computes from its device links (layers/aggregate.py):
+    concat takes every device (a dead one's zeros), max and mean only the live ones."""
+    import tensorflow as tf
+
+    if graph.aggregate == "concat":
+        return tf.concat([link_value(link) for link in links], axis=-1)
+    live = [link_value(link) for link in links if link[2] is not None and link[2] != CUT]
+    if not live:
+        shape, dtype = graph.received[links[0][:2]]
+        return tf.zeros(tf.concat([[rows], list(shape)], 0), dtype=dtype)
+    stacked = tf.stack(live)
+    return tf.reduce_max(stacked, 0) if graph.aggregate == "max" else tf.reduce_mean(stacked, 0)

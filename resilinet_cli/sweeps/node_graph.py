@@ -32,6 +32,7 @@ class NodeGraph:
     # (src, dst) -> keras.Model of the stand-in's generator: the receiver's other inputs, in
     # ``topology.incoming`` order, as they arrive (after their link) -> the stand-in input
     stand_ins: dict[tuple[str, str], Any]
+    aggregate: str = "concat"  # how a fan-in topology's hub combines its devices
 
     @property
     def plannable(self) -> bool:
@@ -65,7 +66,7 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
     replicas = {n: topology.replicas_of(n) for n in topology.failable}
     replicas = {node: served for node, served in replicas.items() if len(served) > 1}
     for node in (*topology.nodes, *(column for column, _ in topology.replicas)):
-        if node == topology.input_node:
+        if node in topology.sources:  # a device's stack starts with its view of the features
             start = model.inputs[0]
         else:
             start = tensor(f"{node}_{STACK_IN}")
@@ -99,6 +100,7 @@ def cut_nodes(model: Any, topology: Topology) -> NodeGraph | None:
             )
     return NodeGraph(
         merge="mux" if muxes else "add",
+        aggregate=topology.aggregate,
         exits=exits,
         replicas=replicas,
         stand_ins=stand_ins,

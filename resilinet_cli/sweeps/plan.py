@@ -8,9 +8,10 @@ This module is pure Python; ``sweep.py`` runs the plan with TensorFlow (``run_pl
 
 Signatures (nested tuples, hashable):
 
-- node:  ``(node, inputs)``; the input node's ``inputs`` is ``()``;
+- node:  ``(node, inputs)``; the input node's (and each device's) ``inputs`` is ``()``;
 - inputs: ``("one", link)`` for a single input or the mux's choice; ``("add", (link, ...))``
   for an Add merge; ``("zeros",)`` when a mux has no live sender (it then outputs zeros);
+  ``("agg", (link, ...))`` for a hub aggregating its devices (topology.aggregate);
 - link:  ``(src, dst, sender)`` with ``sender`` the sender's node signature, ``None`` when
   the sender is dead and sends zeros, or ``CUT`` when the (failable) link itself is dead and
   its receiver gets zeros; a mux skips both.
@@ -27,6 +28,7 @@ from resilinet_cli.topology import Combination, Link, Topology, link_name
 Signature = tuple[Any, ...]
 MERGES = ("add", "mux")
 CUT = "cut"  # a dead link's sender in a link signature
+AGGREGATE = "agg"  # a hub's inputs: every device link, aggregated
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,11 @@ def node_signature(
         return (k.src, k.dst, sent(k.src) if up(k) else CUT)
 
     def inputs(name: str) -> Signature:
-        if name == topology.input_node:
+        if name in topology.sources:
             return ()
         links = topology.incoming(name)
+        if topology.fan_in and name == topology.input_node:
+            return (AGGREGATE, tuple(link(k) for k in links))
         if len(links) == 1:
             return ("one", link(links[0]))
         if merge == "add":

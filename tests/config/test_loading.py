@@ -143,7 +143,7 @@ def test_an_unknown_topology_preset_is_named(config_dir: Path) -> None:
     path = write(config_dir, MINIMAL.replace("topology: health", "topology: helth"))
     assert error_lines(path) == [
         "exp.yaml: topology: unknown topology preset 'helth' "
-        "(did you mean 'health'? known: cnn, health)"
+        "(did you mean 'health'? known: cnn, grid4, health, health3)"
     ]
 
 
@@ -546,7 +546,7 @@ def test_a_set_names_a_preset_as_the_file_does(tmp_path: Path) -> None:
 
 def test_a_set_naming_an_unknown_preset_lists_the_shipped_ones(tmp_path: Path) -> None:
     assert error_lines(write(tmp_path, MINIMAL), ("topology=cn",)) == [
-        "--set topology=cn: unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, health)"
+        "--set topology=cn: unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, grid4, health, health3)"
     ]
 
 
