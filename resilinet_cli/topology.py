@@ -348,11 +348,15 @@ def topology_problems(config: TopologySpec) -> list[tuple[str, str]]:
     reachable = set(sources).union(*(nx.descendants(graph, s) for s in sources))
     for name in nodes:
         if name not in reachable:
-            problems.append(("topology.nodes", f"node '{name}' is unreachable from '{nodes[0]}'"))
-    for name in devices:
-        if name in order and not nx.has_path(graph, name, nodes[-1]):
-            message = f"device '{name}' has no path to the output node '{nodes[-1]}'"
-            problems.append(("topology.inputs" if config.inputs else "topology.views", message))
+            start = "the devices" if devices else f"'{nodes[0]}'"
+            problems.append(("topology.nodes", f"node '{name}' is unreachable from {start}"))
+    stranded = [d for d in devices if d in order and not nx.has_path(graph, d, nodes[-1])]
+    if stranded:
+        names = ", ".join(f"'{d}'" for d in stranded)
+        message = f"device {names} has no path to the output node '{nodes[-1]}'"
+        if len(stranded) > 1:
+            message = f"devices {names} have no path to the output node '{nodes[-1]}'"
+        problems.append(("topology.inputs" if config.inputs else "topology.views", message))
     for kind in ("links", "skips"):
         for i, (src, dst) in enumerate(getattr(config, kind)):
             where = f"topology.{kind}[{i}]"

@@ -82,8 +82,9 @@ def expand_devices(data: Any) -> Any:
         return data
     hub = chain[0]
     data = dict(data, nodes=[*devices, *chain])
-    linked = {tuple(link) for link in links if isinstance(link, list | tuple)}
-    data["links"] = [[d, hub] for d in devices if (d, hub) not in linked] + list(links)
+    into_hub = {(d, hub) for d in devices}
+    kept = [k for k in links if not (isinstance(k, list | tuple) and tuple(k) in into_hub)]
+    data["links"] = [*kept, *([d, hub] for d in devices)]  # in device order: the hub's order
     failable = data.get("failable")
     if len(devices) < 2 or not isinstance(failable, list):
         return data
