@@ -41,7 +41,14 @@ def methods_text(config: ExperimentConfig, records: Iterable[dict[str, Any]]) ->
 
 def _topology(config: ExperimentConfig) -> str:
     topology = config.topology
-    text = f" {LABEL_ARROW} ".join(topology.nodes)
+    devices = topology.devices
+    text = f" {LABEL_ARROW} ".join(topology.nodes[len(devices) :])
+    if devices:  # a fan-in topology: its devices feed the hub (docs/sensors.md)
+        shared = ", sharing weights" if topology.shared else ""
+        text = (
+            f"devices {', '.join(devices)} ({_devices_seen(topology)}{shared}) aggregated by "
+            f"{topology.aggregate} at {text}"
+        )
     if topology.skips:
         text += "; skip hyperconnections " + ", ".join(
             link_label(a, b, spaced=True) for a, b in topology.skips
@@ -50,6 +57,21 @@ def _topology(config: ExperimentConfig) -> str:
     if topology.failable_links:
         text += f"; failable links {', '.join(topology.failable_links)}"
     return text
+
+
+def _devices_seen(topology: Any) -> str:
+    """What the devices see, as the config gives it: a grid, boxes or feature columns."""
+    if topology.views is not None:
+        if topology.views.grid is not None:
+            return "a {}x{} grid of image tiles".format(*topology.views.grid)
+        return "image boxes " + "; ".join(
+            f"{name} {list(box)}" for name, box in topology.views.boxes.items()
+        )
+    listed = "; ".join(
+        f"{name}: {', '.join(map(str, columns))}" for name, columns in topology.inputs.items()
+    )
+    fallback = ", else near-equal column blocks" if topology.inputs_fallback else ""
+    return f"columns {listed}{fallback}"
 
 
 def _numbers(values: Iterable[float]) -> str:
