@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "df4af336732519f61c61d1c753d0e9ec7c8260c305280567af077759cf45b865"
+FINGERPRINT = "fd0ab4fe7446d27fb1e599951aabb23729e4a7f35fa38fe823de628ecd5ea220"
 
 PACKAGE = Path(__file__).resolve().parent
 
