@@ -25,6 +25,8 @@ class Model:
 MODELS = {
     "health": Model("health", "health.yaml", (23,), 13),
     "cifar_mobilenet": Model("cifar_mobilenet", "cifar_mobilenet.yaml", (32, 32, 3), 10),
+    # four camera quadrants into the CNN chain (docs/sensors.md)
+    "grid4": Model("grid4", "sensors/fashion_mobilenet.yaml", (28, 28, 1), 10),
 }
 
 

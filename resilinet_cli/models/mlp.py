@@ -22,13 +22,19 @@ class MLPFamily:
     """Per-node layer stacks of the MLP; `build_model` wires them with the topology."""
 
     def __init__(
-        self, hidden_units: int, layers_per_node: dict[str, int], output_node: str, num_classes: int
+        self,
+        hidden_units: int,
+        layers_per_node: dict[str, int],
+        output_node: str,
+        num_classes: int,
+        devices: tuple[str, ...] = (),
     ) -> None:
         self.hidden_units = hidden_units
         self.layers_per_node = layers_per_node
         self.output_node = output_node
         self.num_classes = num_classes
         self.shared_device: Any = None  # the devices' one set of layers, with topology.shared
+        self.devices = devices  # a fan-in topology's input devices
 
     def layer_names(self, node: str) -> list[str]:
         count = self.layers_per_node[node]
@@ -97,7 +103,10 @@ class MLPFamily:
         return keras.layers.Dense(chain_input.shape[-1], name=f"skip_{link.src}{link.dst}")(x)
 
     def failure_layers(self, node: str) -> list[str]:
-        """Layers the reference code zeroes to fail ``node``: its last Dense (kernel and bias)."""
+        """Layers the reference code zeroes to fail ``node``: its last Dense (kernel and bias);
+        a device's, its own last Dense layer."""
+        if node in self.devices:
+            return [f"{node}_layer_{self.layers_per_node.get(node, 1)}"]
         return [self.layer_names(node)[-1]]
 
 
@@ -121,4 +130,6 @@ def build_family(
         layers = dict(config.layers_per_node)
     else:
         layers = dict(zip(receivers, FAMILIES["mlp"].partitions[config.partition], strict=True))
-    return MLPFamily(config.hidden_units, layers, topology.output_node, num_classes)
+    return MLPFamily(
+        config.hidden_units, layers, topology.output_node, num_classes, topology.devices
+    )

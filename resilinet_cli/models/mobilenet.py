@@ -135,7 +135,11 @@ class MobileNetFamily:
         )(x)
 
     def failure_layers(self, node: str) -> list[str]:
-        """The reference code fails a node by zeroing its last BN (``conv_pw_<i>_bn``)."""
+        """The reference code fails a node by zeroing its last BN (``conv_pw_<i>_bn``); a
+        device of a fan-in topology, its own stem's last BN (so a dead device sends zeros)."""
+        if node in self.topology.devices:
+            blocks = self.blocks_per_node[self.topology.input_node]
+            return [f"{node}_conv_pw_{blocks[-1]}_bn" if blocks else f"{node}_conv1_bn"]
         return [f"conv_pw_{self.blocks_per_node[node][-1]}_bn"]
 
     def _blocks(self, node: str, x: Any, initial_stride: int = 1) -> Any:

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
+from reference_method import reference_predictions
 
 from resilinet_cli.config import load_config
 from resilinet_cli.estimate.enumeration import flow_mask
@@ -170,3 +171,20 @@ def test_one_device_is_the_chain_bit_for_bit(tmp_path):
             predictions.append(predict_combinations(model, topology, x, topology.combinations()))
         for combination, value in predictions[0].items():
             assert np.array_equal(value, predictions[1][combination]), (variant, combination)
+
+
+@pytest.mark.parametrize("variant", ["resilinet", "vanilla"])
+def test_concat_sweep_equals_the_reference_weight_zeroing(tmp_path, variant):
+    """The reference code's slow path: a dead node's (or device's) last layer zeroed, every
+    flag alive; with concat a dead device then sends zeros, as the alive mask makes it."""
+    config = health3(tmp_path)
+    build = {"input_shape": (64,), "num_classes": 10, "seed": 5}
+    model, family = build_from_config(config, variant, **build)
+    slow, _ = build_from_config(config, variant, mux_detect="zeros", **build)
+    topology = topology_of(config, variant)
+    x = np.random.default_rng(2).normal(size=(10, 64)).astype("float32")
+    flowing = [c for c in topology.combinations() if topology.has_information_flow(c)]
+    planned = predict_combinations(model, topology, x, flowing)
+    for combination in flowing:
+        zeroed = reference_predictions(slow, model, family, topology.failable, x, combination)
+        np.testing.assert_allclose(planned[combination], zeroed, rtol=1e-5, atol=1e-6)
