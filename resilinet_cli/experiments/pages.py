@@ -23,6 +23,7 @@ from resilinet_cli.failure_model import FailureModel, configured
 from resilinet_cli.models.hyperconnections import LEARNED
 from resilinet_cli.results import (
     claims,
+    device_table,
     epoch_curves,
     integrity,
     layout,
@@ -174,11 +175,22 @@ def write_run_tables(
         if comparison is not None:
             own = comparison(out, config, results, correction, zoom)
             section = dataclasses.replace(section, text=f"{section.text}\n\n{own}")
+        if topology.devices:  # a fan-in run: what each dead sensor costs (docs/sensors.md)
+            section = dataclasses.replace(
+                section, text=f"{section.text}\n\n{devices_text(out, results, topology)}"
+            )
         learned = learned_weights_text(config, found)
         if learned:
             section = dataclasses.replace(section, text=f"{section.text}\n\n{learned}")
         write_report(out / layout.REPORT, config.name, [section])
     return RunTables(weighted, unfinished)
+
+
+def devices_text(out: Path, results: dict[runs.Unit, pd.DataFrame], topology: Topology) -> str:
+    """Write tables/devices.csv and return its section of the page."""
+    table = device_table.device_rows(results, topology)
+    atomic.write_csv(out / layout.TABLES / layout.DEVICES_CSV, table)
+    return "**One dead sensor**\n\n" + device_table.device_markdown(table)
 
 
 def unfinished_units(config: ExperimentConfig, found: Iterable[runs.Unit]) -> list[str]:

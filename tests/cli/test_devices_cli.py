@@ -24,8 +24,9 @@ def one_line_error(code: int, stderr: str) -> str:
 
 
 def config_file(tmp_path: Path, dataset: str, topology: object, model: str = "mlp") -> str:
+    extra = {"alpha": 0.25} if model == "mobilenet" else {}
     raw = {"name": "s", "dataset": {"name": dataset}, "topology": topology,
-           "model": {"name": model, **({"alpha": 0.25} if model == "mobilenet" else {})}}  # fmt: skip
+           "model": {"name": model, **extra}}  # fmt: skip
     path = tmp_path / "sensors.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return str(path)
@@ -38,7 +39,8 @@ HEALTH3 = "health3"
     ("dataset", "setting", "expected"),
     [
         ("digits", "topology.inputs={a: [0, 99], b: [1]}",
-         "topology.inputs.a[1]: column 99 is out of range (the data has 64 feature columns: 0..63)"),
+         "topology.inputs.a[1]: column 99 is out of range "
+         "(the data has 64 feature columns: 0..63)"),
         ("mhealth", "topology.inputs={chest: [chest_acc_q], wrist: [wrist_*]}",
          "topology.inputs.chest[0]: unknown column 'chest_acc_q' (did you mean 'chest_acc_z'?"),
         ("digits", "topology.inputs={a: [0, 1], b: [1]}",

@@ -546,7 +546,8 @@ def test_a_set_names_a_preset_as_the_file_does(tmp_path: Path) -> None:
 
 def test_a_set_naming_an_unknown_preset_lists_the_shipped_ones(tmp_path: Path) -> None:
     assert error_lines(write(tmp_path, MINIMAL), ("topology=cn",)) == [
-        "--set topology=cn: unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, grid4, health, health3)"
+        "--set topology=cn: unknown topology preset 'cn' (did you mean 'cnn'? "
+        "known: cnn, grid4, health, health3)"
     ]
 
 

@@ -120,7 +120,8 @@ def test_a_preset_replaced_on_the_command_line_is_checked_against_the_rest() -> 
                             "known: cifar10, digits, fashion_mnist, imagenet, mhealth)"),
         ("model=resnet", "unknown model preset 'resnet' (did you mean 'resnet18'? "
                          "known: keras, mlp, mobilenet, resnet18)"),
-        ("topology=cn", "unknown topology preset 'cn' (did you mean 'cnn'? known: cnn, grid4, health, health3)"),
+        ("topology=cn", "unknown topology preset 'cn' (did you mean 'cnn'? "
+                        "known: cnn, grid4, health, health3)"),
     ],
 )  # fmt: skip
 def test_an_unknown_preset_gives_one_line_listing_the_known_ones(text: str, message: str) -> None:
