@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "fd0ab4fe7446d27fb1e599951aabb23729e4a7f35fa38fe823de628ecd5ea220"
+FINGERPRINT = "954c81b0afb27e303d13827a36f523158ed601b11d4cf9b1a95bd9c5338a7ae2"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -69,6 +69,7 @@ SLOW_PATHS = (
     "tests/data/test_own_data_runs.py",
     "tests/experiments/test_fan_in_runs.py",  # health3 and grid4 runs, evaluated
     "tests/models/test_fan_in.py::test_concat_sweep_equals_the_reference_weight_zeroing",
+    "tests/models/test_fan_in.py::test_sweep_equals_slow_path_for_every_combination",
     "tests/experiments/test_pool.py",
     "tests/experiments/test_cluster.py",
     "tests/search/test_search_runs.py",  # searches on Ray Tune: trainings in worker processes
