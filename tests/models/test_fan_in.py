@@ -188,3 +188,24 @@ def test_concat_sweep_equals_the_reference_weight_zeroing(tmp_path, variant):
     for combination in flowing:
         zeroed = reference_predictions(slow, model, family, topology.failable, x, combination)
         np.testing.assert_allclose(planned[combination], zeroed, rtol=1e-5, atol=1e-6)
+
+
+def test_failout_draws_devices_like_nodes(tmp_path):
+    """Failout keeps each device at its own rate, per example, or as a failure model gives it."""
+    config = health3(tmp_path, "train.failout.granularity=example",
+                     "train.failout.survival={chest: 0.5, edge: 0.8}")  # fmt: skip
+    model, _ = build_from_config(config, "resilinet", input_shape=(64,), num_classes=10, seed=1)
+    failout = model.get_layer("failout")
+    # fog1, fog2, edge, chest, wrist, ankle: the unnamed at the default 0.9
+    assert failout.survival == pytest.approx([0.9, 0.9, 0.8, 0.5, 0.9, 0.9])
+    drawn = np.asarray(failout(np.ones((4000, 6), "float32"), training=True))
+    assert drawn.mean(axis=0) == pytest.approx([0.9, 0.9, 0.8, 0.5, 0.9, 0.9], abs=0.03)
+    path = tmp_path / "batteries.yaml"
+    path.write_text(
+        "name: h3\ndataset: {name: digits}\ntopology: health3\nmodel: {name: mlp}\n"
+        "train: {failout: {model: batteries}}\nfailure_models:\n  batteries:\n"
+        "    survival: {fog1: 0.99, fog2: 0.96, edge: 0.92, chest: 0.6, wrist: 0.7, ankle: 0.8}\n"
+    )
+    model, _ = build_from_config(load_config(path), "resilinet", input_shape=(64,),
+                                 num_classes=10, seed=1)  # fmt: skip
+    assert model.get_layer("failout").survival == pytest.approx([0.99, 0.96, 0.92, 0.6, 0.7, 0.8])
