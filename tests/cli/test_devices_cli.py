@@ -7,20 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
-
-from resilinet_cli.cli import main
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stderr
-
-
-def one_line_error(code: int, stderr: str) -> str:
-    assert code == 2, stderr
-    assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
-    return stderr.removeprefix("error: ").rstrip("\n")
+from cli_helpers import invoke, one_line_error
 
 
 def config_file(tmp_path: Path, dataset: str, topology: object, model: str = "mlp") -> str:
@@ -62,7 +49,7 @@ def test_bad_columns_and_aggregates(tmp_path, dataset, setting, expected):
 def test_overlapping_columns_are_allowed_when_asked(tmp_path):
     path = config_file(tmp_path, "digits", HEALTH3)
     setting = "topology.inputs={a: [0, 1], b: [1, 2]}"
-    code, stderr = invoke("run", path, "--dry-run", "--set", setting, "topology.overlap=true")
+    code, _, stderr = invoke("run", path, "--dry-run", "--set", setting, "topology.overlap=true")
     assert code == 0, stderr
 
 
@@ -84,7 +71,7 @@ def test_a_device_with_no_path_to_the_cloud_names_the_file(tmp_path):
     topology["skips"] = []
     topology["links"][-1] = ["hub", "fog1"]  # nothing reaches the cloud
     path = config_file(tmp_path, "digits", topology)
-    code, stderr = invoke("run", path, "--dry-run")
+    code, _, stderr = invoke("run", path, "--dry-run")
     assert code == 2 and "Traceback" not in stderr
     assert (
         "sensors.yaml: topology.inputs: devices 'chest', 'wrist', 'ankle' have no path to the "

@@ -11,18 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from click.testing import CliRunner
+from cli_helpers import invoke
 from paths import CONFIGS
 
 import resilinet_cli as rn
-from resilinet_cli.cli import main
 
 PRESETS = Path(rn.__file__).parent / "config" / "topologies"
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
