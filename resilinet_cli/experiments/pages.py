@@ -175,7 +175,7 @@ def write_run_tables(
         if comparison is not None:
             own = comparison(out, config, results, correction, zoom)
             section = dataclasses.replace(section, text=f"{section.text}\n\n{own}")
-        if topology.devices:  # a fan-in run: what each dead sensor costs (docs/sensors.md)
+        if topology.fan_in:  # what each dead sensor costs (docs/sensors.md)
             section = dataclasses.replace(
                 section, text=f"{section.text}\n\n{devices_text(out, results, topology)}"
             )
