@@ -522,7 +522,9 @@ def replica_problems(config: Any, where: str, spec: Any) -> list[tuple[str, str]
     topology = config.topology
     for node, count in spec.replicas.items():
         key = f"{where}.replicas.{node}"
-        if node in (topology.nodes[0], topology.nodes[-1]):
+        if node in topology.devices:
+            problems.append((key, f"'{node}' is an input device, which has no standby replicas"))
+        elif node in (topology.nodes[len(topology.devices)], topology.nodes[-1]):
             message = f"'{node}' is the input or output node, which never fails: replicate a "
             problems.append((key, message + f"failable node ({', '.join(topology.failable)})"))
         elif node in topology.nodes and node not in topology.failable:

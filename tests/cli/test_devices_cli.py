@@ -96,3 +96,13 @@ def test_resnet_refuses_devices(tmp_path):
     path = config_file(tmp_path, "fashion_mnist", "grid4", "resnet18")
     message = one_line_error(*invoke("run", path, "--dry-run"))
     assert message.startswith("sensors.yaml: topology.views: model 'resnet18' cannot build input ")
+
+
+def test_a_device_takes_no_standby_replica(tmp_path):
+    path = config_file(tmp_path, "digits", HEALTH3)
+    technique = "+techniques={x: {base: resilinet, replicas: {chest: 2}}}"
+    message = one_line_error(*invoke("run", path, "--dry-run", "--set", technique,
+                                     "--set", "variants=[x]"))  # fmt: skip
+    assert message.endswith(
+        "techniques.x.replicas.chest: 'chest' is an input device, which has no standby replicas"
+    )
