@@ -199,7 +199,8 @@ def deploy(
         atomic.write_csv(folder / LINKS_CSV, link_table(spec))
         click.echo(f"shaped links: {', '.join(spec.link_shapes)} ({folder / LINKS_CSV})")
     deployment.detach()
-    click.echo(f"entry point: {spec.nodes[0]} at {spec.address(spec.nodes[0])}")
+    entry = spec.topology.input_node
+    click.echo(f"entry point: {entry} at {spec.address(entry)}")
     click.echo(f"spec and token: {folder / 'spec.json'}; logs: {folder}")
     click.echo(f"stop with: resilinet deploy --stop {unit_dir}")
 

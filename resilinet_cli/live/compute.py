@@ -23,6 +23,7 @@ import numpy as np
 
 from resilinet_cli.live.errors import LiveError
 from resilinet_cli.live.wire import TensorSpec
+from resilinet_cli.sweeps.plan import AGGREGATE
 from resilinet_cli.topology import Topology
 
 
@@ -60,9 +61,12 @@ class NodeCompute:
             raise LiveError(f"model {model.name!r} has no node markers to cut it by")
         node = dict(topology.replicas).get(process, process)  # a standby serves its primary's
         self.node = node
-        self.is_input = node == topology.input_node
+        self.kind = topology.aggregate
+        self.is_input = node in topology.sources  # reads the features (a device: its view)
         self.senders = [link.src for link in topology.incoming(node)]
         self.merge = graph.merge if len(self.senders) > 1 else "one"
+        if topology.fan_in and node == topology.input_node:  # the hub: an aggregate
+            self.merge = AGGREGATE
         if self.is_input:
             features = model.inputs[0]
             shape, dtype = tuple(features.shape[1:]), str(features.dtype)
@@ -74,6 +78,8 @@ class NodeCompute:
             tuple(probabilities.shape[1:]), str(probabilities.dtype), max_rows
         )
         self.input_spec = TensorSpec(shape, dtype, max_rows)
+        features = model.inputs[0]  # what the entry (input node or hub) takes from a client
+        self.features_spec = TensorSpec(tuple(features.shape[1:]), str(features.dtype), max_rows)
         self.stack = compiled(graph.stacks[process], shape, dtype)
         self.sender_specs = {s: TensorSpec(*graph.sent[s], max_rows) for s in self.senders}
         self.links: list[Callable[[np.ndarray], np.ndarray] | None] = []
@@ -115,6 +121,8 @@ class NodeCompute:
             for i, generate in self.stand_ins.items():
                 if received[i] is None:  # dead: the generator on the others, as they arrived
                     values[i] = generate([a for j, a in enumerate(arrived) if j != i])
+        if self.merge == AGGREGATE:  # concat: every device (a dead one's zeros); else the live
+            return self.stack(np.ascontiguousarray(self._aggregate(received, values, rows)))
         if self.merge == "mux":  # the first live sender in priority order, else zeros
             chosen = next((v for v in values if v is not None), None)
             shape, dtype = self.stack_in
@@ -124,6 +132,23 @@ class NodeCompute:
             for value in values[1:]:
                 merged = merged + value
         return self.stack(np.ascontiguousarray(merged))
+
+    def _aggregate(
+        self, received: Sequence[np.ndarray | None], values: list[Any], rows: int
+    ) -> np.ndarray:
+        """The hub's ``Aggregate`` as the sweep computes it (sweeps/execution.py)."""
+        if self.kind == "concat":
+            return np.concatenate(values, axis=-1)
+        live = [v for v, r in zip(values, received, strict=True) if r is not None]
+        if not live:
+            shape, dtype = self.stack_in
+            return np.zeros((rows, *shape), dtype)
+        if self.kind == "max":
+            return np.maximum.reduce(live)
+        total = live[0]
+        for value in live[1:]:
+            total = total + value
+        return total / np.asarray(len(live), dtype=total.dtype)
 
     def _link(self, index: int, value: np.ndarray | None, rows: int) -> np.ndarray:
         if value is None:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dresilinet_cli/live/live.proto\x12\x0eresilinet.live\"4\n\x06Tensor\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"L\n\x0cInferRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12(\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x16.resilinet.live.Tensor\"/\n\x0bPullRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\"\xe8\x04\n\nNodeOutput\x12&\n\x06tensor\x18\x01 \x01(\x0b\x32\x16.resilinet.live.Tensor\x12\x34\n\x05\x61live\x18\x02 \x03(\x0b\x32%.resilinet.live.NodeOutput.AliveEntry\x12=\n\ncompute_ms\x18\x03 \x03(\x0b\x32).resilinet.live.NodeOutput.ComputeMsEntry\x12\x0e\n\x06missed\x18\x04 \x03(\t\x12\x0f\n\x07reached\x18\x05 \x01(\x08\x12&\n\x06\x61nswer\x18\x06 \x01(\x0b\x32\x16.resilinet.live.Tensor\x12\x13\n\x0b\x61nswered_by\x18\x07 \x01(\t\x12\x0c\n\x04lost\x18\x08 \x03(\t\x12\x39\n\x08queue_ms\x18\t \x03(\x0b\x32\'.resilinet.live.NodeOutput.QueueMsEntry\x12?\n\x0btransfer_ms\x18\n \x03(\x0b\x32*.resilinet.live.NodeOutput.TransferMsEntry\x12\x12\n\nservice_ms\x18\x0b \x01(\x01\x1a,\n\nAliveEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x1a\x30\n\x0e\x43omputeMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a.\n\x0cQueueMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x31\n\x0fTransferMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xf0\x03\n\nPrediction\x12-\n\rprobabilities\x18\x01 \x01(\x0b\x32\x16.resilinet.live.Tensor\x12\x13\n\x0bpredictions\x18\x02 \x03(\x03\x12\r\n\x05guess\x18\x03 \x01(\x08\x12\r\n\x05\x61live\x18\x04 \x01(\t\x12=\n\ncompute_ms\x18\x05 \x03(\x0b\x32).resilinet.live.Prediction.ComputeMsEntry\x12\r\n\x05mixed\x18\x06 \x01(\x08\x12\x13\n\x0b\x61nswered_by\x18\x07 \x01(\t\x12\x0c\n\x04lost\x18\x08 \x03(\t\x12\x39\n\x08queue_ms\x18\t \x03(\x0b\x32\'.resilinet.live.Prediction.QueueMsEntry\x12?\n\x0btransfer_ms\x18\n \x03(\x0b\x32*.resilinet.live.Prediction.TransferMsEntry\x1a\x30\n\x0e\x43omputeMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a.\n\x0cQueueMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x31\n\x0fTransferMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\xd0\x01\n\x04Node\x12\x41\n\x05Infer\x12\x1c.resilinet.live.InferRequest\x1a\x1a.resilinet.live.Prediction\x12\x41\n\x06Output\x12\x1b.resilinet.live.PullRequest\x1a\x1a.resilinet.live.NodeOutput\x12\x42\n\x07Predict\x12\x1b.resilinet.live.PullRequest\x1a\x1a.resilinet.live.Predictionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dresilinet_cli/live/live.proto\x12\x0eresilinet.live\"4\n\x06Tensor\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"L\n\x0cInferRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12(\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x16.resilinet.live.Tensor\"Y\n\x0bPullRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\x12(\n\x08\x66\x65\x61tures\x18\x03 \x01(\x0b\x32\x16.resilinet.live.Tensor\"\xe8\x04\n\nNodeOutput\x12&\n\x06tensor\x18\x01 \x01(\x0b\x32\x16.resilinet.live.Tensor\x12\x34\n\x05\x61live\x18\x02 \x03(\x0b\x32%.resilinet.live.NodeOutput.AliveEntry\x12=\n\ncompute_ms\x18\x03 \x03(\x0b\x32).resilinet.live.NodeOutput.ComputeMsEntry\x12\x0e\n\x06missed\x18\x04 \x03(\t\x12\x0f\n\x07reached\x18\x05 \x01(\x08\x12&\n\x06\x61nswer\x18\x06 \x01(\x0b\x32\x16.resilinet.live.Tensor\x12\x13\n\x0b\x61nswered_by\x18\x07 \x01(\t\x12\x0c\n\x04lost\x18\x08 \x03(\t\x12\x39\n\x08queue_ms\x18\t \x03(\x0b\x32\'.resilinet.live.NodeOutput.QueueMsEntry\x12?\n\x0btransfer_ms\x18\n \x03(\x0b\x32*.resilinet.live.NodeOutput.TransferMsEntry\x12\x12\n\nservice_ms\x18\x0b \x01(\x01\x1a,\n\nAliveEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x1a\x30\n\x0e\x43omputeMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a.\n\x0cQueueMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x31\n\x0fTransferMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xf0\x03\n\nPrediction\x12-\n\rprobabilities\x18\x01 \x01(\x0b\x32\x16.resilinet.live.Tensor\x12\x13\n\x0bpredictions\x18\x02 \x03(\x03\x12\r\n\x05guess\x18\x03 \x01(\x08\x12\r\n\x05\x61live\x18\x04 \x01(\t\x12=\n\ncompute_ms\x18\x05 \x03(\x0b\x32).resilinet.live.Prediction.ComputeMsEntry\x12\r\n\x05mixed\x18\x06 \x01(\x08\x12\x13\n\x0b\x61nswered_by\x18\x07 \x01(\t\x12\x0c\n\x04lost\x18\x08 \x03(\t\x12\x39\n\x08queue_ms\x18\t \x03(\x0b\x32\'.resilinet.live.Prediction.QueueMsEntry\x12?\n\x0btransfer_ms\x18\n \x03(\x0b\x32*.resilinet.live.Prediction.TransferMsEntry\x1a\x30\n\x0e\x43omputeMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a.\n\x0cQueueMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x31\n\x0fTransferMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\xd0\x01\n\x04Node\x12\x41\n\x05Infer\x12\x1c.resilinet.live.InferRequest\x1a\x1a.resilinet.live.Prediction\x12\x41\n\x06Output\x12\x1b.resilinet.live.PullRequest\x1a\x1a.resilinet.live.NodeOutput\x12\x42\n\x07Predict\x12\x1b.resilinet.live.PullRequest\x1a\x1a.resilinet.live.Predictionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,25 +50,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INFERREQUEST']._serialized_start=103
   _globals['_INFERREQUEST']._serialized_end=179
   _globals['_PULLREQUEST']._serialized_start=181
-  _globals['_PULLREQUEST']._serialized_end=228
-  _globals['_NODEOUTPUT']._serialized_start=231
-  _globals['_NODEOUTPUT']._serialized_end=847
-  _globals['_NODEOUTPUT_ALIVEENTRY']._serialized_start=654
-  _globals['_NODEOUTPUT_ALIVEENTRY']._serialized_end=698
-  _globals['_NODEOUTPUT_COMPUTEMSENTRY']._serialized_start=700
-  _globals['_NODEOUTPUT_COMPUTEMSENTRY']._serialized_end=748
-  _globals['_NODEOUTPUT_QUEUEMSENTRY']._serialized_start=750
-  _globals['_NODEOUTPUT_QUEUEMSENTRY']._serialized_end=796
-  _globals['_NODEOUTPUT_TRANSFERMSENTRY']._serialized_start=798
-  _globals['_NODEOUTPUT_TRANSFERMSENTRY']._serialized_end=847
-  _globals['_PREDICTION']._serialized_start=850
-  _globals['_PREDICTION']._serialized_end=1346
-  _globals['_PREDICTION_COMPUTEMSENTRY']._serialized_start=700
-  _globals['_PREDICTION_COMPUTEMSENTRY']._serialized_end=748
-  _globals['_PREDICTION_QUEUEMSENTRY']._serialized_start=750
-  _globals['_PREDICTION_QUEUEMSENTRY']._serialized_end=796
-  _globals['_PREDICTION_TRANSFERMSENTRY']._serialized_start=798
-  _globals['_PREDICTION_TRANSFERMSENTRY']._serialized_end=847
-  _globals['_NODE']._serialized_start=1349
-  _globals['_NODE']._serialized_end=1557
+  _globals['_PULLREQUEST']._serialized_end=270
+  _globals['_NODEOUTPUT']._serialized_start=273
+  _globals['_NODEOUTPUT']._serialized_end=889
+  _globals['_NODEOUTPUT_ALIVEENTRY']._serialized_start=696
+  _globals['_NODEOUTPUT_ALIVEENTRY']._serialized_end=740
+  _globals['_NODEOUTPUT_COMPUTEMSENTRY']._serialized_start=742
+  _globals['_NODEOUTPUT_COMPUTEMSENTRY']._serialized_end=790
+  _globals['_NODEOUTPUT_QUEUEMSENTRY']._serialized_start=792
+  _globals['_NODEOUTPUT_QUEUEMSENTRY']._serialized_end=838
+  _globals['_NODEOUTPUT_TRANSFERMSENTRY']._serialized_start=840
+  _globals['_NODEOUTPUT_TRANSFERMSENTRY']._serialized_end=889
+  _globals['_PREDICTION']._serialized_start=892
+  _globals['_PREDICTION']._serialized_end=1388
+  _globals['_PREDICTION_COMPUTEMSENTRY']._serialized_start=742
+  _globals['_PREDICTION_COMPUTEMSENTRY']._serialized_end=790
+  _globals['_PREDICTION_QUEUEMSENTRY']._serialized_start=792
+  _globals['_PREDICTION_QUEUEMSENTRY']._serialized_end=838
+  _globals['_PREDICTION_TRANSFERMSENTRY']._serialized_start=840
+  _globals['_PREDICTION_TRANSFERMSENTRY']._serialized_end=889
+  _globals['_NODE']._serialized_start=1391
+  _globals['_NODE']._serialized_end=1599
 # @@protoc_insertion_point(module_scope)

@@ -113,10 +113,11 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         self.failable = set(self.columns)
         self.levels = spec.levels()
         self.metadata = metadata(spec)
-        self.is_input = name == self.topology.input_node
+        self.is_entry = name == self.topology.input_node  # takes Infer: the input node or hub
+        self.is_input = name in self.topology.sources  # computes on the features
         self.is_output = name == self.topology.output_node
         senders = [p for s in compute.senders for p in spec.replicas_of(s)]
-        peers = set(senders) | ({self.topology.output_node} if self.is_input else set())
+        peers = set(senders) | ({self.topology.output_node} if self.is_entry else set())
         if self.is_output:  # without a path to it, the cloud asks the exits for their answers
             peers |= set(spec.exits)
         self.channels = {peer: aio_channel(spec, peer) for peer in peers}
@@ -157,10 +158,10 @@ class NodeServer(live_pb2_grpc.NodeServicer):
     # ---- the service -------------------------------------------------------------------
 
     async def Infer(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        if not self.is_input:
+        if not self.is_entry:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name} is no entry")
         try:
-            features = from_message(request.features, self.compute.input_spec)
+            features = from_message(request.features, self.compute.features_spec)
         except WireError as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"features: {error}")
         request_id = request.request_id or uuid.uuid4().hex
@@ -272,6 +273,9 @@ class NodeServer(live_pb2_grpc.NodeServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"rows {rows} out of range")
         future = self.outputs.get(request.request_id)
         if future is None:
+            if self.is_input and request.HasField("features"):  # a device, sent by the hub
+                features = from_message(request.features, self.compute.features_spec)
+                remember(self.features, request.request_id, features)
             future = asyncio.ensure_future(self.produce(request.request_id, rows))
             remember(self.outputs, request.request_id, future)
         try:
@@ -374,8 +378,13 @@ class NodeServer(live_pb2_grpc.NodeServicer):
         timeout = self.spec.deadline_s * self.levels[sender]
         deadline_at = time.monotonic() + timeout
         asked = time.perf_counter()
+        features = self.features.get(request_id) if sender in self.topology.devices else None
         call = self.stubs[sender].Output(
-            live_pb2.PullRequest(request_id=request_id, rows=rows),
+            live_pb2.PullRequest(
+                request_id=request_id,
+                rows=rows,
+                features=None if features is None else to_message(features),
+            ),
             timeout=timeout,
             metadata=self.metadata,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,9 @@ class DeploymentSpec:
     # --hosts netns (hosts.py): each process's namespace and address; None: all on ``host``
     hosts: Hosts | None = None
     kernel_bandwidth: list[str] = field(default_factory=list)  # links whose bandwidth htb shapes
+    # a fan-in topology (docs/sensors.md): its input devices, and how the hub aggregates them
+    devices: list[str] = field(default_factory=list)
+    aggregate: str = "concat"
 
     @property
     def topology(self) -> Topology:
@@ -78,7 +81,8 @@ class DeploymentSpec:
             }
         )
         counts = {node: len(self.replicas_of(node)) for node in self.failable}
-        return topology.with_replicas(counts)
+        fan_in = replace(topology, devices=tuple(self.devices), aggregate=self.aggregate)
+        return fan_in.with_replicas(counts)
 
     @property
     def processes(self) -> list[str]:
@@ -140,5 +144,7 @@ class DeploymentSpec:
             skips=[(k.src, k.dst) for k in topology.skips],
             failable=list(topology.failable),
             replicas=[tuple(r) for r in topology.replicas],
+            devices=list(topology.devices),
+            aggregate=topology.aggregate,
             **kwargs,  # type: ignore[arg-type]
         )

@@ -63,11 +63,6 @@ def load_unit(folder: Path, data_dir: Path | None = None) -> LiveUnit:
     model = located(model_path)
     config = model.config(run_config(run_dir, data_dir))
     topology = topology_of(config, model.variant)
-    if topology.devices:  # docs/sensors.md, "Limits"
-        raise LiveError(
-            f"{folder}: a fan-in topology's input devices ({', '.join(topology.devices)}) do "
-            "not run live yet; evaluate it with `resilinet evaluate` (the simulator) instead"
-        )
     exits = config.variant(model.variant).exits  # never with replicas or stand-ins (config)
     threshold = unit_threshold(folder, config, model.variant) if exits else DEFAULT_THRESHOLD
     return LiveUnit(folder, model_path, model.variant, config, topology, exits, threshold)

@@ -90,5 +90,9 @@ def aggregated(graph: NodeGraph, links: Any, link_value: Callable[[Any], Any], r
     if not live:
         shape, dtype = graph.received[links[0][:2]]
         return tf.zeros(tf.concat([[rows], list(shape)], 0), dtype=dtype)
-    stacked = tf.stack(live)
-    return tf.reduce_max(stacked, 0) if graph.aggregate == "max" else tf.reduce_mean(stacked, 0)
+    if graph.aggregate == "max":
+        return tf.reduce_max(tf.stack(live), 0)
+    total = live[0]
+    for value in live[1:]:  # summed in device order, as the layer and the live hub sum them
+        total = total + value
+    return total / tf.cast(len(live), total.dtype)
