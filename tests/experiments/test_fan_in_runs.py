@@ -93,12 +93,6 @@ def test_bounded_and_sampled_estimates_hold_the_exact_value(health3_run):
             assert e.lower - 1e-9 <= x.accuracy <= e.upper + 1e-9, (method, e.setting)
 
 
-def test_deploy_refuses_devices_in_one_line(health3_run):
-    code, _, stderr = invoke("deploy", str(health3_run / "runs/resilinet/iter-1"))
-    assert code == 2 and stderr.count("\n") == 1
-    assert "input devices (chest, wrist, ankle) do not run live yet" in stderr
-
-
 def test_grid4_from_the_api(tmp_path):
     config = rn.load_config(
         CONFIGS / "sensors" / "fashion_mobilenet.yaml",
