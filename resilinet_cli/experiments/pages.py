@@ -176,9 +176,9 @@ def write_run_tables(
             own = comparison(out, config, results, correction, zoom)
             section = dataclasses.replace(section, text=f"{section.text}\n\n{own}")
         if topology.fan_in:  # what each dead sensor costs (docs/sensors.md)
-            section = dataclasses.replace(
-                section, text=f"{section.text}\n\n{devices_text(out, results, topology)}"
-            )
+            reference, correction = config.experiment.reference, config.stats.correction
+            text = devices_text(out, results, topology, reference, correction)
+            section = dataclasses.replace(section, text=f"{section.text}\n\n{text}")
         learned = learned_weights_text(config, found)
         if learned:
             section = dataclasses.replace(section, text=f"{section.text}\n\n{learned}")
@@ -186,11 +186,22 @@ def write_run_tables(
     return RunTables(weighted, unfinished)
 
 
-def devices_text(out: Path, results: dict[runs.Unit, pd.DataFrame], topology: Topology) -> str:
-    """Write tables/devices.csv and return its section of the page."""
+def devices_text(
+    out: Path,
+    results: dict[runs.Unit, pd.DataFrame],
+    topology: Topology,
+    reference: str,
+    correction: str,
+) -> str:
+    """Write tables/devices.csv (and devices_paired.csv) and return their section of the page."""
     table = device_table.device_rows(results, topology)
     atomic.write_csv(out / layout.TABLES / layout.DEVICES_CSV, table)
-    return "**One dead sensor**\n\n" + device_table.device_markdown(table)
+    text = "**One dead sensor**\n\n" + device_table.device_markdown(table)
+    paired = device_table.paired_costs(results, topology, reference, correction)
+    if not paired.empty:
+        atomic.write_csv(out / layout.TABLES / layout.DEVICES_PAIRED_CSV, paired)
+        text += "\n\n" + device_table.paired_markdown(paired, correction)
+    return text
 
 
 def unfinished_units(config: ExperimentConfig, found: Iterable[runs.Unit]) -> list[str]:

@@ -4,6 +4,8 @@ docs/sensors.md. Per variant, the accuracy with every node and device alive, the
 one device dead (every other node and device alive), each as mean ± sample std over the
 iterations, and its cost: the paired drop from all present, in points. DDNN reports its
 devices so (each device missing beside all present); the weighted tables average it away.
+Each variant's costs are tested against the reference variant's, paired by seed, with p
+adjusted over the page's family of such tests.
 """
 
 from __future__ import annotations
@@ -13,29 +15,38 @@ from typing import Any
 
 import pandas as pd
 
+from resilinet_cli import stats
 from resilinet_cli.topology import Topology
 
 ALL_PRESENT = "none"  # the ``dead`` of the row with every device alive
 
 
-def device_rows(results: Mapping[Any, pd.DataFrame], topology: Topology) -> pd.DataFrame:
-    """One row per variant (and level) and dead device: mean, std and iterations of the
-    accuracy, and of its cost against all present (``cost_mean``, ``cost_std``), in points."""
+def device_costs(results: Mapping[Any, pd.DataFrame], topology: Topology) -> pd.DataFrame:
+    """Per unit (variant, iteration) and ``dead`` device (or ``none``): its accuracy, and its
+    cost, the drop from the same unit with every device present, in points."""
     rows = []
     columns = list(topology.columns)
     for unit, frame in results.items():
         flags = frame[columns].astype(int)
-        everyone = frame.loc[flags.all(axis=1), "accuracy"].item()
+        everyone = flags.all(axis=1)
+        present = frame.loc[everyone, "accuracy"].item()
         for dead in (ALL_PRESENT, *topology.devices):
-            alive = flags.drop(columns=[dead]).all(axis=1) if dead != ALL_PRESENT else None
-            row = flags.all(axis=1) if alive is None else alive & (flags[dead] == 0)
+            row = everyone
+            if dead != ALL_PRESENT:
+                row = flags.drop(columns=[dead]).all(axis=1) & (flags[dead] == 0)
             accuracy = frame.loc[row, "accuracy"].item()
-            rows.append({"variant": unit.variant, "dead": dead, "accuracy": accuracy,
-                         "cost": 100 * (everyone - accuracy)})  # fmt: skip
-    if not rows:
+            rows.append({"variant": unit.variant, "iteration": unit.iteration, "dead": dead,
+                         "accuracy": accuracy, "cost": 100 * (present - accuracy)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def device_rows(results: Mapping[Any, pd.DataFrame], topology: Topology) -> pd.DataFrame:
+    """One row per variant and dead device: mean, std and iterations of the accuracy, and of
+    its cost against all present (``cost_mean``, ``cost_std``), in points."""
+    costs = device_costs(results, topology)
+    if costs.empty:
         return pd.DataFrame()
-    table = pd.DataFrame(rows).groupby(["variant", "dead"], sort=False)
-    summary = table.agg(
+    summary = costs.groupby(["variant", "dead"], sort=False).agg(
         mean=("accuracy", "mean"),
         std=("accuracy", lambda v: v.std(ddof=1)),
         iterations=("accuracy", "count"),
@@ -43,6 +54,53 @@ def device_rows(results: Mapping[Any, pd.DataFrame], topology: Topology) -> pd.D
         cost_std=("cost", lambda v: v.std(ddof=1)),
     )
     return summary.reset_index()
+
+
+def paired_costs(
+    results: Mapping[Any, pd.DataFrame], topology: Topology, reference: str, correction: str
+) -> pd.DataFrame:
+    """Each variant's cost of each dead device against ``reference``'s, paired by iteration:
+    the mean difference in points (positive: the device costs the variant more), the paired
+    t-test's p, and p adjusted by ``correction`` over the whole table (one family)."""
+    costs = device_costs(results, topology)
+    if costs.empty or reference not in set(costs["variant"]):
+        return pd.DataFrame()
+    costs = costs[costs["dead"] != ALL_PRESENT]
+    by = costs.set_index(["variant", "dead", "iteration"])["cost"].sort_index()
+    rows = []
+    for variant in dict.fromkeys(costs["variant"]):
+        if variant == reference:
+            continue
+        for dead in topology.devices:
+            mine, theirs = by.loc[(variant, dead)], by.loc[(reference, dead)]
+            shared = sorted(set(mine.index) & set(theirs.index))
+            test = stats.paired([mine[i] for i in shared], [theirs[i] for i in shared])
+            rows.append({"variant": variant, "reference": reference, "dead": dead,
+                         "pairs": test.n, "difference": test.mean, "p": test.p})  # fmt: skip
+    table = pd.DataFrame(rows)
+    tested = table["p"].notna()
+    table["p_adjusted"] = None
+    if tested.any():
+        table.loc[tested, "p_adjusted"] = stats.adjust(list(table.loc[tested, "p"]), correction)
+    return table
+
+
+def paired_markdown(table: pd.DataFrame, correction: str) -> str:
+    """One line per variant: each device's cost difference against the reference, with p."""
+    if table.empty:
+        return ""
+    reference = table["reference"].iloc[0]
+    tests = int(table["p"].notna().sum())
+    lines = [f"Cost of one dead sensor against {reference}'s, paired by seed (points; p "
+             f"{stats.CORRECTION_NAMES[correction]}-adjusted over {tests} "
+             f"test{'' if tests == 1 else 's'}):", ""]  # fmt: skip
+    for variant, group in table.groupby("variant", sort=False):
+        cells = []
+        for _, row in group.iterrows():
+            p = "n/a" if pd.isna(row["p_adjusted"]) else stats.p_text(float(row["p_adjusted"]))
+            cells.append(f"{row['dead']} {row['difference']:+.2f} (p {p})")
+        lines.append(f"- {variant}: " + ", ".join(cells))
+    return "\n".join(lines)
 
 
 def device_markdown(table: pd.DataFrame) -> str:

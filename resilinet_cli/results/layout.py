@@ -23,6 +23,7 @@ WEIGHTED_MD = "weighted_accuracy.md"
 WEIGHTED_TEX = "weighted_accuracy.tex"
 COMBINATIONS = "combinations.csv"  # a unit's per-combination accuracies, and the run's table
 DEVICES_CSV = "devices.csv"  # a fan-in run: accuracy with each input device dead alone
+DEVICES_PAIRED_CSV = "devices_paired.csv"  # and each variant's costs against the reference
 METHODS_CSV = "methods.csv"  # methods: each variant and inference rule (variant_comparison.py)
 METHODS_MD = "methods.md"
 METHODS_PAIRED_CSV = "methods_paired.csv"  # methods: each row against the reference's

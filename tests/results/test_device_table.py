@@ -8,7 +8,12 @@ from typing import NamedTuple
 import pandas as pd
 import pytest
 
-from resilinet_cli.results.device_table import device_markdown, device_rows
+from resilinet_cli.results.device_table import (
+    device_markdown,
+    device_rows,
+    paired_costs,
+    paired_markdown,
+)
 from resilinet_cli.topology import Link, Topology
 
 TOPOLOGY = Topology(
@@ -50,3 +55,24 @@ def test_each_device_dead_alone_with_its_paired_cost():
         "| vanilla | 2 | 85.00 ± 7.07 | 55.00 ± 7.07 (\u221230.00) | 80.00 ± 0.00 (\u22125.00) |"
         in (text)
     )
+
+
+def test_costs_are_tested_against_the_reference_paired_by_seed():
+    results = {
+        Unit("resilinet", 1): frame(0.9, 0.85, 0.9),
+        Unit("resilinet", 2): frame(0.8, 0.76, 0.8),
+        Unit("resilinet", 3): frame(0.85, 0.80, 0.85),
+        Unit("vanilla", 1): frame(0.9, 0.5, 0.9),
+        Unit("vanilla", 2): frame(0.8, 0.45, 0.8),
+        Unit("vanilla", 3): frame(0.85, 0.40, 0.85),
+    }
+    table = paired_costs(results, TOPOLOGY, "resilinet", "holm").set_index("dead")
+    # vanilla's costs of a: 40, 35, 45; resilinet's: 5, 4, 5; differences 35, 31, 40
+    assert table.loc["a", "difference"] == pytest.approx((35 + 31 + 40) / 3)
+    assert table.loc["a", "pairs"] == 3
+    assert 0 < table.loc["a", "p"] < 0.01
+    assert pd.isna(table.loc["b", "p"])  # no spread: nothing to test
+    assert table.loc["a", "p_adjusted"] == pytest.approx(table.loc["a", "p"])  # family of one
+    text = paired_markdown(paired_costs(results, TOPOLOGY, "resilinet", "holm"), "holm")
+    assert "- vanilla: a +35.33 (p 0.005), b +0.00 (p n/a)" in text
+    assert "Holm-adjusted over 1 test)" in text
