@@ -78,7 +78,7 @@ class TopologySpec(Protocol):
     failable: list[str]
     failable_links: list[str]
     reliability: dict[str, list[float]]
-    inputs: Any
+    devices_key: str  # the key that declares the devices
 
 
 @dataclass(frozen=True)
@@ -356,7 +356,7 @@ def topology_problems(config: TopologySpec) -> list[tuple[str, str]]:
         message = f"device {names} has no path to the output node '{nodes[-1]}'"
         if len(stranded) > 1:
             message = f"devices {names} have no path to the output node '{nodes[-1]}'"
-        problems.append(("topology.inputs" if config.inputs else "topology.views", message))
+        problems.append((config.devices_key, message))
     for kind in ("links", "skips"):
         for i, (src, dst) in enumerate(getattr(config, kind)):
             where = f"topology.{kind}[{i}]"

@@ -191,3 +191,18 @@ def test_every_number_of_the_live_load_and_soak_sections_is_in_their_tables() ->
     known = table_numbers(sorted((ROOT / "results" / "live").glob("*/*.csv")))
     unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
     assert not unknown, f"numbers in docs/live.md §14-16 not in results/live/: {unknown}"
+
+
+def test_every_number_of_the_committed_sensors_section_is_in_its_tables() -> None:
+    """docs/sensors.md's committed results: the sensors profile's tables and pages, copied."""
+    text = section("## 8. Committed results", (ROOT / "docs" / "sensors.md").read_text())
+    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+    assert len(numbers) > 20
+    folder = ROOT / "results" / "sensors"
+    known = table_numbers(sorted(folder.glob("*/tables/*.csv")))
+    for page in sorted(folder.glob("**/REPORT.md")):
+        known |= set(re.findall(r"[-+\u2212]?\d+\.\d+", page.read_text(encoding="utf-8")))
+    unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
+    assert not unknown, f"numbers in docs/sensors.md not in results/sensors: {unknown}"

@@ -234,12 +234,11 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
     problems += live_problems(config)
     if config.model.name == "keras":
         if config.topology.devices:
-            key = "topology.inputs" if config.topology.inputs else "topology.views"
             message = (
                 "model 'keras' (a network of your own) takes one input: fan-in topologies "
                 "need model mlp or mobilenet"
             )
-            return [*problems, (key, message)]
+            return [*problems, (config.topology.devices_key, message)]
         return problems + keras_problems(config.model, config.topology.nodes)
     devices = config.topology.devices
     receivers = config.topology.nodes[len(devices) + 1 :]
@@ -249,9 +248,7 @@ def semantic_problems(config: Any) -> list[tuple[str, str]]:
             f"model '{config.model.name}' cannot build input devices (families that can: "
             f"{able}); a network of your own takes one input"
         )
-        problems.append(
-            ("topology.inputs" if config.topology.inputs else "topology.views", message)
-        )
+        problems.append((config.topology.devices_key, message))
     layers = config.model.layers_per_node
     if isinstance(layers, dict):
         for node in layers:

@@ -139,6 +139,11 @@ class TopologyConfig(_Section):
         return device_names({"inputs": self.inputs, "views": self.views and self.views.raw()})
 
     @property
+    def devices_key(self) -> str:
+        """The key that declares the devices, which a problem with them is blamed on."""
+        return "topology.inputs" if self.inputs is not None else "topology.views"
+
+    @property
     def columns(self) -> list[str]:
         """The alive flags of a model and the bits of a combination: nodes, then links."""
         return [*self.failable, *self.failable_links]
