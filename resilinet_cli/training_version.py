@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "954c81b0afb27e303d13827a36f523158ed601b11d4cf9b1a95bd9c5338a7ae2"
+FINGERPRINT = "8a71842965ebba02305449522684706887bfb69463557c4e0b46d987a38e6857"
 
 PACKAGE = Path(__file__).resolve().parent
 
