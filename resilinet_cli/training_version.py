@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "8a71842965ebba02305449522684706887bfb69463557c4e0b46d987a38e6857"
+FINGERPRINT = "b299e556f1f924335e4cd64101c15c81eb5dffdc1f7c0b8378cc966031fdcd57"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -58,8 +58,6 @@ class MLPFamily:
         if len(x.shape) > 2:
             x = keras.layers.Flatten(name=f"{device}_flatten")(x)
         count = self.layers_per_node.get(device, 1)
-        if not count:
-            return x
         if not shared:
             for k in range(1, count + 1):
                 dense = keras.layers.Dense(

@@ -209,3 +209,16 @@ def test_failout_draws_devices_like_nodes(tmp_path):
     model, _ = build_from_config(load_config(path), "resilinet", input_shape=(64,),
                                  num_classes=10, seed=1)  # fmt: skip
     assert model.get_layer("failout").survival == pytest.approx([0.99, 0.96, 0.92, 0.6, 0.7, 0.8])
+
+
+def test_a_device_may_run_its_own_number_of_layers_or_share_them(tmp_path):
+    layers = "model.layers_per_node={edge: 1, fog2: 2, fog1: 3, cloud: 4, chest: 2}"
+    config = health3(tmp_path, layers)
+    model, _ = build_from_config(config, "vanilla", input_shape=(64,), num_classes=10, seed=1)
+    names = {layer.name for layer in model.layers}
+    assert {"chest_layer_1", "chest_layer_2", "wrist_layer_1"} <= names
+    assert "wrist_layer_2" not in names
+    shared = health3(tmp_path, "topology.shared=true", name="shared")
+    model, _ = build_from_config(shared, "vanilla", input_shape=(64,), num_classes=10, seed=1)
+    device = model.get_layer("device")  # one set of weights, run by every device
+    assert len(device.weights) == 2 and device.input.shape[-1] == 22  # padded to the widest
