@@ -106,4 +106,3 @@ def test_a_device_takes_no_standby_replica(tmp_path):
     assert message.endswith(
         "techniques.x.replicas.chest: 'chest' is an input device, which has no standby replicas"
     )
-
