@@ -143,13 +143,20 @@ def test_the_claim_summary_is_the_committed_profile_pages(page: str) -> None:
 METHODS = ROOT / "results" / "methods"
 
 
+def prose_numbers(text: str) -> list[str]:
+    """The decimal numbers a guide section states, leaving out code, file names, section
+    numbers and link targets."""
+    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+
+
 @pytest.mark.skipif(not METHODS.is_dir(), reason="no committed methods profile")
 def test_every_number_of_the_committed_methods_section_is_in_its_tables() -> None:
     """docs/comparing-methods.md's committed results: the methods profile's tables, copied."""
-    text = section("## Committed results", (ROOT / "docs" / "comparing-methods.md").read_text())
-    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)
-    text = re.sub(r"\]\([^)]*\)", "]", text)
-    numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+    numbers = prose_numbers(
+        section("## Committed results", (ROOT / "docs" / "comparing-methods.md").read_text())
+    )
     assert len(numbers) > 20
     known = table_numbers(sorted(METHODS.glob("*/tables/*.csv"))) | {"0.5", "0.001"}  # <0.001
     unknown = [n for n in numbers if n.replace("\u2212", "-") not in known]
@@ -195,10 +202,9 @@ def test_every_number_of_the_live_load_and_soak_sections_is_in_their_tables() ->
 
 def test_every_number_of_the_committed_sensors_section_is_in_its_tables() -> None:
     """docs/sensors.md's committed results: the sensors profile's tables and pages, copied."""
-    text = section("## 8. Committed results", (ROOT / "docs" / "sensors.md").read_text())
-    text = re.sub(r"`[^`]*`|§[\d.]+", "", text)
-    text = re.sub(r"\]\([^)]*\)", "]", text)
-    numbers = re.findall(r"(?<![\w.])[-+\u2212]?\d+\.\d+", text)
+    numbers = prose_numbers(
+        section("## 8. Committed results", (ROOT / "docs" / "sensors.md").read_text())
+    )
     assert len(numbers) > 20
     folder = ROOT / "results" / "sensors"
     known = table_numbers(sorted(folder.glob("*/tables/*.csv")))
