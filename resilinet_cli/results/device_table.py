@@ -77,6 +77,8 @@ def paired_costs(
             test = stats.paired([mine[i] for i in shared], [theirs[i] for i in shared])
             rows.append({"variant": variant, "reference": reference, "dead": dead,
                          "pairs": test.n, "difference": test.mean, "p": test.p})  # fmt: skip
+    if not rows:  # the reference alone: nothing to compare
+        return pd.DataFrame()
     table = pd.DataFrame(rows)
     tested = table["p"].notna()
     table["p_adjusted"] = None

@@ -76,3 +76,9 @@ def test_costs_are_tested_against_the_reference_paired_by_seed():
     text = paired_markdown(paired_costs(results, TOPOLOGY, "resilinet", "holm"), "holm")
     assert "- vanilla: a +35.33 (p 0.005), b +0.00 (p n/a)" in text
     assert "Holm-adjusted over 1 test)" in text
+
+
+def test_the_reference_alone_has_nothing_to_compare():
+    results = {Unit("resilinet", 1): frame(0.9, 0.85, 0.9)}
+    assert paired_costs(results, TOPOLOGY, "resilinet", "holm").empty
+    assert paired_costs(results, TOPOLOGY, "vanilla", "holm").empty  # no reference run
