@@ -71,6 +71,7 @@ SLOW_PATHS = (
     "tests/live/test_sensor_deployment.py",  # a fan-in unit deployed, devices killed and hung
     "tests/models/test_fan_in.py::test_concat_sweep_equals_the_reference_weight_zeroing",
     "tests/models/test_fan_in.py::test_sweep_equals_slow_path_for_every_combination",
+    "tests/models/test_fan_in.py::test_grid4_mobilenet_sweep_equals_the_model",
     "tests/experiments/test_pool.py",
     "tests/experiments/test_cluster.py",
     "tests/search/test_search_runs.py",  # searches on Ray Tune: trainings in worker processes

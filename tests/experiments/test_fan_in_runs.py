@@ -94,10 +94,12 @@ def test_bounded_and_sampled_estimates_hold_the_exact_value(health3_run):
 
 
 def test_grid4_from_the_api(tmp_path):
-    """One DDNN-style unit: MobileNet on four quadrants, a local exit at the hub."""
+    """One DDNN-style unit on four quadrants, a local exit at the hub (the MLP family, to keep
+    the suite short: MobileNet's devices are checked in tests/models/test_fan_in.py)."""
     config = rn.load_config(
         CONFIGS / "sensors" / "fashion_mobilenet.yaml",
-        ["dataset.subset.train=300", "dataset.subset.val=100", "dataset.subset.test=200",
+        ["model=mlp", "model.hidden_units=32", "model.layers_per_node=1",
+         "dataset.subset.train=200", "dataset.subset.val=50", "dataset.subset.test=100",
          "train.epochs=1", "variants=[vanilla+exits]", "iterations=1",
          "experiment.type=average_accuracy"],
     )  # fmt: skip

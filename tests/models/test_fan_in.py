@@ -222,3 +222,26 @@ def test_a_device_may_run_its_own_number_of_layers_or_share_them(tmp_path):
     model, _ = build_from_config(shared, "vanilla", input_shape=(64,), num_classes=10, seed=1)
     device = model.get_layer("device")  # one set of weights, run by every device
     assert len(device.weights) == 2 and device.input.shape[-1] == 22  # padded to the widest
+
+
+@pytest.mark.parametrize("aggregate", ["concat", "max"])
+def test_grid4_mobilenet_sweep_equals_the_model_for_every_combination(tmp_path, aggregate):
+    """MobileNet's devices (conv1 and block 1 on each quadrant) through the shared-work plan."""
+    path = tmp_path / "g4.yaml"
+    path.write_text(
+        "name: g4\ndataset: {name: fashion_mnist}\ntopology: grid4\n"
+        "model: {name: mobilenet, alpha: 0.25, strides: cifar, partition: 2}\n"
+    )
+    config = load_config(path, [f"topology.aggregate={aggregate}"])
+    model, _ = build_from_config(config, "resilinet", input_shape=(28, 28, 1), num_classes=10,
+                                 seed=2)  # fmt: skip
+    topology = topology_of(config, "resilinet")
+    assert model.get_layer("view01_view").box == [0, 14, 14, 14]
+    x = np.random.default_rng(3).normal(size=(3, 28, 28, 1)).astype("float32")
+    flowing = [c for c in topology.combinations() if topology.has_information_flow(c)]
+    planned = predict_combinations(model, topology, x, flowing)
+    masks = np.repeat(np.asarray(flowing, dtype="float32"), len(x), axis=0)
+    whole = np.asarray(model([np.tile(x, (len(flowing), 1, 1, 1)), masks], training=False))
+    for i, combination in enumerate(flowing):
+        expected = whole[i * len(x) : (i + 1) * len(x)]
+        np.testing.assert_allclose(planned[combination], expected, rtol=1e-4, atol=1e-5)
