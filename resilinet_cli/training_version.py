@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 TRAINING_VERSION = 2
-FINGERPRINT = "b299e556f1f924335e4cd64101c15c81eb5dffdc1f7c0b8378cc966031fdcd57"
+FINGERPRINT = "4b78805848ce47821c86ac73cd2a641375d721a0c18b33e3edac25f4f06a85f5"
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -104,7 +104,7 @@ def expand_devices(data: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class DeviceView:
+class View:
     """What one device sees: feature ``columns`` (tabular) or a ``box`` (top, left, height,
     width) of the image; ``pad_to`` pads it (zeros, bottom and right) to the shared shape."""
 
@@ -206,7 +206,7 @@ def check_box(device: str, box: Sequence[int], shape: Sequence[int]) -> None:
 
 def device_views(
     topology: Any, input_shape: Sequence[int], names: Sequence[str] | None
-) -> dict[str, DeviceView]:
+) -> dict[str, View]:
     """Each device's view of examples of ``input_shape``; empty for a topology without devices.
 
     With ``shared`` weights or a ``max``/``mean`` hub, every view is padded to the largest one,
@@ -226,10 +226,10 @@ def device_views(
             fallback=topology.inputs_fallback,
             overlap=topology.overlap,
         )
-        views = {d: DeviceView(columns=tuple(c)) for d, c in columns.items()}
+        views = {d: View(columns=tuple(c)) for d, c in columns.items()}
         widest = max(len(c) for c in columns.values())
         if padded(topology) and len(views) > 1:
-            views = {d: DeviceView(v.columns, pad_to=(widest,)) for d, v in views.items()}
+            views = {d: View(v.columns, pad_to=(widest,)) for d, v in views.items()}
         return views
     if topology.views is None:
         return {}
@@ -250,7 +250,7 @@ def device_views(
     tallest = max(b[2] for b in boxes.values())
     widest = max(b[3] for b in boxes.values())
     pad = (tallest, widest) if padded(topology) or topology.views.boxes else None
-    return {d: DeviceView(box=tuple(b), pad_to=pad) for d, b in boxes.items()}
+    return {d: View(box=tuple(b), pad_to=pad) for d, b in boxes.items()}
 
 
 def padded(topology: Any) -> bool:
@@ -307,6 +307,8 @@ def known_example_shape(dataset: Any) -> tuple[int, ...] | None:
 def check_devices(config: Any, shape: Sequence[int] | None = None) -> None:
     """Resolve every device's view once, before anything trains: on ``shape`` (the data's
     example shape) or, without it, the built-in data set's known shape."""
+    if not config.topology.devices:
+        return
     shape = shape or known_example_shape(config.dataset)
-    if config.topology.devices and shape is not None:
+    if shape is not None:
         device_views(config.topology, shape, dataset_feature_names(config.dataset))

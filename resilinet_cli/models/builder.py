@@ -20,8 +20,7 @@ from typing import Any, Protocol
 import keras
 
 from resilinet_cli.config import ExperimentConfig
-from resilinet_cli.config.devices import DeviceView as DeviceView_
-from resilinet_cli.config.devices import dataset_feature_names, device_views
+from resilinet_cli.config.devices import View, dataset_feature_names, device_views
 from resilinet_cli.config.families import FAMILIES
 from resilinet_cli.failure_model import FailureModel
 from resilinet_cli.layers import (
@@ -64,7 +63,7 @@ def build_model(
     mux_detect: str = "alive",
     learned_weights: bool = False,
     events: Sequence[tuple[Sequence[int], float]] = (),
-    views: Mapping[str, DeviceView_] | None = None,
+    views: Mapping[str, View] | None = None,
     shared_devices: bool = False,
 ) -> keras.Model:
     """The model of ``variant`` on ``topology`` (the variant's own: Vanilla has no skips).
