@@ -195,6 +195,7 @@ SERIAL_PATHS = (
     "tests/live/test_replica_deployment.py",  # deployments of its own, hung and killed nodes
     "tests/live/test_shaped_deployment.py",  # latency bounds of shaped links
     "tests/live/test_load_deployment.py",  # 8 clients at 80 requests a second: few mixed views
+    "tests/live/test_netns_deployment.py",  # the same load through namespaces: few mixed views
 )
 
 

@@ -157,7 +157,11 @@ def test_live_equals_simulated_with_replicas_and_stand_ins(units, variant, tmp_p
         assert summary["differing"].sum() == 0
         counts = dict(zip(summary["combination"], summary["examples"], strict=True))
         assert counts.get("1110", 0) > 0 and counts.get("1101", 0) > 0  # primary, then standby
-        assert set(counts) <= {"1110", "1101"}
+        # Any other view (both edges in one answer) only while the kill reaches the receivers
+        # one by one: a mixed view, the primary used on one path and the standby on another.
+        live = pd.read_csv(out / "live.csv", dtype={"contributed": str})
+        handover = live[~live["contributed"].isin(["1110", "1101"])]
+        assert handover["mixed"].all()
 
 
 @pytest.mark.parametrize("variant", [FULL, HALF])
