@@ -4,6 +4,7 @@ an unmarked test that takes longer than ``FAST_SECONDS`` fails the fast tier."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # Ray reads this once, when it is imported: set before anything imports ray, so that the test
@@ -61,6 +62,25 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 
     config.option.loadscopereorder = False  # the collection's order: the serial group first
     return TierScheduling(config, log)
+
+
+OTHER_TESTS_NICE = 5  # the niceness of a worker once it runs tests that are not serial
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Run every test but the serial ones at nice 5, with what it starts: the serial group is
+    the longest work unit and measures seconds (deadlines of 200 ms), so the other workers fill
+    its idle CPU instead of starving it (on two cores, eight node processes starting beside it
+    made a live node miss its deadline). Raised once per worker, for each of its threads."""
+    if item.get_closest_marker("serial") is not None or not hasattr(os, "setpriority"):
+        return
+    if os.getpriority(os.PRIO_PROCESS, 0) >= OTHER_TESTS_NICE:
+        return
+    tasks = "/proc/self/task"  # Linux: each thread has a niceness of its own
+    for thread in os.listdir(tasks) if os.path.isdir(tasks) else ["0"]:
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, int(thread), OTHER_TESTS_NICE)
 
 
 def _fast_tier(config: pytest.Config) -> bool:
