@@ -29,8 +29,7 @@ _SPENT = pytest.StashKey[float]()
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test slow and/or serial by the fixtures it uses and by tests/tiers.py; the
-    serial tests go first (see ``pytest_xdist_make_scheduler``), the files without a slow test
-    last."""
+    serial tests go first (see ``pytest_xdist_make_scheduler``)."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         places = {
@@ -42,12 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.serial)
         if serial or matches(item.nodeid, SLOW_PATHS) or uses_slow_fixture(places):
             item.add_marker(pytest.mark.slow)
-    # Serial group first, then the files that hold a slow test, then the fast files: the
-    # many short tests fill the workers' last minutes instead of one long file running alone.
-    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(
-        key=lambda item: (item.get_closest_marker("serial") is None, item.path not in slow_files)
-    )  # stable: a file's tests keep their order
+    items.sort(key=lambda item: item.get_closest_marker("serial") is None)  # stable
 
 
 @pytest.hookimpl(optionalhook=True)
