@@ -17,7 +17,7 @@ os.environ["RAY_worker_niceness"] = "0"  # noqa: SIM112 (Ray spells it so)
 
 import pytest
 from paths import CONFIGS, TOPOLOGIES
-from tiers import SERIAL_PATHS, SLOW_PATHS, matches, uses_slow_fixture
+from tiers import OTHER_TESTS_NICE, SERIAL_PATHS, SLOW_PATHS, matches, uses_slow_fixture
 
 from resilinet_cli.config import TopologyConfig, read_yaml
 from resilinet_cli.topology import Topology
@@ -62,9 +62,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 
     config.option.loadscopereorder = False  # the collection's order: the serial group first
     return TierScheduling(config, log)
-
-
-OTHER_TESTS_NICE = 5  # the niceness of a worker once it runs tests that are not serial
 
 
 @pytest.hookimpl(tryfirst=True)

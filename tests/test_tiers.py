@@ -7,7 +7,14 @@ import os
 from pathlib import Path
 
 from paths import ROOT
-from tiers import SERIAL_PATHS, SLOW_FIXTURES, SLOW_PATHS, matches, uses_slow_fixture
+from tiers import (
+    OTHER_TESTS_NICE,
+    SERIAL_PATHS,
+    SLOW_FIXTURES,
+    SLOW_PATHS,
+    matches,
+    uses_slow_fixture,
+)
 
 TESTS = ROOT / "tests"
 
@@ -65,8 +72,6 @@ def test_a_fixture_name_is_slow_anywhere_or_only_in_its_file() -> None:
 def test_a_test_that_is_not_serial_runs_niced_with_every_thread() -> None:
     """tests/conftest.py gives the serial group the CPU first: this test (not serial) and its
     worker's threads run at OTHER_TESTS_NICE or lower priority."""
-    from conftest import OTHER_TESTS_NICE
-
     assert os.getpriority(os.PRIO_PROCESS, 0) >= OTHER_TESTS_NICE
     for thread in os.listdir("/proc/self/task"):
         assert os.getpriority(os.PRIO_PROCESS, int(thread)) >= OTHER_TESTS_NICE

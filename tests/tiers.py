@@ -213,3 +213,8 @@ def uses_slow_fixture(fixtures: dict[str, list[str]]) -> str | None:
             if f"{place}::{name}" in SLOW_FIXTURES:
                 return f"{place}::{name}"
     return None
+
+
+# The niceness of a worker once it runs a test that is not serial (tests/conftest.py): the
+# serial group gets the CPU first.
+OTHER_TESTS_NICE = 5
